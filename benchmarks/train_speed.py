@@ -1,0 +1,85 @@
+"""Training throughput: the plain tutorial way (`model.fit` on float32 arrays) against our loop.
+
+Both train the tutorial network in this one process on the same images, labels, batch size,
+epochs and validation images, and are scored on the test set. Prints JSON.
+
+    MNIST_NPZ=../shared/data/mnist.npz python benchmarks/train_speed.py [--train-size 60000] [--epochs 2]
+"""
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import keras  # noqa: E402
+
+from mnist_cnn.data import load_mnist  # noqa: E402
+from mnist_cnn.model import build_model  # noqa: E402
+from mnist_cnn.training import TrainingConfig, split_training_data, train  # noqa: E402
+
+
+def train_plain(config, fit, validation, test):
+    """The tutorial's way: float32 arrays scaled in NumPy, one-hot labels, `model.fit`."""
+    def as_float(images):
+        return images[..., None].astype("float32") / 255.0
+
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(config.preset, config.optimizer, config.learning_rate)
+    x_fit, x_val, x_test = as_float(fit[0]), as_float(validation[0]), as_float(test[0])
+    y_fit, y_val, y_test = (keras.utils.to_categorical(labels, 10) for labels in (fit[1], validation[1], test[1]))
+    started = time.perf_counter()
+    model.fit(x_fit, y_fit, batch_size=config.batch_size, epochs=config.epochs, validation_data=(x_val, y_val), verbose=0)
+    seconds = time.perf_counter() - started
+    test_loss, test_accuracy = model.evaluate(x_test, y_test, verbose=0)
+    return seconds, test_accuracy
+
+
+def train_ours(config, data):
+    """Our loop; timed like `model.fit` above: the epochs with their validation (and checkpoints)."""
+    with tempfile.TemporaryDirectory() as runs_root:
+        result = train(config, data=data, runs_root=runs_root)
+    return sum(result.metrics["epoch_history"]["seconds"]), result.metrics["test_accuracy"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train-size", type=int, default=60000)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--steps-per-call", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    data = load_mnist()
+    config = TrainingConfig.for_preset(
+        "tutorial", epochs=args.epochs, train_size=args.train_size, seed=args.seed, steps_per_call=args.steps_per_call
+    )
+    fit, validation = split_training_data(*data[0], config)
+    samples = config.fit_size * config.epochs
+
+    plain_seconds, plain_accuracy = train_plain(config, fit, validation, data[1])
+    ours_seconds, ours_accuracy = train_ours(config, data)
+    print(
+        json.dumps(
+            {
+                "train_images": config.fit_size,
+                "validation_images": config.validation_size,
+                "epochs": config.epochs,
+                "batch_size": config.batch_size,
+                "steps_per_call": config.steps_per_call,
+                "plain_samples_per_second": round(samples / plain_seconds),
+                "ours_samples_per_second": round(samples / ours_seconds),
+                "speedup": round(plain_seconds / ours_seconds, 3),
+                "plain_test_accuracy": round(plain_accuracy, 4),
+                "ours_test_accuracy": round(ours_accuracy, 4),
+                "peak_rss_mb_whole_process": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,14 @@
+"""Where the project keeps its files: bundled assets and the runs folder."""
+import os
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+ASSETS_DIR = PROJECT_DIR / "assets"
+BUNDLED_RUN_DIR = ASSETS_DIR / "model"
+BUNDLED_MODEL_PATH = BUNDLED_RUN_DIR / "model.keras"
+TEST_SET_PATH = ASSETS_DIR / "mnist_test.npz"
+
+
+def runs_dir():
+    """The folder where training runs are saved (`MNIST_CNN_RUNS`, else ./runs)."""
+    return Path(os.environ.get("MNIST_CNN_RUNS", PROJECT_DIR / "runs"))

@@ -1,0 +1,46 @@
+"""Fast inference: a compiled forward pass instead of ``model.predict``.
+
+``model.predict`` builds a data pipeline on every call (~90 ms for one image on a small CPU);
+a traced ``tf.function`` with a fixed input signature costs about a millisecond.
+"""
+import numpy as np
+import tensorflow as tf
+
+
+def as_model_input(images):
+    """Images as a float32 (n, 28, 28, 1) batch in [0, 1]; uint8 input is scaled by 1/255.
+
+    Accepts one image (28, 28) or a batch (n, 28, 28) or (n, 28, 28, 1).
+    """
+    images = np.asarray(images)
+    if images.dtype == np.uint8:
+        images = images.astype(np.float32) / 255.0
+    elif not np.issubdtype(images.dtype, np.floating):
+        raise ValueError(f"Expected uint8 or float images, got dtype {images.dtype}.")
+    if images.shape == (28, 28):
+        images = images[None]
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4 or images.shape[1:] != (28, 28, 1):
+        raise ValueError(f"Expected images of shape (28, 28), (n, 28, 28) or (n, 28, 28, 1), got {np.shape(images)}.")
+    return images.astype(np.float32, copy=False)
+
+
+class Predictor:
+    """Class probabilities from a Keras model, traced once for any batch size."""
+
+    def __init__(self, model):
+        self.model = model
+        self._forward = tf.function(
+            lambda batch: model(batch, training=False),
+            input_signature=[tf.TensorSpec((None, 28, 28, 1), tf.float32)],
+            reduce_retracing=True,
+        )
+
+    def probabilities(self, images, batch_size=2000):
+        """(n, 10) float32 probabilities for images accepted by :func:`as_model_input`."""
+        batch = as_model_input(images)
+        return np.concatenate(
+            [self._forward(batch[start : start + batch_size]).numpy() for start in range(0, len(batch), batch_size)]
+            or [np.zeros((0, 10), np.float32)]
+        )

@@ -1,0 +1,47 @@
+"""Run folders on disk: ``model.keras`` plus ``metrics.json``, written atomically."""
+import json
+import os
+import secrets
+import tempfile
+import time
+from pathlib import Path
+
+METRICS_FILE = "metrics.json"
+MODEL_FILE = "model.keras"
+
+
+def write_json_atomically(data, path):
+    """Write JSON through a temp file in the same folder and a rename, so readers never see half a file."""
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(handle, "w") as file:
+            json.dump(data, file, indent=1)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def new_run_dir(root, preset):
+    """Create and return a fresh, uniquely named run folder under ``root``."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    name = f"{time.strftime('%Y%m%d-%H%M%S')}-{preset}-{secrets.token_hex(2)}"
+    run_dir = root / name
+    run_dir.mkdir()
+    return run_dir
+
+
+def read_metrics(run_dir):
+    """The parsed ``metrics.json`` of a run folder."""
+    with open(Path(run_dir) / METRICS_FILE) as file:
+        return json.load(file)
+
+
+def find_model_file(run_or_model):
+    """A run folder or a ``.keras`` path, as the path of the model file."""
+    path = Path(run_or_model)
+    return path / MODEL_FILE if path.is_dir() else path

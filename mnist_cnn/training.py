@@ -1,0 +1,351 @@
+"""The training loop shared by the command line, the Train page and the benchmarks.
+
+It trains on uint8 images and scales them inside the compiled step, runs several batches per
+compiled call (Python overhead per batch dominates on a small CPU) while still reporting every
+batch, validates on a held-out slice of the training set after every epoch, checkpoints the run
+folder after every epoch, and checks for a stop request between calls.
+"""
+import dataclasses
+import math
+import platform
+import threading
+import time
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from mnist_cnn.data import load_mnist
+from mnist_cnn.model import OPTIMIZERS, build_model, save_model_atomically
+from mnist_cnn.presets import PRESETS, get_preset
+from mnist_cnn.runs import METRICS_FILE, MODEL_FILE, new_run_dir, write_json_atomically
+
+BOUNDS = {
+    "epochs": (1, 30),
+    "batch_size": (16, 1024),
+    "learning_rate": (1e-5, 1.0),
+    "train_size": (1000, 60000),
+    "validation_split": (0.02, 0.5),
+    "seed": (0, 2**31 - 1),
+    "steps_per_call": (1, 64),
+}
+EVALUATION_BATCH_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Everything that defines a training run. Use :meth:`for_preset` to start from a preset's defaults."""
+
+    preset: str = "tutorial"
+    epochs: int = 10
+    batch_size: int = 128
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    train_size: int = 60000
+    validation_split: float = 0.1
+    scale_pixels: bool = True
+    seed: int = 0
+    steps_per_call: int = 4
+
+    @classmethod
+    def for_preset(cls, preset="tutorial", **overrides):
+        spec = get_preset(preset)
+        defaults = dict(
+            preset=preset,
+            epochs=spec.epochs,
+            batch_size=spec.batch_size,
+            optimizer=spec.optimizer,
+            learning_rate=spec.learning_rate,
+        )
+        defaults.update({key: value for key, value in overrides.items() if value is not None})
+        return cls(**defaults).validated()
+
+    def validated(self):
+        """Return self, or raise ValueError naming every setting that is out of bounds."""
+        problems = []
+        if self.preset not in PRESETS:
+            problems.append(f"preset: expected one of {sorted(PRESETS)}, got {self.preset!r}")
+        if self.optimizer not in OPTIMIZERS:
+            problems.append(f"optimizer: expected one of {sorted(OPTIMIZERS)}, got {self.optimizer!r}")
+        if not isinstance(self.scale_pixels, bool):
+            problems.append(f"scale_pixels: expected True or False, got {self.scale_pixels!r}")
+        for name, (low, high) in BOUNDS.items():
+            value = getattr(self, name)
+            integral = isinstance(low, int)
+            valid_type = isinstance(value, int) if integral else isinstance(value, (int, float))
+            if isinstance(value, bool) or not valid_type or not low <= value <= high or value != value:
+                kind = "an integer" if integral else "a number"
+                problems.append(f"{name}: expected {kind} from {low:g} to {high:g}, got {value!r}")
+        if not problems and self.validation_size < 1:
+            problems.append("validation_split: leaves no validation images; use a larger split or training set")
+        if problems:
+            raise ValueError("Invalid training settings: " + "; ".join(problems) + ".")
+        return self
+
+    @property
+    def validation_size(self):
+        return int(round(self.train_size * self.validation_split))
+
+    @property
+    def fit_size(self):
+        return self.train_size - self.validation_size
+
+    @property
+    def batches_per_epoch(self):
+        return math.ceil(self.fit_size / self.batch_size)
+
+
+@dataclass(frozen=True)
+class BatchEvent:
+    epoch: int
+    epochs: int
+    batch: int
+    batches: int
+    loss: float
+    accuracy: float
+    samples_per_second: float
+    elapsed_seconds: float
+
+    @property
+    def progress(self):
+        return ((self.epoch - 1) * self.batches + self.batch) / (self.epochs * self.batches)
+
+
+@dataclass(frozen=True)
+class EpochEvent:
+    epoch: int
+    epochs: int
+    loss: float
+    accuracy: float
+    val_loss: float
+    val_accuracy: float
+    samples_per_second: float
+    elapsed_seconds: float
+
+    @property
+    def progress(self):
+        return self.epoch / self.epochs
+
+
+@dataclass
+class TrainingResult:
+    run_dir: object
+    model: keras.Model
+    metrics: dict
+
+
+def split_training_data(x_train, y_train, config):
+    """The run's random training subset, split into (fit, validation) parts by the run's seed."""
+    order = np.random.default_rng(config.seed).permutation(len(x_train))[: config.train_size]
+    fit_part, validation_part = order[: config.fit_size], order[config.fit_size :]
+    return (x_train[fit_part], y_train[fit_part]), (x_train[validation_part], y_train[validation_part])
+
+
+def _scale(images, scale_pixels):
+    images = tf.cast(images, tf.float32)[..., None]
+    return images / 255.0 if scale_pixels else images
+
+
+class _CompiledSteps:
+    """The model's training and evaluation steps as traced TensorFlow functions.
+
+    The training images stay in memory as one uint8 tensor; each step gathers its batch by
+    index and scales it in the graph. That is four times less memory than float32 copies and
+    avoids a per-image input pipeline, which costs more than the network on a small CPU.
+    """
+
+    def __init__(self, model, images, labels, config):
+        self.model = model
+        self.images = tf.constant(images)
+        self.labels = tf.constant(labels)
+        self.batch_size = config.batch_size
+        self.scale_pixels = config.scale_pixels
+        self.loss_function = keras.losses.CategoricalCrossentropy(reduction=None)
+
+    def _one_step(self, images, targets):
+        with tf.GradientTape() as tape:
+            probabilities = self.model(images, training=True)
+            loss = tf.reduce_mean(self.loss_function(targets, probabilities))
+        variables = self.model.trainable_variables
+        self.model.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        correct = tf.equal(tf.argmax(probabilities, axis=-1), tf.argmax(targets, axis=-1))
+        return loss, tf.reduce_mean(tf.cast(correct, tf.float32))
+
+    @tf.function(reduce_retracing=True)
+    def train_steps(self, order, first_batch, steps):
+        """Train on batches ``first_batch ..`` of ``order`` (a permutation of the images);
+        return each batch's loss and accuracy."""
+        losses = tf.TensorArray(tf.float32, size=steps)
+        accuracies = tf.TensorArray(tf.float32, size=steps)
+        for step in tf.range(steps):
+            start = (first_batch + step) * self.batch_size
+            indices = order[start : start + self.batch_size]
+            images = _scale(tf.gather(self.images, indices), self.scale_pixels)
+            targets = tf.one_hot(tf.cast(tf.gather(self.labels, indices), tf.int32), 10)
+            loss, accuracy = self._one_step(images, targets)
+            losses = losses.write(step, loss)
+            accuracies = accuracies.write(step, accuracy)
+        return losses.stack(), accuracies.stack()
+
+    @tf.function(reduce_retracing=True)
+    def evaluate_batch(self, images, labels):
+        """Summed loss and number of correct predictions for a batch of uint8 images."""
+        probabilities = self.model(_scale(images, self.scale_pixels), training=False)
+        targets = tf.one_hot(tf.cast(labels, tf.int32), 10)
+        correct = tf.equal(tf.argmax(probabilities, axis=-1), tf.cast(labels, tf.int64))
+        return tf.reduce_sum(self.loss_function(targets, probabilities)), tf.reduce_sum(tf.cast(correct, tf.int32))
+
+    def evaluate(self, images, labels):
+        """Mean loss and accuracy over uint8 images, in large batches."""
+        total_loss, total_correct = 0.0, 0
+        for start in range(0, len(images), EVALUATION_BATCH_SIZE):
+            loss, correct = self.evaluate_batch(
+                images[start : start + EVALUATION_BATCH_SIZE], labels[start : start + EVALUATION_BATCH_SIZE]
+            )
+            total_loss += float(loss)
+            total_correct += int(correct)
+        return total_loss / len(images), total_correct / len(images)
+
+
+def _library_versions():
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+    }
+
+
+class _RunRecorder:
+    """Collects the history of a run and keeps ``metrics.json`` and ``model.keras`` up to date."""
+
+    def __init__(self, run_dir, config, model):
+        self.run_dir = run_dir
+        self.model = model
+        self.metrics = {
+            "status": "training",
+            "config": dataclasses.asdict(config),
+            "parameters": model.count_params(),
+            "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "batch_history": {"epoch": [], "batch": [], "loss": [], "accuracy": []},
+            "epoch_history": {
+                "epoch": [], "loss": [], "accuracy": [], "val_loss": [], "val_accuracy": [], "seconds": []
+            },
+            "completed_epochs": 0,
+            "versions": _library_versions(),
+        }
+        self.save_metrics()
+
+    def add_batch(self, event):
+        history = self.metrics["batch_history"]
+        history["epoch"].append(event.epoch)
+        history["batch"].append(event.batch)
+        history["loss"].append(event.loss)
+        history["accuracy"].append(event.accuracy)
+
+    def add_epoch(self, event, epoch_seconds):
+        history = self.metrics["epoch_history"]
+        for key in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy"):
+            history[key].append(getattr(event, key))
+        history["seconds"].append(epoch_seconds)
+        self.metrics["completed_epochs"] = event.epoch
+        self.metrics["wall_seconds"] = event.elapsed_seconds
+        # Checkpoint: a killed server leaves the model of the last completed epoch.
+        save_model_atomically(self.model, self.run_dir / MODEL_FILE)
+        self.save_metrics()
+
+    def finish(self, status, test_loss, test_accuracy, test_size, wall_seconds):
+        self.metrics.update(
+            status=status,
+            test_loss=test_loss,
+            test_accuracy=test_accuracy,
+            test_size=test_size,
+            wall_seconds=wall_seconds,
+            finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        )
+        save_model_atomically(self.model, self.run_dir / MODEL_FILE)
+        self.save_metrics()
+
+    def save_metrics(self):
+        write_json_atomically(self.metrics, self.run_dir / METRICS_FILE)
+
+
+def train(config, data=None, on_event=None, stop_requested=None, runs_root=None, run_dir=None):
+    """Train a model as ``config`` says and save its run folder.
+
+    ``data`` is ``((x_train, y_train), (x_test, y_test))`` as uint8 arrays (default: :func:`load_mnist`).
+    ``on_event`` receives a :class:`BatchEvent` for every batch and an :class:`EpochEvent` after
+    every epoch. ``stop_requested`` (a ``threading.Event``) stops the run between batches; the
+    partly trained model is kept and the run is marked ``stopped``. The run folder is ``run_dir``
+    or a new folder under ``runs_root`` (default ``runs/``).
+    """
+    from mnist_cnn.paths import runs_dir
+
+    config = config.validated()
+    on_event = on_event or (lambda event: None)
+    stop_requested = stop_requested or threading.Event()
+    (x_train, y_train), (x_test, y_test) = data if data is not None else load_mnist()
+    (fit_images, fit_labels), (validation_images, validation_labels) = split_training_data(x_train, y_train, config)
+
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(config.preset, config.optimizer, config.learning_rate)
+    steps = _CompiledSteps(model, fit_images, fit_labels, config)
+    shuffler = np.random.default_rng(config.seed)
+    if run_dir is None:
+        run_dir = new_run_dir(runs_root or runs_dir(), config.preset)
+    recorder = _RunRecorder(run_dir, config, model)
+
+    batches = config.batches_per_epoch
+    started = time.perf_counter()
+    status = "finished"
+    for epoch in range(1, config.epochs + 1):
+        epoch_started = time.perf_counter()
+        order = tf.constant(shuffler.permutation(config.fit_size).astype(np.int32))
+        loss_sum = correct_sum = 0.0
+        seen = 0
+        batch = 0
+        while batch < batches and not stop_requested.is_set():
+            call_started = time.perf_counter()
+            count = min(config.steps_per_call, batches - batch)
+            losses, accuracies = steps.train_steps(order, tf.constant(batch), tf.constant(count))
+            call_seconds = time.perf_counter() - call_started
+            for loss, accuracy in zip(losses.numpy().tolist(), accuracies.numpy().tolist()):
+                batch += 1
+                size = min(config.batch_size, config.fit_size - (batch - 1) * config.batch_size)
+                loss_sum += loss * size
+                correct_sum += accuracy * size
+                seen += size
+                event = BatchEvent(
+                    epoch=epoch,
+                    epochs=config.epochs,
+                    batch=batch,
+                    batches=batches,
+                    loss=loss,
+                    accuracy=accuracy,
+                    samples_per_second=count * config.batch_size / call_seconds,
+                    elapsed_seconds=time.perf_counter() - started,
+                )
+                recorder.add_batch(event)
+                on_event(event)
+        if stop_requested.is_set():
+            status = "stopped"
+            break
+        val_loss, val_accuracy = steps.evaluate(validation_images, validation_labels)
+        epoch_seconds = time.perf_counter() - epoch_started
+        event = EpochEvent(
+            epoch=epoch,
+            epochs=config.epochs,
+            loss=loss_sum / seen,
+            accuracy=correct_sum / seen,
+            val_loss=val_loss,
+            val_accuracy=val_accuracy,
+            samples_per_second=seen / epoch_seconds,
+            elapsed_seconds=time.perf_counter() - started,
+        )
+        recorder.add_epoch(event, epoch_seconds)
+        on_event(event)
+
+    test_loss, test_accuracy = steps.evaluate(x_test, y_test)
+    recorder.finish(status, test_loss, test_accuracy, len(x_test), time.perf_counter() - started)
+    return TrainingResult(run_dir=run_dir, model=model, metrics=recorder.metrics)
