@@ -47,12 +47,14 @@ def build_model(preset="tutorial", optimizer=None, learning_rate=None):
 def save_model_atomically(model, path):
     """Save weights and architecture only (no optimizer state), via a temp file and a rename."""
     path = Path(path)
-    inference_copy = keras.models.clone_model(model)
+    # from_config builds an uncompiled twin (clone_model would copy the optimizer along).
+    inference_copy = type(model).from_config(model.get_config())
     inference_copy.set_weights(model.get_weights())
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".keras")
     os.close(handle)
     try:
         inference_copy.save(temporary)
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; a model file is for everyone
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):

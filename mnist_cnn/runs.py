@@ -19,6 +19,7 @@ def write_json_atomically(data, path):
             json.dump(data, file, indent=1)
             file.flush()
             os.fsync(file.fileno())
+        os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):

@@ -1,0 +1,63 @@
+"""The visitor's active model: the bundled one by default, or a saved run chosen on the Train page.
+
+The choice lives in ``st.session_state`` so one visitor's choice never changes another's; loaded
+models are shared by everyone through ``st.cache_resource``.
+"""
+from pathlib import Path
+
+import streamlit as st
+
+from mnist_cnn.model import load_model
+from mnist_cnn.paths import BUNDLED_MODEL_PATH
+from mnist_cnn.predict import Predictor
+
+ACTIVE_MODEL_KEY = "active_model_path"
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
+def _load_predictor(model_path, modified_time):
+    # modified_time is part of the cache key: a re-saved file is loaded afresh.
+    return Predictor(load_model(model_path))
+
+
+def predictor_for(model_path):
+    """A cached :class:`Predictor` for a ``.keras`` file."""
+    model_path = Path(model_path)
+    return _load_predictor(str(model_path), model_path.stat().st_mtime)
+
+
+def active_model_path():
+    """The ``.keras`` file of the visitor's active model."""
+    chosen = st.session_state.get(ACTIVE_MODEL_KEY)
+    if chosen and Path(chosen).is_file():
+        return Path(chosen)
+    return BUNDLED_MODEL_PATH
+
+
+def set_active_model_path(model_path):
+    """Make ``model_path`` (or the bundled model, for ``None``) this visitor's active model."""
+    st.session_state[ACTIVE_MODEL_KEY] = None if model_path is None else str(model_path)
+
+
+def active_model_label():
+    path = active_model_path()
+    return "the bundled tutorial model" if path == BUNDLED_MODEL_PATH else f"run {path.parent.name}"
+
+
+def active_predictor():
+    """The visitor's active model as a cached :class:`Predictor`."""
+    return predictor_for(active_model_path())
+
+
+@st.cache_data(max_entries=8, show_spinner="Scoring the 10,000 test digits…")
+def _test_set_probabilities(model_path, modified_time):
+    from mnist_cnn.data import load_test_set
+
+    images, _ = load_test_set()
+    return predictor_for(model_path).probabilities(images)
+
+
+def test_set_probabilities(model_path=None):
+    """(10000, 10) probabilities of a model (default: the active one) on the bundled test set, cached."""
+    model_path = Path(model_path or active_model_path())
+    return _test_set_probabilities(str(model_path), model_path.stat().st_mtime)
