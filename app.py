@@ -33,7 +33,12 @@ parameters_column.metric("Parameters in the tutorial network", f"{sum(row['param
 st.caption(f"Active model: {active_model_label()}. Choose another on the Train page.")
 
 st.subheader("The tutorial network")
-st.dataframe(rows, hide_index=True, width="stretch")
+st.dataframe(
+    rows,
+    hide_index=True,
+    width="stretch",
+    column_config={"parameters": st.column_config.NumberColumn(format="localized")},
+)
 
 with st.expander("What the tutorial got wrong, and what this app does instead"):
     st.markdown(

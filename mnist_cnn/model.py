@@ -99,7 +99,7 @@ def layer_table(model):
         {
             "layer": layer.name,
             "type": type(layer).__name__,
-            "output shape": str(tuple(layer.output.shape[1:])),
+            "output shape": " × ".join(str(size) for size in layer.output.shape[1:]),
             "parameters": layer.count_params(),
         }
         for layer in model.layers

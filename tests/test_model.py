@@ -9,13 +9,13 @@ from mnist_cnn.presets import PRESETS, get_preset
 def test_tutorial_network_matches_the_tutorial_layer_for_layer():
     rows = layer_table(build_model("tutorial"))
     assert [(row["type"], row["output shape"], row["parameters"]) for row in rows] == [
-        ("Conv2D", "(24, 24, 32)", 832),
-        ("MaxPooling2D", "(12, 12, 32)", 0),
-        ("Conv2D", "(8, 8, 64)", 51264),
-        ("MaxPooling2D", "(4, 4, 64)", 0),
-        ("Flatten", "(1024,)", 0),
-        ("Dense", "(1000,)", 1025000),
-        ("Dense", "(10,)", 10010),
+        ("Conv2D", "24 × 24 × 32", 832),
+        ("MaxPooling2D", "12 × 12 × 32", 0),
+        ("Conv2D", "8 × 8 × 64", 51264),
+        ("MaxPooling2D", "4 × 4 × 64", 0),
+        ("Flatten", "1024", 0),
+        ("Dense", "1000", 1025000),
+        ("Dense", "10", 10010),
     ]
     assert sum(row["parameters"] for row in rows) == 1_087_106
 
