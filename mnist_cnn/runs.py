@@ -2,12 +2,42 @@
 import json
 import os
 import secrets
+import shutil
 import tempfile
 import time
 from pathlib import Path
 
 METRICS_FILE = "metrics.json"
 MODEL_FILE = "model.keras"
+# Room a run needs: its checkpoint and the temp copy made while replacing it, its metrics, slack.
+SPACE_NEEDED_PER_RUN = 64 * 1024 * 1024
+
+
+class RunsFolderError(OSError):
+    """The runs folder cannot hold a new run (not writable, or the disk is too full)."""
+
+
+def check_runs_folder(root, space_needed=SPACE_NEEDED_PER_RUN):
+    """Raise :class:`RunsFolderError` unless a run can be saved under ``root``.
+
+    Checked before training starts, so that a run is refused rather than lost at the end.
+    """
+    root = Path(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=root) as probe:
+            probe.write(b"probe")
+    except OSError as error:
+        raise RunsFolderError(
+            f"Cannot save runs in {root}: {error.strerror or error}. Make the folder writable, "
+            "or choose another one with the MNIST_CNN_RUNS environment variable."
+        ) from error
+    free = shutil.disk_usage(root).free
+    if free < space_needed:
+        raise RunsFolderError(
+            f"Cannot save runs in {root}: expected at least {space_needed / 2**20:.0f} MB free, "
+            f"got {free / 2**20:.0f} MB. Free some disk space or delete old runs."
+        )
 
 
 def write_json_atomically(data, path):

@@ -11,6 +11,7 @@ import platform
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -19,7 +20,7 @@ import tensorflow as tf
 from mnist_cnn.data import load_mnist
 from mnist_cnn.model import OPTIMIZERS, build_model, save_model_atomically
 from mnist_cnn.presets import PRESETS, get_preset
-from mnist_cnn.runs import METRICS_FILE, MODEL_FILE, new_run_dir, write_json_atomically
+from mnist_cnn.runs import METRICS_FILE, MODEL_FILE, check_runs_folder, new_run_dir, write_json_atomically
 
 BOUNDS = {
     "epochs": (1, 30),
@@ -283,6 +284,7 @@ def train(config, data=None, on_event=None, stop_requested=None, runs_root=None,
     from mnist_cnn.paths import runs_dir
 
     config = config.validated()
+    check_runs_folder(Path(run_dir).parent if run_dir is not None else (runs_root or runs_dir()))
     on_event = on_event or (lambda event: None)
     stop_requested = stop_requested or threading.Event()
     (x_train, y_train), (x_test, y_test) = data if data is not None else load_mnist()

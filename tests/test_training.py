@@ -121,3 +121,24 @@ def test_unscaled_pixels_with_sgd_reproduce_the_tutorials_failure(small_mnist, t
     broken_accuracy = train(broken, data=small_mnist, runs_root=tmp_path).metrics["test_accuracy"]
     fixed_accuracy = train(fixed, data=small_mnist, runs_root=tmp_path).metrics["test_accuracy"]
     assert broken_accuracy < 0.3 < 0.7 < fixed_accuracy
+
+
+def test_unwritable_runs_folder_refuses_to_start_before_training(small_mnist, tmp_path):
+    from mnist_cnn.runs import RunsFolderError
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    events = []
+    with pytest.raises(RunsFolderError, match="Cannot save runs in"):
+        train(tiny_config(), data=small_mnist, on_event=events.append, runs_root=blocker / "runs")
+    assert events == []
+
+
+def test_full_disk_refuses_to_start(small_mnist, tmp_path, monkeypatch):
+    import shutil
+
+    from mnist_cnn.runs import RunsFolderError
+
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10**9, 10**9 - 10**6, 10**6))
+    with pytest.raises(RunsFolderError, match="expected at least 64 MB free, got 1 MB"):
+        train(tiny_config(), data=small_mnist, runs_root=tmp_path)
