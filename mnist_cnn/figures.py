@@ -1,0 +1,93 @@
+"""Plotly figures shared by the pages: probabilities and the confusion matrix."""
+import numpy as np
+import plotly.graph_objects as go
+
+DIGITS = list(range(10))
+ACCENT = "#1d4ed8"
+MUTED = "#cbd5e1"
+
+
+def probability_bar_chart(probabilities, height=260):
+    """Bars of the ten class probabilities, the most likely digit highlighted."""
+    probabilities = np.asarray(probabilities, dtype=float).reshape(-1)
+    if probabilities.shape != (10,):
+        raise ValueError(f"Expected 10 probabilities, got {probabilities.size}.")
+    best = int(probabilities.argmax())
+    figure = go.Figure(
+        go.Bar(
+            x=DIGITS,
+            y=probabilities,
+            marker_color=[ACCENT if digit == best else MUTED for digit in DIGITS],
+            text=[f"{p:.0%}" if p >= 0.01 else "" for p in probabilities],
+            textposition="outside",
+            hovertemplate="digit %{x}: %{y:.2%}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=10, b=10),
+        xaxis=dict(title="digit", tickmode="array", tickvals=DIGITS, fixedrange=True),
+        yaxis=dict(title="probability", range=[0, 1.15], tickformat=".0%", fixedrange=True),
+        showlegend=False,
+    )
+    return figure
+
+
+def confusion_matrix_figure(confusion):
+    """Heatmap of mistakes (true digit down, predicted digit across).
+
+    The diagonal (correct predictions) is shown as grey text so the colour scale is spent on
+    mistakes. Every cell carries an invisible marker because plotly heatmap cells themselves
+    cannot be selected with a click; the markers can, and report ``x`` (predicted) and ``y`` (true).
+    """
+    confusion = np.asarray(confusion)
+    mistakes = confusion.astype(float)
+    np.fill_diagonal(mistakes, np.nan)
+    mistakes[mistakes == 0] = np.nan  # empty cells stay white
+    text = [[str(confusion[t, p]) if confusion[t, p] and t != p else "" for p in DIGITS] for t in DIGITS]
+    figure = go.Figure(
+        go.Heatmap(
+            z=mistakes,
+            x=DIGITS,
+            y=DIGITS,
+            colorscale="Reds",
+            zmin=0,
+            zmax=max(1, np.nanmax(mistakes, initial=0)) if np.isfinite(mistakes).any() else 1,
+            text=text,
+            texttemplate="%{text}",
+            hoverinfo="skip",
+            colorbar=dict(title="mistakes"),
+        )
+    )
+    true_grid, predicted_grid = np.meshgrid(DIGITS, DIGITS, indexing="ij")
+    figure.add_trace(
+        go.Scatter(
+            x=predicted_grid.ravel(),
+            y=true_grid.ravel(),
+            mode="markers",
+            marker=dict(symbol="square", size=30, color="rgba(0,0,0,0)"),
+            customdata=confusion.ravel(),
+            hovertemplate="true %{y}, predicted %{x}: %{customdata}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    for digit in DIGITS:
+        figure.add_annotation(x=digit, y=digit, text=str(confusion[digit, digit]), showarrow=False, font=dict(color="#94a3b8", size=11))
+    figure.update_layout(
+        height=460,
+        margin=dict(l=10, r=10, t=10, b=10),
+        xaxis=dict(title="predicted digit", tickvals=DIGITS, side="top", fixedrange=True, constrain="domain"),
+        yaxis=dict(title="true digit", tickvals=DIGITS, autorange="reversed", fixedrange=True, scaleanchor="x"),
+        plot_bgcolor="white",
+        clickmode="event+select",
+        dragmode=False,
+    )
+    return figure
+
+
+def selected_cell(selection_points):
+    """``(true digit, predicted digit)`` of a clicked confusion-matrix cell, or None."""
+    for point in selection_points or []:
+        if "x" in point and "y" in point:
+            return int(point["y"]), int(point["x"])
+    return None
