@@ -61,3 +61,16 @@ def test_set_probabilities(model_path=None):
     """(10000, 10) probabilities of a model (default: the active one) on the bundled test set, cached."""
     model_path = Path(model_path or active_model_path())
     return _test_set_probabilities(str(model_path), model_path.stat().st_mtime)
+
+
+@st.cache_resource(max_entries=4)
+def _load_feature_maps(model_path, modified_time):
+    from mnist_cnn.features import FeatureMaps
+
+    return FeatureMaps(predictor_for(model_path).model)
+
+
+def active_feature_maps():
+    """The visitor's active model's :class:`~mnist_cnn.features.FeatureMaps`, cached."""
+    model_path = active_model_path()
+    return _load_feature_maps(str(model_path), model_path.stat().st_mtime)

@@ -1,0 +1,77 @@
+"""Draw: sketch a digit and see what the network sees and thinks."""
+import numpy as np
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+from mnist_cnn.features import feature_mosaic
+from mnist_cnn.figures import probability_bar_chart
+from mnist_cnn.preprocess import canvas_to_mnist
+from mnist_cnn.reading import read_probabilities
+from ui.active_model import active_feature_maps, active_model_label, active_predictor
+
+st.set_page_config(page_title="Draw · MNIST CNN Studio", page_icon="✏️", layout="wide")
+
+CANVAS_SIZE = 280  # fits a 360 px phone screen with the page margins
+
+
+def pixelated(image, scale):
+    """Nearest-neighbour enlargement of a [0, 1] image, so browsers do not blur it."""
+    return np.kron((np.clip(image, 0, 1) * 255).astype(np.uint8), np.ones((scale, scale), np.uint8))
+
+
+st.title("Draw a digit")
+st.caption(f"Predictions by {active_model_label()}. Draw one digit, 0 to 9; the toolbar above the canvas undoes and clears.")
+
+canvas_column, result_column = st.columns([1, 1], gap="large")
+with canvas_column:
+    pen_width = st.slider("Pen width", min_value=8, max_value=40, value=20, step=2)
+    canvas = st_canvas(
+        stroke_width=pen_width,
+        stroke_color="#ffffff",
+        background_color="#000000",
+        width=CANVAS_SIZE,
+        height=CANVAS_SIZE,
+        drawing_mode="freedraw",
+        return_image_data=True,
+        update_streamlit=True,
+        key="sketch",
+    )
+
+try:
+    digit_image = None if canvas.image_data is None else canvas_to_mnist(canvas.image_data)
+except (TypeError, ValueError) as error:
+    digit_image = None
+    st.error(f"The canvas sent an image this page cannot read: {error}")
+
+with result_column:
+    with st.container(key="prediction"):
+        if digit_image is None:
+            st.info("Nothing drawn yet. Draw a digit on the canvas and lift the pen to see what the network thinks.")
+        else:
+            probabilities = active_predictor().probabilities(digit_image)[0]
+            reading = read_probabilities(probabilities)
+            if reading.confident:
+                st.markdown(f"The network reads **{reading.digit}** with probability {reading.probability:.0%}.")
+            else:
+                st.warning(
+                    f"Not sure: maybe {reading.digit} ({reading.probability:.0%}), "
+                    f"maybe {reading.runner_up} ({reading.runner_up_probability:.0%})."
+                )
+            st.markdown(f'<p class="predicted-digit">{reading.digit}</p>', unsafe_allow_html=True)
+    if digit_image is not None:
+        st.plotly_chart(probability_bar_chart(probabilities), config={"displayModeBar": False})
+
+st.html(
+    "<style>.st-key-prediction .predicted-digit{font-size:6rem;font-weight:700;line-height:1;margin:0}</style>"
+)
+
+if digit_image is not None:
+    seen_column, features_column = st.columns([1, 2], gap="large")
+    with seen_column:
+        st.subheader("What the network sees")
+        st.image(pixelated(digit_image, 8), caption="28 × 28 pixels, centred like an MNIST digit")
+    with features_column.expander("Feature maps of the convolution layers"):
+        for layer_name, maps in active_feature_maps()(digit_image).items():
+            st.markdown(f"**{layer_name}**: {maps.shape[-1]} filters, {maps.shape[0]} × {maps.shape[1]} each")
+            scale = 4 if maps.shape[0] > 12 else 12
+            st.image(np.kron(feature_mosaic(maps), np.ones((scale, scale), np.uint8)))
