@@ -1,4 +1,4 @@
-"""MNIST CNN Studio: home page."""
+"""MNIST CNN Studio: the entry point (navigation) and the home page."""
 import streamlit as st
 
 from mnist_cnn.data import load_test_set
@@ -6,7 +6,6 @@ from mnist_cnn.model import layer_table
 from mnist_cnn.presets import tutorial_network
 from ui.active_model import active_model_label, test_set_probabilities
 
-st.set_page_config(page_title="MNIST CNN Studio", page_icon="✍️", layout="wide")
 
 
 @st.cache_data
@@ -14,42 +13,54 @@ def tutorial_layer_rows():
     return layer_table(tutorial_network())
 
 
-st.title("MNIST CNN Studio")
-st.markdown(
-    "Watch a convolutional network learn to read handwritten digits, draw your own digits for it, "
-    "and browse the test digits it still gets wrong. The network is the one from the classic "
-    "tutorial *“build a CNN that reaches >99% accuracy on MNIST”*, trained correctly."
-)
-
-_, labels = load_test_set()
-probabilities = test_set_probabilities()
-correct = int((probabilities.argmax(axis=1) == labels).sum())
-rows = tutorial_layer_rows()
-
-accuracy_column, mistakes_column, parameters_column = st.columns(3)
-accuracy_column.metric("Test accuracy of the active model", f"{correct / len(labels):.2%}")
-mistakes_column.metric("Test digits it gets wrong", f"{len(labels) - correct:,} of {len(labels):,}")
-parameters_column.metric("Parameters in the tutorial network", f"{sum(row['parameters'] for row in rows):,}")
-st.caption(f"Active model: {active_model_label()}. Choose another on the Train page.")
-
-st.subheader("The tutorial network")
-st.dataframe(
-    rows,
-    hide_index=True,
-    width="stretch",
-    column_config={"parameters": st.column_config.NumberColumn(format="localized")},
-)
-
-with st.expander("What the tutorial got wrong, and what this app does instead"):
+def home():
+    st.set_page_config(page_title="MNIST CNN Studio", page_icon="✍️", layout="wide")
+    st.title("MNIST CNN Studio")
     st.markdown(
-        "The tutorial claims 99.2% test accuracy, but its own printed run ends at **8.92%**: the cell "
-        "that scales pixels from 0–255 to 0–1 was never executed, and the model was compiled with "
-        "plain SGD although the text says Adam. With raw pixels and SGD the network never leaves "
-        "chance level. This app scales the pixels and trains with Adam, as the text intended; the "
-        "Train page lets you switch both back to see the failure for yourself."
+        "Watch a convolutional network learn to read handwritten digits, draw your own digits for it, "
+        "and browse the test digits it still gets wrong. The network is the one from the classic "
+        "tutorial *“build a CNN that reaches >99% accuracy on MNIST”*, trained correctly."
+    )
+    train_link, draw_link, mistakes_link = st.columns(3)
+    train_link.page_link(TRAIN, label="**Train**: watch it learn, live", icon=":material/show_chart:")
+    draw_link.page_link(DRAW, label="**Draw**: a digit for it to read", icon=":material/draw:")
+    mistakes_link.page_link(MISTAKES, label="**Mistakes**: the digits it gets wrong", icon=":material/search:")
+
+    _, labels = load_test_set()
+    probabilities = test_set_probabilities()
+    correct = int((probabilities.argmax(axis=1) == labels).sum())
+    rows = tutorial_layer_rows()
+
+    accuracy_column, mistakes_column, parameters_column = st.columns(3)
+    accuracy_column.metric("Test accuracy of the active model", f"{correct / len(labels):.2%}")
+    mistakes_column.metric("Test digits it gets wrong", f"{len(labels) - correct:,} of {len(labels):,}")
+    parameters_column.metric("Parameters in the tutorial network", f"{sum(row['parameters'] for row in rows):,}")
+    st.caption(f"Active model: {active_model_label()}. Choose another on the Train page.")
+
+    st.subheader("The tutorial network")
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        column_config={"parameters": st.column_config.NumberColumn(format="localized")},
     )
 
-st.caption(
-    "MNIST: Y. LeCun, C. Cortes and C. J. C. Burges, licensed CC BY-SA 3.0. "
-    "Only the 10,000-image test split ships with the app."
-)
+    with st.expander("What the tutorial got wrong, and what this app does instead"):
+        st.markdown(
+            "The tutorial claims 99.2% test accuracy, but its own printed run ends at **8.92%**: the cell "
+            "that scales pixels from 0–255 to 0–1 was never executed, and the model was compiled with "
+            "plain SGD although the text says Adam. With raw pixels and SGD the network never leaves "
+            "chance level. This app scales the pixels and trains with Adam, as the text intended; the "
+            "Train page lets you switch both back to see the failure for yourself."
+        )
+
+    st.caption(
+        "MNIST: Y. LeCun, C. Cortes and C. J. C. Burges, licensed CC BY-SA 3.0. "
+        "Only the 10,000-image test split ships with the app."
+    )
+
+
+TRAIN = st.Page("pages/1_Train.py", title="Train", icon=":material/show_chart:")
+DRAW = st.Page("pages/2_Draw.py", title="Draw", icon=":material/draw:")
+MISTAKES = st.Page("pages/3_Mistakes.py", title="Mistakes", icon=":material/search:")
+st.navigation([st.Page(home, title="Home", icon=":material/home:", default=True), TRAIN, DRAW, MISTAKES]).run()

@@ -106,3 +106,11 @@ def get_preset(name):
         return PRESETS[name]
     except KeyError:
         raise ValueError(f"Unknown preset {name!r}: expected one of {sorted(PRESETS)}.") from None
+
+
+# Ready-made changes to a preset's settings, offered on the Train page.
+SETTING_RECIPES = {
+    "The preset's own settings": {},
+    "One-minute demo (5,000 images, 3 epochs)": {"train_size": 5000, "epochs": 3},
+    "The tutorial's bug (SGD, raw 0-255 pixels)": {"optimizer": "sgd", "learning_rate": 0.01, "scale_pixels": False},
+}

@@ -1,4 +1,6 @@
 """Run folders on disk: ``model.keras`` plus ``metrics.json``, written atomically."""
+import csv
+import io
 import json
 import os
 import secrets
@@ -76,3 +78,21 @@ def find_model_file(run_or_model):
     """A run folder or a ``.keras`` path, as the path of the model file."""
     path = Path(run_or_model)
     return path / MODEL_FILE if path.is_dir() else path
+
+
+def metrics_csv(metrics):
+    """The run's history as CSV: one row per batch, with the epoch's validation scores on its last batch."""
+    batches, epochs = metrics.get("batch_history", {}), metrics.get("epoch_history", {})
+    validation = {
+        epoch: (loss, accuracy)
+        for epoch, loss, accuracy in zip(epochs.get("epoch", []), epochs.get("val_loss", []), epochs.get("val_accuracy", []))
+    }
+    output = io.StringIO()
+    writer = csv.writer(output)
+    writer.writerow(["epoch", "batch", "loss", "accuracy", "val_loss", "val_accuracy"])
+    rows = list(zip(batches.get("epoch", []), batches.get("batch", []), batches.get("loss", []), batches.get("accuracy", [])))
+    for position, (epoch, batch, loss, accuracy) in enumerate(rows):
+        last_of_epoch = position + 1 == len(rows) or rows[position + 1][0] != epoch
+        val_loss, val_accuracy = validation.get(epoch, ("", "")) if last_of_epoch else ("", "")
+        writer.writerow([epoch, batch, loss, accuracy, val_loss, val_accuracy])
+    return output.getvalue()

@@ -90,8 +90,16 @@ def test_clicking_a_confusion_cell_filters_the_gallery(app_url, page, bundled_pr
         arg=expected,
         timeout=30_000,
     )
+    # The count updates before the gallery below it is redrawn, and stale images linger
+    # until the rerun ends, so wait for the gallery itself to settle.
+    n_expected = int(confusion[true_digit, predicted_digit])
+    page.wait_for_function(
+        "n => document.querySelectorAll(\"[data-testid='stImageCaption']\").length === n",
+        arg=n_expected,
+        timeout=30_000,
+    )
     wait_for_app_idle(page)
     gallery_captions = page.locator("[data-testid='stImageCaption']").all_inner_texts()
-    assert len(gallery_captions) == confusion[true_digit, predicted_digit]
+    assert len(gallery_captions) == n_expected
     assert all(f": {true_digit} read as {predicted_digit} " in caption for caption in gallery_captions)
     save_screenshot(page, "mistakes-filtered")

@@ -1,0 +1,319 @@
+"""One training run at a time per server, trained in a background thread and watched by anyone.
+
+The Train page never trains inside a page script: it asks the process-wide :class:`RunManager`
+to start a run, then polls :meth:`RunManager.snapshot`. The run goes on when pages are left,
+reloaded or closed; every visitor sees the same run; only the owner token that started it can
+stop it.
+"""
+import dataclasses
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mnist_cnn.data import MnistUnavailableError, load_mnist
+from mnist_cnn.model import ModelFileError
+from mnist_cnn.paths import runs_dir
+from mnist_cnn.runs import RunsFolderError, check_runs_folder, new_run_dir, read_metrics
+from mnist_cnn.training import BatchEvent, TrainingConfig, train
+
+ACTIVE_STATES = ("loading", "training", "stopping")
+
+
+class RunAlreadyActiveError(RuntimeError):
+    """A run is already training on this server."""
+
+
+class NotRunOwnerError(PermissionError):
+    """Only the visitor who started a run may stop it."""
+
+
+@dataclass(frozen=True)
+class RunSnapshot:
+    """An immutable view of the current (or last) run, safe to read from any thread."""
+
+    state: str = "idle"  # idle, loading, training, stopping, finished, stopped, failed
+    config: TrainingConfig | None = None
+    run_dir: Path | None = None
+    message: str = ""
+    batch_steps: tuple = ()  # fractional epochs, for plotting
+    batch_losses: tuple = ()
+    batch_accuracies: tuple = ()
+    epoch_events: tuple = ()
+    last_batch: BatchEvent | None = None
+    test_accuracy: float | None = None
+    elapsed_seconds: float = 0.0
+    version: int = 0
+
+    @property
+    def active(self):
+        return self.state in ACTIVE_STATES
+
+    @property
+    def completed_epochs(self):
+        return len(self.epoch_events)
+
+    @property
+    def progress(self):
+        return self.last_batch.progress if self.last_batch else 0.0
+
+    @property
+    def remaining_seconds(self):
+        if not self.last_batch or self.progress <= 0:
+            return None
+        return self.last_batch.elapsed_seconds * (1 - self.progress) / self.progress
+
+
+@dataclass
+class _LiveRun:
+    owner: str
+    config: TrainingConfig
+    stop_requested: threading.Event = field(default_factory=threading.Event)
+    state: str = "loading"
+    run_dir: Path | None = None
+    message: str = ""
+    batch_steps: list = field(default_factory=list)
+    batch_losses: list = field(default_factory=list)
+    batch_accuracies: list = field(default_factory=list)
+    epoch_events: list = field(default_factory=list)
+    last_batch: BatchEvent | None = None
+    test_accuracy: float | None = None
+    started: float = field(default_factory=time.monotonic)
+    finished: float | None = None
+    version: int = 0
+    thread: threading.Thread | None = None
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    """A run folder on disk, as listed on the Train page."""
+
+    name: str
+    path: Path
+    readable: bool
+    status: str = ""
+    config: dict = field(default_factory=dict)
+    test_accuracy: float | None = None
+    completed_epochs: int = 0
+    wall_seconds: float | None = None
+    error: str = ""
+
+    @property
+    def model_path(self):
+        return self.path / "model.keras"
+
+    @property
+    def has_model(self):
+        return self.model_path.is_file()
+
+
+class RunManager:
+    """Starts, stops and reports training runs; at most one trains at a time."""
+
+    def __init__(self, runs_root=None, load_data=load_mnist, steps_per_call=1):
+        self.runs_root = Path(runs_root or runs_dir())
+        self._load_data = load_data
+        # One batch per compiled call, so a stop takes effect within one batch.
+        self._steps_per_call = steps_per_call
+        self._lock = threading.Lock()
+        self._run = None
+
+    def start(self, config, owner):
+        """Validate ``config`` and start training it in the background; return the run's folder.
+
+        Raises ValueError for bad settings, RunAlreadyActiveError while another run trains,
+        RunsFolderError when the run could not be saved.
+        """
+        config = dataclasses.replace(config, steps_per_call=self._steps_per_call).validated()
+        with self._lock:
+            if self._run is not None and self._run.state in ACTIVE_STATES:
+                raise RunAlreadyActiveError(
+                    "A run is already training on this server: watch it live, or wait for it to finish "
+                    "before starting another."
+                )
+            check_runs_folder(self.runs_root)
+            run = _LiveRun(owner=owner, config=config)
+            run.run_dir = new_run_dir(self.runs_root, config.preset)
+            run.thread = threading.Thread(target=self._train, args=(run,), name="mnist-training", daemon=True)
+            self._run = run
+        run.thread.start()
+        return run.run_dir
+
+    def stop(self, owner):
+        """Ask the current run to stop after its current batch. Only its owner may."""
+        with self._lock:
+            run = self._run
+            if run is None or run.state not in ACTIVE_STATES:
+                return False
+            if owner != run.owner:
+                raise NotRunOwnerError("Only the visitor who started this run can stop it.")
+            run.stop_requested.set()
+            run.state = "stopping" if run.state == "training" else run.state
+            run.version += 1
+            return True
+
+    def is_owner(self, owner):
+        with self._lock:
+            return self._run is not None and self._run.owner == owner
+
+    def snapshot(self):
+        """The current run as an immutable :class:`RunSnapshot` (state "idle" before any run)."""
+        with self._lock:
+            run = self._run
+            if run is None:
+                return RunSnapshot()
+            end = run.finished if run.finished is not None else time.monotonic()
+            return RunSnapshot(
+                state=run.state,
+                config=run.config,
+                run_dir=run.run_dir,
+                message=run.message,
+                batch_steps=tuple(run.batch_steps),
+                batch_losses=tuple(run.batch_losses),
+                batch_accuracies=tuple(run.batch_accuracies),
+                epoch_events=tuple(run.epoch_events),
+                last_batch=run.last_batch,
+                test_accuracy=run.test_accuracy,
+                elapsed_seconds=end - run.started,
+                version=run.version,
+            )
+
+    def wait(self, timeout=None):
+        """Block until the current run's thread ends (for tests and scripts)."""
+        run = self._run
+        if run is not None and run.thread is not None:
+            run.thread.join(timeout)
+
+    def _update(self, run, **changes):
+        with self._lock:
+            for name, value in changes.items():
+                setattr(run, name, value)
+            run.version += 1
+
+    def _record(self, run, event):
+        with self._lock:
+            if isinstance(event, BatchEvent):
+                run.batch_steps.append(event.epoch - 1 + event.batch / event.batches)
+                run.batch_losses.append(event.loss)
+                run.batch_accuracies.append(event.accuracy)
+                run.last_batch = event
+            else:
+                run.epoch_events.append(event)
+            if run.state == "loading":
+                run.state, run.message = "training", ""
+            run.version += 1
+
+    def _train(self, run):
+        try:
+            data = self._load_data()
+            if run.stop_requested.is_set():
+                self._update(run, state="stopped", message="Stopped before training began.", finished=time.monotonic())
+                return
+            self._update(run, state="training" if not run.stop_requested.is_set() else "stopping", message="")
+            result = train(
+                run.config,
+                data=data,
+                on_event=lambda event: self._record(run, event),
+                stop_requested=run.stop_requested,
+                run_dir=run.run_dir,
+            )
+            del data
+            self._update(
+                run,
+                state=result.metrics["status"],
+                test_accuracy=result.metrics["test_accuracy"],
+                finished=time.monotonic(),
+            )
+        except (MnistUnavailableError, RunsFolderError, ModelFileError, ValueError, OSError) as error:
+            self._update(run, state="failed", message=str(error), finished=time.monotonic())
+        except Exception as error:  # a bug must not leave the run "training" for ever
+            traceback.print_exc()
+            self._update(run, state="failed", message=f"Training failed unexpectedly: {error!r}", finished=time.monotonic())
+
+    def list_runs(self):
+        """Saved runs, newest first; unreadable folders are listed as such, runs that died as interrupted."""
+        if not self.runs_root.is_dir():
+            return []
+        live = self.snapshot()
+        live_run_dir = live.run_dir if live.active else None
+        runs = []
+        for path in sorted((p for p in self.runs_root.iterdir() if p.is_dir() and not p.name.startswith(".")), reverse=True):
+            if path == live_run_dir and not (path / "metrics.json").exists():
+                # Still loading data or in its first epoch: describe it from memory.
+                runs.append(
+                    SavedRun(name=path.name, path=path, readable=True, status=live.state, config=dataclasses.asdict(live.config))
+                )
+            else:
+                runs.append(read_saved_run(path, live_run_dir=live_run_dir))
+        return runs
+
+
+def read_saved_run(path, live_run_dir=None):
+    """A :class:`SavedRun` from a run folder, never raising for a broken one."""
+    path = Path(path)
+    try:
+        metrics = read_metrics(path)
+        config = metrics["config"]
+        status = metrics["status"]
+        if not isinstance(config, dict) or not isinstance(status, str):
+            raise ValueError("config or status has the wrong type")
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        return SavedRun(name=path.name, path=path, readable=False, error=f"unreadable metrics.json: {error}")
+    if status == "training" and path != live_run_dir:
+        status = "interrupted"  # the server died mid-run; the last epoch's checkpoint remains
+    return SavedRun(
+        name=path.name,
+        path=path,
+        readable=True,
+        status=status,
+        config=config,
+        test_accuracy=metrics.get("test_accuracy"),
+        completed_epochs=int(metrics.get("completed_epochs", 0)),
+        wall_seconds=metrics.get("wall_seconds"),
+    )
+
+
+_managers = {}
+_managers_lock = threading.Lock()
+
+
+def get_run_manager(runs_root=None, load_data=load_mnist):
+    """The process-wide :class:`RunManager` for a runs folder (default: ``runs_dir()``).
+
+    ``load_data`` is used only by the call that creates the manager.
+    """
+    root = Path(runs_root or runs_dir()).resolve()
+    with _managers_lock:
+        if root not in _managers:
+            _managers[root] = RunManager(root, load_data=load_data)
+        return _managers[root]
+
+
+def new_owner_token():
+    return uuid.uuid4().hex
+
+
+def status_line(snapshot):
+    """The run's state in one sentence, for the page's status line."""
+    if snapshot.state == "idle":
+        return "Idle: no run is training. Choose settings and start one."
+    if snapshot.state == "loading":
+        return "Loading the training set…"
+    if snapshot.state == "failed":
+        return f"Failed: {snapshot.message}"
+    epochs = snapshot.config.epochs
+    if snapshot.state in ("training", "stopping"):
+        batch = snapshot.last_batch
+        epoch = batch.epoch if batch else 1
+        prefix = "Stopping after this batch; " if snapshot.state == "stopping" else ""
+        return f"{prefix}Training epoch {epoch} of {epochs}"
+    accuracy = "" if snapshot.test_accuracy is None else f", test accuracy {snapshot.test_accuracy:.2%}"
+    if snapshot.state == "stopped":
+        batch = snapshot.last_batch
+        if batch is None:
+            return f"Stopped before training began{accuracy}"
+        where = "" if batch.batch == batch.batches else f" (batch {batch.batch} of {batch.batches})"
+        return f"Stopped at epoch {batch.epoch} of {epochs}{where}{accuracy}"
+    return f"Finished {epochs} epochs{accuracy}"

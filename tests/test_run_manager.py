@@ -1,0 +1,148 @@
+import json
+import threading
+import time
+
+import pytest
+
+from mnist_cnn.run_manager import NotRunOwnerError, RunAlreadyActiveError, RunManager, get_run_manager, status_line
+from mnist_cnn.runs import read_metrics
+from mnist_cnn.training import TrainingConfig
+
+
+def tiny_config(**overrides):
+    settings = dict(epochs=2, batch_size=100, train_size=1000, validation_split=0.2)
+    settings.update(overrides)
+    return TrainingConfig.for_preset("tutorial", **settings)
+
+
+class GatedData:
+    """A data loader that holds the run in 'loading' until released, to test concurrency deterministically."""
+
+    def __init__(self, data):
+        self.data, self.release = data, threading.Event()
+
+    def __call__(self):
+        assert self.release.wait(60)
+        return self.data
+
+
+def wait_until(predicate, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError("condition not reached in time")
+
+
+def test_a_run_trains_in_the_background_and_is_saved(small_mnist, tmp_path):
+    manager = RunManager(tmp_path, load_data=lambda: small_mnist)
+    assert manager.snapshot().state == "idle"
+    run_dir = manager.start(tiny_config(), owner="teacher")
+    manager.wait(120)
+    snapshot = manager.snapshot()
+    assert snapshot.state == "finished" and snapshot.run_dir == run_dir
+    assert len(snapshot.batch_losses) == 16 and snapshot.completed_epochs == 2
+    assert snapshot.test_accuracy == pytest.approx(read_metrics(run_dir)["test_accuracy"])
+    assert status_line(snapshot) == f"Finished 2 epochs, test accuracy {snapshot.test_accuracy:.2%}"
+    [saved] = manager.list_runs()
+    assert saved.path == run_dir and saved.status == "finished" and saved.has_model
+
+
+def test_only_one_run_at_a_time(small_mnist, tmp_path):
+    data = GatedData(small_mnist)
+    manager = RunManager(tmp_path, load_data=data)
+    manager.start(tiny_config(), owner="teacher")
+    with pytest.raises(RunAlreadyActiveError, match="already training"):
+        manager.start(tiny_config(), owner="student")
+    [listed] = manager.list_runs()  # before its first checkpoint, the live run is listed as such
+    assert listed.readable and listed.status == "loading" and listed.config["epochs"] == 2
+    data.release.set()
+    manager.wait(120)
+    manager.start(tiny_config(epochs=1), owner="student")  # free again once it ended
+    manager.wait(120)
+    assert len(manager.list_runs()) == 2
+
+
+def test_spectators_see_the_same_live_run(small_mnist, tmp_path):
+    manager = RunManager(tmp_path, load_data=lambda: small_mnist)
+    seen_versions = []
+    manager.start(tiny_config(epochs=3), owner="teacher")
+    while manager.snapshot().active:
+        seen_versions.append(manager.snapshot().version)
+        time.sleep(0.05)
+    assert len(set(seen_versions)) > 2  # the view moved while the run trained
+    a, b = manager.snapshot(), manager.snapshot()
+    assert a == b and a.batch_losses == b.batch_losses
+    with pytest.raises(AttributeError):
+        a.state = "idle"  # snapshots are immutable
+
+
+def test_only_the_owner_can_stop_and_stop_takes_effect_within_a_batch(small_mnist, tmp_path):
+    manager = RunManager(tmp_path, load_data=lambda: small_mnist)
+    run_dir = manager.start(tiny_config(epochs=30, train_size=3000), owner="teacher")
+    wait_until(lambda: len(manager.snapshot().batch_losses) >= 3)
+    with pytest.raises(NotRunOwnerError):
+        manager.stop("student")
+    assert manager.snapshot().active
+    batches_at_stop = len(manager.snapshot().batch_losses)
+    assert manager.stop("teacher")
+    manager.wait(60)
+    snapshot = manager.snapshot()
+    assert snapshot.state == "stopped"
+    assert status_line(snapshot).startswith(f"Stopped at epoch {snapshot.last_batch.epoch} of 30")
+    assert len(snapshot.batch_losses) - batches_at_stop <= 1
+    metrics = read_metrics(run_dir)
+    assert metrics["status"] == "stopped" and (run_dir / "model.keras").is_file()
+
+
+def test_run_survives_the_session_that_started_it(small_mnist, tmp_path):
+    """The page script that started the run may end at once: the run is the manager's, not the page's."""
+    manager = get_run_manager(tmp_path, load_data=lambda: small_mnist)
+    starter = threading.Thread(target=lambda: manager.start(tiny_config(epochs=1), owner="gone"))
+    starter.start()
+    starter.join()
+    assert get_run_manager(tmp_path) is manager  # every session gets the same manager
+    manager.wait(120)
+    assert manager.snapshot().state == "finished"
+
+
+def test_failed_data_loading_is_a_clear_message_not_a_crash(tmp_path):
+    from mnist_cnn.data import MnistUnavailableError
+
+    def offline():
+        raise MnistUnavailableError("no network; set MNIST_NPZ")
+
+    manager = RunManager(tmp_path, load_data=offline)
+    manager.start(tiny_config(), owner="teacher")
+    manager.wait(30)
+    snapshot = manager.snapshot()
+    assert snapshot.state == "failed" and "MNIST_NPZ" in snapshot.message
+    assert status_line(snapshot).startswith("Failed: no network")
+
+
+def test_bad_settings_are_rejected_before_anything_starts(tmp_path):
+    manager = RunManager(tmp_path, load_data=lambda: pytest.fail("must not load data"))
+    bad = TrainingConfig(epochs=10_000, batch_size=0)
+    with pytest.raises(ValueError, match="epochs: expected an integer from 1 to 30, got 10000"):
+        manager.start(bad, owner="attacker")
+    assert manager.snapshot().state == "idle" and not list(tmp_path.iterdir())
+
+
+def test_corrupt_and_interrupted_runs_are_listed_without_breaking_the_rest(small_mnist, tmp_path):
+    manager = RunManager(tmp_path, load_data=lambda: small_mnist)
+    good = manager.start(tiny_config(epochs=1), owner="teacher")
+    manager.wait(120)
+    (tmp_path / "20200101-000000-tutorial-dead").mkdir()
+    (tmp_path / "20200101-000000-tutorial-dead" / "metrics.json").write_text('{"status": "trai')  # half written
+    interrupted = tmp_path / "20200102-000000-tutorial-kill"
+    interrupted.mkdir()
+    metrics = read_metrics(good)
+    metrics.update(status="training", completed_epochs=1)
+    (interrupted / "metrics.json").write_text(json.dumps(metrics))
+
+    runs = {run.name: run for run in manager.list_runs()}
+    assert runs[good.name].status == "finished"
+    assert not runs["20200101-000000-tutorial-dead"].readable
+    assert "unreadable metrics.json" in runs["20200101-000000-tutorial-dead"].error
+    assert runs["20200102-000000-tutorial-kill"].status == "interrupted"

@@ -1,0 +1,107 @@
+import re
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import save_screenshot, wait_for_app_idle
+from mnist_cnn.run_manager import get_run_manager
+from mnist_cnn.training import BOUNDS
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "1_Train.py")
+
+
+def widget(widgets, label):
+    return next(w for w in widgets if w.label.startswith(label))
+
+
+def status_text(app):
+    return " ".join(m.value for m in app.markdown if m.value.startswith("**"))
+
+
+def test_idle_page_shows_the_bundled_example_run():
+    app = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not app.exception
+    assert "Idle: no run is training" in status_text(app)
+    assert app.dataframe[0].value["run"].tolist()[0] == "bundled example"
+
+
+def test_tiny_run_starts_trains_and_finishes(mnist_npz_path):
+    app = AppTest.from_file(PAGE, default_timeout=120).run()
+    widget(app.number_input, "Epochs").set_value(1)
+    widget(app.slider, "Training images").set_value(1000)
+    next(b for b in app.button if b.label == "Start training").click().run()
+    assert not app.exception and not app.error
+    manager = get_run_manager()
+    assert manager.snapshot().active or manager.snapshot().state == "finished"
+    manager.wait(180)
+    app.run()
+    assert re.search(r"Finished 1 epochs, test accuracy \d+\.\d\d%", status_text(app))
+    runs = app.dataframe[0].value
+    assert len(runs) == 2 and runs["status"].tolist() == ["finished", "finished"]
+
+
+def test_out_of_range_settings_never_reach_the_trainer(mnist_npz_path):
+    """A crafted request (a value the widget would never send) cannot start a 10,000-epoch job.
+
+    Streamlit replaces an out-of-range widget value by the widget's default on the server, and
+    the run manager validates the whole configuration again (see test_run_manager).
+    """
+    app = AppTest.from_file(PAGE, default_timeout=120).run()
+    widget(app.number_input, "Epochs").set_value(10_000)
+    widget(app.slider, "Training images").set_value(1000)
+    next(b for b in app.button if b.label == "Start training").click().run()
+    assert not app.exception
+    manager = get_run_manager()
+    started = manager.snapshot()
+    manager.stop(app.session_state["owner_token"])
+    manager.wait(120)
+    assert started.config is not None
+    assert BOUNDS["epochs"][0] <= started.config.epochs <= BOUNDS["epochs"][1]
+
+
+def chart_points(page):
+    return page.evaluate(
+        """() => { const gd = document.querySelector('.st-key-train-chart .js-plotly-plot');
+                   // _fullData: plotly's decoded traces (gd.data may hold base64-packed arrays)
+                   const trace = gd && gd._fullData && gd._fullData[0];
+                   return trace && trace.x ? trace.x.length : -1; }"""
+    )
+
+
+@pytest.mark.browser
+def test_live_chart_moves_while_training_and_stop_works(app_url, page, mnist_npz_path):
+    page.set_viewport_size({"width": 1280, "height": 1800})
+    page.goto(f"{app_url}/Train")
+    page.locator(".st-key-train-status").wait_for(timeout=120_000)
+    wait_for_app_idle(page)
+    assert "Idle" in page.locator(".st-key-train-status").inner_text()
+
+    epochs = page.get_by_label("Epochs")
+    epochs.fill("8")
+    epochs.press("Enter")
+    page.get_by_role("button", name="Start training").click()
+    page.wait_for_function(
+        "() => document.querySelector('.st-key-train-status').innerText.includes('Training epoch')", timeout=120_000
+    )
+    seen = set()
+    deadline = time.monotonic() + 60
+    while len(seen) < 3 and time.monotonic() < deadline:
+        seen.add(chart_points(page))
+        time.sleep(0.5)
+    seen.discard(-1)
+    assert len(seen) >= 2, f"the live chart did not change while training: {seen}"
+    save_screenshot(page, "train-live")
+
+    page.get_by_role("button", name="Stop training").click()
+    page.wait_for_function(
+        "() => /Stopped at epoch|Finished/.test(document.querySelector('.st-key-train-status').innerText)",
+        timeout=60_000,
+    )
+    # The end of a run reruns the whole page: the form comes back and the run is listed.
+    page.get_by_role("button", name="Start training").and_(page.locator(":enabled")).wait_for(timeout=30_000)
+    wait_for_app_idle(page)
+    assert "Stopped at epoch" in page.locator(".st-key-train-status").inner_text()
+    assert "stopped" in page.locator("[data-testid='stDataFrame']").text_content()  # the grid's accessible table
+    save_screenshot(page, "train-stopped")
