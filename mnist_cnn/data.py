@@ -90,12 +90,31 @@ def _download_with_keras():
         ) from error
 
 
+# Size of the mnist.npz that Keras downloads, to report how far a download has got.
+KERAS_MNIST_BYTES = 11_490_434
+
+
+def _keras_mnist_cache():
+    keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")).expanduser()
+    return keras_home / "datasets" / "mnist.npz"
+
+
 def mnist_is_available_offline():
     """True when training data can be had without a download (env var or Keras cache)."""
+    return bool(os.environ.get(MNIST_NPZ_ENV)) or _keras_mnist_cache().is_file()
+
+
+def download_progress():
+    """How much of Keras's MNIST download is on disk, from 0 to 1; None when no download is used.
+
+    Keras writes the download straight into its cache file, so its size tells the progress.
+    """
     if os.environ.get(MNIST_NPZ_ENV):
-        return True
-    keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
-    return (keras_home / "datasets" / "mnist.npz").is_file()
+        return None
+    try:
+        return min(1.0, _keras_mnist_cache().stat().st_size / KERAS_MNIST_BYTES)
+    except OSError:
+        return None
 
 
 @functools.lru_cache(maxsize=1)

@@ -21,23 +21,31 @@ class ModelFileError(ValueError):
     """A model file is missing, unreadable, too large or not an MNIST classifier."""
 
 
-def make_optimizer(name, learning_rate):
+def make_optimizer(name, learning_rate, decay_steps=None):
+    """An optimizer by name; with ``decay_steps`` its learning rate anneals (cosine) to 1% over that many steps."""
     try:
         optimizer_class = OPTIMIZERS[name]
     except KeyError:
         raise ValueError(f"Unknown optimizer {name!r}: expected one of {sorted(OPTIMIZERS)}.") from None
+    if decay_steps:
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.01)
     return optimizer_class(learning_rate=learning_rate)
 
 
-def build_model(preset="tutorial", optimizer=None, learning_rate=None):
+def build_model(preset="tutorial", optimizer=None, learning_rate=None, decay_steps=None):
     """The preset's network, compiled with categorical cross-entropy and accuracy.
 
     ``optimizer`` and ``learning_rate`` default to the preset's own (Adam, 0.001 for the tutorial).
+    ``decay_steps`` (the run's total batches) enables the cosine decay of presets that use it.
     """
     spec = get_preset(preset)
     model = spec.build()
     model.compile(
-        optimizer=make_optimizer(optimizer or spec.optimizer, learning_rate or spec.learning_rate),
+        optimizer=make_optimizer(
+            optimizer or spec.optimizer,
+            learning_rate or spec.learning_rate,
+            decay_steps=decay_steps if spec.cosine_decay else None,
+        ),
         loss="categorical_crossentropy",
         metrics=["accuracy"],
     )

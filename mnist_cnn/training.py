@@ -291,7 +291,9 @@ def train(config, data=None, on_event=None, stop_requested=None, runs_root=None,
     (fit_images, fit_labels), (validation_images, validation_labels) = split_training_data(x_train, y_train, config)
 
     keras.utils.set_random_seed(config.seed)
-    model = build_model(config.preset, config.optimizer, config.learning_rate)
+    model = build_model(
+        config.preset, config.optimizer, config.learning_rate, decay_steps=config.epochs * config.batches_per_epoch
+    )
     steps = _CompiledSteps(model, fit_images, fit_labels, config)
     shuffler = np.random.default_rng(config.seed)
     if run_dir is None:

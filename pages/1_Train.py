@@ -1,7 +1,7 @@
 """Train: start a run, watch it learn live (with the whole class), keep and compare runs."""
 import streamlit as st
 
-from mnist_cnn.data import mnist_is_available_offline
+from mnist_cnn.data import KERAS_MNIST_BYTES, download_progress, mnist_is_available_offline
 from mnist_cnn.model import OPTIMIZERS
 from mnist_cnn.paths import BUNDLED_RUN_DIR
 from mnist_cnn.presets import PRESETS, SETTING_RECIPES
@@ -52,6 +52,10 @@ def live_run():
             st.error(status_line(live))
         else:
             st.markdown(f"**{status_line(live)}**")
+        downloaded = download_progress() if live.state == "loading" else None
+        if downloaded is not None and downloaded < 1:
+            megabytes = KERAS_MNIST_BYTES / 1e6
+            st.progress(downloaded, text=f"Downloading MNIST through Keras: {downloaded * megabytes:.1f} of {megabytes:.1f} MB")
         if live.active and live.last_batch:
             batch = live.last_batch
             remaining = live.remaining_seconds

@@ -122,13 +122,11 @@ def save_screenshot(page, name):
 
 
 def wait_for_app_idle(page, timeout=60_000):
-    """Wait until Streamlit has finished running the page script (no 'Running…' indicator)."""
-    page.wait_for_selector("[data-testid='stApp']", timeout=timeout)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
-        timeout=timeout,
-    )
+    """Wait until Streamlit has finished running the page script.
+
+    The app root carries the script's run state in ``data-test-script-state`` (``notRunning`` when done).
+    """
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
 
 
 @pytest.fixture(autouse=True)

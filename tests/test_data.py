@@ -119,3 +119,17 @@ def test_read_npz_accepts_a_real_zip_with_extra_arrays(tmp_path):
     np.savez(path, x_test=np.zeros((2, 28, 28), np.uint8), other=np.ones(3))
     assert zipfile.is_zipfile(path)
     assert read_npz(path, {"x_test": (2, 28, 28)})["x_test"].shape == (2, 28, 28)
+
+
+def test_download_progress_follows_the_keras_cache_file(tmp_path, monkeypatch):
+    from mnist_cnn.data import KERAS_MNIST_BYTES, download_progress
+
+    monkeypatch.delenv("MNIST_NPZ", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    assert download_progress() is None  # nothing started
+    cache = tmp_path / "datasets" / "mnist.npz"
+    cache.parent.mkdir()
+    cache.write_bytes(b"\0" * (KERAS_MNIST_BYTES // 4))
+    assert download_progress() == pytest.approx(0.25, abs=1e-6)
+    monkeypatch.setenv("MNIST_NPZ", str(tmp_path / "local.npz"))
+    assert download_progress() is None  # a local file is read, nothing is downloaded

@@ -1,0 +1,128 @@
+"""A class at once: 20 browsers draw on the Draw page while a training run trains.
+
+    MNIST_NPZ=../shared/data/mnist.npz python benchmarks/classroom.py [--students 20] [--drawings 4]
+
+Starts the app, starts a full 60,000-image training run from the Train page (the teacher), then
+opens ``--students`` chromium contexts (separate sessions, like separate phones) that each draw
+``--drawings`` digits with the mouse, alternating "1" and "0" out of step with their neighbours,
+resetting the canvas between digits. Prints JSON: sessions served, drawings read correctly, and
+the median / 95th-percentile time from the end of a stroke to the prediction shown.
+Targets: every session served, p95 under 2 s while training runs. A session that ever showed a
+digit it did not draw would count as wrong: neighbours draw the other digit at the same time.
+"""
+import argparse
+import asyncio
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))
+sys.path.insert(0, str(PROJECT_DIR / "tests"))
+
+import numpy as np  # noqa: E402
+from conftest import CHROMIUM, start_streamlit  # noqa: E402
+from playwright.async_api import async_playwright  # noqa: E402
+
+STROKES = {
+    "1": [(150, 50 + 9 * k) for k in range(21)],
+    "0": [(140 + 60 * math.sin(2 * math.pi * k / 40), 140 - 90 * math.cos(2 * math.pi * k / 40)) for k in range(42)],
+}
+PREDICTED = ".st-key-prediction .predicted-digit"
+
+
+async def draw(page, box, points):
+    await page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
+    await page.mouse.down()
+    for x, y in points[1:]:
+        await page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
+    await page.mouse.up()
+
+
+async def student(browser, url, index, drawings, results):
+    context = await browser.new_context(viewport={"width": 1000, "height": 1200})
+    page = await context.new_page()
+    record = {"session": index, "served": False, "latencies": [], "correct": 0, "wrong": []}
+    results.append(record)
+    try:
+        await page.goto(f"{url}/Draw", timeout=180_000)
+        canvas = page.locator("canvas.upper-canvas").first
+        await canvas.wait_for(timeout=180_000)
+        await page.get_by_text("Nothing drawn yet").wait_for(timeout=180_000)
+        record["served"] = True
+        box = await canvas.bounding_box()
+        for drawing in range(drawings):
+            digit = "10"[(index + drawing) % 2]
+            await draw(page, box, STROKES[digit])
+            stroke_ended = time.perf_counter()
+            await page.locator(PREDICTED).wait_for(timeout=60_000)
+            record["latencies"].append(time.perf_counter() - stroke_ended)
+            shown = (await page.locator(PREDICTED).inner_text()).strip()
+            if shown == digit:
+                record["correct"] += 1
+            else:
+                record["wrong"].append({"drew": digit, "shown": shown})
+            await page.get_by_role("button", name="Reset canvas & history").click()
+            await page.get_by_text("Nothing drawn yet").wait_for(timeout=60_000)
+    except Exception as error:  # a session that fails is reported, not fatal to the benchmark
+        record["error"] = f"{type(error).__name__}: {str(error).splitlines()[0]}"
+    finally:
+        await context.close()
+
+
+async def run(args):
+    with tempfile.TemporaryDirectory() as runs:
+        server, url = start_streamlit({"MNIST_CNN_RUNS": runs})
+        try:
+            async with async_playwright() as playwright:
+                browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+                teacher = await browser.new_page(viewport={"width": 1280, "height": 1000})
+                await teacher.goto(f"{url}/Train")
+                await teacher.get_by_role("button", name="Start training").click(timeout=180_000)
+                await teacher.wait_for_function(
+                    "() => (document.querySelector('.st-key-train-status')?.innerText || '').includes('Training epoch')",
+                    timeout=180_000,
+                )
+                results = []
+                started = time.perf_counter()
+                await asyncio.gather(*(student(browser, url, i, args.drawings, results) for i in range(args.students)))
+                wall = time.perf_counter() - started
+                still_training = "Training epoch" in await teacher.locator(".st-key-train-status").inner_text()
+                await teacher.get_by_role("button", name="Stop training").click()
+                await browser.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    latencies = np.array([latency for record in results for latency in record["latencies"]])
+    return {
+        "students": args.students,
+        "drawings_per_student": args.drawings,
+        "sessions_served": sum(record["served"] for record in results),
+        "drawings_read_correctly": sum(record["correct"] for record in results),
+        "drawings_total": args.students * args.drawings,
+        "wrong": [dict(session=r["session"], **w) for r in results for w in r["wrong"]],
+        "errors": [dict(session=r["session"], error=r["error"]) for r in results if "error" in r],
+        "stroke_to_prediction_median_s": round(float(np.median(latencies)), 2) if len(latencies) else None,
+        "stroke_to_prediction_p95_s": round(float(np.percentile(latencies, 95)), 2) if len(latencies) else None,
+        "training_ran_throughout": still_training,
+        "wall_seconds": round(wall, 1),
+        "target_p95_s": 2.0,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=20)
+    parser.add_argument("--drawings", type=int, default=4)
+    args = parser.parse_args()
+    if not os.environ.get("MNIST_NPZ"):
+        sys.exit("Set MNIST_NPZ to a local mnist.npz (the teacher's run trains on the full training set).")
+    print(json.dumps(asyncio.run(run(args)), indent=2))
+
+
+if __name__ == "__main__":
+    main()
