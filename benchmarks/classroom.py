@@ -82,17 +82,19 @@ async def run(args):
                 browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
                 teacher = await browser.new_page(viewport={"width": 1280, "height": 1000})
                 await teacher.goto(f"{url}/Train")
-                await teacher.get_by_role("button", name="Start training").click(timeout=180_000)
-                await teacher.wait_for_function(
-                    "() => (document.querySelector('.st-key-train-status')?.innerText || '').includes('Training epoch')",
-                    timeout=180_000,
-                )
+                if args.training:
+                    await teacher.get_by_role("button", name="Start training").click(timeout=180_000)
+                    await teacher.wait_for_function(
+                        "() => (document.querySelector('.st-key-train-status')?.innerText || '').includes('Training epoch')",
+                        timeout=180_000,
+                    )
                 results = []
                 started = time.perf_counter()
                 await asyncio.gather(*(student(browser, url, i, args.drawings, results) for i in range(args.students)))
                 wall = time.perf_counter() - started
                 still_training = "Training epoch" in await teacher.locator(".st-key-train-status").inner_text()
-                await teacher.get_by_role("button", name="Stop training").click()
+                if args.training:
+                    await teacher.get_by_role("button", name="Stop training").click()
                 await browser.close()
         finally:
             server.terminate()
@@ -100,10 +102,12 @@ async def run(args):
     latencies = np.array([latency for record in results for latency in record["latencies"]])
     return {
         "students": args.students,
+        "training": args.training,
         "drawings_per_student": args.drawings,
         "sessions_served": sum(record["served"] for record in results),
         "drawings_read_correctly": sum(record["correct"] for record in results),
         "drawings_total": args.students * args.drawings,
+        "latencies_s_by_session": [[round(v, 2) for v in r["latencies"]] for r in results] if args.verbose else None,
         "wrong": [dict(session=r["session"], **w) for r in results for w in r["wrong"]],
         "errors": [dict(session=r["session"], error=r["error"]) for r in results if "error" in r],
         "stroke_to_prediction_median_s": round(float(np.median(latencies)), 2) if len(latencies) else None,
@@ -118,6 +122,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=20)
     parser.add_argument("--drawings", type=int, default=4)
+    parser.add_argument("--verbose", action="store_true", help="also print every latency")
+    parser.add_argument("--no-training", dest="training", action="store_false", help="baseline: no run trains")
     args = parser.parse_args()
     if not os.environ.get("MNIST_NPZ"):
         sys.exit("Set MNIST_NPZ to a local mnist.npz (the teacher's run trains on the full training set).")

@@ -3,8 +3,8 @@
     MNIST_NPZ=../shared/data/mnist.npz python benchmarks/train_overhead.py [--readers 1] [--rounds 2]
 
 The managed run is watched by ``--readers`` threads that each do, once per second, what a
-visitor's Train page does: take a snapshot, build the live plotly figure and serialize it for the
-browser. Runs alternate headless, managed, managed, headless... so that drifting machine load
+visitor's Train page does: take a snapshot, get the live plotly figure (shared by all visitors,
+rebuilt at most twice a second) and serialize it for the browser. Runs alternate headless, managed, managed, headless... so that drifting machine load
 hits both alike. Prints JSON with training samples/s of each and their ratio (target >= 0.95).
 """
 import argparse
@@ -25,7 +25,7 @@ from mnist_cnn.data import load_mnist  # noqa: E402
 from mnist_cnn.run_manager import RunManager  # noqa: E402
 from mnist_cnn.runs import read_metrics  # noqa: E402
 from mnist_cnn.training import TrainingConfig, train  # noqa: E402
-from mnist_cnn.training_figures import snapshot_figure  # noqa: E402
+from mnist_cnn.training_figures import SharedLiveFigure  # noqa: E402
 
 
 def training_samples_per_second(metrics):
@@ -43,13 +43,14 @@ def managed(config, data, root, readers):
     manager = RunManager(root, load_data=lambda: data)
     stop_reading = threading.Event()
     polls = []
+    shared_figure = SharedLiveFigure()  # one per server, as the page's st.cache_resource keeps it
 
     def watch_like_the_page():
         while not stop_reading.wait(1.0):
             started = time.perf_counter()
             snapshot = manager.snapshot()
             if snapshot.batch_steps:
-                plotly.io.to_json(snapshot_figure(snapshot), validate=False)
+                plotly.io.to_json(shared_figure.figure(snapshot), validate=False)
             polls.append(time.perf_counter() - started)
 
     watchers = [threading.Thread(target=watch_like_the_page, daemon=True) for _ in range(readers)]
@@ -61,7 +62,7 @@ def managed(config, data, root, readers):
     for watcher in watchers:
         watcher.join()
     assert manager.snapshot().state == "finished", manager.snapshot().message
-    return training_samples_per_second(read_metrics(run_dir)), polls, manager._steps_per_call
+    return training_samples_per_second(read_metrics(run_dir)), polls
 
 
 def main():
@@ -73,7 +74,7 @@ def main():
     args = parser.parse_args()
 
     data = load_mnist()
-    manager_steps_per_call = RunManager(tempfile.mkdtemp())._steps_per_call
+    manager_steps_per_call = RunManager(tempfile.mkdtemp()).steps_per_call
     # Both sides train exactly what the page trains, compiled calls of the same size included.
     config = TrainingConfig.for_preset(
         "tutorial", epochs=args.epochs, train_size=args.train_size, steps_per_call=manager_steps_per_call
@@ -86,7 +87,7 @@ def main():
                 if kind == "headless":
                     headless_sps.append(headless(config, data, root))
                 else:
-                    sps, polls, _ = managed(config, data, root, args.readers)
+                    sps, polls = managed(config, data, root, args.readers)
                     managed_sps.append(sps)
                     poll_seconds.extend(polls)
     print(

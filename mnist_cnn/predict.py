@@ -37,8 +37,12 @@ class Predictor:
             reduce_retracing=True,
         )
 
-    def probabilities(self, images, batch_size=2000):
-        """(n, 10) float32 probabilities for images accepted by :func:`as_model_input`."""
+    def probabilities(self, images, batch_size=500):
+        """(n, 10) float32 probabilities for images accepted by :func:`as_model_input`.
+
+        Batches of 500 score as fast as larger ones on a CPU, and TensorFlow keeps the peak
+        activation memory for the life of the process: 2,000 at once would hold ~270 MB more.
+        """
         batch = as_model_input(images)
         return np.concatenate(
             [self._forward(batch[start : start + batch_size]).numpy() for start in range(0, len(batch), batch_size)]

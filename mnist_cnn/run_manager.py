@@ -154,6 +154,11 @@ class RunManager:
             run.version += 1
             return True
 
+    @property
+    def steps_per_call(self):
+        """Batches per compiled call of the runs this manager trains."""
+        return self._steps_per_call
+
     def is_owner(self, owner):
         with self._lock:
             return self._run is not None and self._run.owner == owner

@@ -15,13 +15,20 @@ from mnist_cnn.run_manager import (
 )
 from mnist_cnn.runs import RunsFolderError, metrics_csv, read_metrics
 from mnist_cnn.training import BOUNDS, TrainingConfig
-from mnist_cnn.training_figures import metrics_figure, runs_overlay_figure, snapshot_figure
+from mnist_cnn.training_figures import SharedLiveFigure, metrics_figure, runs_overlay_figure
 from ui.active_model import active_model_path, set_active_model_path
 
 st.set_page_config(page_title="Train · MNIST CNN Studio", page_icon="📈", layout="wide")
 
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
 OPTIMIZER_NAMES = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}
+
+
+
+@st.cache_resource
+def shared_live_figure():
+    return SharedLiveFigure()
+
 
 manager = get_run_manager()
 # Owner of the runs this browser session starts: only it may stop them.
@@ -70,7 +77,7 @@ def live_run():
         if live.state == "idle":
             st.plotly_chart(metrics_figure(read_metrics(BUNDLED_RUN_DIR)), key="example-chart")
         elif live.batch_steps:
-            st.plotly_chart(snapshot_figure(live), key="live-chart")
+            st.plotly_chart(shared_live_figure().figure(live), key="live-chart")
 
 
 live_run()

@@ -70,8 +70,9 @@ if digit_image is not None:
     with seen_column:
         st.subheader("What the network sees")
         st.image(pixelated(digit_image, 8), caption="28 × 28 pixels, centred like an MNIST digit")
-    with features_column.expander("Feature maps of the convolution layers"):
+    feature_maps = features_column.expander("Feature maps of the convolution layers", key="feature-maps", on_change="rerun")
+    if feature_maps.open:  # computed only for visitors who open it: a class draws many digits at once
         for layer_name, maps in active_feature_maps()(digit_image).items():
-            st.markdown(f"**{layer_name}**: {maps.shape[-1]} filters, {maps.shape[0]} × {maps.shape[1]} each")
+            feature_maps.markdown(f"**{layer_name}**: {maps.shape[-1]} filters, {maps.shape[0]} × {maps.shape[1]} each")
             scale = 4 if maps.shape[0] > 12 else 12
-            st.image(np.kron(feature_mosaic(maps), np.ones((scale, scale), np.uint8)))
+            feature_maps.image(np.kron(feature_mosaic(maps), np.ones((scale, scale), np.uint8)))

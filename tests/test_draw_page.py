@@ -59,6 +59,12 @@ def test_drawing_a_one_and_a_zero_with_the_mouse(app_url, page):
 
     stroke(page, box, [(150, 50 + 9 * k) for k in range(21)])  # a vertical bar
     assert predicted_digit(page) == "1"
+    # Feature maps are computed only once their expander is opened.
+    expander = page.locator("[data-testid='stExpander']").filter(has_text="Feature maps")
+    assert expander.locator("img").count() == 0
+    expander.get_by_text("Feature maps of the convolution layers").click()
+    expander.locator("img").nth(1).wait_for(timeout=30_000)
+    assert expander.locator("img").count() == 2  # one mosaic per convolution layer
     save_screenshot(page, "draw-one")
 
     reset_canvas(page)
