@@ -146,7 +146,7 @@ active_path = active_model_path()
 rows = [
     {
         "run": "bundled example" if run.path == BUNDLED_RUN_DIR else run.name,
-        "status": run.status if run.readable else "unreadable",
+        "status": "training now" if snapshot.active and run.path == snapshot.run_dir else run.status if run.readable else "unreadable",
         "network": run.config.get("preset", ""),
         "epochs": f"{run.completed_epochs} of {run.config.get('epochs', '?')}" if run.readable else "",
         "images": run.config.get("train_size"),
