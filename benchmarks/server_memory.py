@@ -63,7 +63,6 @@ def main():
             page.get_by_text("Start a run").wait_for(timeout=60_000)
             epochs = page.get_by_label("Epochs")
             epochs.fill(str(args.epochs))
-            epochs.press("Enter")
             page.get_by_role("button", name="Start training").click()
             samples, done = [], threading.Event()
 

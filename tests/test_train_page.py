@@ -80,7 +80,6 @@ def test_live_chart_moves_while_training_and_stop_works(app_url, page, mnist_npz
 
     epochs = page.get_by_label("Epochs")
     epochs.fill("8")
-    epochs.press("Enter")
     page.get_by_role("button", name="Start training").click()
     page.wait_for_function(
         "() => document.querySelector('.st-key-train-status').innerText.includes('Training epoch')", timeout=120_000
@@ -103,5 +102,7 @@ def test_live_chart_moves_while_training_and_stop_works(app_url, page, mnist_npz
     page.get_by_role("button", name="Start training").and_(page.locator(":enabled")).wait_for(timeout=30_000)
     wait_for_app_idle(page)
     assert "Stopped at epoch" in page.locator(".st-key-train-status").inner_text()
-    assert "stopped" in page.locator("[data-testid='stDataFrame']").text_content()  # the grid's accessible table
+    page.wait_for_function(  # the saved runs grid (its accessible table) redraws a moment later
+        "() => document.querySelector(\"[data-testid='stDataFrame']\").textContent.includes('stopped')", timeout=30_000
+    )
     save_screenshot(page, "train-stopped")
