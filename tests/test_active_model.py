@@ -1,0 +1,58 @@
+"""Each visitor chooses the model Draw and Mistakes use; one visitor's choice never changes another's."""
+import shutil
+
+import pytest
+
+from conftest import save_screenshot, wait_for_app_idle
+from mnist_cnn.paths import BUNDLED_RUN_DIR
+
+RUN_NAME = "20200101-000000-tutorial-copy"
+
+
+@pytest.fixture
+def saved_run(app_runs_dir):
+    run_dir = app_runs_dir / RUN_NAME
+    shutil.copytree(BUNDLED_RUN_DIR, run_dir)
+    yield run_dir
+    shutil.rmtree(run_dir)
+
+
+def select_saved_run(page, name):
+    """Tick the row of ``name`` in the saved-runs grid (a canvas: click where its checkbox is drawn)."""
+    grid = page.locator("[data-testid='stDataFrame']").first
+    grid.scroll_into_view_if_needed()
+    row = grid.locator("[role='row']", has_text=name).first
+    row_index = int(row.get_attribute("aria-rowindex"))  # 1 is the header row
+    box = grid.bounding_box()
+    header_height = row_height = 35
+    page.mouse.click(box["x"] + 16, box["y"] + header_height + (row_index - 2) * row_height + row_height / 2)
+
+
+@pytest.mark.browser
+def test_choosing_a_saved_run_changes_only_this_visitors_pages(app_url, browser, saved_run):
+    chooser = browser.new_context(viewport={"width": 1280, "height": 1400}).new_page()
+    other = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
+    try:
+        chooser.goto(f"{app_url}/")  # enter through the home page, as visitors do
+        chooser.get_by_role("link", name="Train", exact=True).click()
+        chooser.get_by_text("Saved runs").wait_for(timeout=120_000)
+        wait_for_app_idle(chooser)
+        select_saved_run(chooser, RUN_NAME)
+        use = chooser.get_by_role("button", name="Use this model on the Draw and Mistakes pages")
+        use.click(timeout=30_000)
+        wait_for_app_idle(chooser)
+
+        # In-app navigation keeps the browser session (a reload would start a new one).
+        chooser.get_by_role("link", name="Mistakes", exact=True).click()
+        chooser.get_by_text(f"as seen by run {RUN_NAME}").wait_for(timeout=60_000)
+        chooser.locator(".st-key-mistake-count").wait_for(timeout=60_000)
+        wait_for_app_idle(chooser)
+        save_screenshot(chooser, "active-model-chosen")
+
+        other.goto(f"{app_url}/")
+        other.get_by_role("link", name="Mistakes", exact=True).click()
+        other.get_by_text("as seen by the bundled tutorial model").wait_for(timeout=60_000)
+        assert other.get_by_text(RUN_NAME).count() == 0
+    finally:
+        chooser.context.close()
+        other.context.close()
