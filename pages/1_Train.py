@@ -124,6 +124,8 @@ with st.form("settings"):
         help="Off feeds raw 0-255 pixels, the tutorial's bug: with SGD the network stays at chance level.",
     )
     start = st.form_submit_button("Start training", type="primary", disabled=snapshot.active)
+    if snapshot.active:
+        st.caption("A run is training on this server: watch it above. A new one can start when it ends.")
 
 if start:
     try:
