@@ -5,7 +5,7 @@
 Starts the app, starts a full 60,000-image training run from the Train page (the teacher), then
 opens ``--students`` chromium contexts (separate sessions, like separate phones) that each draw
 ``--drawings`` digits with the mouse, alternating "1" and "0" out of step with their neighbours,
-resetting the canvas between digits. Prints JSON: sessions served, drawings read correctly, and
+looking at each answer for ``--think-seconds`` before resetting the canvas for the next digit. Prints JSON: sessions served, drawings read correctly, and
 the median / 95th-percentile time from the end of a stroke to the prediction shown.
 Targets: every session served, p95 under 2 s while training runs. A session that ever showed a
 digit it did not draw would count as wrong: neighbours draw the other digit at the same time.
@@ -43,7 +43,7 @@ async def draw(page, box, points):
     await page.mouse.up()
 
 
-async def student(browser, url, index, drawings, results):
+async def student(browser, url, index, drawings, think_seconds, results):
     context = await browser.new_context(viewport={"width": 1000, "height": 1200})
     page = await context.new_page()
     record = {"session": index, "served": False, "latencies": [], "correct": 0, "wrong": []}
@@ -66,6 +66,7 @@ async def student(browser, url, index, drawings, results):
                 record["correct"] += 1
             else:
                 record["wrong"].append({"drew": digit, "shown": shown})
+            await asyncio.sleep(think_seconds)  # a student looks at the answer before clearing
             await page.get_by_role("button", name="Reset canvas & history").click()
             await page.get_by_text("Nothing drawn yet").wait_for(timeout=60_000)
     except Exception as error:  # a session that fails is reported, not fatal to the benchmark
@@ -90,7 +91,7 @@ async def run(args):
                     )
                 results = []
                 started = time.perf_counter()
-                await asyncio.gather(*(student(browser, url, i, args.drawings, results) for i in range(args.students)))
+                await asyncio.gather(*(student(browser, url, i, args.drawings, args.think_seconds, results) for i in range(args.students)))
                 wall = time.perf_counter() - started
                 still_training = "Training epoch" in await teacher.locator(".st-key-train-status").inner_text()
                 if args.training:
@@ -104,6 +105,7 @@ async def run(args):
         "students": args.students,
         "training": args.training,
         "drawings_per_student": args.drawings,
+        "think_seconds": args.think_seconds,
         "sessions_served": sum(record["served"] for record in results),
         "drawings_read_correctly": sum(record["correct"] for record in results),
         "drawings_total": args.students * args.drawings,
@@ -122,6 +124,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=20)
     parser.add_argument("--drawings", type=int, default=4)
+    parser.add_argument("--think-seconds", type=float, default=0.0, help="pause between seeing a prediction and clearing")
     parser.add_argument("--verbose", action="store_true", help="also print every latency")
     parser.add_argument("--no-training", dest="training", action="store_false", help="baseline: no run trains")
     args = parser.parse_args()
