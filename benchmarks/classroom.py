@@ -5,8 +5,9 @@
 Starts the app, starts a full 60,000-image training run from the Train page (the teacher), then
 opens ``--students`` chromium contexts (separate sessions, like separate phones) that each draw
 ``--drawings`` digits with the mouse, alternating "1" and "0" out of step with their neighbours,
-looking at each answer for ``--think-seconds`` before resetting the canvas for the next digit. Prints JSON: sessions served, drawings read correctly, and
-the median / 95th-percentile time from the end of a stroke to the prediction shown.
+looking at each answer for ``--think-seconds`` before resetting the canvas for the next digit.
+Prints JSON: sessions served, drawings read correctly, and the median / 95th-percentile time
+from the end of a stroke to the prediction shown.
 Targets: every session served, p95 under 2 s while training runs. A session that ever showed a
 digit it did not draw would count as wrong: neighbours draw the other digit at the same time.
 """
