@@ -106,3 +106,23 @@ def test_live_chart_moves_while_training_and_stop_works(app_url, page, mnist_npz
         "() => document.querySelector(\"[data-testid='stDataFrame']\").textContent.includes('stopped')", timeout=30_000
     )
     save_screenshot(page, "train-stopped")
+
+
+def test_a_second_visitor_watches_the_run_and_cannot_start_or_stop_one(mnist_npz_path):
+    teacher = AppTest.from_file(PAGE, default_timeout=120).run()
+    widget(teacher.number_input, "Epochs").set_value(30)
+    widget(teacher.slider, "Training images").set_value(1000)
+    next(b for b in teacher.button if b.label == "Start training").click().run()
+    manager = get_run_manager()
+    try:
+        assert manager.snapshot().active
+        student = AppTest.from_file(PAGE, default_timeout=120).run()
+        assert not student.exception
+        assert next(b for b in student.button if b.label == "Start training").disabled
+        assert any("A new one can start when it ends" in caption.value for caption in student.caption)
+        assert not [b for b in student.button if b.label == "Stop training"]
+        assert [b for b in teacher.button if b.label == "Stop training"]
+    finally:
+        manager.stop(teacher.session_state["owner_token"])
+        manager.wait(120)
+    assert manager.snapshot().state == "stopped"
