@@ -36,6 +36,24 @@ STROKES = {
 PREDICTED = ".st-key-prediction .predicted-digit"
 
 
+class ClassroomStart:
+    """Releases the students together once all have their page open (or failed to get it)."""
+
+    def __init__(self, students):
+        self.waiting, self.go = students, asyncio.Event()
+
+    async def wait(self, record):
+        self.arrived(record)
+        await self.go.wait()
+
+    def arrived(self, record):
+        if not record.get("arrived"):
+            record["arrived"] = True
+            self.waiting -= 1
+            if self.waiting == 0:
+                self.go.set()
+
+
 async def draw(page, box, points):
     await page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
     await page.mouse.down()
@@ -44,7 +62,7 @@ async def draw(page, box, points):
     await page.mouse.up()
 
 
-async def student(browser, url, index, drawings, think_seconds, results):
+async def student(browser, url, index, drawings, think_seconds, class_start, results):
     context = await browser.new_context(viewport={"width": 1000, "height": 1200})
     page = await context.new_page()
     record = {"session": index, "served": False, "latencies": [], "correct": 0, "wrong": []}
@@ -56,6 +74,7 @@ async def student(browser, url, index, drawings, think_seconds, results):
         await page.get_by_text("Nothing drawn yet").wait_for(timeout=180_000)
         record["served"] = True
         box = await canvas.bounding_box()
+        await class_start.wait(record)  # "now draw": the class starts together once every page is open
         for drawing in range(drawings):
             digit = "10"[(index + drawing) % 2]
             await draw(page, box, STROKES[digit])
@@ -72,6 +91,7 @@ async def student(browser, url, index, drawings, think_seconds, results):
             await page.get_by_text("Nothing drawn yet").wait_for(timeout=60_000)
     except Exception as error:  # a session that fails is reported, not fatal to the benchmark
         record["error"] = f"{type(error).__name__}: {str(error).splitlines()[0]}"
+        class_start.arrived(record)  # never hold the others back
     finally:
         await context.close()
 
@@ -91,8 +111,11 @@ async def run(args):
                         timeout=180_000,
                     )
                 results = []
+                class_start = ClassroomStart(args.students)
                 started = time.perf_counter()
-                await asyncio.gather(*(student(browser, url, i, args.drawings, args.think_seconds, results) for i in range(args.students)))
+                await asyncio.gather(
+                    *(student(browser, url, i, args.drawings, args.think_seconds, class_start, results) for i in range(args.students))
+                )
                 wall = time.perf_counter() - started
                 still_training = "Training epoch" in await teacher.locator(".st-key-train-status").inner_text()
                 if args.training:
