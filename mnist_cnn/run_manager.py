@@ -5,6 +5,7 @@ to start a run, then polls :meth:`RunManager.snapshot`. The run goes on when pag
 reloaded or closed; every visitor sees the same run; only the owner token that started it can
 stop it.
 """
+import contextlib
 import dataclasses
 import threading
 import time
@@ -232,10 +233,15 @@ class RunManager:
                 finished=time.monotonic(),
             )
         except (MnistUnavailableError, RunsFolderError, ModelFileError, ValueError, OSError) as error:
-            self._update(run, state="failed", message=str(error), finished=time.monotonic())
+            self._fail(run, str(error))
         except Exception as error:  # a bug must not leave the run "training" for ever
             traceback.print_exc()
-            self._update(run, state="failed", message=f"Training failed unexpectedly: {error!r}", finished=time.monotonic())
+            self._fail(run, f"Training failed unexpectedly: {error!r}")
+
+    def _fail(self, run, message):
+        self._update(run, state="failed", message=message, finished=time.monotonic())
+        with contextlib.suppress(OSError):
+            run.run_dir.rmdir()  # only if empty: the run failed before it saved anything
 
     def list_runs(self):
         """Saved runs, newest first; unreadable folders are listed as such, runs that died as interrupted."""
@@ -244,7 +250,10 @@ class RunManager:
         live = self.snapshot()
         live_run_dir = live.run_dir if live.active else None
         runs = []
-        for path in sorted((p for p in self.runs_root.iterdir() if p.is_dir() and not p.name.startswith(".")), reverse=True):
+        folders = (p for p in self.runs_root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        for path in sorted(folders, reverse=True):
+            if path != live_run_dir and not any(path.iterdir()):
+                continue  # a run that died before it saved anything is not a run
             if path == live_run_dir and not (path / "metrics.json").exists():
                 # Still loading data or in its first epoch: describe it from memory.
                 runs.append(
@@ -264,6 +273,10 @@ def read_saved_run(path, live_run_dir=None):
         status = metrics["status"]
         if not isinstance(config, dict) or not isinstance(status, str):
             raise ValueError("config or status has the wrong type")
+        completed_epochs = int(metrics.get("completed_epochs", 0))
+        test_accuracy = metrics.get("test_accuracy")
+        if test_accuracy is not None and (isinstance(test_accuracy, bool) or not isinstance(test_accuracy, (int, float))):
+            raise ValueError(f"expected test_accuracy as a number, got {test_accuracy!r}")
     except (OSError, ValueError, KeyError, TypeError) as error:
         return SavedRun(name=path.name, path=path, readable=False, error=f"unreadable metrics.json: {error}")
     if status == "training" and path != live_run_dir:
@@ -274,8 +287,8 @@ def read_saved_run(path, live_run_dir=None):
         readable=True,
         status=status,
         config=config,
-        test_accuracy=metrics.get("test_accuracy"),
-        completed_epochs=int(metrics.get("completed_epochs", 0)),
+        test_accuracy=test_accuracy,
+        completed_epochs=completed_epochs,
         wall_seconds=metrics.get("wall_seconds"),
     )
 

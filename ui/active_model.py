@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from mnist_cnn.model import load_model
+from mnist_cnn.model import ModelFileError, load_model
 from mnist_cnn.paths import BUNDLED_MODEL_PATH
 from mnist_cnn.predict import Predictor
 
@@ -34,10 +34,19 @@ def predictor_for(model_path):
 
 
 def active_model_path():
-    """The ``.keras`` file of the visitor's active model."""
+    """The ``.keras`` file of the visitor's active model.
+
+    A chosen model that can no longer be loaded (deleted, corrupted) is dropped with a warning,
+    and the visitor is back on the bundled model.
+    """
     chosen = st.session_state.get(ACTIVE_MODEL_KEY)
-    if chosen and Path(chosen).is_file():
-        return Path(chosen)
+    if chosen:
+        try:
+            predictor_for(chosen)  # cached: loads once, and proves the file is usable
+            return Path(chosen)
+        except (ModelFileError, OSError) as error:
+            st.session_state[ACTIVE_MODEL_KEY] = None
+            st.warning(f"The chosen model cannot be used any more ({error}). Back to the bundled model.")
     return BUNDLED_MODEL_PATH
 
 
