@@ -10,6 +10,12 @@ Prints JSON: sessions served, drawings read correctly, and the median / 95th-per
 from the end of a stroke to the prediction shown.
 Targets: every session served, p95 under 2 s while training runs. A session that ever showed a
 digit it did not draw would count as wrong: neighbours draw the other digit at the same time.
+
+Baseline in the same run (``floor``): the same students, strokes and training run, but drawing on a
+static page that answers in JavaScript the moment the pen lifts, with no server round trip. It
+measures what the simulated students alone cost this machine: in a real class every browser runs
+on its own phone, here all of them share the server's CPU cores. Both phases print the browsers'
+CPU seconds per drawing and the cores used by browsers and by the server (training included).
 """
 import argparse
 import asyncio
@@ -34,13 +40,59 @@ STROKES = {
     "0": [(140 + 60 * math.sin(2 * math.pi * k / 40), 140 - 90 * math.cos(2 * math.pi * k / 40)) for k in range(42)],
 }
 PREDICTED = ".st-key-prediction .predicted-digit"
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+
+# The floor page: same selectors and button as the Draw page; it "reads" a tall stroke as 1, else 0.
+FLOOR_PAGE = """<!doctype html><html><body style="margin:40px">
+<canvas class="upper-canvas" width="280" height="280" style="background:#000"></canvas>
+<div class="st-key-prediction"><p id="answer">Nothing drawn yet</p></div>
+<button id="reset">Reset canvas & history</button>
+<script>
+const canvas = document.querySelector("canvas"), pen = canvas.getContext("2d");
+pen.strokeStyle = "#fff"; pen.lineWidth = 20; let points = null;
+canvas.onmousedown = e => { points = [[e.offsetX, e.offsetY]]; pen.beginPath(); pen.moveTo(e.offsetX, e.offsetY); };
+canvas.onmousemove = e => { if (points) { points.push([e.offsetX, e.offsetY]); pen.lineTo(e.offsetX, e.offsetY); pen.stroke(); } };
+canvas.onmouseup = () => {
+  const xs = points.map(p => p[0]), ys = points.map(p => p[1]); points = null;
+  const tall = Math.max(...ys) - Math.min(...ys) > 3 * (Math.max(...xs) - Math.min(...xs));
+  document.getElementById("answer").outerHTML = `<p class="predicted-digit" id="answer">${tall ? 1 : 0}</p>`;
+};
+document.getElementById("reset").onclick = () => {
+  pen.clearRect(0, 0, 280, 280);
+  document.getElementById("answer").outerHTML = '<p id="answer">Nothing drawn yet</p>';
+};
+</script></body></html>"""
+
+
+def cpu_seconds(pids):
+    """User plus system CPU time of these processes and their ended children, from /proc (Linux)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += sum(int(field) for field in fields[11:15])  # own and reaped children's: renderers come and go
+    return total / TICKS_PER_SECOND
+
+
+def chromium_pids():
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if b"chromium" in (entry / "cmdline").read_bytes():
+                    pids.append(int(entry.name))
+            except OSError:
+                pass
+    return pids
 
 
 class ClassroomStart:
     """Releases the students together once all have their page open (or failed to get it)."""
 
     def __init__(self, students):
-        self.waiting, self.go = students, asyncio.Event()
+        self.waiting, self.go, self.at = students, asyncio.Event(), None
 
     async def wait(self, record):
         self.arrived(record)
@@ -51,6 +103,7 @@ class ClassroomStart:
             record["arrived"] = True
             self.waiting -= 1
             if self.waiting == 0:
+                self.at = time.perf_counter()
                 self.go.set()
 
 
@@ -64,6 +117,9 @@ async def draw(page, box, points):
 
 async def student(browser, url, index, drawings, think_seconds, class_start, results):
     context = await browser.new_context(viewport={"width": 1000, "height": 1200})
+    if url == "floor":
+        url = "http://floor.invalid"
+        await context.route(f"{url}/Draw", lambda route: route.fulfill(body=FLOOR_PAGE, content_type="text/html"))
     page = await context.new_page()
     record = {"session": index, "served": False, "latencies": [], "correct": 0, "wrong": []}
     results.append(record)
@@ -81,6 +137,7 @@ async def student(browser, url, index, drawings, think_seconds, class_start, res
             stroke_ended = time.perf_counter()
             await page.locator(PREDICTED).wait_for(timeout=60_000)
             record["latencies"].append(time.perf_counter() - stroke_ended)
+            record.setdefault("timeline", []).append((round(stroke_ended - class_start.at, 2), round(time.perf_counter() - class_start.at, 2)))
             shown = (await page.locator(PREDICTED).inner_text()).strip()
             if shown == digit:
                 record["correct"] += 1
@@ -89,11 +146,59 @@ async def student(browser, url, index, drawings, think_seconds, class_start, res
             await asyncio.sleep(think_seconds)  # a student looks at the answer before clearing
             await page.get_by_role("button", name="Reset canvas & history").click()
             await page.get_by_text("Nothing drawn yet").wait_for(timeout=60_000)
+            # The last answer stays on the page until the reset's script run has finished.
+            await page.locator(PREDICTED).wait_for(state="detached", timeout=60_000)
     except Exception as error:  # a session that fails is reported, not fatal to the benchmark
         record["error"] = f"{type(error).__name__}: {str(error).splitlines()[0]}"
+        if os.environ.get("CLASSROOM_FAILURE_SCREENSHOTS"):
+            record["screenshot"] = f"{os.environ['CLASSROOM_FAILURE_SCREENSHOTS']}/session-{index}.png"
+            await page.screenshot(path=record["screenshot"], full_page=True)
         class_start.arrived(record)  # never hold the others back
     finally:
         await context.close()
+
+
+async def class_session(browser, url, server_pid, args):
+    """All students draw at once on ``url``; their records and the CPU time spent meanwhile."""
+    results = []
+    class_start = ClassroomStart(args.students)
+    started = time.perf_counter()
+    drawing = asyncio.gather(
+        *(student(browser, url, i, args.drawings, args.think_seconds, class_start, results) for i in range(args.students))
+    )
+    await class_start.go.wait()
+    cpu_before, drawing_started = (cpu_seconds(chromium_pids()), cpu_seconds([server_pid])), time.perf_counter()
+    await drawing
+    cpu_after = cpu_seconds(chromium_pids()), cpu_seconds([server_pid])
+    return {
+        "results": results,
+        "wall": time.perf_counter() - started,
+        "drawing_wall": time.perf_counter() - drawing_started,
+        "browser_cpu": cpu_after[0] - cpu_before[0],
+        "server_cpu": cpu_after[1] - cpu_before[1],
+    }
+
+
+def summary(phase, args):
+    """Figures of one class session."""
+    results = phase["results"]
+    latencies = np.array([latency for record in results for latency in record["latencies"]])
+    drawings = max(1, len(latencies))
+    return {
+        "sessions_served": sum(record["served"] for record in results),
+        "drawings_read_correctly": sum(record["correct"] for record in results),
+        "drawings_total": args.students * args.drawings,
+        "stroke_to_prediction_median_s": round(float(np.median(latencies)), 2) if len(latencies) else None,
+        "stroke_to_prediction_p95_s": round(float(np.percentile(latencies, 95)), 2) if len(latencies) else None,
+        "browser_cpu_s_per_drawing": round(phase["browser_cpu"] / drawings, 2),
+        "cores_used_by_browsers": round(phase["browser_cpu"] / phase["drawing_wall"], 2),
+        "cores_used_by_server": round(phase["server_cpu"] / phase["drawing_wall"], 2),  # training included
+        "wall_seconds": round(phase["wall"], 1),
+        "latencies_s_by_session": [[round(v, 2) for v in r["latencies"]] for r in results] if args.verbose else None,
+        "timeline": [r.get("timeline") for r in results] if args.verbose else None,
+        "wrong": [dict(session=r["session"], **w) for r in results for w in r["wrong"]],
+        "errors": [dict(session=r["session"], error=r["error"]) for r in results if "error" in r],
+    }
 
 
 async def run(args):
@@ -110,13 +215,9 @@ async def run(args):
                         "() => (document.querySelector('.st-key-train-status')?.innerText || '').includes('Training epoch')",
                         timeout=180_000,
                     )
-                results = []
-                class_start = ClassroomStart(args.students)
-                started = time.perf_counter()
-                await asyncio.gather(
-                    *(student(browser, url, i, args.drawings, args.think_seconds, class_start, results) for i in range(args.students))
-                )
-                wall = time.perf_counter() - started
+                phases = {}
+                for phase, phase_url in (("floor", "floor"), ("app", url)):
+                    phases[phase] = await class_session(browser, phase_url, server.pid, args)
                 still_training = "Training epoch" in await teacher.locator(".st-key-train-status").inner_text()
                 if args.training:
                     await teacher.get_by_role("button", name="Stop training").click()
@@ -124,23 +225,16 @@ async def run(args):
         finally:
             server.terminate()
             server.wait(timeout=30)
-    latencies = np.array([latency for record in results for latency in record["latencies"]])
+    app, floor = summary(phases["app"], args), summary(phases["floor"], args)
     return {
         "students": args.students,
         "training": args.training,
         "drawings_per_student": args.drawings,
         "think_seconds": args.think_seconds,
-        "sessions_served": sum(record["served"] for record in results),
-        "drawings_read_correctly": sum(record["correct"] for record in results),
-        "drawings_total": args.students * args.drawings,
-        "latencies_s_by_session": [[round(v, 2) for v in r["latencies"]] for r in results] if args.verbose else None,
-        "wrong": [dict(session=r["session"], **w) for r in results for w in r["wrong"]],
-        "errors": [dict(session=r["session"], error=r["error"]) for r in results if "error" in r],
-        "stroke_to_prediction_median_s": round(float(np.median(latencies)), 2) if len(latencies) else None,
-        "stroke_to_prediction_p95_s": round(float(np.percentile(latencies, 95)), 2) if len(latencies) else None,
+        **app,
         "training_ran_throughout": still_training,
-        "wall_seconds": round(wall, 1),
         "target_p95_s": 2.0,
+        "floor": {key: value for key, value in floor.items() if key not in ("wrong", "drawings_read_correctly")},
     }
 
 

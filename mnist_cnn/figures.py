@@ -8,11 +8,18 @@ MUTED = "#cbd5e1"
 
 
 def probability_bar_chart(probabilities, height=260):
-    """Bars of the ten class probabilities, the most likely digit highlighted."""
-    probabilities = np.asarray(probabilities, dtype=float).reshape(-1)
-    if probabilities.shape != (10,):
-        raise ValueError(f"Expected 10 probabilities, got {probabilities.size}.")
-    best = int(probabilities.argmax())
+    """Bars of the ten class probabilities, the most likely digit highlighted.
+
+    ``None`` gives the same axes with no bars, for a page that shows the chart before there is
+    anything to predict (so the chart is updated in place rather than created on each drawing).
+    """
+    if probabilities is None:
+        probabilities, best = np.zeros(10), None
+    else:
+        probabilities = np.asarray(probabilities, dtype=float).reshape(-1)
+        if probabilities.shape != (10,):
+            raise ValueError(f"Expected 10 probabilities, got {probabilities.size}.")
+        best = int(probabilities.argmax())
     figure = go.Figure(
         go.Bar(
             x=DIGITS,

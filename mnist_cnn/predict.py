@@ -36,6 +36,9 @@ class Predictor:
             input_signature=[tf.TensorSpec((None, 28, 28, 1), tf.float32)],
             reduce_retracing=True,
         )
+        # Trace now, not on the first call: a class that draws its first digits together
+        # would otherwise queue behind one visitor's trace (TensorFlow traces under a lock).
+        self._forward.get_concrete_function()
 
     def probabilities(self, images, batch_size=500):
         """(n, 10) float32 probabilities for images accepted by :func:`as_model_input`.

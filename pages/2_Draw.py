@@ -19,6 +19,8 @@ def pixelated(image, scale):
     return np.kron((np.clip(image, 0, 1) * 255).astype(np.uint8), np.ones((scale, scale), np.uint8))
 
 
+predictor = active_predictor()  # loaded with the page, so the first drawing is answered at once
+
 st.title("Draw a digit")
 st.caption(f"Predictions by {active_model_label()}. Draw one digit, 0 to 9; the toolbar above the canvas undoes and clears.")
 
@@ -48,7 +50,7 @@ with result_column:
         if digit_image is None:
             st.info("Nothing drawn yet. Draw a digit on the canvas and lift the pen to see what the network thinks.")
         else:
-            probabilities = active_predictor().probabilities(digit_image)[0]
+            probabilities = predictor.probabilities(digit_image)[0]
             reading = read_probabilities(probabilities)
             if reading.confident:
                 st.markdown(f"The network reads **{reading.digit}** with probability {reading.probability:.0%}.")
@@ -58,8 +60,11 @@ with result_column:
                     f"maybe {reading.runner_up} ({reading.runner_up_probability:.0%})."
                 )
             st.markdown(f'<p class="predicted-digit">{reading.digit}</p>', unsafe_allow_html=True)
-    if digit_image is not None:
-        st.plotly_chart(probability_bar_chart(probabilities), config={"displayModeBar": False})
+    st.plotly_chart(
+        probability_bar_chart(None if digit_image is None else probabilities),
+        config={"displayModeBar": False},
+        key="probabilities",
+    )
 
 st.html(
     "<style>.st-key-prediction .predicted-digit{font-size:6rem;font-weight:700;line-height:1;margin:0}</style>"

@@ -1,6 +1,9 @@
+import base64
+import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -15,6 +18,11 @@ def test_blank_page_says_nothing_is_drawn_and_shows_no_digit():
     assert "Nothing drawn yet" in app.info[0].value
     assert not [m for m in app.markdown if "predicted-digit" in m.value]
     assert app.slider[0].label == "Pen width"
+    # The chart is there before any drawing, with empty bars, so each drawing updates it in place.
+    (chart,) = app.get("plotly_chart")
+    (bars,) = json.loads(chart.proto.spec)["data"]
+    heights = np.frombuffer(base64.b64decode(bars["y"]["bdata"]), dtype=bars["y"]["dtype"])  # plotly's typed array
+    assert heights.shape == (10,) and not heights.any()
 
 
 def stroke(page, canvas_box, points):
@@ -50,6 +58,8 @@ def test_blank_canvas_in_the_browser_shows_words_not_a_digit(app_url, page):
     prediction = page.locator(".st-key-prediction")
     assert "Nothing drawn yet" in prediction.inner_text()
     assert page.locator(".st-key-prediction .predicted-digit").count() == 0
+    page.locator(".js-plotly-plot").wait_for(timeout=30_000)  # plotly's bundle loads after the page
+    assert page.locator(".js-plotly-plot").count() == 1  # empty probability bars, filled by the first drawing
 
 
 @pytest.mark.browser
@@ -59,6 +69,7 @@ def test_drawing_a_one_and_a_zero_with_the_mouse(app_url, page):
 
     stroke(page, box, [(150, 50 + 9 * k) for k in range(21)])  # a vertical bar
     assert predicted_digit(page) == "1"
+    assert page.locator(".js-plotly-plot").count() == 1
     # Feature maps are computed only once their expander is opened.
     expander = page.locator("[data-testid='stExpander']").filter(has_text="Feature maps")
     assert expander.locator("img").count() == 0

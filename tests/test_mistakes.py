@@ -110,3 +110,10 @@ def test_probability_chart_highlights_the_most_likely_digit():
     assert colours[6] != colours[0] and len(set(colours)) == 2
     with pytest.raises(ValueError, match="Expected 10 probabilities, got 3"):
         probability_bar_chart([0.2, 0.3, 0.5])
+
+
+def test_probability_chart_without_probabilities_has_empty_axes_and_no_highlight():
+    figure = probability_bar_chart(None)
+    assert list(figure.data[0].y) == [0.0] * 10
+    assert len(set(figure.data[0].marker.color)) == 1
+    assert figure.layout.yaxis.range == (0, 1.15)  # the same axes as with probabilities
