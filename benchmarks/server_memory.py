@@ -38,6 +38,11 @@ def memory_mb(pid, field):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument(
+        "--streamlit-cleanup",
+        action="store_true",
+        help="baseline: Streamlit's cleanup after every run as it ships (Keras session cleared, full garbage collection)",
+    )
     args = parser.parse_args()
     if not os.environ.get("MNIST_NPZ"):
         sys.exit("Set MNIST_NPZ to a local mnist.npz (the run trains on the full training set).")
@@ -47,7 +52,18 @@ def main():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         launched = time.perf_counter()
-        server, url = start_streamlit({"MNIST_CNN_RUNS": runs})
+        if args.streamlit_cleanup:
+            server, url = start_streamlit(
+                {
+                    "MNIST_CNN_RUNS": runs,
+                    "STREAMLIT_TIMINGS": os.devnull,
+                    "STREAMLIT_DEFAULT_CLEANUP": "1",
+                    "STREAMLIT_RUNNER_POST_SCRIPT_GC": "true",
+                },
+                launcher=(str(PROJECT_DIR / "benchmarks" / "timed_streamlit.py"),),
+            )
+        else:
+            server, url = start_streamlit({"MNIST_CNN_RUNS": runs})
         try:
             page.goto(url)
             page.get_by_text(PAGE_MARKERS[""]).first.wait_for(timeout=180_000)

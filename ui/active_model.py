@@ -3,7 +3,6 @@
 The choice lives in ``st.session_state`` so one visitor's choice never changes another's; loaded
 models are shared by everyone through ``st.cache_resource``.
 """
-import gc
 from pathlib import Path
 
 import streamlit as st
@@ -11,12 +10,9 @@ import streamlit as st
 from mnist_cnn.model import ModelFileError, load_model
 from mnist_cnn.paths import BUNDLED_MODEL_PATH
 from mnist_cnn.predict import Predictor
+from ui.server_tuning import keep_tensorflow_between_runs
 
-# Streamlit runs two full garbage collections after every script run (its own, and Keras's
-# clear_session). With TensorFlow loaded that is ~300k objects and ~300 ms of CPU per run, per
-# visitor, which starves a small server with a class on it. The modules imported by now live as
-# long as the process, so take them out of the collector's scans (measured: 290 ms -> 1 ms).
-gc.freeze()
+keep_tensorflow_between_runs()  # every page imports this module, after TensorFlow
 
 ACTIVE_MODEL_KEY = "active_model_path"
 
