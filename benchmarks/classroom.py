@@ -40,10 +40,11 @@ sys.path.insert(0, str(PROJECT_DIR))
 sys.path.insert(0, str(PROJECT_DIR / "tests"))
 
 import numpy as np  # noqa: E402
-from conftest import CHROMIUM, start_streamlit  # noqa: E402
+from conftest import CHROMIUM  # noqa: E402
 from mnist_cnn.run_manager import read_saved_run  # noqa: E402
 from mnist_cnn.training import BOUNDS  # noqa: E402
 from server_memory import memory_mb  # noqa: E402
+from timed_streamlit import start_timed_streamlit  # noqa: E402
 from playwright.async_api import async_playwright  # noqa: E402
 
 STROKES = {
@@ -287,14 +288,7 @@ def summary(phase, args):
 async def run(args):
     with tempfile.TemporaryDirectory() as runs:
         timings = Path(runs) / "server-timings.jsonl"
-        server, url = start_streamlit(
-            {
-                "MNIST_CNN_RUNS": runs,
-                "STREAMLIT_TIMINGS": str(timings),
-                **({"STREAMLIT_DEFAULT_CLEANUP": "1", "STREAMLIT_RUNNER_POST_SCRIPT_GC": "true"} if args.streamlit_cleanup else {}),
-            },
-            launcher=(str(PROJECT_DIR / "benchmarks" / "timed_streamlit.py"),),
-        )
+        server, url = start_timed_streamlit(runs, timings, streamlit_cleanup=args.streamlit_cleanup)
         try:
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])

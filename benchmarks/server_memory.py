@@ -22,6 +22,7 @@ sys.path.insert(0, str(PROJECT_DIR / "tests"))
 
 from conftest import CHROMIUM, start_streamlit, wait_for_app_idle  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
+from timed_streamlit import start_timed_streamlit  # noqa: E402
 
 PAGE_MARKERS = {"": "Test accuracy of the active model", "Train": "Start a run", "Draw": "Nothing drawn yet",
                 "Mistakes": "Most confused pairs"}
@@ -53,15 +54,7 @@ def main():
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         launched = time.perf_counter()
         if args.streamlit_cleanup:
-            server, url = start_streamlit(
-                {
-                    "MNIST_CNN_RUNS": runs,
-                    "STREAMLIT_TIMINGS": os.devnull,
-                    "STREAMLIT_DEFAULT_CLEANUP": "1",
-                    "STREAMLIT_RUNNER_POST_SCRIPT_GC": "true",
-                },
-                launcher=(str(PROJECT_DIR / "benchmarks" / "timed_streamlit.py"),),
-            )
+            server, url = start_timed_streamlit(runs, os.devnull, streamlit_cleanup=True)
         else:
             server, url = start_streamlit({"MNIST_CNN_RUNS": runs})
         try:

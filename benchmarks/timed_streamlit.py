@@ -17,62 +17,75 @@ import threading
 import time
 from pathlib import Path
 
-from streamlit.runtime.app_session import AppSession
-from streamlit.web import cli
-
-TIMINGS = open(os.environ["STREAMLIT_TIMINGS"], "a", buffering=1)  # noqa: SIM115 - lives as long as the server
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 WRITE_LOCK = threading.Lock()
 
 
-def log(session, event):
+def start_timed_streamlit(runs, timings, streamlit_cleanup=False):
+    """Start the app under this stopwatch (see conftest.start_streamlit); return (process, base_url).
+
+    ``timings``: the file that receives the events; ``streamlit_cleanup``: run the baseline.
+    """
+    from conftest import start_streamlit  # tests/ is on the caller's path
+
+    env = {"MNIST_CNN_RUNS": str(runs), "STREAMLIT_TIMINGS": str(timings)}
+    if streamlit_cleanup:
+        # STREAMLIT_RUNNER_POST_SCRIPT_GC overrides .streamlit/config.toml.
+        env.update(STREAMLIT_DEFAULT_CLEANUP="1", STREAMLIT_RUNNER_POST_SCRIPT_GC="true")
+    return start_streamlit(env, launcher=(__file__,))
+
+
+def log_event(timings, event, **fields):
     with WRITE_LOCK:
-        TIMINGS.write(json.dumps({"session": session.id, "event": event, "t": time.monotonic()}) + "\n")
+        timings.write(json.dumps({"event": event, **fields}) + "\n")
 
 
-def shows_predicted_digit(message):
-    return message.WhichOneof("type") == "delta" and "predicted-digit" in message.delta.new_element.markdown.body
+def main():
+    from streamlit.runtime.app_session import AppSession
+    from streamlit.web import cli
 
+    timings = open(os.environ["STREAMLIT_TIMINGS"], "a", buffering=1)  # noqa: SIM115 - lives as long as the server
+    handle_backmsg, flush_browser_queue = AppSession.handle_backmsg, AppSession.flush_browser_queue
 
-handle_backmsg, flush_browser_queue = AppSession.handle_backmsg, AppSession.flush_browser_queue
+    def shows_predicted_digit(message):
+        return message.WhichOneof("type") == "delta" and "predicted-digit" in message.delta.new_element.markdown.body
 
+    def timed_handle_backmsg(self, message):
+        if message.WhichOneof("type") == "rerun_script":
+            log_event(timings, "rerun_requested", session=self.id, t=time.monotonic())
+        return handle_backmsg(self, message)
 
-def timed_handle_backmsg(self, message):
-    if message.WhichOneof("type") == "rerun_script":
-        log(self, "rerun_requested")
-    return handle_backmsg(self, message)
+    def timed_flush_browser_queue(self):
+        messages = flush_browser_queue(self)
+        if any(shows_predicted_digit(message) for message in messages):
+            log_event(timings, "digit_sent", session=self.id, t=time.monotonic())
+        return messages
 
+    AppSession.handle_backmsg, AppSession.flush_browser_queue = timed_handle_backmsg, timed_flush_browser_queue
 
-def timed_flush_browser_queue(self):
-    messages = flush_browser_queue(self)
-    if any(shows_predicted_digit(message) for message in messages):
-        log(self, "digit_sent")
-    return messages
+    collection_started = {}
 
+    def time_full_collections(phase, info):
+        """Log each full garbage collection: it holds the GIL, so every session waits for it."""
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            collection_started["t"] = time.monotonic()
+        else:
+            log_event(timings, "full_gc", seconds=time.monotonic() - collection_started["t"])
 
-AppSession.handle_backmsg, AppSession.flush_browser_queue = timed_handle_backmsg, timed_flush_browser_queue
+    gc.callbacks.append(time_full_collections)
 
+    if os.environ.get("STREAMLIT_DEFAULT_CLEANUP"):
+        # Baseline: Streamlit's cleanup as it ships, which ui/server_tuning.py switches off.
+        sys.path.insert(0, str(PROJECT_DIR))
+        import ui.server_tuning
 
-def time_full_collections(phase, info):
-    """Log each full garbage collection: it holds the GIL, so every session waits for it."""
-    if info["generation"] != 2:
-        return
-    if phase == "start":
-        time_full_collections.started = time.monotonic()
-    else:
-        with WRITE_LOCK:
-            TIMINGS.write(json.dumps({"event": "full_gc", "seconds": time.monotonic() - time_full_collections.started}) + "\n")
+        ui.server_tuning.keep_tensorflow_between_runs = lambda: None
 
-
-gc.callbacks.append(time_full_collections)
-
-if os.environ.get("STREAMLIT_DEFAULT_CLEANUP"):
-    # Baseline: Streamlit's cleanup as it ships, which ui/server_tuning.py switches off (the caller
-    # also sets STREAMLIT_RUNNER_POST_SCRIPT_GC=true, overriding .streamlit/config.toml).
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    import ui.server_tuning
-
-    ui.server_tuning.keep_tensorflow_between_runs = lambda: None
-
-if __name__ == "__main__":
     sys.argv[0] = "streamlit"
     sys.exit(cli.main())
+
+
+if __name__ == "__main__":
+    main()
