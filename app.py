@@ -7,7 +7,6 @@ from mnist_cnn.presets import tutorial_network
 from ui.active_model import active_model_label, test_set_probabilities
 
 
-
 @st.cache_data
 def tutorial_layer_rows():
     return layer_table(tutorial_network())

@@ -37,15 +37,15 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
-sys.path.insert(0, str(PROJECT_DIR / "tests"))
 
 import numpy as np  # noqa: E402
-from conftest import CHROMIUM  # noqa: E402
-from mnist_cnn.run_manager import read_saved_run  # noqa: E402
-from mnist_cnn.training import BOUNDS  # noqa: E402
+from playwright.async_api import async_playwright  # noqa: E402
 from server_memory import memory_mb  # noqa: E402
 from timed_streamlit import start_timed_streamlit  # noqa: E402
-from playwright.async_api import async_playwright  # noqa: E402
+
+from mnist_cnn.run_manager import read_saved_run  # noqa: E402
+from mnist_cnn.training import BOUNDS  # noqa: E402
+from support.app_server import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 STROKES = {
     "1": [(150, 50 + 9 * k) for k in range(21)],
@@ -198,7 +198,8 @@ async def student(context, url, index, drawings, think_seconds, class_start, res
             await page.locator(PREDICTED).wait_for(timeout=60_000)
             record["latencies"].append(time.perf_counter() - stroke_ended)
             record["server_seconds"].append(websocket.server_seconds_since(frames_before))
-            record.setdefault("timeline", []).append((round(stroke_ended - class_start.at, 2), round(time.perf_counter() - class_start.at, 2)))
+            answered = time.perf_counter()
+            record.setdefault("timeline", []).append((round(stroke_ended - class_start.at, 2), round(answered - class_start.at, 2)))
             shown = (await page.locator(PREDICTED).inner_text()).strip()
             if shown == digit:
                 record["correct"] += 1
@@ -291,7 +292,7 @@ async def run(args):
         server, url = start_timed_streamlit(runs, timings, streamlit_cleanup=args.streamlit_cleanup)
         try:
             async with async_playwright() as playwright:
-                browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+                browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 teacher = await browser.new_page(viewport={"width": 1280, "height": 1000})
                 await teacher.goto(f"{url}/Train")
                 if args.training:
@@ -328,7 +329,11 @@ async def run(args):
         "training_ran_throughout": any(run.status == "training" for run in teacher_runs),
         "teacher_run_after_app_phase": [dict(status=run.status, completed_epochs=run.completed_epochs) for run in teacher_runs],
         "target_p95_s": 2.0,
-        "floor": {key: value for key, value in floor.items() if key not in ("wrong", "drawings_read_correctly") and not key.startswith("drawing_to_answer")},
+        "floor": {
+            key: value
+            for key, value in floor.items()
+            if key not in ("wrong", "drawings_read_correctly") and not key.startswith("drawing_to_answer")
+        },
     }
 
 

@@ -17,11 +17,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from mnist_cnn.canvas_styles import CANVAS_STYLES, place_digit, render_on_canvas  # noqa: E402
 from mnist_cnn.data import load_test_set  # noqa: E402
 from mnist_cnn.model import load_bundled_model  # noqa: E402
 from mnist_cnn.predict import Predictor  # noqa: E402
 from mnist_cnn.preprocess import canvas_to_mnist, ink_map  # noqa: E402
+from support.canvas_styles import CANVAS_STYLES, place_digit, render_on_canvas  # noqa: E402
 
 
 def naive_shrink(canvas):
@@ -54,7 +54,7 @@ def main():
     nothing_drawn = 0
     for style in CANVAS_STYLES:
         ours, naive = [], []
-        for image, (size, top, left, pen_change) in zip(images, placements):
+        for image, (size, top, left, pen_change) in zip(images, placements, strict=False):
             canvas = render_on_canvas(place_digit(image, size, top, left, pen_change), style)
             digit = canvas_to_mnist(canvas)
             nothing_drawn += digit is None

@@ -12,11 +12,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from mnist_cnn.canvas_styles import place_digit, render_on_canvas  # noqa: E402
 from mnist_cnn.data import load_test_set  # noqa: E402
 from mnist_cnn.model import load_bundled_model  # noqa: E402
 from mnist_cnn.predict import Predictor  # noqa: E402
 from mnist_cnn.preprocess import canvas_to_mnist  # noqa: E402
+from support.canvas_styles import place_digit, render_on_canvas  # noqa: E402
 
 
 def timings_ms(function, inputs):

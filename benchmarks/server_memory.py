@@ -18,11 +18,11 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
-sys.path.insert(0, str(PROJECT_DIR / "tests"))
 
-from conftest import CHROMIUM, start_streamlit, wait_for_app_idle  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 from timed_streamlit import start_timed_streamlit  # noqa: E402
+
+from support.app_server import CHROMIUM, CHROMIUM_ARGS, start_streamlit, wait_for_app_idle  # noqa: E402
 
 PAGE_MARKERS = {"": "Test accuracy of the active model", "Train": "Start a run", "Draw": "Nothing drawn yet",
                 "Mistakes": "Most confused pairs"}
@@ -50,7 +50,7 @@ def main():
 
     report = {}
     with tempfile.TemporaryDirectory() as runs, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         launched = time.perf_counter()
         if args.streamlit_cleanup:

@@ -22,11 +22,11 @@ WRITE_LOCK = threading.Lock()
 
 
 def start_timed_streamlit(runs, timings, streamlit_cleanup=False):
-    """Start the app under this stopwatch (see conftest.start_streamlit); return (process, base_url).
+    """Start the app under this stopwatch (see support.app_server.start_streamlit); return (process, base_url).
 
     ``timings``: the file that receives the events; ``streamlit_cleanup``: run the baseline.
     """
-    from conftest import start_streamlit  # tests/ is on the caller's path
+    from support.app_server import start_streamlit  # tests/ is on the caller's path
 
     env = {"MNIST_CNN_RUNS": str(runs), "STREAMLIT_TIMINGS": str(timings)}
     if streamlit_cleanup:

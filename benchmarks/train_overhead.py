@@ -4,7 +4,8 @@
 
 The managed run is watched by ``--readers`` threads that each do, once per second, what a
 visitor's Train page does: take a snapshot, get the live plotly figure (shared by all visitors,
-rebuilt at most twice a second) and serialize it for the browser. Runs alternate headless, managed, managed, headless... so that drifting machine load
+rebuilt at most twice a second) and serialize it for the browser. Runs alternate headless, managed, managed, headless...
+so that drifting machine load
 hits both alike. Prints JSON with training samples/s of each and their ratio (target >= 0.95).
 """
 import argparse
@@ -93,7 +94,9 @@ def main():
     print(
         json.dumps(
             {
-                "config": {k: v for k, v in dataclasses.asdict(config).items() if k in ("epochs", "train_size", "batch_size", "steps_per_call")},
+                "config": {
+                    k: v for k, v in dataclasses.asdict(config).items() if k in ("epochs", "train_size", "batch_size", "steps_per_call")
+                },
                 "readers": args.readers,
                 "headless_samples_per_second": [round(v) for v in headless_sps],
                 "managed_samples_per_second": [round(v) for v in managed_sps],

@@ -25,7 +25,7 @@ class FeatureMaps:
     def __call__(self, image):
         """``{layer name: (height, width, channels) array}`` for one (28, 28) image."""
         outputs = self._forward(as_model_input(image)[:1])
-        return {name: output[0].numpy() for name, output in zip(self.layer_names, outputs)}
+        return {name: output[0].numpy() for name, output in zip(self.layer_names, outputs, strict=False)}
 
 
 def feature_mosaic(maps, columns=8, gap=1):

@@ -2,8 +2,8 @@
 
 The registry lets the Train page and the CLI offer every preset by name.
 """
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import keras
 from keras import layers

@@ -85,12 +85,12 @@ def metrics_csv(metrics):
     batches, epochs = metrics.get("batch_history", {}), metrics.get("epoch_history", {})
     validation = {
         epoch: (loss, accuracy)
-        for epoch, loss, accuracy in zip(epochs.get("epoch", []), epochs.get("val_loss", []), epochs.get("val_accuracy", []))
+        for epoch, loss, accuracy in zip(epochs.get("epoch", []), epochs.get("val_loss", []), epochs.get("val_accuracy", []), strict=False)
     }
     output = io.StringIO()
     writer = csv.writer(output)
     writer.writerow(["epoch", "batch", "loss", "accuracy", "val_loss", "val_accuracy"])
-    rows = list(zip(batches.get("epoch", []), batches.get("batch", []), batches.get("loss", []), batches.get("accuracy", [])))
+    rows = list(zip(batches.get("epoch", []), batches.get("batch", []), batches.get("loss", []), batches.get("accuracy", []), strict=False))
     for position, (epoch, batch, loss, accuracy) in enumerate(rows):
         last_of_epoch = position + 1 == len(rows) or rows[position + 1][0] != epoch
         val_loss, val_accuracy = validation.get(epoch, ("", "")) if last_of_epoch else ("", "")

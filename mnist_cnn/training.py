@@ -169,7 +169,7 @@ class _CompiledSteps:
             probabilities = self.model(images, training=True)
             loss = tf.reduce_mean(self.loss_function(targets, probabilities))
         variables = self.model.trainable_variables
-        self.model.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        self.model.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=False))
         correct = tf.equal(tf.argmax(probabilities, axis=-1), tf.argmax(targets, axis=-1))
         return loss, tf.reduce_mean(tf.cast(correct, tf.float32))
 
@@ -314,7 +314,7 @@ def train(config, data=None, on_event=None, stop_requested=None, runs_root=None,
             count = min(config.steps_per_call, batches - batch)
             losses, accuracies = steps.train_steps(order, tf.constant(batch), tf.constant(count))
             call_seconds = time.perf_counter() - call_started
-            for loss, accuracy in zip(losses.numpy().tolist(), accuracies.numpy().tolist()):
+            for loss, accuracy in zip(losses.numpy().tolist(), accuracies.numpy().tolist(), strict=False):
                 batch += 1
                 size = min(config.batch_size, config.fit_size - (batch - 1) * config.batch_size)
                 loss_sum += loss * size

@@ -102,7 +102,7 @@ def metrics_figure(metrics):
     """A saved run's history (its ``metrics.json``) in the same layout as the live view."""
     batches = metrics["batch_history"]
     per_epoch = max(batches["batch"], default=1)
-    steps = [epoch - 1 + batch / per_epoch for epoch, batch in zip(batches["epoch"], batches["batch"])]
+    steps = [epoch - 1 + batch / per_epoch for epoch, batch in zip(batches["epoch"], batches["batch"], strict=False)]
     return training_figure(steps, batches["loss"], batches["accuracy"], metrics["epoch_history"], metrics["config"]["epochs"])
 
 

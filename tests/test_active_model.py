@@ -3,8 +3,8 @@ import shutil
 
 import pytest
 
-from conftest import save_screenshot, wait_for_app_idle
 from mnist_cnn.paths import BUNDLED_RUN_DIR
+from support.app_server import save_screenshot, wait_for_app_idle
 
 RUN_NAME = "20200101-000000-tutorial-copy"
 

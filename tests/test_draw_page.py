@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import save_screenshot, wait_for_app_idle
+from support.app_server import save_screenshot, wait_for_app_idle
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "2_Draw.py")
 

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import PROJECT_DIR
 from mnist_cnn.data import load_test_set
 from mnist_cnn.model import load_model
 from mnist_cnn.predict import Predictor
 from mnist_cnn.run_manager import RunManager, get_run_manager
+from support.app_server import PROJECT_DIR
 
 HOME, TRAIN, DRAW, MISTAKES = (
     PROJECT_DIR / "app.py", PROJECT_DIR / "pages" / "1_Train.py",

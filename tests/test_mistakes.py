@@ -8,7 +8,7 @@ from mnist_cnn.mistakes import confusion_matrix, find_mistakes, most_confused_pa
 def one_hot_probabilities(predictions, confidences):
     """Probabilities whose argmax is ``predictions`` with the given top probability."""
     probabilities = np.zeros((len(predictions), 10))
-    for row, (digit, confidence) in enumerate(zip(predictions, confidences)):
+    for row, (digit, confidence) in enumerate(zip(predictions, confidences, strict=False)):
         probabilities[row] = (1 - confidence) / 9
         probabilities[row, digit] = confidence
     return probabilities

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import save_screenshot, wait_for_app_idle
 from mnist_cnn.data import load_test_set
 from mnist_cnn.model import load_bundled_model
 from mnist_cnn.predict import Predictor
+from support.app_server import save_screenshot, wait_for_app_idle
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "3_Mistakes.py")
 

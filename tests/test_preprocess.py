@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from mnist_cnn.canvas_styles import CANVAS_STYLES, place_digit, render_on_canvas
 from mnist_cnn.data import load_test_set
 from mnist_cnn.model import load_bundled_model
 from mnist_cnn.predict import Predictor
 from mnist_cnn.preprocess import canvas_to_mnist, stroke_width
+from support.canvas_styles import CANVAS_STYLES, place_digit, render_on_canvas
 
 
 @pytest.fixture(scope="module")

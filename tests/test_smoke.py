@@ -1,7 +1,7 @@
 """Every page in real chromium: it renders, says what it is, and shows no exception."""
 import pytest
 
-from conftest import save_screenshot, wait_for_app_idle
+from support.app_server import save_screenshot, wait_for_app_idle
 
 # (path, text the rendered page must contain once its script has run)
 PAGES = [

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import save_screenshot, wait_for_app_idle
 from mnist_cnn.run_manager import get_run_manager
 from mnist_cnn.training import BOUNDS
+from support.app_server import save_screenshot, wait_for_app_idle
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "1_Train.py")
 

@@ -1,0 +1,71 @@
+"""A live ``streamlit run app.py`` on a loopback port, and Debian's chromium to look at it."""
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# No background traffic: this machine's closed network refuses it, many connections at a time.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+ARTIFACTS_DIR = PROJECT_DIR / "test-artifacts"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_streamlit(env_overrides=None, timeout=90, launcher=("-m", "streamlit")):
+    """Start ``streamlit run app.py`` on a free loopback port; return (process, base_url).
+
+    ``launcher``: what follows the Python interpreter in place of ``-m streamlit``.
+    """
+    port = free_port()
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env_overrides or {})}
+    process = subprocess.Popen(
+        [
+            sys.executable, *launcher, "run", "app.py",
+            "--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
+            "--browser.gatherUsageStats=false", "--server.fileWatcherType=none",
+        ],
+        cwd=PROJECT_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
+                if response.read() == b"ok":
+                    return process, base_url
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    raise RuntimeError(f"streamlit did not start on {base_url} within {timeout} s")
+
+
+def save_screenshot(page, name):
+    """Save a full-page screenshot under test-artifacts/ (ignored by git) and return its path."""
+    ARTIFACTS_DIR.mkdir(exist_ok=True)
+    path = ARTIFACTS_DIR / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def wait_for_app_idle(page, timeout=60_000):
+    """Wait until Streamlit has finished running the page script.
+
+    The app root carries the script's run state in ``data-test-script-state`` (``notRunning`` when done).
+    """
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
