@@ -45,9 +45,9 @@ def main():
     cold_seconds, (predictor, probabilities, mistakes) = seconds(cold_start)
     warm = [seconds(lambda: find_mistakes(labels, predictor.probabilities(images)))[0] for _ in range(args.repeats)]
     model = predictor.model
-    model.predict(images[:128, ..., None].astype("float32") / 255, verbose=0)  # warm-up
+    model.predict(images[:128, ..., None].astype("float32"), verbose=0)  # warm-up
     keras_predict = [
-        seconds(lambda: model.predict(images[..., None].astype("float32") / 255, verbose=0))[0] for _ in range(args.repeats)
+        seconds(lambda: model.predict(images[..., None].astype("float32"), verbose=0))[0] for _ in range(args.repeats)
     ]
     accuracy = float((probabilities.argmax(axis=1) == labels).mean())
     print(

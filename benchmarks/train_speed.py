@@ -26,9 +26,9 @@ from mnist_cnn.training import TrainingConfig, split_training_data, train  # noq
 
 
 def train_plain(config, fit, test):
-    """The tutorial's way: float32 arrays scaled in NumPy, one-hot labels, `model.fit`, test set as validation."""
+    """The tutorial's way: float32 arrays, one-hot labels, `model.fit`, test set as validation."""
     def as_float(images):
-        return images[..., None].astype("float32") / 255.0
+        return images[..., None].astype("float32")  # raw 0-255: the model scales its input
 
     keras.utils.set_random_seed(config.seed)
     model = build_model(config.preset, config.optimizer, config.learning_rate)

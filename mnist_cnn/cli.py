@@ -3,11 +3,13 @@ import argparse
 import json
 import sys
 
-from mnist_cnn.presets import PRESETS
+from mnist_cnn.model import OPTIMIZERS
+from mnist_cnn.presets import DEFAULT_PRESET, PRESETS
+from mnist_cnn.training import BOUNDS, TrainingConfig
 
 
 def _train(args):
-    from mnist_cnn.training import BatchEvent, TrainingConfig, train
+    from mnist_cnn.training import BatchEvent, train
 
     config = TrainingConfig.for_preset(
         args.preset,
@@ -54,18 +56,29 @@ def _evaluate(args):
     print(json.dumps({**result, "model": str(model_path)}))
 
 
+def _preset_defaults(setting):
+    """``"tutorial 10, regularized 10"``: a setting's default in every preset, for the help text."""
+    return ", ".join(f"{name} {getattr(preset, setting)}" for name, preset in PRESETS.items())
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m mnist_cnn", description="Train and evaluate the MNIST CNN.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     train_parser = commands.add_parser("train", help="train a model and save a run folder")
-    train_parser.add_argument("--preset", default="tutorial", choices=sorted(PRESETS))
-    train_parser.add_argument("--epochs", type=int, help="default: the preset's (10)")
-    train_parser.add_argument("--batch-size", type=int, help="default: the preset's (128)")
-    train_parser.add_argument("--optimizer", choices=["adam", "sgd", "rmsprop"], help="default: the preset's (adam)")
-    train_parser.add_argument("--learning-rate", type=float, help="default: the preset's")
-    train_parser.add_argument("--train-size", type=int, default=60000, help="training images to use (1000-60000)")
-    train_parser.add_argument("--seed", type=int, default=0)
+    train_parser.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS))
+    for setting, kind in (("epochs", int), ("batch_size", int), ("optimizer", None), ("learning_rate", float)):
+        train_parser.add_argument(
+            "--" + setting.replace("_", "-"),
+            type=kind,
+            choices=list(OPTIMIZERS) if setting == "optimizer" else None,
+            help=f"default: the preset's ({_preset_defaults(setting)})",
+        )
+    low, high = BOUNDS["train_size"]
+    train_parser.add_argument(
+        "--train-size", type=int, default=TrainingConfig.train_size, help=f"training images to use ({low}-{high})"
+    )
+    train_parser.add_argument("--seed", type=int, default=TrainingConfig.seed)
     train_parser.add_argument("--no-scale-pixels", action="store_true", help="feed raw 0-255 pixels (the tutorial's bug)")
     train_parser.add_argument("--out", default=None, help="folder for run folders (default: runs/ or $MNIST_CNN_RUNS)")
     train_parser.set_defaults(handler=_train)

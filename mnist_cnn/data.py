@@ -9,9 +9,10 @@ import numpy as np
 from mnist_cnn.paths import TEST_SET_PATH
 
 MNIST_NPZ_ENV = "MNIST_NPZ"
+MNIST_TRAINING_IMAGES = 60000
 EXPECTED_ARRAYS = {
-    "x_train": (60000, 28, 28),
-    "y_train": (60000,),
+    "x_train": (MNIST_TRAINING_IMAGES, 28, 28),
+    "y_train": (MNIST_TRAINING_IMAGES,),
     "x_test": (10000, 28, 28),
     "y_test": (10000,),
 }

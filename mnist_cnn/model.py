@@ -1,5 +1,6 @@
 """Building, saving and loading models."""
 import functools
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -7,13 +8,17 @@ from pathlib import Path
 import keras
 
 from mnist_cnn.paths import BUNDLED_MODEL_PATH
-from mnist_cnn.presets import get_preset
+from mnist_cnn.presets import DEFAULT_PRESET, INPUT_SHAPE, get_preset
+from mnist_cnn.runs import METRICS_FILE
 
 OPTIMIZERS = {
     "adam": keras.optimizers.Adam,
     "sgd": keras.optimizers.SGD,
     "rmsprop": keras.optimizers.RMSprop,
 }
+OPTIMIZER_TITLES = {name: optimizer_class.__name__ for name, optimizer_class in OPTIMIZERS.items()}  # Adam, SGD, RMSprop
+# Every model takes raw 0-255 pixels; this first layer scales them as the model was trained.
+INPUT_SCALING_LAYER = "input_scaling"
 MAX_MODEL_FILE_BYTES = 50 * 1024 * 1024
 
 
@@ -32,14 +37,28 @@ def make_optimizer(name, learning_rate, decay_steps=None):
     return optimizer_class(learning_rate=learning_rate)
 
 
-def build_model(preset="tutorial", optimizer=None, learning_rate=None, decay_steps=None):
-    """The preset's network, compiled with categorical cross-entropy and accuracy.
+def _input_scaling(scale_pixels):
+    return keras.layers.Rescaling(1 / 255 if scale_pixels else 1.0, name=INPUT_SCALING_LAYER)
 
-    ``optimizer`` and ``learning_rate`` default to the preset's own (Adam, 0.001 for the tutorial).
-    ``decay_steps`` (the run's total batches) enables the cosine decay of presets that use it.
+
+def with_input_scaling(network, scale_pixels=True):
+    """``network`` (a Sequential model, weights and layer names kept) behind a Rescaling layer:
+    1/255 when it expects [0, 1] pixels, else 1.0."""
+    joined = keras.Sequential([keras.Input(shape=INPUT_SHAPE), _input_scaling(scale_pixels), *network.layers], name=network.name)
+    # Fresh layers from the config: a reused layer's .output would still belong to the old model (FeatureMaps uses it).
+    model = keras.Sequential.from_config(joined.get_config())
+    model.set_weights(joined.get_weights())
+    return model
+
+
+def build_model(preset=DEFAULT_PRESET, optimizer=None, learning_rate=None, decay_steps=None, scale_pixels=True):
+    """The preset's network for raw 0-255 pixels, compiled with categorical cross-entropy and accuracy.
+
+    ``optimizer`` and ``learning_rate`` default to the preset's; ``decay_steps`` (the run's total
+    batches) enables the cosine decay of presets that use it; ``scale_pixels=False`` is the tutorial's bug.
     """
     spec = get_preset(preset)
-    model = spec.build()
+    model = with_input_scaling(spec.build(), scale_pixels)
     model.compile(
         optimizer=make_optimizer(
             optimizer or spec.optimizer,
@@ -92,7 +111,26 @@ def load_model(path):
             f"Expected a model mapping (28, 28, 1) images to 10 probabilities, "
             f"got input {input_shape} and output {output_shape}."
         )
+    if not any(layer.name == INPUT_SCALING_LAYER for layer in model.layers):
+        model = _add_input_scaling(model, _run_scaled_pixels(path.parent))
     return model
+
+
+def _run_scaled_pixels(run_dir):
+    """Whether the run in ``run_dir`` trained on [0, 1] pixels (assumed, unless its metrics.json says not)."""
+    try:
+        config = json.loads((run_dir / METRICS_FILE).read_text()).get("config", {})
+    except (OSError, ValueError, AttributeError):
+        return True
+    return config.get("scale_pixels", True) is not False
+
+
+def _add_input_scaling(model, scale_pixels):
+    # Models saved before the scaling layer existed (the bundled one too) expect pre-scaled input.
+    if isinstance(model, keras.Sequential):
+        return with_input_scaling(model, scale_pixels)
+    inputs = keras.Input(shape=INPUT_SHAPE)
+    return keras.Model(inputs, model(_input_scaling(scale_pixels)(inputs)), name=model.name)
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,7 +1,4 @@
-"""Network presets: each builds an uncompiled Keras model and names its default hyperparameters.
-
-The registry lets the Train page and the CLI offer every preset by name.
-"""
+"""Network presets: each builds an uncompiled Keras network and is the one source of its training defaults."""
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,6 +11,8 @@ NUM_CLASSES = 10
 
 @dataclass(frozen=True)
 class Preset:
+    """A network and its default training settings (the only place these defaults are written)."""
+
     name: str
     title: str
     description: str
@@ -85,7 +84,7 @@ PRESETS = {
             name="tutorial",
             title="Tutorial CNN",
             description="The tutorial's network: two 5x5 convolutions with max pooling, "
-            "a 1000-unit dense layer and a softmax. Batch 128, Adam, 10 epochs.",
+            "a 1000-unit dense layer and a softmax.",
             build=tutorial_network,
         ),
         Preset(
@@ -95,13 +94,13 @@ PRESETS = {
             "shifts and rotations of the training images; the learning rate anneals to zero over the run. "
             "Slower per epoch, more accurate.",
             build=regularized_network,
-            epochs=10,
-            batch_size=128,
             learning_rate=2e-3,
             cosine_decay=True,
         ),
     ]
 }
+
+DEFAULT_PRESET = "tutorial"
 
 
 def get_preset(name):

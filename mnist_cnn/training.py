@@ -1,6 +1,6 @@
 """The training loop shared by the command line, the Train page and the benchmarks.
 
-It trains on uint8 images and scales them inside the compiled step, runs several batches per
+It keeps the images as uint8 (the model's first layer scales them), runs several batches per
 compiled call (Python overhead per batch dominates on a small CPU) while still reporting every
 batch, validates on a held-out slice of the training set after every epoch, checkpoints the run
 folder after every epoch, and checks for a stop request between calls.
@@ -17,40 +17,41 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mnist_cnn.data import load_mnist
+from mnist_cnn.data import MNIST_TRAINING_IMAGES, load_mnist
 from mnist_cnn.model import OPTIMIZERS, build_model, save_model_atomically
-from mnist_cnn.presets import PRESETS, get_preset
+from mnist_cnn.presets import DEFAULT_PRESET, PRESETS, get_preset
 from mnist_cnn.runs import METRICS_FILE, MODEL_FILE, check_runs_folder, new_run_dir, write_json_atomically
 
 BOUNDS = {
     "epochs": (1, 30),
     "batch_size": (16, 1024),
     "learning_rate": (1e-5, 1.0),
-    "train_size": (1000, 60000),
+    "train_size": (1000, MNIST_TRAINING_IMAGES),
     "validation_split": (0.02, 0.5),
     "seed": (0, 2**31 - 1),
     "steps_per_call": (1, 64),
 }
 EVALUATION_BATCH_SIZE = 1000
+_DEFAULT = get_preset(DEFAULT_PRESET)
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
     """Everything that defines a training run. Use :meth:`for_preset` to start from a preset's defaults."""
 
-    preset: str = "tutorial"
-    epochs: int = 10
-    batch_size: int = 128
-    optimizer: str = "adam"
-    learning_rate: float = 1e-3
-    train_size: int = 60000
+    preset: str = _DEFAULT.name
+    epochs: int = _DEFAULT.epochs
+    batch_size: int = _DEFAULT.batch_size
+    optimizer: str = _DEFAULT.optimizer
+    learning_rate: float = _DEFAULT.learning_rate
+    train_size: int = MNIST_TRAINING_IMAGES
     validation_split: float = 0.1
     scale_pixels: bool = True
     seed: int = 0
     steps_per_call: int = 4
 
     @classmethod
-    def for_preset(cls, preset="tutorial", **overrides):
+    def for_preset(cls, preset=DEFAULT_PRESET, **overrides):
         spec = get_preset(preset)
         defaults = dict(
             preset=preset,
@@ -143,16 +144,16 @@ def split_training_data(x_train, y_train, config):
     return (x_train[fit_part], y_train[fit_part]), (x_train[validation_part], y_train[validation_part])
 
 
-def _scale(images, scale_pixels):
-    images = tf.cast(images, tf.float32)[..., None]
-    return images / 255.0 if scale_pixels else images
+def _as_model_input(images):
+    # Raw 0-255 values: the model's input_scaling layer does the scaling.
+    return tf.cast(images, tf.float32)[..., None]
 
 
 class _CompiledSteps:
     """The model's training and evaluation steps as traced TensorFlow functions.
 
     The training images stay in memory as one uint8 tensor; each step gathers its batch by
-    index and scales it in the graph. That is four times less memory than float32 copies and
+    index and casts it in the graph. That is four times less memory than float32 copies and
     avoids a per-image input pipeline, which costs more than the network on a small CPU.
     """
 
@@ -161,7 +162,6 @@ class _CompiledSteps:
         self.images = tf.constant(images)
         self.labels = tf.constant(labels)
         self.batch_size = config.batch_size
-        self.scale_pixels = config.scale_pixels
         self.loss_function = keras.losses.CategoricalCrossentropy(reduction=None)
 
     def _one_step(self, images, targets):
@@ -182,7 +182,7 @@ class _CompiledSteps:
         for step in tf.range(steps):
             start = (first_batch + step) * self.batch_size
             indices = order[start : start + self.batch_size]
-            images = _scale(tf.gather(self.images, indices), self.scale_pixels)
+            images = _as_model_input(tf.gather(self.images, indices))
             targets = tf.one_hot(tf.cast(tf.gather(self.labels, indices), tf.int32), 10)
             loss, accuracy = self._one_step(images, targets)
             losses = losses.write(step, loss)
@@ -192,7 +192,7 @@ class _CompiledSteps:
     @tf.function(reduce_retracing=True)
     def evaluate_batch(self, images, labels):
         """Summed loss and number of correct predictions for a batch of uint8 images."""
-        probabilities = self.model(_scale(images, self.scale_pixels), training=False)
+        probabilities = self.model(_as_model_input(images), training=False)
         targets = tf.one_hot(tf.cast(labels, tf.int32), 10)
         correct = tf.equal(tf.argmax(probabilities, axis=-1), tf.cast(labels, tf.int64))
         return tf.reduce_sum(self.loss_function(targets, probabilities)), tf.reduce_sum(tf.cast(correct, tf.int32))
@@ -292,7 +292,11 @@ def train(config, data=None, on_event=None, stop_requested=None, runs_root=None,
 
     keras.utils.set_random_seed(config.seed)
     model = build_model(
-        config.preset, config.optimizer, config.learning_rate, decay_steps=config.epochs * config.batches_per_epoch
+        config.preset,
+        config.optimizer,
+        config.learning_rate,
+        decay_steps=config.epochs * config.batches_per_epoch,
+        scale_pixels=config.scale_pixels,
     )
     steps = _CompiledSteps(model, fit_images, fit_labels, config)
     shuffler = np.random.default_rng(config.seed)

@@ -9,6 +9,7 @@ from mnist_cnn.presets import PRESETS, get_preset
 def test_tutorial_network_matches_the_tutorial_layer_for_layer():
     rows = layer_table(build_model("tutorial"))
     assert [(row["type"], row["output shape"], row["parameters"]) for row in rows] == [
+        ("Rescaling", "28 × 28 × 1", 0),  # the model takes raw 0-255 pixels
         ("Conv2D", "24 × 24 × 32", 832),
         ("MaxPooling2D", "12 × 12 × 32", 0),
         ("Conv2D", "8 × 8 × 64", 51264),
@@ -31,6 +32,9 @@ def test_every_preset_builds_a_digit_classifier():
     for name in PRESETS:
         model = build_model(name)
         assert model.input_shape == (None, 28, 28, 1) and model.output_shape == (None, 10)
+        assert model.layers[0].name == "input_scaling" and model.layers[0].scale == pytest.approx(1 / 255)
+    assert build_model("regularized").layers[1].name == "augment_rotate"  # augmentation sees scaled pixels
+    assert build_model(scale_pixels=False).layers[0].scale == 1.0
 
 
 def test_unknown_preset_and_optimizer_are_named_with_the_valid_choices():
@@ -71,7 +75,7 @@ def test_load_model_rejects_missing_wrong_type_corrupt_and_wrong_shape_files(tmp
 def test_predictor_matches_model_predict_for_every_accepted_layout():
     model = build_model("tutorial")
     images = np.random.randint(0, 256, (7, 28, 28), dtype=np.uint8)
-    expected = model.predict(images[..., None].astype(np.float32) / 255, verbose=0)
+    expected = model.predict(images[..., None].astype(np.float32), verbose=0)  # the model takes raw 0-255
     predictor = Predictor(model)
     np.testing.assert_allclose(predictor.probabilities(images), expected, atol=1e-5)
     np.testing.assert_allclose(predictor.probabilities(images[..., None] / 255.0), expected, atol=1e-5)
