@@ -5,6 +5,9 @@ from mnist_cnn.data import load_test_set
 from mnist_cnn.model import layer_table
 from mnist_cnn.presets import tutorial_network
 from ui.active_model import active_model_label, test_set_probabilities
+from ui.server_tuning import tune_streamlit_for_tensorflow
+
+tune_streamlit_for_tensorflow()  # after the heavy imports above; every page runs through this entry point
 
 
 @st.cache_data

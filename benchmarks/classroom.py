@@ -43,7 +43,7 @@ from playwright.async_api import async_playwright  # noqa: E402
 from server_memory import memory_mb  # noqa: E402
 from timed_streamlit import start_timed_streamlit  # noqa: E402
 
-from mnist_cnn.run_manager import read_saved_run  # noqa: E402
+from mnist_cnn.runs import RunState, read_saved_run  # noqa: E402
 from mnist_cnn.training import BOUNDS  # noqa: E402
 from support.app_server import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
@@ -326,7 +326,7 @@ async def run(args):
         "server_full_gc_count": len(full_gc_seconds),
         "server_full_gc_seconds": round(sum(full_gc_seconds), 2),
         "server_peak_memory_mb": round(server_peak_mb),
-        "training_ran_throughout": any(run.status == "training" for run in teacher_runs),
+        "training_ran_throughout": any(run.status == RunState.TRAINING for run in teacher_runs),
         "teacher_run_after_app_phase": [dict(status=run.status, completed_epochs=run.completed_epochs) for run in teacher_runs],
         "target_p95_s": 2.0,
         "floor": {

@@ -81,7 +81,7 @@ def main():
         sys.path.insert(0, str(PROJECT_DIR))
         import ui.server_tuning
 
-        ui.server_tuning.keep_tensorflow_between_runs = lambda: None
+        ui.server_tuning.tune_streamlit_for_tensorflow = lambda: None
 
     sys.argv[0] = "streamlit"
     sys.exit(cli.main())

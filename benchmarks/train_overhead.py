@@ -24,7 +24,7 @@ import plotly.io  # noqa: E402
 
 from mnist_cnn.data import load_mnist  # noqa: E402
 from mnist_cnn.run_manager import RunManager  # noqa: E402
-from mnist_cnn.runs import read_metrics  # noqa: E402
+from mnist_cnn.runs import RunState, read_metrics  # noqa: E402
 from mnist_cnn.training import TrainingConfig, train  # noqa: E402
 from mnist_cnn.training_figures import SharedLiveFigure  # noqa: E402
 
@@ -62,7 +62,7 @@ def managed(config, data, root, readers):
     stop_reading.set()
     for watcher in watchers:
         watcher.join()
-    assert manager.snapshot().state == "finished", manager.snapshot().message
+    assert manager.snapshot().state == RunState.FINISHED, manager.snapshot().message
     return training_samples_per_second(read_metrics(run_dir)), polls
 
 

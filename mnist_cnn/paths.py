@@ -2,10 +2,12 @@
 import os
 from pathlib import Path
 
+from mnist_cnn.runs import MODEL_FILE
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ASSETS_DIR = PROJECT_DIR / "assets"
 BUNDLED_RUN_DIR = ASSETS_DIR / "model"
-BUNDLED_MODEL_PATH = BUNDLED_RUN_DIR / "model.keras"
+BUNDLED_MODEL_PATH = BUNDLED_RUN_DIR / MODEL_FILE
 TEST_SET_PATH = ASSETS_DIR / "mnist_test.npz"
 
 

@@ -17,10 +17,8 @@ from pathlib import Path
 from mnist_cnn.data import MnistUnavailableError, load_mnist
 from mnist_cnn.model import ModelFileError
 from mnist_cnn.paths import runs_dir
-from mnist_cnn.runs import RunsFolderError, check_runs_folder, new_run_dir, read_metrics
+from mnist_cnn.runs import ACTIVE_STATES, RunsFolderError, RunState, check_runs_folder, new_run_dir
 from mnist_cnn.training import BatchEvent, TrainingConfig, train
-
-ACTIVE_STATES = ("loading", "training", "stopping")
 
 
 class RunAlreadyActiveError(RuntimeError):
@@ -35,7 +33,7 @@ class NotRunOwnerError(PermissionError):
 class RunSnapshot:
     """An immutable view of the current (or last) run, safe to read from any thread."""
 
-    state: str = "idle"  # idle, loading, training, stopping, finished, stopped, failed
+    state: RunState = RunState.IDLE
     config: TrainingConfig | None = None
     run_dir: Path | None = None
     message: str = ""
@@ -72,7 +70,7 @@ class _LiveRun:
     owner: str
     config: TrainingConfig
     stop_requested: threading.Event = field(default_factory=threading.Event)
-    state: str = "loading"
+    state: RunState = RunState.LOADING
     run_dir: Path | None = None
     message: str = ""
     batch_steps: list = field(default_factory=list)
@@ -85,29 +83,6 @@ class _LiveRun:
     finished: float | None = None
     version: int = 0
     thread: threading.Thread | None = None
-
-
-@dataclass(frozen=True)
-class SavedRun:
-    """A run folder on disk, as listed on the Train page."""
-
-    name: str
-    path: Path
-    readable: bool
-    status: str = ""
-    config: dict = field(default_factory=dict)
-    test_accuracy: float | None = None
-    completed_epochs: int = 0
-    wall_seconds: float | None = None
-    error: str = ""
-
-    @property
-    def model_path(self):
-        return self.path / "model.keras"
-
-    @property
-    def has_model(self):
-        return self.model_path.is_file()
 
 
 class RunManager:
@@ -151,7 +126,7 @@ class RunManager:
             if owner != run.owner:
                 raise NotRunOwnerError("Only the visitor who started this run can stop it.")
             run.stop_requested.set()
-            run.state = "stopping" if run.state == "training" else run.state
+            run.state = RunState.STOPPING if run.state == RunState.TRAINING else run.state
             run.version += 1
             return True
 
@@ -165,7 +140,7 @@ class RunManager:
             return self._run is not None and self._run.owner == owner
 
     def snapshot(self):
-        """The current run as an immutable :class:`RunSnapshot` (state "idle" before any run)."""
+        """The current run as an immutable :class:`RunSnapshot` (state idle before any run)."""
         with self._lock:
             run = self._run
             if run is None:
@@ -188,7 +163,8 @@ class RunManager:
 
     def wait(self, timeout=None):
         """Block until the current run's thread ends (for tests and scripts)."""
-        run = self._run
+        with self._lock:
+            run = self._run
         if run is not None and run.thread is not None:
             run.thread.join(timeout)
 
@@ -207,17 +183,17 @@ class RunManager:
                 run.last_batch = event
             else:
                 run.epoch_events.append(event)
-            if run.state == "loading":
-                run.state, run.message = "training", ""
+            if run.state == RunState.LOADING:
+                run.state, run.message = RunState.TRAINING, ""
             run.version += 1
 
     def _train(self, run):
         try:
             data = self._load_data()
             if run.stop_requested.is_set():
-                self._update(run, state="stopped", message="Stopped before training began.", finished=time.monotonic())
+                self._update(run, state=RunState.STOPPED, message="Stopped before training began.", finished=time.monotonic())
                 return
-            self._update(run, state="training" if not run.stop_requested.is_set() else "stopping", message="")
+            self._update(run, state=RunState.STOPPING if run.stop_requested.is_set() else RunState.TRAINING, message="")
             result = train(
                 run.config,
                 data=data,
@@ -228,7 +204,7 @@ class RunManager:
             del data
             self._update(
                 run,
-                state=result.metrics["status"],
+                state=RunState(result.metrics["status"]),
                 test_accuracy=result.metrics["test_accuracy"],
                 finished=time.monotonic(),
             )
@@ -239,58 +215,9 @@ class RunManager:
             self._fail(run, f"Training failed unexpectedly: {error!r}")
 
     def _fail(self, run, message):
-        self._update(run, state="failed", message=message, finished=time.monotonic())
+        self._update(run, state=RunState.FAILED, message=message, finished=time.monotonic())
         with contextlib.suppress(OSError):
             run.run_dir.rmdir()  # only if empty: the run failed before it saved anything
-
-    def list_runs(self):
-        """Saved runs, newest first; unreadable folders are listed as such, runs that died as interrupted."""
-        if not self.runs_root.is_dir():
-            return []
-        live = self.snapshot()
-        live_run_dir = live.run_dir if live.active else None
-        runs = []
-        folders = (p for p in self.runs_root.iterdir() if p.is_dir() and not p.name.startswith("."))
-        for path in sorted(folders, reverse=True):
-            if path != live_run_dir and not any(path.iterdir()):
-                continue  # a run that died before it saved anything is not a run
-            if path == live_run_dir and not (path / "metrics.json").exists():
-                # Still loading data or in its first epoch: describe it from memory.
-                runs.append(
-                    SavedRun(name=path.name, path=path, readable=True, status=live.state, config=dataclasses.asdict(live.config))
-                )
-            else:
-                runs.append(read_saved_run(path, live_run_dir=live_run_dir))
-        return runs
-
-
-def read_saved_run(path, live_run_dir=None):
-    """A :class:`SavedRun` from a run folder, never raising for a broken one."""
-    path = Path(path)
-    try:
-        metrics = read_metrics(path)
-        config = metrics["config"]
-        status = metrics["status"]
-        if not isinstance(config, dict) or not isinstance(status, str):
-            raise ValueError("config or status has the wrong type")
-        completed_epochs = int(metrics.get("completed_epochs", 0))
-        test_accuracy = metrics.get("test_accuracy")
-        if test_accuracy is not None and (isinstance(test_accuracy, bool) or not isinstance(test_accuracy, (int, float))):
-            raise ValueError(f"expected test_accuracy as a number, got {test_accuracy!r}")
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        return SavedRun(name=path.name, path=path, readable=False, error=f"unreadable metrics.json: {error}")
-    if status == "training" and path != live_run_dir:
-        status = "interrupted"  # the server died mid-run; the last epoch's checkpoint remains
-    return SavedRun(
-        name=path.name,
-        path=path,
-        readable=True,
-        status=status,
-        config=config,
-        test_accuracy=test_accuracy,
-        completed_epochs=completed_epochs,
-        wall_seconds=metrics.get("wall_seconds"),
-    )
 
 
 _managers = {}
@@ -312,26 +239,3 @@ def get_run_manager(runs_root=None, load_data=load_mnist):
 def new_owner_token():
     return uuid.uuid4().hex
 
-
-def status_line(snapshot):
-    """The run's state in one sentence, for the page's status line."""
-    if snapshot.state == "idle":
-        return "Idle: no run is training. Choose settings and start one."
-    if snapshot.state == "loading":
-        return "Loading the training set…"
-    if snapshot.state == "failed":
-        return f"Failed: {snapshot.message}"
-    epochs = snapshot.config.epochs
-    if snapshot.state in ("training", "stopping"):
-        batch = snapshot.last_batch
-        epoch = batch.epoch if batch else 1
-        prefix = "Stopping after this batch; " if snapshot.state == "stopping" else ""
-        return f"{prefix}Training epoch {epoch} of {epochs}"
-    accuracy = "" if snapshot.test_accuracy is None else f", test accuracy {snapshot.test_accuracy:.2%}"
-    if snapshot.state == "stopped":
-        batch = snapshot.last_batch
-        if batch is None:
-            return f"Stopped before training began{accuracy}"
-        where = "" if batch.batch == batch.batches else f" (batch {batch.batch} of {batch.batches})"
-        return f"Stopped at epoch {batch.epoch} of {epochs}{where}{accuracy}"
-    return f"Finished {epochs} epochs{accuracy}"

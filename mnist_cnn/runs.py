@@ -1,5 +1,6 @@
-"""Run folders on disk: ``model.keras`` plus ``metrics.json``, written atomically."""
+"""Run folders on disk: ``model.keras`` plus ``metrics.json``, written atomically, and listed for the Train page."""
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -7,12 +8,31 @@ import secrets
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 METRICS_FILE = "metrics.json"
 MODEL_FILE = "model.keras"
 # Room a run needs: its checkpoint and the temp copy made while replacing it, its metrics, slack.
 SPACE_NEEDED_PER_RUN = 64 * 1024 * 1024
+
+
+class RunState(StrEnum):
+    """Where a run is in its life; the lowercase values are what ``metrics.json`` stores as ``status``."""
+
+    IDLE = "idle"  # no run yet on this server
+    LOADING = "loading"
+    TRAINING = "training"
+    STOPPING = "stopping"
+    FINISHED = "finished"
+    STOPPED = "stopped"
+    INTERRUPTED = "interrupted"  # saved as training, but the server that trained it is gone
+    FAILED = "failed"
+    UNREADABLE = "unreadable"  # a run folder whose metrics.json cannot be read
+
+
+ACTIVE_STATES = frozenset({RunState.LOADING, RunState.TRAINING, RunState.STOPPING})
 
 
 class RunsFolderError(OSError):
@@ -96,3 +116,83 @@ def metrics_csv(metrics):
         val_loss, val_accuracy = validation.get(epoch, ("", "")) if last_of_epoch else ("", "")
         writer.writerow([epoch, batch, loss, accuracy, val_loss, val_accuracy])
     return output.getvalue()
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    """A run folder on disk, as listed on the Train page."""
+
+    name: str
+    path: Path
+    readable: bool
+    status: str = ""  # a RunState, or whatever an unknown version wrote
+    config: dict = field(default_factory=dict)
+    test_accuracy: float | None = None
+    completed_epochs: int = 0
+    wall_seconds: float | None = None
+    error: str = ""
+
+    @property
+    def model_path(self):
+        return self.path / MODEL_FILE
+
+    @property
+    def has_model(self):
+        return self.model_path.is_file()
+
+
+def read_saved_run(path, live_run_dir=None):
+    """A :class:`SavedRun` from a run folder, never raising for a broken one."""
+    path = Path(path)
+    try:
+        metrics = read_metrics(path)
+        config = metrics["config"]
+        status = metrics["status"]
+        if not isinstance(config, dict) or not isinstance(status, str):
+            raise ValueError("config or status has the wrong type")
+        completed_epochs = int(metrics.get("completed_epochs", 0))
+        test_accuracy = metrics.get("test_accuracy")
+        if test_accuracy is not None and (isinstance(test_accuracy, bool) or not isinstance(test_accuracy, (int, float))):
+            raise ValueError(f"expected test_accuracy as a number, got {test_accuracy!r}")
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        return SavedRun(
+            name=path.name, path=path, readable=False, status=RunState.UNREADABLE,
+            error=f"unreadable {METRICS_FILE}: {error}",
+        )
+    if status == RunState.TRAINING and path != live_run_dir:
+        status = RunState.INTERRUPTED  # the server died mid-run; the last epoch's checkpoint remains
+    return SavedRun(
+        name=path.name,
+        path=path,
+        readable=True,
+        status=status,
+        config=config,
+        test_accuracy=test_accuracy,
+        completed_epochs=completed_epochs,
+        wall_seconds=metrics.get("wall_seconds"),
+    )
+
+
+def list_saved_runs(runs_root, live=None):
+    """Saved runs under ``runs_root``, newest first, never raising for a broken folder.
+
+    ``live`` is the snapshot of this server's current run (a ``RunSnapshot``), if any: while it has
+    saved nothing yet it is described from memory; runs that died mid-training are "interrupted".
+    """
+    runs_root = Path(runs_root)
+    if not runs_root.is_dir():
+        return []
+    live_run_dir = live.run_dir if live is not None and live.state in ACTIVE_STATES else None
+    runs = []
+    folders = (p for p in runs_root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    for path in sorted(folders, reverse=True):
+        if path != live_run_dir and not any(path.iterdir()):
+            continue  # a run that died before it saved anything is not a run
+        if path == live_run_dir and not (path / METRICS_FILE).exists():
+            # Still loading data or in its first epoch: describe it from memory.
+            runs.append(
+                SavedRun(name=path.name, path=path, readable=True, status=live.state, config=dataclasses.asdict(live.config))
+            )
+        else:
+            runs.append(read_saved_run(path, live_run_dir=live_run_dir))
+    return runs

@@ -20,7 +20,7 @@ import tensorflow as tf
 from mnist_cnn.data import MNIST_TRAINING_IMAGES, load_mnist
 from mnist_cnn.model import OPTIMIZERS, build_model, save_model_atomically
 from mnist_cnn.presets import DEFAULT_PRESET, PRESETS, get_preset
-from mnist_cnn.runs import METRICS_FILE, MODEL_FILE, check_runs_folder, new_run_dir, write_json_atomically
+from mnist_cnn.runs import METRICS_FILE, MODEL_FILE, RunState, check_runs_folder, new_run_dir, write_json_atomically
 
 BOUNDS = {
     "epochs": (1, 30),
@@ -225,7 +225,7 @@ class _RunRecorder:
         self.run_dir = run_dir
         self.model = model
         self.metrics = {
-            "status": "training",
+            "status": RunState.TRAINING,
             "config": dataclasses.asdict(config),
             "parameters": model.count_params(),
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -306,7 +306,7 @@ def train(config, data=None, on_event=None, stop_requested=None, runs_root=None,
 
     batches = config.batches_per_epoch
     started = time.perf_counter()
-    status = "finished"
+    status = RunState.FINISHED
     for epoch in range(1, config.epochs + 1):
         epoch_started = time.perf_counter()
         order = tf.constant(shuffler.permutation(config.fit_size).astype(np.int32))
@@ -337,7 +337,7 @@ def train(config, data=None, on_event=None, stop_requested=None, runs_root=None,
                 recorder.add_batch(event)
                 on_event(event)
         if stop_requested.is_set():
-            status = "stopped"
+            status = RunState.STOPPED
             break
         val_loss, val_accuracy = steps.evaluate(validation_images, validation_labels)
         epoch_seconds = time.perf_counter() - epoch_started

@@ -1,8 +1,8 @@
 """Draw: sketch a digit and see what the network sees and thinks."""
-import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
+from mnist_cnn.display import enlarge
 from mnist_cnn.features import feature_mosaic
 from mnist_cnn.figures import probability_bar_chart
 from mnist_cnn.preprocess import canvas_to_mnist
@@ -12,11 +12,6 @@ from ui.active_model import active_feature_maps, active_model_label, active_pred
 st.set_page_config(page_title="Draw · MNIST CNN Studio", page_icon="✏️", layout="wide")
 
 CANVAS_SIZE = 280  # fits a 360 px phone screen with the page margins
-
-
-def pixelated(image, scale):
-    """Nearest-neighbour enlargement of a [0, 1] image, so browsers do not blur it."""
-    return np.kron((np.clip(image, 0, 1) * 255).astype(np.uint8), np.ones((scale, scale), np.uint8))
 
 
 predictor = active_predictor()  # loaded with the page, so the first drawing is answered at once
@@ -74,10 +69,10 @@ if digit_image is not None:
     seen_column, features_column = st.columns([1, 2], gap="large")
     with seen_column:
         st.subheader("What the network sees")
-        st.image(pixelated(digit_image, 8), caption="28 × 28 pixels, centred like an MNIST digit")
+        st.image(enlarge(digit_image, 8), caption="28 × 28 pixels, centred like an MNIST digit")
     feature_maps = features_column.expander("Feature maps of the convolution layers", key="feature-maps", on_change="rerun")
     if feature_maps.open:  # computed only for visitors who open it: a class draws many digits at once
         for layer_name, maps in active_feature_maps()(digit_image).items():
             feature_maps.markdown(f"**{layer_name}**: {maps.shape[-1]} filters, {maps.shape[0]} × {maps.shape[1]} each")
             scale = 4 if maps.shape[0] > 12 else 12
-            feature_maps.image(np.kron(feature_mosaic(maps), np.ones((scale, scale), np.uint8)))
+            feature_maps.image(enlarge(feature_mosaic(maps), scale))

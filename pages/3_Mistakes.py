@@ -3,6 +3,7 @@ import numpy as np
 import streamlit as st
 
 from mnist_cnn.data import load_test_set
+from mnist_cnn.display import enlarge
 from mnist_cnn.figures import confusion_matrix_figure, probability_bar_chart, selected_cell
 from mnist_cnn.mistakes import SORT_ORDERS, confusion_matrix, find_mistakes, most_confused_pairs, page_bounds
 from ui.active_model import active_model_label, test_set_probabilities
@@ -12,11 +13,6 @@ st.set_page_config(page_title="Mistakes · MNIST CNN Studio", page_icon="🔍", 
 PAGE_SIZE = 24
 GALLERY_COLUMNS = 6
 DIGIT_CHOICES = [None, *range(10)]
-
-
-def pixelated(image, scale):
-    """Nearest-neighbour enlargement, so browsers do not blur the 28x28 digit."""
-    return np.kron(image, np.ones((scale, scale), np.uint8))
 
 
 def filter_by_clicked_cell():
@@ -101,7 +97,7 @@ else:
         index = int(mistakes.indices[position])
         with columns[(position - start) % GALLERY_COLUMNS]:
             st.image(
-                pixelated(images[index], 3),
+                enlarge(images[index], 3),
                 caption=f"#{index}: {mistakes.true_digits[position]} read as "
                 f"{mistakes.predicted_digits[position]} ({mistakes.confidences[position]:.1%})",
             )
@@ -112,7 +108,7 @@ inspected = st.session_state.get("inspected_digit")
 if inspected is not None:
     st.subheader(f"Test digit #{inspected}")
     image_column, probabilities_column = st.columns([1, 2])
-    image_column.image(pixelated(images[inspected], 8), caption=f"true label {labels[inspected]}")
+    image_column.image(enlarge(images[inspected], 8), caption=f"true label {labels[inspected]}")
     with probabilities_column:
         predicted = int(probabilities[inspected].argmax())
         st.markdown(f"Predicted **{predicted}** with probability {probabilities[inspected][predicted]:.1%}.")

@@ -4,9 +4,10 @@ import time
 
 import pytest
 
-from mnist_cnn.run_manager import NotRunOwnerError, RunAlreadyActiveError, RunManager, get_run_manager, status_line
-from mnist_cnn.runs import read_metrics
+from mnist_cnn.run_manager import NotRunOwnerError, RunAlreadyActiveError, RunManager, get_run_manager
+from mnist_cnn.runs import METRICS_FILE, MODEL_FILE, RunState, list_saved_runs, read_metrics
 from mnist_cnn.training import TrainingConfig
+from ui.run_status import status_line
 
 
 def tiny_config(**overrides):
@@ -37,16 +38,16 @@ def wait_until(predicate, timeout=60):
 
 def test_a_run_trains_in_the_background_and_is_saved(small_mnist, tmp_path):
     manager = RunManager(tmp_path, load_data=lambda: small_mnist)
-    assert manager.snapshot().state == "idle"
+    assert manager.snapshot().state == RunState.IDLE
     run_dir = manager.start(tiny_config(), owner="teacher")
     manager.wait(120)
     snapshot = manager.snapshot()
-    assert snapshot.state == "finished" and snapshot.run_dir == run_dir
+    assert snapshot.state == RunState.FINISHED and snapshot.run_dir == run_dir
     assert len(snapshot.batch_losses) == 16 and snapshot.completed_epochs == 2
     assert snapshot.test_accuracy == pytest.approx(read_metrics(run_dir)["test_accuracy"])
     assert status_line(snapshot) == f"Finished 2 epochs, test accuracy {snapshot.test_accuracy:.2%}"
-    [saved] = manager.list_runs()
-    assert saved.path == run_dir and saved.status == "finished" and saved.has_model
+    [saved] = list_saved_runs(tmp_path, manager.snapshot())
+    assert saved.path == run_dir and saved.status == RunState.FINISHED and saved.has_model
 
 
 def test_only_one_run_at_a_time(small_mnist, tmp_path):
@@ -55,13 +56,13 @@ def test_only_one_run_at_a_time(small_mnist, tmp_path):
     manager.start(tiny_config(), owner="teacher")
     with pytest.raises(RunAlreadyActiveError, match="already training"):
         manager.start(tiny_config(), owner="student")
-    [listed] = manager.list_runs()  # before its first checkpoint, the live run is listed as such
-    assert listed.readable and listed.status == "loading" and listed.config["epochs"] == 2
+    [listed] = list_saved_runs(tmp_path, manager.snapshot())  # before its first checkpoint, the live run is listed as such
+    assert listed.readable and listed.status == RunState.LOADING and listed.config["epochs"] == 2
     data.release.set()
     manager.wait(120)
     manager.start(tiny_config(epochs=1), owner="student")  # free again once it ended
     manager.wait(120)
-    assert len(manager.list_runs()) == 2
+    assert len(list_saved_runs(tmp_path, manager.snapshot())) == 2
 
 
 def test_spectators_see_the_same_live_run(small_mnist, tmp_path):
@@ -75,7 +76,7 @@ def test_spectators_see_the_same_live_run(small_mnist, tmp_path):
     a, b = manager.snapshot(), manager.snapshot()
     assert a == b and a.batch_losses == b.batch_losses
     with pytest.raises(AttributeError):
-        a.state = "idle"  # snapshots are immutable
+        a.state = RunState.IDLE  # snapshots are immutable
 
 
 def test_only_the_owner_can_stop_and_stop_takes_effect_within_a_batch(small_mnist, tmp_path):
@@ -89,11 +90,11 @@ def test_only_the_owner_can_stop_and_stop_takes_effect_within_a_batch(small_mnis
     assert manager.stop("teacher")
     manager.wait(60)
     snapshot = manager.snapshot()
-    assert snapshot.state == "stopped"
+    assert snapshot.state == RunState.STOPPED
     assert status_line(snapshot).startswith(f"Stopped at epoch {snapshot.last_batch.epoch} of 30")
     assert len(snapshot.batch_losses) - batches_at_stop <= 1
     metrics = read_metrics(run_dir)
-    assert metrics["status"] == "stopped" and (run_dir / "model.keras").is_file()
+    assert metrics["status"] == RunState.STOPPED and (run_dir / MODEL_FILE).is_file()
 
 
 def test_run_survives_the_session_that_started_it(small_mnist, tmp_path):
@@ -104,7 +105,7 @@ def test_run_survives_the_session_that_started_it(small_mnist, tmp_path):
     starter.join()
     assert get_run_manager(tmp_path) is manager  # every session gets the same manager
     manager.wait(120)
-    assert manager.snapshot().state == "finished"
+    assert manager.snapshot().state == RunState.FINISHED
 
 
 def test_failed_data_loading_is_a_clear_message_not_a_crash(tmp_path):
@@ -117,7 +118,7 @@ def test_failed_data_loading_is_a_clear_message_not_a_crash(tmp_path):
     manager.start(tiny_config(), owner="teacher")
     manager.wait(30)
     snapshot = manager.snapshot()
-    assert snapshot.state == "failed" and "MNIST_NPZ" in snapshot.message
+    assert snapshot.state == RunState.FAILED and "MNIST_NPZ" in snapshot.message
     assert status_line(snapshot).startswith("Failed: no network")
 
 
@@ -126,7 +127,7 @@ def test_bad_settings_are_rejected_before_anything_starts(tmp_path):
     bad = TrainingConfig(epochs=10_000, batch_size=0)
     with pytest.raises(ValueError, match="epochs: expected an integer from 1 to 30, got 10000"):
         manager.start(bad, owner="attacker")
-    assert manager.snapshot().state == "idle" and not list(tmp_path.iterdir())
+    assert manager.snapshot().state == RunState.IDLE and not list(tmp_path.iterdir())
 
 
 def test_corrupt_and_interrupted_runs_are_listed_without_breaking_the_rest(small_mnist, tmp_path):
@@ -134,15 +135,15 @@ def test_corrupt_and_interrupted_runs_are_listed_without_breaking_the_rest(small
     good = manager.start(tiny_config(epochs=1), owner="teacher")
     manager.wait(120)
     (tmp_path / "20200101-000000-tutorial-dead").mkdir()
-    (tmp_path / "20200101-000000-tutorial-dead" / "metrics.json").write_text('{"status": "trai')  # half written
+    (tmp_path / "20200101-000000-tutorial-dead" / METRICS_FILE).write_text('{"status": "trai')  # half written
     interrupted = tmp_path / "20200102-000000-tutorial-kill"
     interrupted.mkdir()
     metrics = read_metrics(good)
-    metrics.update(status="training", completed_epochs=1)
-    (interrupted / "metrics.json").write_text(json.dumps(metrics))
+    metrics.update(status=RunState.TRAINING, completed_epochs=1)
+    (interrupted / METRICS_FILE).write_text(json.dumps(metrics))
 
-    runs = {run.name: run for run in manager.list_runs()}
-    assert runs[good.name].status == "finished"
+    runs = {run.name: run for run in list_saved_runs(tmp_path, manager.snapshot())}
+    assert runs[good.name].status == RunState.FINISHED
     assert not runs["20200101-000000-tutorial-dead"].readable
     assert "unreadable metrics.json" in runs["20200101-000000-tutorial-dead"].error
-    assert runs["20200102-000000-tutorial-kill"].status == "interrupted"
+    assert runs["20200102-000000-tutorial-kill"].status == RunState.INTERRUPTED

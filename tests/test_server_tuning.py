@@ -1,4 +1,7 @@
-"""Between script runs the server keeps TensorFlow's state and skips full garbage collections."""
+"""Between script runs the server keeps TensorFlow's state and skips full garbage collections.
+
+The tuning is switched on by the entry point, app.py: these tests run the app through it.
+"""
 import gc
 from pathlib import Path
 
@@ -8,7 +11,7 @@ from streamlit import config
 from streamlit.runtime.scriptrunner import script_runner
 from streamlit.testing.v1 import AppTest
 
-from ui.server_tuning import STREAMLIT_CLEANUP, keep_tensorflow_between_runs
+from ui.server_tuning import STREAMLIT_CLEANUP, tune_streamlit_for_tensorflow
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SCRIPT = "import keras\nimport streamlit as st\nst.write('ran')"
@@ -20,6 +23,7 @@ def clear_session_calls(monkeypatch):
     monkeypatch.setattr(script_runner, "_clean_problem_modules", STREAMLIT_CLEANUP)
     calls = []
     monkeypatch.setattr(keras.backend, "clear_session", lambda *args, **kwargs: calls.append(args))
+    gc.unfreeze()  # so that a freeze seen afterwards is the app's
     return calls
 
 
@@ -27,17 +31,25 @@ def test_streamlit_alone_clears_the_keras_session_after_every_run(clear_session_
     app = AppTest.from_string(SCRIPT).run()
     app.run()
     assert not app.exception
-    assert len(clear_session_calls) == 2  # what keep_tensorflow_between_runs is there to stop
+    assert len(clear_session_calls) == 2  # what tune_streamlit_for_tensorflow is there to stop
 
 
 def test_the_app_keeps_the_keras_session_between_runs(clear_session_calls):
-    keep_tensorflow_between_runs()
-    app = AppTest.from_string(SCRIPT).run()
+    app = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=120).run()
     app.run()
     assert not app.exception
-    assert app.markdown[0].value == "ran"
+    assert app.title[0].value == "MNIST CNN Studio"
     assert clear_session_calls == []
     assert gc.get_freeze_count() > 0
+
+
+def test_the_tuning_freezes_only_once(clear_session_calls):
+    tune_streamlit_for_tensorflow()
+    frozen = gc.get_freeze_count()
+    assert frozen > 0
+    later_objects = [[] for _ in range(1000)]  # noqa: F841 - alive during the second call
+    tune_streamlit_for_tensorflow()  # as app.py does on every run: objects of later runs stay collectable
+    assert gc.get_freeze_count() == frozen
 
 
 def test_the_server_runs_no_full_garbage_collection_after_every_run(monkeypatch):

@@ -10,9 +10,6 @@ import streamlit as st
 from mnist_cnn.model import ModelFileError, load_model
 from mnist_cnn.paths import BUNDLED_MODEL_PATH
 from mnist_cnn.predict import Predictor
-from ui.server_tuning import keep_tensorflow_between_runs
-
-keep_tensorflow_between_runs()  # every page imports this module, after TensorFlow
 
 ACTIVE_MODEL_KEY = "active_model_path"
 

@@ -1,0 +1,23 @@
+"""Images for the screen: a 28x28 digit enlarged without the browser blurring it."""
+import numpy as np
+
+
+def enlarge(image, scale):
+    """``image`` enlarged ``scale`` times by nearest neighbour, as uint8 0-255.
+
+    Accepts a 2-D uint8 (or other integer) image in 0-255 or a float image in [0, 1]; values out
+    of range are clipped to it. A trailing channel axis of size 1 is dropped.
+    """
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    if image.ndim != 2:
+        raise ValueError(f"Expected a 2-D image (height, width), got shape {image.shape}.")
+    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 1:
+        raise ValueError(f"Expected scale as a whole number of at least 1, got {scale!r}.")
+    if np.issubdtype(image.dtype, np.floating):
+        image = np.round(np.clip(image, 0, 1) * 255)
+    elif not np.issubdtype(image.dtype, np.integer):
+        raise ValueError(f"Expected uint8 0-255 or float [0, 1] pixels, got dtype {image.dtype}.")
+    pixels = np.clip(image, 0, 255).astype(np.uint8)
+    return pixels.repeat(scale, axis=0).repeat(scale, axis=1)

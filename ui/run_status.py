@@ -1,0 +1,55 @@
+"""The Train page's words about runs: the live run's status line and the saved-runs table (no Streamlit)."""
+from mnist_cnn.paths import BUNDLED_RUN_DIR
+from mnist_cnn.runs import RunState
+
+# Until mnist_cnn.model offers the optimizers' titles (issue 11, h11a: OPTIMIZER_TITLES).
+OPTIMIZER_NAMES = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}
+
+
+def status_line(snapshot):
+    """The run's state in one sentence, for the page's status line."""
+    if snapshot.state == RunState.IDLE:
+        return "Idle: no run is training. Choose settings and start one."
+    if snapshot.state == RunState.LOADING:
+        return "Loading the training set…"
+    if snapshot.state == RunState.FAILED:
+        return f"Failed: {snapshot.message}"
+    epochs = snapshot.config.epochs
+    if snapshot.state in (RunState.TRAINING, RunState.STOPPING):
+        batch = snapshot.last_batch
+        epoch = batch.epoch if batch else 1
+        prefix = "Stopping after this batch; " if snapshot.state == RunState.STOPPING else ""
+        return f"{prefix}Training epoch {epoch} of {epochs}"
+    accuracy = "" if snapshot.test_accuracy is None else f", test accuracy {snapshot.test_accuracy:.2%}"
+    if snapshot.state == RunState.STOPPED:
+        batch = snapshot.last_batch
+        if batch is None:
+            return f"Stopped before training began{accuracy}"
+        where = "" if batch.batch == batch.batches else f" (batch {batch.batch} of {batch.batches})"
+        return f"Stopped at epoch {batch.epoch} of {epochs}{where}{accuracy}"
+    return f"Finished {epochs} epochs{accuracy}"
+
+
+def saved_run_rows(runs, live_run_dir=None, active_model_path=None, bundled_run_dir=BUNDLED_RUN_DIR):
+    """One table row (a dict of column: value) per :class:`~mnist_cnn.runs.SavedRun`, in order.
+
+    ``live_run_dir`` is the folder of the run training now (shown as such), ``active_model_path``
+    the visitor's active model (ticked).
+    """
+    return [
+        {
+            "run": "bundled example" if run.path == bundled_run_dir else run.name,
+            "status": "training now" if live_run_dir is not None and run.path == live_run_dir else str(run.status),
+            "network": run.config.get("preset", ""),
+            "epochs": f"{run.completed_epochs} of {run.config.get('epochs', '?')}" if run.readable else "",
+            "images": run.config.get("train_size"),
+            "optimizer": OPTIMIZER_NAMES.get(run.config.get("optimizer"), ""),
+            "learning rate": run.config.get("learning_rate"),
+            "scaled": run.config.get("scale_pixels"),
+            "seed": run.config.get("seed"),
+            "test accuracy": None if run.test_accuracy is None else f"{run.test_accuracy:.2%}",
+            "in use": "✓" if run.model_path == active_model_path else "",
+            "note": run.error,
+        }
+        for run in runs
+    ]

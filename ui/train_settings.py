@@ -1,0 +1,56 @@
+"""The Train page's settings: a network, a recipe, and the form that adjusts them."""
+import dataclasses
+
+import streamlit as st
+
+from mnist_cnn.model import OPTIMIZERS
+from mnist_cnn.presets import PRESETS, SETTING_RECIPES
+from mnist_cnn.training import BOUNDS, TrainingConfig
+from ui.run_status import OPTIMIZER_NAMES
+
+BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
+
+
+def settings_form_ui(disabled=False):
+    """The settings widgets; the chosen :class:`TrainingConfig` when "Start training" is pressed, else None.
+
+    The config is not validated here: the run manager validates it when it starts the run.
+    """
+    preset_column, recipe_column = st.columns(2)
+    preset_name = preset_column.selectbox("Network", list(PRESETS), format_func=lambda name: PRESETS[name].title)
+    recipe_name = recipe_column.selectbox("Settings", list(SETTING_RECIPES))
+    st.caption(PRESETS[preset_name].description)
+    defaults = TrainingConfig.for_preset(preset_name, **SETTING_RECIPES[recipe_name])
+    suffix = f"{preset_name}-{recipe_name}"  # new keys reset the form when the preset or recipe changes
+
+    with st.form("settings"):
+        epochs_column, batch_column, optimizer_column, rate_column = st.columns(4)
+        epochs = epochs_column.number_input("Epochs", *BOUNDS["epochs"], value=defaults.epochs, key=f"epochs-{suffix}")
+        batch_size = batch_column.select_slider("Batch size", BATCH_SIZES, value=defaults.batch_size, key=f"batch-{suffix}")
+        optimizer = optimizer_column.selectbox(
+            "Optimizer", list(OPTIMIZERS), index=list(OPTIMIZERS).index(defaults.optimizer),
+            format_func=OPTIMIZER_NAMES.get, key=f"optimizer-{suffix}",
+        )
+        learning_rate = rate_column.number_input(
+            "Learning rate", *BOUNDS["learning_rate"], value=defaults.learning_rate, step=1e-4, format="%.4f",
+            key=f"rate-{suffix}",
+        )
+        size_column, seed_column, scale_column = st.columns([2, 1, 1], vertical_alignment="bottom")
+        train_size = size_column.slider(
+            "Training images (a tenth is held out for validation)", *BOUNDS["train_size"], value=defaults.train_size,
+            step=1000, key=f"size-{suffix}",
+        )
+        seed = seed_column.number_input("Random seed", *BOUNDS["seed"], value=defaults.seed, key=f"seed-{suffix}")
+        scale_pixels = scale_column.checkbox(
+            "Scale pixels to [0, 1]", value=defaults.scale_pixels, key=f"scale-{suffix}",
+            help="Off feeds raw 0-255 pixels, the tutorial's bug: with SGD the network stays at chance level.",
+        )
+        start = st.form_submit_button("Start training", type="primary", disabled=disabled)
+        if disabled:
+            st.caption("A run is training on this server: watch it above. A new one can start when it ends.")
+    if not start:
+        return None
+    return dataclasses.replace(
+        defaults, epochs=epochs, batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate,
+        train_size=train_size, seed=seed, scale_pixels=scale_pixels,
+    )
