@@ -14,7 +14,8 @@ from streamlit.testing.v1 import AppTest
 from mnist_cnn.data import load_test_set
 from mnist_cnn.model import load_model
 from mnist_cnn.predict import Predictor
-from mnist_cnn.run_manager import RunManager, get_run_manager
+from mnist_cnn.run_manager import get_run_manager
+from mnist_cnn.runs import RunState, list_saved_runs
 from support.app_server import PROJECT_DIR
 
 HOME, TRAIN, DRAW, MISTAKES = (
@@ -74,8 +75,8 @@ def test_a_server_killed_mid_run_leaves_an_interrupted_run_with_a_usable_model(m
         trainer.wait(30)
     assert trainer.returncode == -signal.SIGKILL
 
-    [run] = RunManager(runs).list_runs()
-    assert run.readable and run.status == "interrupted" and 1 <= run.completed_epochs < 30
+    [run] = list_saved_runs(runs)
+    assert run.readable and run.status == RunState.INTERRUPTED and 1 <= run.completed_epochs < 30
     images, _ = load_test_set()
     probabilities = Predictor(load_model(run.model_path)).probabilities(images[:1])
     assert probabilities.shape == (1, 10) and np.isclose(probabilities.sum(), 1, atol=1e-4)
@@ -84,7 +85,7 @@ def test_a_server_killed_mid_run_leaves_an_interrupted_run_with_a_usable_model(m
     app = run_page(TRAIN)
     assert not app.exception
     row = saved_runs_table(app).loc[run.name]
-    assert row["status"] == "interrupted" and row["epochs"] == f"{run.completed_epochs} of 30"
+    assert row["status"] == RunState.INTERRUPTED and row["epochs"] == f"{run.completed_epochs} of 30"
 
 
 # 2. Corrupt or half-written files in the runs folder.
@@ -118,9 +119,9 @@ def test_broken_run_folders_are_listed_as_unreadable_on_the_train_page(monkeypat
     table = saved_runs_table(app)
     broken = sorted(path.name for path in run_folders(runs))
     assert sorted(table.index) == sorted(["bundled example", *broken])  # stray files are not listed as runs
-    assert set(table.loc[broken, "status"]) == {"unreadable"}
+    assert set(table.loc[broken, "status"]) == {RunState.UNREADABLE}
     assert all(note.startswith("unreadable metrics.json") for note in table.loc[broken, "note"])
-    assert table.loc["bundled example", "status"] == "finished"
+    assert table.loc["bundled example", "status"] == RunState.FINISHED
 
 
 @pytest.mark.parametrize("page", [HOME, DRAW, MISTAKES], ids=lambda page: page.stem)
@@ -170,7 +171,7 @@ def test_an_unwritable_runs_folder_refuses_to_start_with_a_clear_message(no_mnis
     assert not app.exception
     [error] = app.error
     assert error.value.startswith("Training was not started: Cannot save runs in") and "MNIST_CNN_RUNS" in error.value
-    assert get_run_manager().snapshot().state == "idle"
+    assert get_run_manager().snapshot().state == RunState.IDLE
     assert "Idle" in " ".join(m.value for m in app.markdown)
 
 
@@ -182,7 +183,7 @@ def test_a_full_disk_refuses_to_start_with_a_clear_message(no_mnist_needed, monk
     assert not app.exception
     [error] = app.error
     assert "Training was not started" in error.value and "expected at least 64 MB free, got 1 MB" in error.value
-    assert get_run_manager().snapshot().state == "idle" and run_folders(runs) == []
+    assert get_run_manager().snapshot().state == RunState.IDLE and run_folders(runs) == []
 
 
 # 4. MNIST is unavailable: no MNIST_NPZ, no Keras cache, no network.
@@ -218,7 +219,7 @@ def test_without_mnist_the_train_page_says_how_to_provide_it_and_a_run_fails_cle
     manager = get_run_manager()
     manager.wait(60)
     snapshot = manager.snapshot()
-    assert snapshot.state == "failed"
+    assert snapshot.state == RunState.FAILED
     assert "MNIST_NPZ" in snapshot.message and "name resolution" in snapshot.message
     app.run()
     assert not app.exception
@@ -231,4 +232,4 @@ def test_a_run_that_failed_for_lack_of_mnist_is_not_listed_as_an_unreadable_run(
     get_run_manager().wait(60)
     app.run()
     assert not app.exception
-    assert "unreadable" not in set(saved_runs_table(app)["status"])
+    assert RunState.UNREADABLE not in set(saved_runs_table(app)["status"])

@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mnist_cnn.run_manager import get_run_manager
+from mnist_cnn.runs import RunState
 from mnist_cnn.training import BOUNDS
 from support.app_server import save_screenshot, wait_for_app_idle
 
@@ -34,12 +35,12 @@ def test_tiny_run_starts_trains_and_finishes(mnist_npz_path):
     next(b for b in app.button if b.label == "Start training").click().run()
     assert not app.exception and not app.error
     manager = get_run_manager()
-    assert manager.snapshot().active or manager.snapshot().state == "finished"
+    assert manager.snapshot().active or manager.snapshot().state == RunState.FINISHED
     manager.wait(180)
     app.run()
     assert re.search(r"Finished 1 epochs, test accuracy \d+\.\d\d%", status_text(app))
     runs = app.dataframe[0].value
-    assert len(runs) == 2 and runs["status"].tolist() == ["finished", "finished"]
+    assert len(runs) == 2 and runs["status"].tolist() == [RunState.FINISHED, RunState.FINISHED]
 
 
 def test_out_of_range_settings_never_reach_the_trainer(mnist_npz_path):
@@ -125,4 +126,18 @@ def test_a_second_visitor_watches_the_run_and_cannot_start_or_stop_one(mnist_npz
     finally:
         manager.stop(teacher.session_state["owner_token"])
         manager.wait(120)
-    assert manager.snapshot().state == "stopped"
+    assert manager.snapshot().state == RunState.STOPPED
+
+
+def test_the_form_starts_from_the_chosen_preset_and_recipe():
+    app = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert widget(app.number_input, "Epochs").value == 10 and widget(app.slider, "Training images").value == 60000
+    widget(app.selectbox, "Settings").set_value("One-minute demo (5,000 images, 3 epochs)").run()
+    assert widget(app.number_input, "Epochs").value == 3 and widget(app.slider, "Training images").value == 5000
+    widget(app.selectbox, "Settings").set_value("The tutorial's bug (SGD, raw 0-255 pixels)").run()
+    assert widget(app.selectbox, "Optimizer").value == "sgd" and widget(app.number_input, "Learning rate").value == 0.01
+    assert widget(app.checkbox, "Scale pixels").value is False
+    widget(app.selectbox, "Network").set_value("regularized").run()
+    assert widget(app.number_input, "Learning rate").value == 0.01  # the recipe's rate wins over the preset's
+    widget(app.selectbox, "Settings").set_value("The preset's own settings").run()
+    assert widget(app.number_input, "Learning rate").value == 0.002 and widget(app.checkbox, "Scale pixels").value
