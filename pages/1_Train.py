@@ -1,7 +1,7 @@
 """Train: start a run, watch it learn live (with the whole class), keep and compare runs."""
 import streamlit as st
 
-from mnist_cnn.data import KERAS_MNIST_BYTES, download_progress, mnist_is_available_offline
+from mnist_cnn.data import KERAS_MNIST_BYTES, MNIST_TRAINING_IMAGES, download_progress, mnist_is_available_offline
 from mnist_cnn.paths import BUNDLED_RUN_DIR
 from mnist_cnn.run_manager import NotRunOwnerError, RunAlreadyActiveError, get_run_manager, new_owner_token
 from mnist_cnn.runs import RunsFolderError, RunState, list_saved_runs, metrics_csv, read_metrics, read_saved_run
@@ -81,7 +81,7 @@ if "stop_error" in st.session_state:
 st.subheader("Start a run")
 if not mnist_is_available_offline():
     st.info(
-        "Training needs MNIST's 60,000 training images. They are downloaded through Keras (11 MB) when a run "
+        f"Training needs MNIST's {MNIST_TRAINING_IMAGES:,} training images. They are downloaded through Keras (11 MB) when a run "
         "starts. Offline, point the MNIST_NPZ environment variable at a local mnist.npz before starting the app."
     )
 config = settings_form_ui(disabled=snapshot.active)

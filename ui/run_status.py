@@ -1,9 +1,7 @@
 """The Train page's words about runs: the live run's status line and the saved-runs table (no Streamlit)."""
+from mnist_cnn.model import OPTIMIZER_TITLES
 from mnist_cnn.paths import BUNDLED_RUN_DIR
 from mnist_cnn.runs import RunState
-
-# Until mnist_cnn.model offers the optimizers' titles (issue 11, h11a: OPTIMIZER_TITLES).
-OPTIMIZER_NAMES = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}
 
 
 def status_line(snapshot):
@@ -43,7 +41,7 @@ def saved_run_rows(runs, live_run_dir=None, active_model_path=None, bundled_run_
             "network": run.config.get("preset", ""),
             "epochs": f"{run.completed_epochs} of {run.config.get('epochs', '?')}" if run.readable else "",
             "images": run.config.get("train_size"),
-            "optimizer": OPTIMIZER_NAMES.get(run.config.get("optimizer"), ""),
+            "optimizer": OPTIMIZER_TITLES.get(run.config.get("optimizer"), ""),
             "learning rate": run.config.get("learning_rate"),
             "scaled": run.config.get("scale_pixels"),
             "seed": run.config.get("seed"),

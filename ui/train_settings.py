@@ -3,10 +3,9 @@ import dataclasses
 
 import streamlit as st
 
-from mnist_cnn.model import OPTIMIZERS
+from mnist_cnn.model import OPTIMIZER_TITLES, OPTIMIZERS
 from mnist_cnn.presets import PRESETS, SETTING_RECIPES
 from mnist_cnn.training import BOUNDS, TrainingConfig
-from ui.run_status import OPTIMIZER_NAMES
 
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
 
@@ -29,7 +28,7 @@ def settings_form_ui(disabled=False):
         batch_size = batch_column.select_slider("Batch size", BATCH_SIZES, value=defaults.batch_size, key=f"batch-{suffix}")
         optimizer = optimizer_column.selectbox(
             "Optimizer", list(OPTIMIZERS), index=list(OPTIMIZERS).index(defaults.optimizer),
-            format_func=OPTIMIZER_NAMES.get, key=f"optimizer-{suffix}",
+            format_func=OPTIMIZER_TITLES.get, key=f"optimizer-{suffix}",
         )
         learning_rate = rate_column.number_input(
             "Learning rate", *BOUNDS["learning_rate"], value=defaults.learning_rate, step=1e-4, format="%.4f",
