@@ -5,6 +5,8 @@ centred in a 28x28 frame by their centre of mass. A drawing on a canvas differs 
 size, pen width and colours; this module removes all four so the network sees what it was
 trained on.
 """
+from dataclasses import dataclass
+
 import numpy as np
 from PIL import Image, ImageFilter
 
@@ -75,9 +77,25 @@ def _normalize_pen(ink, mask):
     return working
 
 
-def canvas_to_mnist(rgba):
-    """A (28, 28) float32 image in [0, 1], white digit on black, like an MNIST digit, or None
-    when the canvas is blank (nothing drawn)."""
+@dataclass(frozen=True)
+class PreprocessSteps:
+    """Every stage from a canvas to the network's input, for showing the way in.
+
+    ``ink``: the canvas's ink in [0, 1] (scaled so its darkest stroke is 1); ``box``: the ink's
+    bounding box (top, bottom, left, right); ``drawn_stroke_width``: the pen's width in canvas
+    pixels; ``digit``: the box at MNIST's stroke width, fitted into 20x20 (one side is 20);
+    ``frame``: the 28x28 image the network sees, the digit centred by its mass.
+    """
+
+    ink: np.ndarray
+    box: tuple[int, int, int, int]
+    drawn_stroke_width: float
+    digit: np.ndarray
+    frame: np.ndarray
+
+
+def canvas_to_mnist_steps(rgba):
+    """:class:`PreprocessSteps` of a canvas, or None when the canvas is blank (nothing drawn)."""
     ink = ink_map(rgba)
     if ink.max() < MIN_CONTRAST:
         return None
@@ -87,8 +105,9 @@ def canvas_to_mnist(rgba):
         return None
     edge = ink > BOX_THRESHOLD
     rows, columns = np.flatnonzero(edge.any(axis=1)), np.flatnonzero(edge.any(axis=0))
-    top, bottom, left, right = rows[0], rows[-1] + 1, columns[0], columns[-1] + 1
-    working = _normalize_pen(ink[top:bottom, left:right], mask[top:bottom, left:right])
+    top, bottom, left, right = int(rows[0]), int(rows[-1] + 1), int(columns[0]), int(columns[-1] + 1)
+    box_mask = mask[top:bottom, left:right]
+    working = _normalize_pen(ink[top:bottom, left:right], box_mask)
 
     width, height = _scaled_size(*working.shape, DIGIT_BOX)
     digit = _resize(working, width, height)
@@ -99,10 +118,17 @@ def canvas_to_mnist(rgba):
     total = digit.sum()
     centre_row = (digit.sum(axis=1) @ np.arange(height)) / total
     centre_column = (digit.sum(axis=0) @ np.arange(width)) / total
-    top = int(round(MNIST_SIZE / 2 - 0.5 - centre_row))
-    left = int(round(MNIST_SIZE / 2 - 0.5 - centre_column))
-    top = min(max(top, 0), MNIST_SIZE - height)  # a lopsided digit must still fit in the frame
-    left = min(max(left, 0), MNIST_SIZE - width)
+    frame_top = int(round(MNIST_SIZE / 2 - 0.5 - centre_row))
+    frame_left = int(round(MNIST_SIZE / 2 - 0.5 - centre_column))
+    frame_top = min(max(frame_top, 0), MNIST_SIZE - height)  # a lopsided digit must still fit in the frame
+    frame_left = min(max(frame_left, 0), MNIST_SIZE - width)
     frame = np.zeros((MNIST_SIZE, MNIST_SIZE), np.float32)
-    frame[top : top + height, left : left + width] = digit
-    return frame
+    frame[frame_top : frame_top + height, frame_left : frame_left + width] = digit
+    return PreprocessSteps(ink, (top, bottom, left, right), float(stroke_width(box_mask)), digit, frame)
+
+
+def canvas_to_mnist(rgba):
+    """A (28, 28) float32 image in [0, 1], white digit on black, like an MNIST digit, or None
+    when the canvas is blank (nothing drawn)."""
+    steps = canvas_to_mnist_steps(rgba)
+    return None if steps is None else steps.frame
