@@ -22,21 +22,22 @@ NOISE_SEED = 0  # the same noise pattern at every slider position, so only its s
 @dataclass(frozen=True)
 class Slider:
     label: str
-    minimum: float
+    minimum: float  # int limits make an int slider
     maximum: float
     step: float
     rest: float
     unit: str
+    format: str
 
 
 # The what-if changes, in the order they are applied, with the ranges the page offers.
 WHAT_IF_SLIDERS = {
-    "thickness": Slider("Stroke thickness", -1.0, 3.0, 0.5, 0.0, "px"),
-    "rotation": Slider("Rotate", -90.0, 90.0, 5.0, 0.0, "°"),
-    "scale": Slider("Scale", 0.5, 1.5, 0.05, 1.0, "×"),
-    "shift_x": Slider("Shift right", -10.0, 10.0, 1.0, 0.0, "px"),
-    "shift_y": Slider("Shift down", -10.0, 10.0, 1.0, 0.0, "px"),
-    "noise": Slider("Noise", 0.0, 0.6, 0.05, 0.0, ""),
+    "thickness": Slider("Stroke thickness", -1.0, 3.0, 0.5, 0.0, "px", "%+.1f"),
+    "rotation": Slider("Rotate anticlockwise", -90, 90, 5, 0, "°", "%d"),
+    "scale": Slider("Scale", 0.5, 1.5, 0.05, 1.0, "×", "%.2f"),
+    "shift_x": Slider("Shift right", -10, 10, 1, 0, "px", "%d"),
+    "shift_y": Slider("Shift down", -10, 10, 1, 0, "px", "%d"),
+    "noise": Slider("Noise", 0.0, 0.6, 0.05, 0.0, "", "%.2f"),
 }
 
 
@@ -153,6 +154,7 @@ def saliency_overlay(image, saliency, scale=8):
     """An RGB uint8 image: the digit in grey under red (evidence for) and blue (against) at ``scale``x."""
     image = as_float_image(image)
     strength = np.clip(saliency / max(float(np.abs(saliency).max()), SALIENCY_FLOOR), -1, 1)[..., None]
+    strength = np.sign(strength) * np.sqrt(np.abs(strength))  # weaker evidence stays visible next to the strongest
     base = np.repeat(image[..., None] * 0.55, 3, axis=2)
     colour = np.where(strength > 0, np.array(SALIENCY_FOR) / 255.0, np.array(SALIENCY_AGAINST) / 255.0)
     alpha = np.abs(strength) * 0.9
@@ -181,8 +183,11 @@ def steps_strip(steps, size=140):
     box[row : row + height, column : column + width] = steps.digit
     return [
         (np.asarray(ink.resize((size, size), Image.Resampling.BOX)), f"1. Your ink ({ink.width} × {ink.height})"),
-        (np.asarray(boxed.resize((size, size), Image.Resampling.BOX)), f"2. Its bounding box ({right - left} × {bottom - top})"),
-        (enlarge(box, size // DIGIT_BOX), f"3. Into 20 × 20, pen {steps.drawn_stroke_width:.0f} → {MNIST_STROKE_WIDTH} px"),
+        (
+            np.asarray(boxed.resize((size, size), Image.Resampling.BOX)),
+            f"2. Its bounding box ({right - left} × {bottom - top}), pen {steps.drawn_stroke_width:.0f} px",
+        ),
+        (enlarge(box, size // DIGIT_BOX), f"3. Scaled into 20 × 20, pen width set to MNIST's {MNIST_STROKE_WIDTH:.1f} px"),
         (enlarge(steps.frame, size // MNIST_SIZE), "4. Centred by mass in 28 × 28: what the network sees"),
     ]
 

@@ -100,36 +100,40 @@ def _reset_sliders(key):
         st.session_state[_slider_key(key, name)] = slider.rest
 
 
-def _reading(probabilities):
-    digit = int(np.argmax(probabilities))
-    return digit, float(probabilities[digit])
-
-
 @st.fragment
 def _what_if_fragment(image, predictor, key):
-    sliders = st.columns(2)
+    reading, chart, sliders = st.container(key=f"{key}-what-if-reading"), st.container(), st.columns(2)
     values = {}
     for number, (name, slider) in enumerate(WHAT_IF_SLIDERS.items()):
-        values[name] = sliders[number % 2].slider(
+        values[name] = sliders[number * 2 // len(WHAT_IF_SLIDERS)].slider(  # stacks in order on a phone
             f"{slider.label} ({slider.unit})" if slider.unit else slider.label,
             min_value=slider.minimum,
             max_value=slider.maximum,
             value=slider.rest,
             step=slider.step,
+            format=slider.format,
             key=_slider_key(key, name),
         )
+    st.button("Reset the sliders", on_click=_reset_sliders, args=(key,), key=f"{key}-what-if-reset")
     changed = what_if(image, WhatIf(**values))
     original, now = predictor.probabilities(np.stack([image, changed]))
-    (was_digit, was_probability), (digit, probability) = _reading(original), _reading(now)
-    picture, chart = st.columns([1, 2], vertical_alignment="center")
-    picture.image(enlarge(changed, TILE // 28), caption="the changed image", width=TILE)
-    with chart, st.container(key=f"{key}-what-if-reading"):
-        verdict = "still" if digit == was_digit else "now"
-        st.markdown(f"Was **{was_digit}** ({was_probability:.0%}); {verdict} **{digit}** ({probability:.0%}).")
-        st.plotly_chart(
-            probability_bar_chart(now, height=200), config={"displayModeBar": False}, key=f"{key}-what-if-chart"
+    was_digit, top_three = int(original.argmax()), np.argsort(-now)[:3]
+    verdict = "still" if top_three[0] == was_digit else "now"
+    with reading.container(horizontal=True, vertical_alignment="center", wrap=False):
+        st.image(enlarge(changed, 3), width=84)
+        st.markdown(
+            f"Was **{was_digit}** ({original[was_digit]:.0%}); {verdict} **{top_three[0]}** ({now[top_three[0]]:.0%})  \n"
+            + ", ".join(f"then {digit} ({now[digit]:.0%})" for digit in top_three[1:])
         )
-    st.button("Reset the sliders", on_click=_reset_sliders, args=(key,), key=f"{key}-what-if-reset")
+    chart.plotly_chart(probability_bar_chart(now, height=180), config={"displayModeBar": False}, key=f"{key}-what-if-chart")
+    # The changed image and its reading stay in view while a student scrolls through the sliders
+    # (sticky needs the expander's overflow visible, and applies to the reading's layout wrapper).
+    reading_class = f"st-key-{key}-what-if-reading"
+    st.html(
+        f"<style>details:has(.{reading_class}){{overflow:visible}}"
+        f"[data-testid=stLayoutWrapper]:has(> .{reading_class}){{position:sticky;top:3.5rem;z-index:3;"
+        "background:var(--st-background-color, #fff)}</style>"
+    )
 
 
 @st.fragment
@@ -138,22 +142,21 @@ def _saliency_fragment(image, predictor, model, key):
     probabilities = predictor.probabilities(image)[0]
     predicted = int(probabilities.argmax())
     runner_up = int(np.argsort(probabilities)[-2])
-    other = st.selectbox(
-        "Compare with digit", range(10), index=runner_up, key=f"{key}-saliency-other",
-        help="At first the runner-up: the digit the network found next most likely.",
-    )
-    st.image(
+    maps, words = st.columns([1, 1], gap="large")
+    with words:
+        other = st.selectbox(
+            "Compare with digit", range(10), index=runner_up, key=f"{key}-saliency-other",
+            help="At first the runner-up: the digit the network found next most likely.",
+        )
+        st.caption(
+            "We covered each 5 × 5 patch of the image in turn and watched the probabilities. "
+            ":red[Red]: covering it lowers the digit's probability (the network relies on it); "
+            ":blue[blue]: covering it raises it (it speaks against the digit). Dark: no effect."
+        )
+    maps.image(
         [saliency_overlay(image, saliency[predicted], TILE // 28), saliency_overlay(image, saliency[other], TILE // 28)],
-        caption=[
-            f"for {predicted} ({probabilities[predicted]:.0%}), the answer",
-            f"for {other} ({probabilities[other]:.0%})",
-        ],
+        caption=[f"for {predicted} ({probabilities[predicted]:.0%}), the answer", f"for {other} ({probabilities[other]:.0%})"],
         width=TILE,
-    )
-    st.caption(
-        "We covered each 5 × 5 patch of the image in turn and watched the probabilities. "
-        ":red[Red]: covering it lowers the digit's probability (the network relies on it); "
-        ":blue[blue]: covering it raises it (it speaks against the digit). Dark: no effect."
     )
 
 
