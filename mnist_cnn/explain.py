@@ -55,7 +55,7 @@ class WhatIf:
     def __post_init__(self):
         for field in fields(self):
             slider, value = WHAT_IF_SLIDERS[field.name], getattr(self, field.name)
-            if not slider.minimum <= value <= slider.maximum:
+            if not slider.minimum - 1e-9 <= value <= slider.maximum + 1e-9:  # float steps may overshoot
                 raise ValueError(
                     f"Expected {field.name} between {slider.minimum} and {slider.maximum}, got {value}."
                 )

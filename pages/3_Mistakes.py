@@ -114,4 +114,4 @@ if inspected is not None:
         predicted = int(probabilities[inspected].argmax())
         st.markdown(f"Predicted **{predicted}** with probability {probabilities[inspected][predicted]:.1%}.")
         st.plotly_chart(probability_bar_chart(probabilities[inspected]), config={"displayModeBar": False})
-    explain_ui(images[inspected], active_predictor(), test_index=inspected, key="mistake")
+    explain_ui(images[inspected], active_predictor(), test_index=inspected, compare_with=labels[inspected], key="mistake")

@@ -130,3 +130,24 @@ def test_explaining_on_a_phone(app_url, browser):
         save_whole_page(phone, "explain-phone")
     finally:
         context.close()
+
+
+@pytest.mark.browser
+def test_explaining_a_mistake(app_url, page):
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.goto(f"{app_url}/Mistakes")
+    page.locator(".st-key-mistake-count").wait_for(timeout=120_000)
+    wait_for_app_idle(page)
+    inspect = page.get_by_role("button", name="Inspect").first
+    index, true_digit = re.search(r"#(\d+): (\d)", page.locator("[data-testid='stImageCaption']").first.inner_text()).groups()
+    inspect.click()
+    page.get_by_text("Why this answer?").wait_for(timeout=30_000)
+    wait_for_app_idle(page)
+    assert part(page, "The way in").count() == 0  # a test digit was never drawn
+    saliency = open_part(page, "Where it looked", 2)
+    assert f"for {true_digit} (" in saliency.inner_text()  # compared with the true digit at first
+    look_alikes = open_part(page, "Look-alikes", 6)
+    captions = re.findall(r"test #(\d+)", look_alikes.inner_text())
+    assert len(captions) == 6 and index not in captions  # the digit itself is left out
+    assert not page.locator("[data-testid='stException']").count()
+    save_whole_page(page, "explain-mistake")

@@ -3,6 +3,7 @@
 Each part is computed only when a visitor opens it (a class draws together), for the model the
 caller passes (the visitor's active model by default).
 """
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -49,12 +50,13 @@ def _opened(label, key):
     return expander, expander.open
 
 
-def explain_ui(image, predictor, *, canvas=None, model_path=None, test_index=None, key="explain"):
+def explain_ui(image, predictor, *, canvas=None, model_path=None, test_index=None, compare_with=None, key="explain"):
     """Explain how ``predictor`` reads ``image`` (28x28, uint8 or float in [0, 1]).
 
     ``canvas``: the RGBA drawing the image came from (adds "the way in"); ``model_path``: the
     ``.keras`` file of ``predictor`` (default: the visitor's active model), which keys the cached
-    test-set features; ``test_index``: the image's index in the test set, left out of its look-alikes.
+    test-set features; ``test_index``: the image's index in the test set, left out of its look-alikes;
+    ``compare_with``: the digit whose saliency is shown next to the answer's at first (default: the runner-up).
     """
     image = as_float_image(image)
     model = _model_key(model_path)
@@ -71,7 +73,7 @@ def explain_ui(image, predictor, *, canvas=None, model_path=None, test_index=Non
     expander, is_open = _opened("Where it looked: the pixels the answer depends on", f"{key}-saliency")
     if is_open:
         with expander:
-            _saliency_fragment(image, predictor, model, key)
+            _saliency_fragment(image, predictor, model, compare_with, key)
     expander, is_open = _opened("Look-alikes: the most similar test digits, as the network sees them", f"{key}-look-alikes")
     if is_open:
         with expander:
@@ -137,7 +139,7 @@ def _what_if_fragment(image, predictor, key):
 
 
 @st.fragment
-def _saliency_fragment(image, predictor, model, key):
+def _saliency_fragment(image, predictor, model, compare_with, key):
     saliency = _saliency(image, *model, predictor)
     probabilities = predictor.probabilities(image)[0]
     predicted = int(probabilities.argmax())
@@ -145,8 +147,11 @@ def _saliency_fragment(image, predictor, model, key):
     maps, words = st.columns([1, 1], gap="large")
     with words:
         other = st.selectbox(
-            "Compare with digit", range(10), index=runner_up, key=f"{key}-saliency-other",
-            help="At first the runner-up: the digit the network found next most likely.",
+            "Compare with digit",
+            range(10),
+            index=runner_up if compare_with is None else int(compare_with),
+            key=f"{key}-saliency-other-{hashlib.blake2b(image.tobytes(), digest_size=6).hexdigest()}",  # a new image starts afresh
+            help="At first the runner-up (the digit the network found next most likely) or the true digit.",
         )
         st.caption(
             "We covered each 5 × 5 patch of the image in turn and watched the probabilities. "
