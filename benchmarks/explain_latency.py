@@ -22,11 +22,11 @@ import plotly.io  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from mnist_cnn.data import load_test_set  # noqa: E402
+from mnist_cnn.display import enlarge  # noqa: E402
 from mnist_cnn.explain import (  # noqa: E402
     WHAT_IF_SLIDERS,
     LookAlikes,
     WhatIf,
-    enlarge,
     occlusion_saliency,
     saliency_overlay,
     what_if,
@@ -105,7 +105,7 @@ def main():
     def look_alike(image):
         nearest, _ = look_alikes.nearest(image)
         for index in nearest:
-            png(enlarge(images[index] / 255.0, 5))
+            png(enlarge(images[index], 5))
 
     parts = {"slider_change": slider_change, "saliency": saliency, "look_alikes_warm": look_alike}
     timings = {name: [] for name in ["baseline_one_reading", *parts]}

@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image, ImageDraw, ImageFilter
 
+from mnist_cnn.display import enlarge
 from mnist_cnn.predict import as_model_input
 from mnist_cnn.preprocess import DIGIT_BOX, MNIST_SIZE, MNIST_STROKE_WIDTH
 
@@ -66,8 +67,12 @@ class WhatIf:
 
 
 def as_float_image(image):
-    """A (28, 28) float32 copy in [0, 1] of a uint8 or float MNIST-style image."""
-    return as_model_input(image)[0, ..., 0].copy()
+    """A (28, 28) float32 copy in [0, 1] of a uint8 0-255 or float [0, 1] MNIST-style image."""
+    image = np.asarray(image)
+    if image.shape not in ((28, 28), (28, 28, 1)):
+        raise ValueError(f"Expected one 28x28 image, got shape {image.shape}.")
+    scaled = image / np.float32(255) if image.dtype == np.uint8 else image
+    return np.array(scaled.reshape(28, 28), dtype=np.float32)
 
 
 def _change_thickness(image, pixels):
@@ -159,13 +164,7 @@ def saliency_overlay(image, saliency, scale=8):
     colour = np.where(strength > 0, np.array(SALIENCY_FOR) / 255.0, np.array(SALIENCY_AGAINST) / 255.0)
     alpha = np.abs(strength) * 0.9
     blended = base * (1 - alpha) + colour * alpha
-    return enlarge(blended, scale)
-
-
-def enlarge(image, scale):
-    """Nearest-neighbour enlargement of a [0, 1] image (grey or RGB) to uint8, so browsers do not blur it."""
-    pixels = (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
-    return pixels.repeat(scale, axis=0).repeat(scale, axis=1)
+    return np.stack([enlarge(channel, scale) for channel in np.moveaxis(blended, -1, 0)], axis=-1)
 
 
 def steps_strip(steps, size=140):

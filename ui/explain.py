@@ -10,12 +10,12 @@ import numpy as np
 import streamlit as st
 
 from mnist_cnn.data import load_test_set
+from mnist_cnn.display import enlarge
 from mnist_cnn.explain import (
     WHAT_IF_SLIDERS,
     LookAlikes,
     WhatIf,
     as_float_image,
-    enlarge,
     occlusion_saliency,
     saliency_overlay,
     steps_strip,
@@ -170,7 +170,7 @@ def _look_alikes_part(image, predictor, model, test_index):
     indices, similarities = look_alikes.nearest(image, exclude=test_index)
     test_images, labels = load_test_set()
     st.image(
-        [enlarge(test_images[index] / 255.0, TILE // 28) for index in indices],
+        [enlarge(test_images[index], TILE // 28) for index in indices],
         caption=[f"a {labels[index]} (test #{index})" for index in indices],
         width=TILE,
     )
