@@ -119,11 +119,12 @@ def what_if(image, change):
 # Occlusion, not integrated gradients: one batched forward pass gives the map of every digit at
 # once, in probability units a class can read, for any saved model (no gradients needed).
 OCCLUSION_PATCH = 5
+OCCLUSION_STRIDE = 2  # squares centred on every other pixel: a quarter of the forward passes, each pixel still under 4-9
 
 
-def occlusion_saliency(image, predictor, patch=OCCLUSION_PATCH):
+def occlusion_saliency(image, predictor, patch=OCCLUSION_PATCH, stride=OCCLUSION_STRIDE):
     """(10, 28, 28) float32: how much each digit's probability drops when a ``patch`` x ``patch``
-    square around each pixel is blanked, averaged over the squares covering the pixel.
+    square around a pixel is blanked, averaged over the squares (every ``stride`` pixels) covering it.
 
     Positive: ink there is evidence for the digit; negative: evidence against it. Squares that
     cover no ink change nothing, so they are not run through the network (their drop is 0).
@@ -132,22 +133,26 @@ def occlusion_saliency(image, predictor, patch=OCCLUSION_PATCH):
     half = patch // 2
     padded = np.pad(image, half)
     windows = np.lib.stride_tricks.sliding_window_view(padded, (patch, patch))  # (28, 28, patch, patch)
-    inked = np.argwhere(windows.max(axis=(2, 3)) > 0)
+    centres = np.zeros((MNIST_SIZE, MNIST_SIZE), bool)
+    centres[::stride, ::stride] = True
+    inked = np.argwhere(centres & (windows.max(axis=(2, 3)) > 0))
     drops = np.zeros((10, MNIST_SIZE, MNIST_SIZE), np.float32)
     if len(inked):
         batch = np.repeat(padded[None], len(inked), axis=0)
         for number, (row, column) in enumerate(inked):
             batch[number, row : row + patch, column : column + patch] = 0.0
-        batch = np.ascontiguousarray(batch[:, half : half + MNIST_SIZE, half : half + MNIST_SIZE])
+        batch = batch[:, half : half + MNIST_SIZE, half : half + MNIST_SIZE]
         probabilities = predictor.probabilities(np.concatenate([image[None], batch]), batch_size=len(batch) + 1)
-        drops[:, inked[:, 0], inked[:, 1]] = (probabilities[0][:, None] - probabilities[1:].T)
+        drops[:, inked[:, 0], inked[:, 1]] = probabilities[0][:, None] - probabilities[1:].T
     # Spread each square's drop over the pixels it covered (a box filter), as a mean per pixel.
-    padded_drops = np.pad(drops, ((0, 0), (half, half), (half, half)))
-    covered = np.lib.stride_tricks.sliding_window_view(padded_drops, (patch, patch), axis=(1, 2)).sum(axis=(3, 4))
-    counts = np.lib.stride_tricks.sliding_window_view(
-        np.pad(np.ones((MNIST_SIZE, MNIST_SIZE), np.float32), half), (patch, patch)
-    ).sum(axis=(2, 3))
-    return (covered / counts).astype(np.float32)
+    covered = _box_sum(drops, patch) / _box_sum(centres[None].astype(np.float32), patch)
+    return covered.astype(np.float32)
+
+
+def _box_sum(maps, size):
+    half = size // 2
+    padded = np.pad(maps, ((0, 0), (half, half), (half, half)))
+    return np.lib.stride_tricks.sliding_window_view(padded, (size, size), axis=(1, 2)).sum(axis=(3, 4))
 
 
 SALIENCY_FOR = (220, 38, 38)  # red: covering this lowers the digit's probability
