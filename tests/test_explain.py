@@ -134,3 +134,19 @@ def test_look_alikes_work_for_the_regularized_network(test_set):
     look_alikes = LookAlikes(build_model("regularized"), images[:300], labels[:300])
     assert look_alikes.features.shape == (300, 256)
     assert look_alikes.nearest(images[7])[0][0] == 7
+
+
+def test_a_saved_raw_pixel_run_can_be_explained(test_set, tmp_path):
+    """A run trained on raw 0-255 pixels (the tutorial's bug) keeps a scaling layer of 1.0: the
+    explanations feed it what its Predictor feeds it."""
+    from mnist_cnn.model import load_model, save_model_atomically
+
+    images, labels = test_set
+    path = tmp_path / "model.keras"
+    save_model_atomically(build_model("tutorial", scale_pixels=False), path)
+    model = load_model(path)
+    predictor = Predictor(model)
+    assert occlusion_saliency(images[0], predictor).shape == (10, 28, 28)
+    assert what_if(images[0], WhatIf(rotation=10)).shape == (28, 28)
+    look_alikes = LookAlikes(model, images[:200], labels[:200])
+    assert look_alikes.nearest(images[9])[0][0] == 9
