@@ -93,7 +93,7 @@ def main():
     def slider_change(image):
         changed = what_if(image, random_change(rng))
         original, now = predictor.probabilities(np.stack([image, changed]))
-        plotly.io.to_json(probability_bar_chart(now, height=180))
+        plotly.io.to_json(probability_bar_chart(now, height=220))
         png(enlarge(changed, 3))
 
     def saliency(image):

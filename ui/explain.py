@@ -127,7 +127,7 @@ def _what_if_fragment(image, predictor, key):
             f"Was **{was_digit}** ({original[was_digit]:.0%}); {verdict} **{top_three[0]}** ({now[top_three[0]]:.0%})  \n"
             + ", ".join(f"then {digit} ({now[digit]:.0%})" for digit in top_three[1:])
         )
-    chart.plotly_chart(probability_bar_chart(now, height=180), config={"displayModeBar": False}, key=f"{key}-what-if-chart")
+    chart.plotly_chart(probability_bar_chart(now, height=220), config={"displayModeBar": False}, key=f"{key}-what-if-chart")
     # The changed image and its reading stay in view while a student scrolls through the sliders
     # (sticky needs the expander's overflow visible, and applies to the reading's layout wrapper).
     reading_class = f"st-key-{key}-what-if-reading"
@@ -156,7 +156,8 @@ def _saliency_fragment(image, predictor, model, compare_with, key):
         st.caption(
             "We covered each 5 × 5 patch of the image in turn and watched the probabilities. "
             ":red[Red]: covering it lowers the digit's probability (the network relies on it); "
-            ":blue[blue]: covering it raises it (it speaks against the digit). Dark: no effect."
+            ":blue[blue]: covering it raises it (it speaks against the digit). Dark: no effect. "
+            "A digit the network is sure of may light up only where one patch can change its mind."
         )
     maps.image(
         [saliency_overlay(image, saliency[predicted], TILE // 28), saliency_overlay(image, saliency[other], TILE // 28)],
