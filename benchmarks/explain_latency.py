@@ -1,17 +1,21 @@
 """Server-side latency of explaining a reading: a what-if slider change, saliency, look-alikes.
 
-    python benchmarks/explain_latency.py [--repeats 60] [--first-calls 3]
+    python benchmarks/explain_latency.py [--repeats 60] [--first-calls 3] [--in-server 40]
 
 Each drawing is timed for all parts in a rotating order, interleaved with a baseline: reading the
 drawing once (preprocessing + one prediction, what the Draw page does for every drawing).
 A slider change counts what the fragment computes and serializes: the changed image, the
-probabilities, the bar chart as JSON and the image as PNG (not Streamlit's own messaging).
+probabilities, the bar chart as JSON and the image as PNG. ``--in-server N`` also moves a slider
+N times in chromium against a live app and times each change inside the server, from the
+browser's rerun request to the end of the fragment's run (benchmarks/timed_streamlit.py).
 """
 import argparse
 import io
 import json
+import os
 import resource
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -63,10 +67,77 @@ def resident_mb():
         return int(statm.read().split()[1]) * resource.getpagesize() / MB
 
 
+SEVEN = [(70 + 8 * k, 70) for k in range(17)] + [(200 - 5 * k, 70 + 10 * k) for k in range(1, 17)]
+
+
+def in_server_slider_changes(count):
+    """Milliseconds inside the server for ``count`` changes of the rotation slider on the Draw page."""
+    from playwright.sync_api import sync_playwright
+
+    from benchmarks.timed_streamlit import start_timed_streamlit
+    from support.app_server import CHROMIUM, CHROMIUM_ARGS, wait_for_app_idle
+
+    os.environ["STREAMLIT_TIMINGS_RUN_ENDS"] = "1"
+    with tempfile.TemporaryDirectory() as runs:
+        timings = Path(runs) / "server-timings.jsonl"
+        server, url = start_timed_streamlit(runs, timings)
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                # The home page first: a server whose first visit is a deep link to /Draw never runs
+                # app.py's tuning, and Streamlit then collects all garbage after every run (~1 s here).
+                page.goto(url)
+                page.get_by_text("MNIST CNN Studio").first.wait_for(timeout=120_000)
+                wait_for_app_idle(page)
+                page.goto(f"{url}/Draw")
+                canvas = page.locator("canvas.upper-canvas").first
+                canvas.wait_for(timeout=120_000)
+                wait_for_app_idle(page)
+                box = canvas.bounding_box()
+                page.mouse.move(box["x"] + SEVEN[0][0], box["y"] + SEVEN[0][1])
+                page.mouse.down()
+                for x, y in SEVEN[1:]:
+                    page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
+                page.mouse.up()
+                page.get_by_text("Why this answer?").wait_for(timeout=60_000)
+                wait_for_app_idle(page)
+                page.locator("[data-testid='stExpander']").filter(has_text="What if").locator("summary").click()
+                reading = page.locator(".st-key-draw-what-if-reading")
+                reading.wait_for(timeout=60_000)
+                wait_for_app_idle(page)
+                start = len(timings.read_text().splitlines())
+                thumb = page.locator("[data-testid='stSlider']").filter(has_text="Rotate").get_by_role("slider")
+                thumb.focus()
+                for change in range(count):
+                    finished = timings.read_text().count('"run_finished"')
+                    thumb.press("ArrowLeft" if change % 24 < 12 else "ArrowRight")  # 5 degrees a press, to -60 and back
+                    deadline = time.monotonic() + 30
+                    while timings.read_text().count('"run_finished"') == finished:  # the fragment ran
+                        if time.monotonic() > deadline:
+                            raise TimeoutError("a slider change did not rerun the fragment within 30 s")
+                        time.sleep(0.02)
+                    wait_for_app_idle(page)
+                browser.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+        events = [json.loads(line) for line in timings.read_text().splitlines()[start:]]
+    requested, milliseconds = None, []
+    for event in events:
+        if event["event"] == "rerun_requested":
+            requested = event["t"]
+        elif event["event"] == "run_finished" and requested is not None:
+            milliseconds.append((event["t"] - requested) * 1000)
+            requested = None
+    return milliseconds
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=60)
     parser.add_argument("--first-calls", type=int, default=3, help="look-alike precomputes to time (each from scratch)")
+    parser.add_argument("--in-server", type=int, default=0, metavar="N", help="also time N slider changes inside a live app")
     args = parser.parse_args()
 
     images, labels = load_test_set()
@@ -122,6 +193,7 @@ def main():
             timings[name].append((time.perf_counter() - started) * 1000)
 
     baseline_median = np.median(timings["baseline_one_reading"])
+    in_server = in_server_slider_changes(args.in_server) if args.in_server else []
     print(
         json.dumps(
             {
@@ -130,6 +202,7 @@ def main():
                     name: {**summary(values), "x_baseline": round(float(np.median(values) / baseline_median), 1)}
                     for name, values in timings.items()
                 },
+                **({"slider_change_in_server": {"changes": len(in_server), **summary(in_server)}} if in_server else {}),
                 "look_alikes_first_call": {
                     "runs": args.first_calls,
                     **summary(first_calls),

@@ -6,6 +6,7 @@ Appends one JSON line per event to the file named by ``STREAMLIT_TIMINGS``: when
 rerun request arrives from its browser, and when the server hands the browser the delta that shows
 a predicted digit (the Draw page's ``predicted-digit`` paragraph). The difference is the server's
 whole share of a prediction's latency (queueing, script run, model), measured inside the server.
+With ``STREAMLIT_TIMINGS_RUN_ENDS`` set, also when a run (a fragment's too) finishes.
 Also logs how long each full garbage collection took. With ``STREAMLIT_DEFAULT_CLEANUP`` set, the
 app runs with Streamlit's cleanup after every run as it ships (the baseline of ui/server_tuning.py).
 """
@@ -55,10 +56,14 @@ def main():
             log_event(timings, "rerun_requested", session=self.id, t=time.monotonic())
         return handle_backmsg(self, message)
 
+    log_run_ends = bool(os.environ.get("STREAMLIT_TIMINGS_RUN_ENDS"))  # for explain_latency.py's slider changes
+
     def timed_flush_browser_queue(self):
         messages = flush_browser_queue(self)
         if any(shows_predicted_digit(message) for message in messages):
             log_event(timings, "digit_sent", session=self.id, t=time.monotonic())
+        if log_run_ends and any(message.WhichOneof("type") == "script_finished" for message in messages):
+            log_event(timings, "run_finished", session=self.id, t=time.monotonic(), collections=[s["collections"] for s in gc.get_stats()])
         return messages
 
     AppSession.handle_backmsg, AppSession.flush_browser_queue = timed_handle_backmsg, timed_flush_browser_queue
