@@ -154,7 +154,7 @@ def _saliency_fragment(image, predictor, model, compare_with, key):
             help="At first the runner-up (the digit the network found next most likely) or the true digit.",
         )
         st.caption(
-            "We covered each 5 × 5 patch of the image in turn and watched the probabilities. "
+            "We covered the image one 5 × 5 square at a time and watched the probabilities. "
             ":red[Red]: covering it lowers the digit's probability (the network relies on it); "
             ":blue[blue]: covering it raises it (it speaks against the digit). Dark: no effect. "
             "A digit the network is sure of may light up only where one patch can change its mind."
