@@ -56,6 +56,13 @@ def _evaluate(args):
     print(json.dumps({**result, "model": str(model_path)}))
 
 
+def _precompute(args):
+    from mnist_cnn.precomputed import write_test_probabilities, write_tutorial_layers
+
+    print(f"wrote {write_test_probabilities(args.probabilities)}")
+    print(f"wrote {write_tutorial_layers(args.layers)}")
+
+
 def _preset_defaults(setting):
     """``"tutorial 10, regularized 10"``: a setting's default in every preset, for the help text."""
     return ", ".join(f"{name} {getattr(preset, setting)}" for name, preset in PRESETS.items())
@@ -86,6 +93,16 @@ def build_parser():
     evaluate_parser = commands.add_parser("evaluate", help="score a model on the bundled MNIST test set")
     evaluate_parser.add_argument("run_or_model", nargs="?", help="a run folder or .keras file (default: the bundled model)")
     evaluate_parser.set_defaults(handler=_evaluate)
+
+    from mnist_cnn.precomputed import TEST_PROBABILITIES_PATH, TUTORIAL_LAYERS_PATH
+
+    precompute_parser = commands.add_parser(
+        "precompute", help="write what the first screen shows without TensorFlow: the bundled model's test "
+        "probabilities and the tutorial network's layer table"
+    )
+    precompute_parser.add_argument("--probabilities", default=TEST_PROBABILITIES_PATH, help="default: %(default)s")
+    precompute_parser.add_argument("--layers", default=TUTORIAL_LAYERS_PATH, help="default: %(default)s")
+    precompute_parser.set_defaults(handler=_precompute)
     return parser
 
 
