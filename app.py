@@ -2,17 +2,13 @@
 import streamlit as st
 
 from mnist_cnn.data import load_test_set
-from mnist_cnn.model import layer_table
-from mnist_cnn.presets import tutorial_network
+from mnist_cnn.precomputed import tutorial_layer_rows
 from ui.active_model import active_model_label, test_set_probabilities
 from ui.server_tuning import tune_streamlit_for_tensorflow
 
-tune_streamlit_for_tensorflow()  # after the heavy imports above; every page runs through this entry point
-
-
-@st.cache_data
-def tutorial_layer_rows():
-    return layer_table(tutorial_network())
+# Every page runs through this entry point. No TensorFlow here: the home page shows shipped figures,
+# and what needs a model imports it (ui.server_tuning.import_tensorflow).
+tune_streamlit_for_tensorflow()
 
 
 def home():
@@ -31,7 +27,7 @@ def home():
     _, labels = load_test_set()
     probabilities = test_set_probabilities()
     correct = int((probabilities.argmax(axis=1) == labels).sum())
-    rows = tutorial_layer_rows()
+    rows = list(tutorial_layer_rows())
 
     accuracy_column, mistakes_column, parameters_column = st.columns(3)
     accuracy_column.metric("Test accuracy of the active model", f"{correct / len(labels):.2%}")

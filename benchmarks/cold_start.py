@@ -33,20 +33,21 @@ TITLE = "MNIST CNN Studio"
 ACCURACY_LABEL = "Test accuracy of the active model"
 PAGE_MARKERS = {"Train": "Start a run", "Draw": "Nothing drawn yet", "Mistakes": "Most confused pairs", "": ACCURACY_LABEL}
 # Runs in the page before any of its scripts: the epoch time (ms) of the first DOM change showing each.
-WATCH_FIRST_CONTENT = """
-window.__firstSeen = {};
-const note = () => {
+WATCH_FIRST_CONTENT = f"""
+const title = {json.dumps(TITLE)}, label = {json.dumps(ACCURACY_LABEL)};
+window.__firstSeen = {{}};
+const note = () => {{
   const seen = window.__firstSeen, now = performance.timeOrigin + performance.now();
   const heading = document.querySelector('h1');
-  if (!seen.title && heading && heading.textContent.includes(%(title)s)) seen.title = now;
-  if (!seen.figures) {
+  if (!seen.title && heading && heading.textContent.includes(title)) seen.title = now;
+  if (!seen.figures) {{
     const metric = [...document.querySelectorAll('[data-testid="stMetric"]')]
-      .find(element => element.textContent.includes(%(label)s) && /\\d%%/.test(element.textContent));
+      .find(element => element.textContent.includes(label) && /\\d%/.test(element.textContent));
     if (metric) seen.figures = now;
-  }
-};
-new MutationObserver(note).observe(document, {subtree: true, childList: true, characterData: true});
-""" % {"title": json.dumps(TITLE), "label": json.dumps(ACCURACY_LABEL)}
+  }}
+}};
+new MutationObserver(note).observe(document, {{subtree: true, childList: true, characterData: true}});
+"""
 
 
 def memory_mb(pid):

@@ -87,6 +87,7 @@ def main():
         import ui.server_tuning
 
         ui.server_tuning.tune_streamlit_for_tensorflow = lambda: None
+        ui.server_tuning.freeze_long_lived_objects = lambda: None
 
     sys.argv[0] = "streamlit"
     sys.exit(cli.main())

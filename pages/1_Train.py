@@ -1,6 +1,15 @@
 """Train: start a run, watch it learn live (with the whole class), keep and compare runs."""
 import streamlit as st
 
+from ui.server_tuning import import_tensorflow
+
+st.set_page_config(page_title="Train · MNIST CNN Studio", page_icon="📈", layout="wide")
+st.title("Train")
+st.caption("One run trains at a time on this server; everyone who opens this page watches it live.")
+with st.spinner("Starting TensorFlow: the first page that needs it after a server start waits a few seconds…", show_time=True):
+    import_tensorflow()
+
+# Imported after the page's title: they import TensorFlow, which takes seconds after a server start.
 from mnist_cnn.data import KERAS_MNIST_BYTES, MNIST_TRAINING_IMAGES, download_progress, mnist_is_available_offline
 from mnist_cnn.paths import BUNDLED_RUN_DIR
 from mnist_cnn.run_manager import NotRunOwnerError, RunAlreadyActiveError, get_run_manager, new_owner_token
@@ -9,8 +18,6 @@ from mnist_cnn.training_figures import SharedLiveFigure, metrics_figure, runs_ov
 from ui.active_model import active_model_path, set_active_model_path
 from ui.run_status import saved_run_rows, status_line
 from ui.train_settings import settings_form_ui
-
-st.set_page_config(page_title="Train · MNIST CNN Studio", page_icon="📈", layout="wide")
 
 
 @st.cache_resource
@@ -35,10 +42,6 @@ def request_stop():
         manager.stop(owner)
     except NotRunOwnerError as error:
         st.session_state["stop_error"] = str(error)
-
-
-st.title("Train")
-st.caption("One run trains at a time on this server; everyone who opens this page watches it live.")
 
 
 @st.fragment(run_every=1.0 if snapshot.active else 3.0)

@@ -3,7 +3,6 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from mnist_cnn.display import enlarge
-from mnist_cnn.features import feature_mosaic
 from mnist_cnn.figures import probability_bar_chart
 from mnist_cnn.preprocess import canvas_to_mnist
 from mnist_cnn.reading import read_probabilities
@@ -15,10 +14,11 @@ st.set_page_config(page_title="Draw · MNIST CNN Studio", page_icon="✏️", la
 CANVAS_SIZE = 280  # fits a 360 px phone screen with the page margins
 
 
-predictor = active_predictor()  # loaded with the page, so the first drawing is answered at once
-
 st.title("Draw a digit")
 st.caption(f"Predictions by {active_model_label()}. Draw one digit, 0 to 9; the toolbar above the canvas undoes and clears.")
+# Loaded with the page, so the first drawing is answered at once; after the title, because the first
+# model after a server start waits seconds for TensorFlow (a spinner shows meanwhile).
+predictor = active_predictor()
 
 canvas_column, result_column = st.columns([1, 1], gap="large")
 with canvas_column:
@@ -73,6 +73,8 @@ if digit_image is not None:
         st.image(enlarge(digit_image, 8), caption="28 × 28 pixels, centred like an MNIST digit")
     feature_maps = features_column.expander("Feature maps of the convolution layers", key="feature-maps", on_change="rerun")
     if feature_maps.open:  # computed only for visitors who open it: a class draws many digits at once
+        from mnist_cnn.features import feature_mosaic
+
         for layer_name, maps in active_feature_maps()(digit_image).items():
             feature_maps.markdown(f"**{layer_name}**: {maps.shape[-1]} filters, {maps.shape[0]} × {maps.shape[1]} each")
             scale = 4 if maps.shape[0] > 12 else 12

@@ -1,8 +1,12 @@
 """Between script runs the server keeps TensorFlow's state and skips full garbage collections.
 
-The tuning is switched on by the entry point, app.py: these tests run the app through it.
+The tuning is switched on by the entry point, app.py, and by the first import of TensorFlow
+(ui.server_tuning.import_tensorflow): these tests run the app through them.
 """
 import gc
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import keras
@@ -11,7 +15,7 @@ from streamlit import config
 from streamlit.runtime.scriptrunner import script_runner
 from streamlit.testing.v1 import AppTest
 
-from ui.server_tuning import STREAMLIT_CLEANUP, tune_streamlit_for_tensorflow
+from ui.server_tuning import STREAMLIT_CLEANUP
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SCRIPT = "import keras\nimport streamlit as st\nst.write('ran')"
@@ -40,16 +44,48 @@ def test_the_app_keeps_the_keras_session_between_runs(clear_session_calls):
     assert not app.exception
     assert app.title[0].value == "MNIST CNN Studio"
     assert clear_session_calls == []
-    assert gc.get_freeze_count() > 0
 
 
-def test_the_tuning_freezes_only_once(clear_session_calls):
-    tune_streamlit_for_tensorflow()
-    frozen = gc.get_freeze_count()
-    assert frozen > 0
-    later_objects = [[] for _ in range(1000)]  # noqa: F841 - alive during the second call
-    tune_streamlit_for_tensorflow()  # as app.py does on every run: objects of later runs stay collectable
-    assert gc.get_freeze_count() == frozen
+def run_fresh_python(code):
+    """Run ``code`` in a new interpreter (TensorFlow not yet imported, nothing frozen); return its stdout."""
+    finished = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=300
+    )
+    assert finished.returncode == 0, finished.stderr
+    return finished.stdout
+
+
+def test_tensorflow_is_imported_by_the_first_page_that_needs_a_model_then_frozen_once():
+    # Home and Mistakes show the bundled model's shipped figures; Draw loads the model.
+    output = run_fresh_python(
+        """
+        import gc, sys
+        from streamlit.testing.v1 import AppTest
+        from ui.server_tuning import import_tensorflow
+
+        def state(page):
+            print(page, "tensorflow" in sys.modules, gc.get_freeze_count() > 0)
+
+        app = AppTest.from_file("app.py", default_timeout=120).run()
+        assert not app.exception and app.metric[0].value
+        state("home")
+        app.switch_page("pages/3_Mistakes.py").run()
+        assert not app.exception and app.metric[0].value
+        state("mistakes")
+        app.switch_page("pages/2_Draw.py").run()
+        assert not app.exception
+        state("draw")
+        frozen = gc.get_freeze_count()
+        later_objects = [[] for _ in range(1000)]  # alive during the next call
+        import_tensorflow()  # as every later model load does: objects of later runs stay collectable
+        print(frozen, gc.get_freeze_count())
+        """
+    )
+    *pages, counts = output.splitlines()
+    assert pages == ["home False False", "mistakes False False", "draw True True"]
+    frozen, frozen_after_second_call = map(int, counts.split())
+    assert frozen > 100_000  # TensorFlow's and Keras's modules, functions and registries
+    assert frozen_after_second_call == frozen
 
 
 def test_the_server_runs_no_full_garbage_collection_after_every_run(monkeypatch):

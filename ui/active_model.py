@@ -1,15 +1,16 @@
 """The visitor's active model: the bundled one by default, or a saved run chosen on the Train page.
 
 The choice lives in ``st.session_state`` so one visitor's choice never changes another's; loaded
-models are shared by everyone through ``st.cache_resource``.
+models are shared by everyone through ``st.cache_resource``. Importing this module imports no
+TensorFlow: the first model loaded does (see ui.server_tuning.import_tensorflow).
 """
 from pathlib import Path
 
 import streamlit as st
 
-from mnist_cnn.model import ModelFileError, load_model
 from mnist_cnn.paths import BUNDLED_MODEL_PATH
-from mnist_cnn.predict import Predictor
+from mnist_cnn.precomputed import shipped_test_probabilities
+from ui.server_tuning import import_tensorflow
 
 ACTIVE_MODEL_KEY = "active_model_path"
 
@@ -17,6 +18,10 @@ ACTIVE_MODEL_KEY = "active_model_path"
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")
 def _load_predictor(model_path, modified_time):
     # modified_time is part of the cache key: a re-saved file is loaded afresh.
+    import_tensorflow()  # the first model after a server start waits for TensorFlow's import
+    from mnist_cnn.model import load_model
+    from mnist_cnn.predict import Predictor
+
     return Predictor(load_model(model_path))
 
 
@@ -34,6 +39,9 @@ def active_model_path():
     """
     chosen = st.session_state.get(ACTIVE_MODEL_KEY)
     if chosen:
+        import_tensorflow()
+        from mnist_cnn.model import ModelFileError
+
         try:
             predictor_for(chosen)  # cached: loads once, and proves the file is usable
             return Path(chosen)
@@ -66,10 +74,23 @@ def _test_set_probabilities(model_path, modified_time):
     return predictor_for(model_path).probabilities(images)
 
 
+@st.cache_resource(max_entries=1, show_spinner=False)
+def _shipped_test_probabilities(modified_time):
+    return shipped_test_probabilities()
+
+
 def test_set_probabilities(model_path=None):
-    """(10000, 10) probabilities of a model (default: the active one) on the bundled test set, cached."""
+    """(10000, 10) probabilities of a model (default: the active one) on the bundled test set, cached.
+
+    The bundled model's ship in ``assets/`` (read without TensorFlow); any other model is scored.
+    """
     model_path = Path(model_path or active_model_path())
-    return _test_set_probabilities(str(model_path), model_path.stat().st_mtime)
+    modified_time = model_path.stat().st_mtime
+    if model_path == BUNDLED_MODEL_PATH:
+        shipped = _shipped_test_probabilities(modified_time)
+        if shipped is not None:
+            return shipped
+    return _test_set_probabilities(str(model_path), modified_time)
 
 
 @st.cache_resource(max_entries=4)
