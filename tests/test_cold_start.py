@@ -7,9 +7,11 @@ from support.app_server import save_screenshot, start_streamlit, wait_for_app_id
 
 pytestmark = pytest.mark.browser
 
-# Target: first text within 1.5 s of the health check (benchmarks/cold_start.py measures it). The
-# test allows twice that on a loaded CI machine; TensorFlow's import alone takes longer than that.
-BLANK_BUDGET_SECONDS = 3.0
+# Target: first text within 1.5 s of the health check (benchmarks/cold_start.py measures it). On the
+# shared CI machine (load ~20 on 2 cores) the first text took 2.2-4.2 s, and 16-20 s before issue 18:
+# the test allows 5 s. The checks that the home page needs no TensorFlow, and that Draw's title shows
+# while its model loads, fail whatever the load if the page shell waits for TensorFlow again.
+BLANK_BUDGET_SECONDS = 5.0
 VIEWPORTS = {
     "desktop": {"viewport": {"width": 1920, "height": 1080}},
     "phone": {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True},
