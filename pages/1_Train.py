@@ -6,7 +6,7 @@ from ui.server_tuning import import_tensorflow
 st.set_page_config(page_title="Train · MNIST CNN Studio", page_icon="📈", layout="wide")
 st.title("Train")
 st.caption("One run trains at a time on this server; everyone who opens this page watches it live.")
-with st.spinner("Starting TensorFlow: the first page that needs it after a server start waits a few seconds…", show_time=True):
+with st.spinner("Starting TensorFlow, once after a server start…", show_time=True):
     import_tensorflow()
 
 # Imported after the page's title: they import TensorFlow, which takes seconds after a server start.
