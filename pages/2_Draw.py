@@ -7,7 +7,6 @@ from mnist_cnn.figures import probability_bar_chart
 from mnist_cnn.preprocess import canvas_to_mnist
 from mnist_cnn.reading import read_probabilities
 from ui.active_model import active_feature_maps, active_model_label, active_predictor
-from ui.explain import explain_ui
 
 st.set_page_config(page_title="Draw · MNIST CNN Studio", page_icon="✏️", layout="wide")
 
@@ -79,4 +78,6 @@ if digit_image is not None:
             feature_maps.markdown(f"**{layer_name}**: {maps.shape[-1]} filters, {maps.shape[0]} × {maps.shape[1]} each")
             scale = 4 if maps.shape[0] > 12 else 12
             feature_maps.image(enlarge(feature_mosaic(maps), scale))
+    from ui.explain import explain_ui  # imports TensorFlow: after the page's title and model
+
     explain_ui(digit_image, predictor, canvas=canvas.image_data, key="draw")
