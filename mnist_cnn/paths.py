@@ -1,4 +1,4 @@
-"""Where the project keeps its files: bundled assets and the runs folder."""
+"""Where the project keeps its files: bundled assets, the runs folder and the data folder."""
 import os
 from pathlib import Path
 
@@ -14,3 +14,8 @@ TEST_SET_PATH = ASSETS_DIR / "mnist_test.npz"
 def runs_dir():
     """The folder where training runs are saved (`MNIST_CNN_RUNS`, else ./runs)."""
     return Path(os.environ.get("MNIST_CNN_RUNS", PROJECT_DIR / "runs"))
+
+
+def data_dir():
+    """The folder for the app's own data, such as the class set's SQLite file (`MNIST_CNN_DATA`, else ./data)."""
+    return Path(os.environ.get("MNIST_CNN_DATA", PROJECT_DIR / "data"))

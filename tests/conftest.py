@@ -36,9 +36,16 @@ def app_runs_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def app_url(app_runs_dir):
-    """Base URL of a live app server shared by the browser tests (runs go to a temp folder)."""
-    process, base_url = start_streamlit({"MNIST_CNN_RUNS": str(app_runs_dir)})
+def app_data_dir(tmp_path_factory):
+    """The live app server's data folder (its class set's SQLite file)."""
+    return tmp_path_factory.mktemp("app-data")
+
+
+@pytest.fixture(scope="session")
+def app_url(app_runs_dir, app_data_dir):
+    """Base URL of a live app server shared by the browser tests (runs and data go to temp folders)."""
+    environment = {"MNIST_CNN_RUNS": str(app_runs_dir), "MNIST_CNN_DATA": str(app_data_dir), "MNIST_CNN_CLASS_DB_URL": ""}
+    process, base_url = start_streamlit(environment)
     yield base_url
     process.terminate()
     process.wait(timeout=20)
@@ -70,5 +77,57 @@ def page(browser):
 
 @pytest.fixture(autouse=True)
 def _isolated_runs_dir(tmp_path, monkeypatch):
-    """Every test writes runs to its own temp folder, never the repository's runs/."""
+    """Every test writes runs and data (the class set) to its own temp folder, never the repository's."""
     monkeypatch.setenv("MNIST_CNN_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("MNIST_CNN_DATA", str(tmp_path / "data"))
+    monkeypatch.delenv("MNIST_CNN_CLASS_DB_URL", raising=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url():
+    """URL of a PostgreSQL server for tests (MNIST_CNN_TEST_POSTGRES_URL; .ci/postgres.sh starts one).
+    Skipped locally when none is set or reachable; CI must have one."""
+    import sqlalchemy as sa
+
+    url = os.environ.get("MNIST_CNN_TEST_POSTGRES_URL")
+    problem = None if url else "MNIST_CNN_TEST_POSTGRES_URL is not set (source .ci/postgres.sh)"
+    if url:
+        engine = sa.create_engine(url, connect_args={"connect_timeout": 3})
+        try:
+            with engine.connect():
+                pass
+        except sa.exc.SQLAlchemyError as error:
+            problem = f"PostgreSQL at MNIST_CNN_TEST_POSTGRES_URL is not reachable: {error}"
+        finally:
+            engine.dispose()
+    if problem:
+        if IN_CI:
+            pytest.fail(f"CI must run the PostgreSQL tests: {problem}")
+        pytest.skip(problem)
+    return url
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url):
+    """A fresh, empty PostgreSQL schema for one test (the URL's search_path), dropped afterwards."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    schema = f"class_set_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(postgres_server_url)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = sa.make_url(postgres_server_url)
+    yield url.set(query={**url.query, "options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def class_set_url(request, tmp_path):
+    """A fresh class-set database: a SQLite file, and PostgreSQL when one is available."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'class_set.sqlite'}"
+    return request.getfixturevalue("postgres_url")

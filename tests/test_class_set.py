@@ -1,0 +1,312 @@
+"""The class set's database layer, on SQLite always and on PostgreSQL when one is available (always in CI)."""
+import csv
+import io
+import sqlite3
+import threading
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+from mnist_cnn.class_set import (
+    DATABASE_URL_ENV,
+    SCHEMA_VERSION,
+    ClassSet,
+    ClassSetUnavailableError,
+    database_url,
+    give_to_class,
+)
+from mnist_cnn.data import load_test_set
+from mnist_cnn.rate_limit import RateLimiter, RateLimitError
+
+
+@pytest.fixture(scope="module")
+def mnist_digits():
+    images, labels = load_test_set()
+    return images[:200], labels[:200]
+
+
+@pytest.fixture
+def class_set(class_set_url):
+    digits = ClassSet(class_set_url)
+    yield digits
+    digits.dispose()
+
+
+def add_test_digit(class_set, image, label, session="session-a"):
+    return class_set.add(image, int(label), int(label), 0.9, session)
+
+
+def test_added_digits_come_back_exactly_with_their_reading(class_set, mnist_digits):
+    images, labels = mnist_digits
+    before = datetime.now(UTC)
+    ids = [class_set.add(images[i], int(labels[i]), (int(labels[i]) + 1) % 10, 0.25 + i / 100, f"s{i}") for i in range(5)]
+    assert len(set(ids)) == 5
+    digits = class_set.digits()
+    assert list(digits.ids) == ids
+    np.testing.assert_array_equal(digits.images, images[:5])
+    assert digits.images.dtype == np.uint8 and digits.labels.dtype == np.uint8
+    np.testing.assert_array_equal(digits.labels, labels[:5])
+    np.testing.assert_array_equal(digits.predicted, (labels[:5].astype(int) + 1) % 10)
+    np.testing.assert_allclose(digits.confidences, [0.25, 0.26, 0.27, 0.28, 0.29])
+    assert digits.session_ids == ["s0", "s1", "s2", "s3", "s4"]
+    for moment in digits.created_at:
+        assert moment.tzinfo is not None and before - timedelta(seconds=5) <= moment <= datetime.now(UTC) + timedelta(seconds=5)
+    x, y = class_set.images_and_labels()
+    assert x.shape == (5, 28, 28) and y.shape == (5,)
+
+
+def test_count_by_label_delete_and_clear(class_set, mnist_digits):
+    images, labels = mnist_digits
+    ids = [add_test_digit(class_set, images[i], labels[i]) for i in range(30)]
+    np.testing.assert_array_equal(class_set.count_by_label(), np.bincount(labels[:30], minlength=10))
+    assert len(class_set) == 30
+
+    assert class_set.delete(ids[3]) is True
+    assert class_set.delete(ids[3]) is False  # already gone
+    expected = np.bincount(np.delete(labels[:30], 3), minlength=10)
+    np.testing.assert_array_equal(class_set.count_by_label(), expected)
+    assert ids[3] not in class_set.digits().ids
+
+    assert class_set.clear() == 29
+    assert len(class_set) == 0
+    assert class_set.digits().images.shape == (0, 28, 28)
+
+
+def test_float_images_are_stored_as_uint8(class_set):
+    image = np.zeros((28, 28), np.float32)
+    image[10:18, 13:15] = 1.0
+    image[9, 13] = 0.5
+    class_set.add(image, 1, 1, 0.99, "s")
+    stored = class_set.digits().images[0]
+    assert stored[12, 13] == 255 and stored[9, 13] == 128 and stored[0, 0] == 0
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(label=10), "label must be a digit from 0 to 9"),
+        (dict(label=-1), "label must be a digit from 0 to 9"),
+        (dict(label=3.0), "label must be a digit"),
+        (dict(label=True), "label must be a digit"),
+        (dict(predicted=11), "prediction must be a digit"),
+        (dict(confidence=1.5), "confidence must be a probability"),
+        (dict(confidence=float("nan")), "confidence must be a probability"),
+        (dict(image=np.zeros((28, 28), np.uint8)), "blank"),
+        (dict(image=np.ones((20, 20), np.uint8)), "28 x 28"),
+        (dict(image=np.full((28, 28), 2.0)), "from 0 to 1"),
+        (dict(session_id=""), "session id"),
+        (dict(session_id="x" * 65), "session id"),
+    ],
+)
+def test_bad_input_is_refused_with_a_clear_message(class_set, mnist_digits, change, message):
+    arguments = dict(image=mnist_digits[0][0], label=7, predicted=7, confidence=0.5, session_id="s")
+    arguments.update(change)
+    with pytest.raises(ValueError, match=message):
+        class_set.add(**arguments)
+    assert len(class_set) == 0
+
+
+def test_schema_is_created_once_and_versioned(class_set_url, mnist_digits):
+    first = ClassSet(class_set_url)
+    add_test_digit(first, mnist_digits[0][0], 7)
+    assert first.schema_version() == SCHEMA_VERSION
+    first.dispose()
+    second = ClassSet(class_set_url)  # a restarted app finds the schema and the digits
+    assert second.schema_version() == SCHEMA_VERSION
+    assert len(second) == 1
+    engine = sa.create_engine(class_set_url)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT COUNT(*) FROM schema_version")).scalar() == 1
+    engine.dispose()
+    second.dispose()
+
+
+def test_a_database_from_a_newer_app_is_refused(class_set_url):
+    ClassSet(class_set_url).count_by_label()
+    engine = sa.create_engine(class_set_url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE schema_version SET version = :v"), {"v": SCHEMA_VERSION + 1})
+    engine.dispose()
+    with pytest.raises(ClassSetUnavailableError, match="newer than this app"):
+        ClassSet(class_set_url).count_by_label()
+
+
+def test_least_collected_label_keeps_the_set_balanced(class_set, mnist_digits):
+    images, labels = mnist_digits
+    for digit in range(10):
+        if digit != 4:
+            add_test_digit(class_set, images[labels == digit][0], digit)
+    assert class_set.least_collected_label() == 4
+    add_test_digit(class_set, images[labels == 4][0], 4)
+    prompts = {class_set.least_collected_label(np.random.default_rng(seed)) for seed in range(40)}
+    assert prompts == set(range(10))  # a tie: any label, so a class is not all prompted the same digit
+
+
+def test_export_npz_has_mnist_layout(class_set, mnist_digits):
+    images, labels = mnist_digits
+    for i in range(12):
+        add_test_digit(class_set, images[i], labels[i])
+    exported = np.load(io.BytesIO(class_set.export_npz()))
+    assert sorted(exported.files) == ["x", "y"]
+    assert exported["x"].shape == (12, 28, 28) and exported["x"].dtype == np.uint8
+    assert exported["y"].shape == (12,) and exported["y"].dtype == np.uint8
+    np.testing.assert_array_equal(exported["x"], images[:12])
+    np.testing.assert_array_equal(exported["y"], labels[:12])
+
+
+def test_export_csv_one_row_per_digit_with_its_pixels(class_set, mnist_digits):
+    images, labels = mnist_digits
+    for i in range(3):
+        add_test_digit(class_set, images[i], labels[i])
+    rows = list(csv.DictReader(io.StringIO(class_set.export_csv())))
+    assert len(rows) == 3
+    assert [int(row["label"]) for row in rows] == list(labels[:3])
+    pixels = np.array([[int(row[f"pixel{k}"]) for k in range(784)] for row in rows], np.uint8).reshape(3, 28, 28)
+    np.testing.assert_array_equal(pixels, images[:3])
+    assert datetime.fromisoformat(rows[0]["created_at"]).tzinfo is not None
+
+
+def test_thirty_sessions_adding_at_once_lose_nothing(class_set, mnist_digits):
+    images, labels = mnist_digits
+    sessions, per_session = 30, 5
+    start = threading.Barrier(sessions)
+    errors = []
+
+    def student(number):
+        try:
+            start.wait()
+            for k in range(per_session):
+                i = (number * per_session + k) % len(labels)
+                class_set.add(images[i], int(labels[i]), int(labels[i]), 0.5, f"student-{number}")
+        except Exception as error:  # collected: a thread's exception would otherwise vanish
+            errors.append(error)
+
+    threads = [threading.Thread(target=student, args=(n,)) for n in range(sessions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    digits = class_set.digits()
+    assert len(digits) == sessions * per_session
+    assert len(set(digits.ids.tolist())) == sessions * per_session
+    for number in range(sessions):
+        mine = [i for i, session in enumerate(digits.session_ids) if session == f"student-{number}"]
+        assert len(mine) == per_session
+        expected = [(number * per_session + k) % len(labels) for k in range(per_session)]
+        np.testing.assert_array_equal(np.sort(digits.labels[mine]), np.sort(labels[expected]))
+
+
+def test_a_locked_sqlite_database_gives_a_clear_message(tmp_path, mnist_digits):
+    path = tmp_path / "class_set.sqlite"
+    class_set = ClassSet(f"sqlite:///{path}", busy_timeout=0.2)
+    add_test_digit(class_set, mnist_digits[0][0], 7)
+    other_writer = sqlite3.connect(path, isolation_level=None)
+    other_writer.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(ClassSetUnavailableError, match="busy .*Drawing still works"):
+            add_test_digit(class_set, mnist_digits[0][1], 2)
+    finally:
+        other_writer.execute("ROLLBACK")
+        other_writer.close()
+    add_test_digit(class_set, mnist_digits[0][1], 2)  # free again
+    assert len(class_set) == 2
+
+
+def test_a_database_that_is_down_gives_a_clear_message(tmp_path):
+    down = ClassSet("postgresql+psycopg://nobody@/class?host=" + str(tmp_path))  # no server listens on that socket
+    with pytest.raises(ClassSetUnavailableError, match="postgresql database cannot be reached.*Drawing still works"):
+        down.count_by_label()
+    unreadable = ClassSet(f"sqlite:///{tmp_path / 'not-a-folder'}")
+    (tmp_path / "not-a-folder").mkdir()  # a folder where the file should be
+    with pytest.raises(ClassSetUnavailableError, match="cannot be reached"):
+        len(unreadable)
+
+
+def test_not_a_url_is_a_clear_error():
+    with pytest.raises(ClassSetUnavailableError, match="not a database URL"):
+        ClassSet("class set please")
+
+
+def test_database_url_prefers_the_environment_then_secrets_then_the_data_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("MNIST_CNN_DATA", str(tmp_path))
+    assert database_url() == f"sqlite:///{tmp_path / 'class_set.sqlite'}"
+    assert database_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
+    monkeypatch.setenv(DATABASE_URL_ENV, "sqlite:////elsewhere.sqlite")
+    assert database_url("postgresql+psycopg://u@h/db") == "sqlite:////elsewhere.sqlite"
+
+
+def test_default_class_set_is_a_sqlite_file_in_the_data_folder(monkeypatch, tmp_path, mnist_digits):
+    monkeypatch.setenv("MNIST_CNN_DATA", str(tmp_path / "app-data"))
+    class_set = ClassSet()
+    add_test_digit(class_set, mnist_digits[0][0], 7)
+    assert (tmp_path / "app-data" / "class_set.sqlite").is_file()
+    class_set.dispose()
+
+
+# -- giving a drawing: verdicts and the rate limit ----------------------------------------
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def one_hot(digit, probability=0.9):
+    probabilities = np.full(10, (1 - probability) / 9)
+    probabilities[digit] = probability
+    return probabilities
+
+
+def test_give_to_class_stores_the_reading_and_refuses_blank_and_non_digits(tmp_path, mnist_digits):
+    class_set = ClassSet(f"sqlite:///{tmp_path / 'c.sqlite'}")
+    limiter = RateLimiter(clock=FakeClock())
+    image = mnist_digits[0][0]
+    new_id = give_to_class(class_set, limiter, "s", 7, "digit", image, one_hot(1, 0.8))
+    digits = class_set.digits()
+    assert list(digits.ids) == [new_id] and digits.labels[0] == 7 and digits.predicted[0] == 1
+    assert digits.confidences[0] == pytest.approx(0.8)
+    with pytest.raises(ValueError, match="blank"):
+        give_to_class(class_set, limiter, "s", 7, "blank", None, None)
+    with pytest.raises(ValueError, match="not a digit"):
+        give_to_class(class_set, limiter, "s", 7, "not a digit", image, one_hot(1, 0.3))
+    with pytest.raises(ValueError, match="label must be a digit from 0 to 9"):
+        give_to_class(class_set, limiter, "s", 12, "digit", image, one_hot(1))
+    assert len(class_set) == 1
+
+
+def test_one_digit_a_second_and_a_bounded_number_a_lesson():
+    clock = FakeClock()
+    limiter = RateLimiter(min_seconds_between=1.0, max_per_lesson=3, lesson_seconds=100, clock=clock)
+    with limiter.admit("a"):
+        pass
+    with pytest.raises(RateLimitError, match="One digit a second"), limiter.admit("a"):
+        pass
+    with limiter.admit("b"):  # another session is not held back
+        pass
+    for _ in range(2):
+        clock.now += 1.0
+        with limiter.admit("a"):
+            pass
+    clock.now += 5
+    with pytest.raises(RateLimitError, match="given 3 digits this lesson"), limiter.admit("a"):
+        pass
+    clock.now += 100  # the lesson window has moved on
+    with limiter.admit("a"):
+        pass
+
+
+def test_a_failed_addition_does_not_count_against_the_session(tmp_path, mnist_digits):
+    clock = FakeClock()
+    limiter = RateLimiter(clock=clock)
+    down = ClassSet("postgresql+psycopg://nobody@/class?host=" + str(tmp_path))
+    with pytest.raises(ClassSetUnavailableError):
+        give_to_class(down, limiter, "s", 7, "digit", mnist_digits[0][0], one_hot(7))
+    working = ClassSet(f"sqlite:///{tmp_path / 'c.sqlite'}")
+    give_to_class(working, limiter, "s", 7, "digit", mnist_digits[0][0], one_hot(7))  # no "wait a second"
+    assert len(working) == 1
