@@ -280,25 +280,33 @@ class ClassSet:
     # -- export -----------------------------------------------------------------------------
 
     def export_npz(self):
-        """``class_digits.npz`` as bytes: ``x`` (n, 28, 28) uint8 and ``y`` (n,) uint8, like MNIST."""
-        x, y = self.images_and_labels()
-        buffer = io.BytesIO()
-        np.savez_compressed(buffer, x=x, y=y)
-        return buffer.getvalue()
+        """``class_digits.npz`` as bytes (see :func:`npz_bytes`)."""
+        return npz_bytes(self.digits())
 
     def export_csv(self):
-        """CSV text, one digit a row: id, label, predicted, confidence, created_at (UTC ISO 8601),
-        session_id, then pixel0 ... pixel783 (row by row, 0-255)."""
-        digits = self.digits()
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["id", "label", "predicted", "confidence", "created_at", "session_id", *(f"pixel{i}" for i in range(784))])
-        for i in range(len(digits)):
-            writer.writerow([
-                int(digits.ids[i]), int(digits.labels[i]), int(digits.predicted[i]), f"{digits.confidences[i]:.4f}",
-                digits.created_at[i].isoformat(), digits.session_ids[i], *digits.images[i].reshape(-1).tolist(),
-            ])
-        return buffer.getvalue()
+        """The class set as CSV text (see :func:`csv_text`)."""
+        return csv_text(self.digits())
+
+
+def npz_bytes(digits):
+    """``class_digits.npz`` as bytes: ``x`` (n, 28, 28) uint8 and ``y`` (n,) uint8, like MNIST."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, x=digits.images, y=digits.labels)
+    return buffer.getvalue()
+
+
+def csv_text(digits):
+    """One digit a row: id, label, predicted, confidence, created_at (UTC ISO 8601), session_id, then
+    pixel0 ... pixel783 (row by row, 0-255)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["id", "label", "predicted", "confidence", "created_at", "session_id", *(f"pixel{i}" for i in range(784))])
+    for i in range(len(digits)):
+        writer.writerow([
+            int(digits.ids[i]), int(digits.labels[i]), int(digits.predicted[i]), f"{digits.confidences[i]:.4f}",
+            digits.created_at[i].isoformat(), digits.session_ids[i], *digits.images[i].reshape(-1).tolist(),
+        ])
+    return buffer.getvalue()
 
 
 class _Transaction:

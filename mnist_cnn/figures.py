@@ -1,4 +1,4 @@
-"""Plotly figures shared by the pages: probabilities and the confusion matrix."""
+"""Plotly figures shared by the pages: probabilities, the confusion matrix, counts per label."""
 import copy
 import functools
 
@@ -113,3 +113,28 @@ def selected_cell(selection_points):
         if "x" in point and "y" in point:
             return int(point["y"]), int(point["x"])
     return None
+
+
+def label_counts_figure(counts, height=240):
+    """Bars of how many digits each label has."""
+    counts = np.asarray(counts).reshape(-1)
+    if counts.shape != (10,):
+        raise ValueError(f"Expected 10 counts, got {counts.size}.")
+    figure = go.Figure(
+        go.Bar(
+            x=DIGITS,
+            y=counts,
+            marker_color=ACCENT,
+            text=[str(int(count)) for count in counts],
+            textposition="outside",
+            hovertemplate="digit %{x}: %{y}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=10, b=10),
+        xaxis=dict(title="label", tickmode="array", tickvals=DIGITS, fixedrange=True),
+        yaxis=dict(title="digits", range=[0, max(1, counts.max()) * 1.2], fixedrange=True),
+        showlegend=False,
+    )
+    return figure

@@ -1,4 +1,6 @@
 """Draw: sketch a digit and see what the network sees and thinks."""
+from types import SimpleNamespace
+
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
@@ -7,6 +9,7 @@ from mnist_cnn.figures import probability_bar_chart
 from mnist_cnn.preprocess import canvas_to_mnist
 from mnist_cnn.reading import read_probabilities
 from ui.active_model import active_feature_maps, active_model_label, active_predictor
+from ui.class_set import give_to_class_ui
 
 st.set_page_config(page_title="Draw · MNIST CNN Studio", page_icon="✏️", layout="wide")
 
@@ -60,6 +63,13 @@ with result_column:
         config={"displayModeBar": False},
         key="probabilities",
     )
+    # Until issue 13's read_drawing lands, the only verdicts here are "blank" and "digit".
+    drawing = SimpleNamespace(
+        verdict="blank" if digit_image is None else "digit",
+        image=digit_image,
+        probabilities=None if digit_image is None else probabilities,
+    )
+    give_to_class_ui(drawing, active_model_label())
 
 st.html(
     "<style>.st-key-prediction .predicted-digit{font-size:6rem;font-weight:700;line-height:1;margin:0}</style>"
