@@ -142,6 +142,8 @@ class ClassSet:
             def _on_connect(dbapi_connection, _record):
                 dbapi_connection.isolation_level = None  # SQLAlchemy's recipe: we emit BEGIN ourselves
                 dbapi_connection.execute("PRAGMA journal_mode=WAL")  # readers do not wait for writers
+                # In WAL mode NORMAL never corrupts the file; a power cut may lose the last digits given.
+                dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
             @sa.event.listens_for(engine, "begin")
             def _on_begin(connection):
