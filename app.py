@@ -19,10 +19,11 @@ def home():
         "and browse the test digits it still gets wrong. The network is the one from the classic "
         "tutorial *“build a CNN that reaches >99% accuracy on MNIST”*, trained correctly."
     )
-    train_link, draw_link, mistakes_link = st.columns(3)
+    train_link, draw_link, mistakes_link, class_link = st.columns(4)
     train_link.page_link(TRAIN, label="**Train**: watch it learn, live", icon=":material/show_chart:")
     draw_link.page_link(DRAW, label="**Draw**: a digit for it to read", icon=":material/draw:")
     mistakes_link.page_link(MISTAKES, label="**Mistakes**: the digits it gets wrong", icon=":material/search:")
+    class_link.page_link(CLASS, label="**Class**: how well it reads us", icon=":material/groups:")
 
     _, labels = load_test_set()
     probabilities = test_set_probabilities()

@@ -9,6 +9,7 @@ PAGES = [
     ("Train", "Start a run"),
     ("Draw", "Nothing drawn yet"),
     ("Mistakes", "Most confused pairs"),
+    ("Class", "in the class set"),
 ]
 
 
@@ -23,7 +24,7 @@ def test_every_page_renders_without_an_exception(app_url, page, path, expected_t
     for chart in page.locator("[data-testid='stPlotlyChart']").all():
         chart.locator(".main-svg").first.wait_for(timeout=30_000)  # charts drawn, not placeholders
     assert page.locator("[data-testid='stException']").count() == 0
-    for title in ("Home", "Train", "Draw", "Mistakes"):  # the top navigation
+    for title in ("Home", "Train", "Draw", "Mistakes", "Class"):  # the top navigation
         assert page.get_by_role("link", name=title, exact=True).count() == 1, title
     assert not console_errors, console_errors
     save_screenshot(page, f"page-{path or 'home'}")
