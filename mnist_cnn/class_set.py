@@ -12,6 +12,7 @@ import csv
 import io
 import os
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -28,6 +29,8 @@ NUM_CLASSES = 10
 IMAGE_SHAPE = (28, 28)
 BUSY_TIMEOUT_SECONDS = 5.0  # how long a write waits for a locked SQLite file before giving up
 CONNECT_TIMEOUT_SECONDS = 5  # how long a page waits for a database server that does not answer
+# After a failed connection, calls fail at once for this long instead of each waiting for the timeout.
+RETRY_SECONDS = 15.0
 SESSION_ID_LENGTH = 64
 # Drawings the student may give: "unsure" still shows a digit, only the network doubts which.
 ACCEPTED_VERDICTS = ("digit", "unsure")
@@ -119,7 +122,7 @@ class ClassSet:
     raises ValueError.
     """
 
-    def __init__(self, url=None, busy_timeout=BUSY_TIMEOUT_SECONDS):
+    def __init__(self, url=None, busy_timeout=BUSY_TIMEOUT_SECONDS, retry_seconds=RETRY_SECONDS, clock=time.monotonic):
         try:
             self.url = sa.make_url(url or database_url())
         except sa_exc.ArgumentError as error:
@@ -128,6 +131,8 @@ class ClassSet:
         self._engine = self._create_engine(busy_timeout)
         self._schema_lock = threading.Lock()
         self._schema_ready = False
+        self._retry_seconds, self._clock = retry_seconds, clock
+        self._down_until, self._down_message = float("-inf"), ""
 
     def __repr__(self):
         return f"ClassSet({self.url.render_as_string(hide_password=True)!r})"
@@ -163,15 +168,16 @@ class ClassSet:
     def _unavailable(self, error):
         lines = str(getattr(error, "orig", None) or error).strip().splitlines()
         text = lines[0] if lines else type(error).__name__
-        if "locked" in text or "busy" in text:
-            reason = "is busy (another writer holds it locked)"
-        else:
-            reason = f"cannot be reached ({text})"
-        return ClassSetUnavailableError(
-            f"The class set's {self.backend} database {reason}. Drawing still works; try giving the digit again in a moment."
-        )
+        busy = "locked" in text or "busy" in text
+        reason = "is busy (another writer holds it locked)" if busy else f"cannot be reached ({text})"
+        message = f"The class set's {self.backend} database {reason}. Drawing still works; try giving the digit again in a moment."
+        if not busy:
+            self._down_until, self._down_message = self._clock() + self._retry_seconds, message
+        return ClassSetUnavailableError(message)
 
     def _transaction(self, writes=False):
+        if self._clock() < self._down_until:  # known down: say so at once, a class of pages need not each wait
+            raise ClassSetUnavailableError(self._down_message)
         self._ensure_schema()
         return _Transaction(self, writes)
 

@@ -18,7 +18,7 @@ from mnist_cnn.data import MnistUnavailableError, load_mnist
 from mnist_cnn.model import ModelFileError
 from mnist_cnn.paths import runs_dir
 from mnist_cnn.runs import ACTIVE_STATES, RunsFolderError, RunState, check_runs_folder, new_run_dir
-from mnist_cnn.training import BatchEvent, TrainingConfig, train
+from mnist_cnn.training import BatchEvent, TrainingConfig, check_class_data, train
 
 
 class RunAlreadyActiveError(RuntimeError):
@@ -43,6 +43,7 @@ class RunSnapshot:
     epoch_events: tuple = ()
     last_batch: BatchEvent | None = None
     test_accuracy: float | None = None
+    class_test_accuracy: float | None = None  # on the held-out class digits, for a run that trained on the class set
     elapsed_seconds: float = 0.0
     version: int = 0
 
@@ -79,6 +80,8 @@ class _LiveRun:
     epoch_events: list = field(default_factory=list)
     last_batch: BatchEvent | None = None
     test_accuracy: float | None = None
+    class_test_accuracy: float | None = None
+    class_data: tuple | None = None
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
     version: int = 0
@@ -96,13 +99,15 @@ class RunManager:
         self._lock = threading.Lock()
         self._run = None
 
-    def start(self, config, owner):
+    def start(self, config, owner, class_data=None):
         """Validate ``config`` and start training it in the background; return the run's folder.
 
+        ``class_data``: the class set's ``(images, labels)`` for a config that trains on it.
         Raises ValueError for bad settings, RunAlreadyActiveError while another run trains,
         RunsFolderError when the run could not be saved.
         """
         config = dataclasses.replace(config, steps_per_call=self._steps_per_call).validated()
+        class_data = check_class_data(config, class_data)
         with self._lock:
             if self._run is not None and self._run.state in ACTIVE_STATES:
                 raise RunAlreadyActiveError(
@@ -110,7 +115,7 @@ class RunManager:
                     "before starting another."
                 )
             check_runs_folder(self.runs_root)
-            run = _LiveRun(owner=owner, config=config)
+            run = _LiveRun(owner=owner, config=config, class_data=class_data)
             run.run_dir = new_run_dir(self.runs_root, config.preset)
             run.thread = threading.Thread(target=self._train, args=(run,), name="mnist-training", daemon=True)
             self._run = run
@@ -157,6 +162,7 @@ class RunManager:
                 epoch_events=tuple(run.epoch_events),
                 last_batch=run.last_batch,
                 test_accuracy=run.test_accuracy,
+                class_test_accuracy=run.class_test_accuracy,
                 elapsed_seconds=end - run.started,
                 version=run.version,
             )
@@ -200,12 +206,15 @@ class RunManager:
                 on_event=lambda event: self._record(run, event),
                 stop_requested=run.stop_requested,
                 run_dir=run.run_dir,
+                class_data=run.class_data,
             )
             del data
+            run.class_data = None
             self._update(
                 run,
                 state=RunState(result.metrics["status"]),
                 test_accuracy=result.metrics["test_accuracy"],
+                class_test_accuracy=result.metrics.get("class_test_accuracy"),
                 finished=time.monotonic(),
             )
         except (MnistUnavailableError, RunsFolderError, ModelFileError, ValueError, OSError) as error:

@@ -131,6 +131,7 @@ class SavedRun:
     completed_epochs: int = 0
     wall_seconds: float | None = None
     error: str = ""
+    class_test_accuracy: float | None = None  # on held-out class digits, for a run that trained on the class set
 
     @property
     def model_path(self):
@@ -151,9 +152,10 @@ def read_saved_run(path, live_run_dir=None):
         if not isinstance(config, dict) or not isinstance(status, str):
             raise ValueError("config or status has the wrong type")
         completed_epochs = int(metrics.get("completed_epochs", 0))
-        test_accuracy = metrics.get("test_accuracy")
-        if test_accuracy is not None and (isinstance(test_accuracy, bool) or not isinstance(test_accuracy, (int, float))):
-            raise ValueError(f"expected test_accuracy as a number, got {test_accuracy!r}")
+        test_accuracy, class_test_accuracy = metrics.get("test_accuracy"), metrics.get("class_test_accuracy")
+        for name, value in (("test_accuracy", test_accuracy), ("class_test_accuracy", class_test_accuracy)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise ValueError(f"expected {name} as a number, got {value!r}")
     except (OSError, ValueError, KeyError, TypeError) as error:
         return SavedRun(
             name=path.name, path=path, readable=False, status=RunState.UNREADABLE,
@@ -170,6 +172,7 @@ def read_saved_run(path, live_run_dir=None):
         test_accuracy=test_accuracy,
         completed_epochs=completed_epochs,
         wall_seconds=metrics.get("wall_seconds"),
+        class_test_accuracy=class_test_accuracy,
     )
 
 

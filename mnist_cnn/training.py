@@ -30,7 +30,10 @@ BOUNDS = {
     "validation_split": (0.02, 0.5),
     "seed": (0, 2**31 - 1),
     "steps_per_call": (1, 64),
+    "class_held_out": (0.1, 0.9),
+    "class_repeats": (1, 100),
 }
+MIN_CLASS_DIGITS = 10  # fewer cannot be split into digits to learn from and digits to test on
 EVALUATION_BATCH_SIZE = 1000
 _DEFAULT = get_preset(DEFAULT_PRESET)
 
@@ -49,6 +52,11 @@ class TrainingConfig:
     scale_pixels: bool = True
     seed: int = 0
     steps_per_call: int = 4
+    # Train on us: add the class set's digits, a share of them held out (stratified, by the seed) to
+    # test on; each training digit is shown class_repeats times an epoch, or a few hundred would be lost in 54,000.
+    use_class_set: bool = False
+    class_held_out: float = 0.3
+    class_repeats: int = 10
 
     @classmethod
     def for_preset(cls, preset=DEFAULT_PRESET, **overrides):
@@ -70,8 +78,9 @@ class TrainingConfig:
             problems.append(f"preset: expected one of {sorted(PRESETS)}, got {self.preset!r}")
         if self.optimizer not in OPTIMIZERS:
             problems.append(f"optimizer: expected one of {sorted(OPTIMIZERS)}, got {self.optimizer!r}")
-        if not isinstance(self.scale_pixels, bool):
-            problems.append(f"scale_pixels: expected True or False, got {self.scale_pixels!r}")
+        for name in ("scale_pixels", "use_class_set"):
+            if not isinstance(getattr(self, name), bool):
+                problems.append(f"{name}: expected True or False, got {getattr(self, name)!r}")
         for name, (low, high) in BOUNDS.items():
             value = getattr(self, name)
             integral = isinstance(low, int)
@@ -142,6 +151,43 @@ def split_training_data(x_train, y_train, config):
     order = np.random.default_rng(config.seed).permutation(len(x_train))[: config.train_size]
     fit_part, validation_part = order[: config.fit_size], order[config.fit_size :]
     return (x_train[fit_part], y_train[fit_part]), (x_train[validation_part], y_train[validation_part])
+
+
+def split_class_digits(images, labels, held_out, seed):
+    """``((fit_x, fit_y), (held_x, held_y))``: the class set split per label (stratified), by ``seed``.
+
+    Each label with at least two digits gives round(n * held_out) of them, at least one and never
+    all, to the held-out part; a label with one digit trains.
+    """
+    images, labels = np.asarray(images), np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    held = []
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        if len(members) >= 2:
+            held.extend(members[: min(len(members) - 1, max(1, round(len(members) * held_out)))])
+    held_mask = np.zeros(len(labels), bool)
+    held_mask[np.asarray(held, dtype=np.int64)] = True
+    return (images[~held_mask], labels[~held_mask]), (images[held_mask], labels[held_mask])
+
+
+def check_class_data(config, class_data):
+    """The class set's (images, labels) as uint8 arrays when ``config`` trains on it (else None), or ValueError."""
+    if not config.use_class_set:
+        return None
+    if class_data is None:
+        raise ValueError("Training on the class set needs its digits; none were given.")
+    images, labels = (np.asarray(part) for part in class_data)
+    if images.dtype != np.uint8 or images.shape[1:] != (28, 28) or labels.shape != (len(images),):
+        raise ValueError(f"Expected the class set as (n, 28, 28) uint8 images and n labels, got {images.shape} {images.dtype}.")
+    if len(images) < MIN_CLASS_DIGITS:
+        raise ValueError(
+            f"Training on the class set needs at least {MIN_CLASS_DIGITS} class digits, some to learn from and some to "
+            f"test on; it has {len(images)}. Give more digits on the Draw page."
+        )
+    if np.bincount(labels).max() < 2:
+        raise ValueError("Training on the class set needs two digits of one label at least, one to learn and one to test.")
+    return images, labels.astype(np.uint8)
 
 
 def _as_model_input(images):
@@ -272,10 +318,12 @@ class _RunRecorder:
         write_json_atomically(self.metrics, self.run_dir / METRICS_FILE)
 
 
-def train(config, data=None, on_event=None, stop_requested=None, runs_root=None, run_dir=None):
+def train(config, data=None, on_event=None, stop_requested=None, runs_root=None, run_dir=None, class_data=None):
     """Train a model as ``config`` says and save its run folder.
 
     ``data`` is ``((x_train, y_train), (x_test, y_test))`` as uint8 arrays (default: :func:`load_mnist`).
+    ``class_data`` is the class set's ``(images, labels)``, used when ``config.use_class_set``: its
+    held-out share is scored at the end as ``class_test_accuracy`` beside MNIST's ``test_accuracy``.
     ``on_event`` receives a :class:`BatchEvent` for every batch and an :class:`EpochEvent` after
     every epoch. ``stop_requested`` (a ``threading.Event``) stops the run between batches; the
     partly trained model is kept and the run is marked ``stopped``. The run folder is ``run_dir``
@@ -284,18 +332,26 @@ def train(config, data=None, on_event=None, stop_requested=None, runs_root=None,
     from mnist_cnn.paths import runs_dir
 
     config = config.validated()
+    class_data = check_class_data(config, class_data)
     check_runs_folder(Path(run_dir).parent if run_dir is not None else (runs_root or runs_dir()))
     on_event = on_event or (lambda event: None)
     stop_requested = stop_requested or threading.Event()
     (x_train, y_train), (x_test, y_test) = data if data is not None else load_mnist()
     (fit_images, fit_labels), (validation_images, validation_labels) = split_training_data(x_train, y_train, config)
+    class_held_out = None
+    if class_data is not None:
+        (class_fit_images, class_fit_labels), class_held_out = split_class_digits(*class_data, config.class_held_out, config.seed)
+        fit_images = np.concatenate([fit_images, np.repeat(class_fit_images, config.class_repeats, axis=0)])
+        fit_labels = np.concatenate([fit_labels, np.repeat(class_fit_labels, config.class_repeats)]).astype(fit_labels.dtype)
+    fit_size = len(fit_images)
+    batches = math.ceil(fit_size / config.batch_size)
 
     keras.utils.set_random_seed(config.seed)
     model = build_model(
         config.preset,
         config.optimizer,
         config.learning_rate,
-        decay_steps=config.epochs * config.batches_per_epoch,
+        decay_steps=config.epochs * batches,
         scale_pixels=config.scale_pixels,
     )
     steps = _CompiledSteps(model, fit_images, fit_labels, config)
@@ -303,13 +359,17 @@ def train(config, data=None, on_event=None, stop_requested=None, runs_root=None,
     if run_dir is None:
         run_dir = new_run_dir(runs_root or runs_dir(), config.preset)
     recorder = _RunRecorder(run_dir, config, model)
+    if class_data is not None:
+        recorder.metrics["class_set"] = {
+            "digits": len(class_data[1]), "trained_on": len(class_data[1]) - len(class_held_out[1]),
+            "held_out": len(class_held_out[1]), "repeats": config.class_repeats,
+        }
 
-    batches = config.batches_per_epoch
     started = time.perf_counter()
     status = RunState.FINISHED
     for epoch in range(1, config.epochs + 1):
         epoch_started = time.perf_counter()
-        order = tf.constant(shuffler.permutation(config.fit_size).astype(np.int32))
+        order = tf.constant(shuffler.permutation(fit_size).astype(np.int32))
         loss_sum = correct_sum = 0.0
         seen = 0
         batch = 0
@@ -320,7 +380,7 @@ def train(config, data=None, on_event=None, stop_requested=None, runs_root=None,
             call_seconds = time.perf_counter() - call_started
             for loss, accuracy in zip(losses.numpy().tolist(), accuracies.numpy().tolist(), strict=False):
                 batch += 1
-                size = min(config.batch_size, config.fit_size - (batch - 1) * config.batch_size)
+                size = min(config.batch_size, fit_size - (batch - 1) * config.batch_size)
                 loss_sum += loss * size
                 correct_sum += accuracy * size
                 seen += size
@@ -355,5 +415,8 @@ def train(config, data=None, on_event=None, stop_requested=None, runs_root=None,
         on_event(event)
 
     test_loss, test_accuracy = steps.evaluate(x_test, y_test)
+    if class_held_out is not None:
+        class_loss, class_accuracy = steps.evaluate(*class_held_out)
+        recorder.metrics.update(class_test_loss=class_loss, class_test_accuracy=class_accuracy, class_test_size=len(class_held_out[1]))
     recorder.finish(status, test_loss, test_accuracy, len(x_test), time.perf_counter() - started)
     return TrainingResult(run_dir=run_dir, model=model, metrics=recorder.metrics)

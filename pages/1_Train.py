@@ -10,12 +10,14 @@ with st.spinner("Starting TensorFlow, once after a server start…", show_time=T
     import_tensorflow()
 
 # Imported after the page's title: they import TensorFlow, which takes seconds after a server start.
+from mnist_cnn.class_set import ClassSetUnavailableError
 from mnist_cnn.data import KERAS_MNIST_BYTES, MNIST_TRAINING_IMAGES, download_progress, mnist_is_available_offline
 from mnist_cnn.paths import BUNDLED_RUN_DIR
 from mnist_cnn.run_manager import NotRunOwnerError, RunAlreadyActiveError, get_run_manager, new_owner_token
 from mnist_cnn.runs import RunsFolderError, RunState, list_saved_runs, metrics_csv, read_metrics, read_saved_run
 from mnist_cnn.training_figures import SharedLiveFigure, metrics_figure, runs_overlay_figure
 from ui.active_model import active_model_path, set_active_model_path
+from ui.class_set import class_set, class_set_size
 from ui.run_status import saved_run_rows, status_line
 from ui.train_settings import settings_form_ui
 
@@ -87,16 +89,16 @@ if not mnist_is_available_offline():
         f"Training needs MNIST's {MNIST_TRAINING_IMAGES:,} training images. They are downloaded through Keras (11 MB) when a run "
         "starts. Offline, point the MNIST_NPZ environment variable at a local mnist.npz before starting the app."
     )
-config = settings_form_ui(disabled=snapshot.active)
+config = settings_form_ui(disabled=snapshot.active, class_digits=class_set_size())
 if config is not None:
     try:
-        manager.start(config, owner)
+        manager.start(config, owner, class_data=class_set().images_and_labels() if config.use_class_set else None)
         st.rerun()
     except ValueError as error:
         st.error(str(error))
     except RunAlreadyActiveError as error:
         st.warning(str(error))
-    except RunsFolderError as error:
+    except (RunsFolderError, ClassSetUnavailableError) as error:
         st.error(f"Training was not started: {error}")
 
 st.subheader("Saved runs")

@@ -310,3 +310,23 @@ def test_a_failed_addition_does_not_count_against_the_session(tmp_path, mnist_di
     working = ClassSet(f"sqlite:///{tmp_path / 'c.sqlite'}")
     give_to_class(working, limiter, "s", 7, "digit", mnist_digits[0][0], one_hot(7))  # no "wait a second"
     assert len(working) == 1
+
+
+def test_a_database_found_down_is_not_asked_again_for_a_while(tmp_path):
+    clock = FakeClock()
+    down = ClassSet("postgresql+psycopg://nobody@/class?host=" + str(tmp_path), retry_seconds=15, clock=clock)
+    attempts = []
+    real_connect = down._engine.connect
+    down._engine.connect = lambda: attempts.append(1) or real_connect()
+    with pytest.raises(ClassSetUnavailableError, match="cannot be reached") as first:
+        down.count_by_label()
+    tried = len(attempts)
+    assert tried >= 1
+    clock.now += 10
+    with pytest.raises(ClassSetUnavailableError) as again:
+        down.count_by_label()
+    assert str(again.value) == str(first.value) and len(attempts) == tried  # answered without a new connection
+    clock.now += 6
+    with pytest.raises(ClassSetUnavailableError):
+        down.count_by_label()
+    assert len(attempts) > tried  # after the pause it tries again

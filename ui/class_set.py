@@ -40,6 +40,14 @@ def rate_limiter():
     return RateLimiter()
 
 
+def class_set_size():
+    """How many digits the class set has, or None when its database cannot be reached."""
+    try:
+        return len(class_set())
+    except ClassSetUnavailableError:
+        return None
+
+
 def session_id():
     """A random id for this browser session: it tells digits of one session apart, and nothing about who drew them."""
     return st.session_state.setdefault(SESSION_ID_KEY, uuid.uuid4().hex)

@@ -19,6 +19,8 @@ def status_line(snapshot):
         prefix = "Stopping after this batch; " if snapshot.state == RunState.STOPPING else ""
         return f"{prefix}Training epoch {epoch} of {epochs}"
     accuracy = "" if snapshot.test_accuracy is None else f", test accuracy {snapshot.test_accuracy:.2%}"
+    if snapshot.class_test_accuracy is not None:
+        accuracy += f" on MNIST, {snapshot.class_test_accuracy:.1%} on our held-out class digits"
     if snapshot.state == RunState.STOPPED:
         batch = snapshot.last_batch
         if batch is None:
@@ -46,6 +48,7 @@ def saved_run_rows(runs, live_run_dir=None, active_model_path=None, bundled_run_
             "scaled": run.config.get("scale_pixels"),
             "seed": run.config.get("seed"),
             "test accuracy": None if run.test_accuracy is None else f"{run.test_accuracy:.2%}",
+            "our digits": None if run.class_test_accuracy is None else f"{run.class_test_accuracy:.1%}",
             "in use": "✓" if run.model_path == active_model_path else "",
             "note": run.error,
         }

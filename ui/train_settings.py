@@ -5,14 +5,16 @@ import streamlit as st
 
 from mnist_cnn.model import OPTIMIZER_TITLES, OPTIMIZERS
 from mnist_cnn.presets import PRESETS, SETTING_RECIPES
-from mnist_cnn.training import BOUNDS, TrainingConfig
+from mnist_cnn.training import BOUNDS, MIN_CLASS_DIGITS, TrainingConfig
 
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
 
 
-def settings_form_ui(disabled=False):
+def settings_form_ui(disabled=False, class_digits=None):
     """The settings widgets; the chosen :class:`TrainingConfig` when "Start training" is pressed, else None.
 
+    ``class_digits``: how many digits the class set has (None when its database cannot be reached),
+    for the "train on us" choice.
     The config is not validated here: the run manager validates it when it starts the run.
     """
     preset_column, recipe_column = st.columns(2)
@@ -44,6 +46,20 @@ def settings_form_ui(disabled=False):
             "Scale pixels to [0, 1]", value=defaults.scale_pixels, key=f"scale-{suffix}",
             help="Off feeds raw 0-255 pixels, the tutorial's bug: with SGD the network stays at chance level.",
         )
+        held_out = defaults.class_held_out
+        if class_digits is None:
+            class_note = "the class set cannot be reached now"
+        elif class_digits < MIN_CLASS_DIGITS:
+            class_note = f"it has {class_digits} digits; at least {MIN_CLASS_DIGITS} are needed"
+        else:
+            class_note = f"{class_digits:,} digits: learn from {1 - held_out:.0%}, test on {held_out:.0%}"
+        use_class_set = st.checkbox(
+            f"Train on us: add our class set ({class_note})", value=False, key=f"class-{suffix}",
+            disabled=class_digits is None or class_digits < MIN_CLASS_DIGITS,
+            help=f"The class's digits from the Draw page join the training images, each shown {defaults.class_repeats} times "
+            f"an epoch; {held_out:.0%} of each digit's drawings are held out, and the run reports its accuracy on them "
+            "next to MNIST's test set.",
+        )
         start = st.form_submit_button("Start training", type="primary", disabled=disabled)
         if disabled:
             st.caption("A run is training on this server: watch it above. A new one can start when it ends.")
@@ -51,5 +67,5 @@ def settings_form_ui(disabled=False):
         return None
     return dataclasses.replace(
         defaults, epochs=epochs, batch_size=batch_size, optimizer=optimizer, learning_rate=learning_rate,
-        train_size=train_size, seed=seed, scale_pixels=scale_pixels,
+        train_size=train_size, seed=seed, scale_pixels=scale_pixels, use_class_set=use_class_set,
     )
