@@ -13,7 +13,7 @@ from ui.class_set import class_set
 st.set_page_config(page_title="Class · MNIST CNN Studio", page_icon="🧑‍🏫", layout="wide")
 
 PAGE_SIZE = 24
-GALLERY_COLUMNS = 6
+GALLERY_TILE_WIDTH = 96  # px: three tiles a row on a 360 px phone
 
 
 def teacher_rights():
@@ -36,23 +36,26 @@ def clear_class_set():
     st.session_state["confirm_clear"] = False
 
 
+def digit_tile(image, caption):
+    """A small fixed-width tile: galleries of tiles wrap to the screen (three a row on a phone)."""
+    tile = st.container(width=GALLERY_TILE_WIDTH, gap="small")
+    tile.image(enlarge(image, 4), caption=caption, width="stretch")
+    return tile
+
+
 def gallery(indices, digits, predictions, confidences, key, deletable):
     """One page of digits with the label meant and the network's reading (and a delete button)."""
     start, stop, page, page_count = page_bounds(len(indices), st.session_state.get(key, 1), PAGE_SIZE)
     st.session_state[key] = page
     if page_count > 1:
         st.number_input(f"Page (of {page_count})", min_value=1, max_value=page_count, step=1, key=key)
-    columns = st.columns(GALLERY_COLUMNS)
-    for position in range(start, stop):
-        i = int(indices[position])
-        digit_id = int(digits.ids[i])
-        with columns[(position - start) % GALLERY_COLUMNS]:
-            st.image(
-                enlarge(digits.images[i], 3),
-                caption=f"#{digit_id}: {digits.labels[i]} read as {predictions[i]} ({confidences[i]:.0%})",
-            )
+    with st.container(horizontal=True, wrap=True, key=f"{key}-tiles"):
+        for position in range(start, stop):
+            i = int(indices[position])
+            digit_id = int(digits.ids[i])
+            tile = digit_tile(digits.images[i], f"#{digit_id}: meant {digits.labels[i]}, read {predictions[i]} ({confidences[i]:.0%})")
             if deletable:
-                st.button("Delete", key=f"{key}-delete-{digit_id}", on_click=delete_digit, args=(digit_id,), width="stretch")
+                tile.button("Delete", key=f"{key}-delete-{digit_id}", on_click=delete_digit, args=(digit_id,), width="stretch")
 
 
 st.title("Our class's handwriting")
@@ -106,12 +109,10 @@ with mistakes_column:
     if not len(mistakes):
         st.write("None: the network reads every digit of ours correctly.")
     else:
-        st.caption("Most confident mistakes first.")
-        columns = st.columns(4)
-        for position, i in enumerate(mistakes.indices[:12]):
-            columns[position % 4].image(
-                enlarge(digits.images[i], 3), caption=f"{digits.labels[i]} read as {predictions[i]} ({confidences[i]:.0%})"
-            )
+        st.caption("Most confident mistakes first." + (" The first 12 of them." if len(mistakes) > 12 else ""))
+        with st.container(horizontal=True, wrap=True):
+            for i in mistakes.indices[:12]:
+                digit_tile(digits.images[i], f"meant {digits.labels[i]}, read {predictions[i]} ({confidences[i]:.0%})")
 
 teacher = teacher_rights()
 st.subheader("All our digits")
