@@ -134,6 +134,13 @@ class ClassSet:
         self._retry_seconds, self._clock = retry_seconds, clock
         self._down_until, self._down_message = float("-inf"), ""
 
+    @property
+    def location(self):
+        """Where the digits are kept, in words for the page (no password)."""
+        if self.backend == "sqlite":
+            return f"a SQLite file on this server ({os.path.basename(self.url.database or 'in memory')})"
+        return f"the {self.backend} database {self.url.database or ''} on {self.url.host or 'a local socket'}"
+
     def __repr__(self):
         return f"ClassSet({self.url.render_as_string(hide_password=True)!r})"
 

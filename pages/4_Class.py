@@ -69,7 +69,8 @@ for kind in ("error", "message"):
         (st.error if kind == "error" else st.success)(text)
 
 try:
-    digits = class_set().digits()
+    store = class_set()
+    digits = store.digits()
 except ClassSetUnavailableError as error:
     st.error(str(error).replace("Drawing still works; try giving the digit again", "Try again"))
     st.stop()
@@ -120,7 +121,10 @@ st.caption("Newest first." + (" The teacher can delete a digit that should not b
 gallery(np.arange(len(digits))[::-1], digits, predictions, confidences, key="class_gallery_page", deletable=teacher)
 
 st.subheader("Export")  # files made on click, not on every run of the page
-st.caption("`class_digits.npz` has MNIST's layout: `x` (n, 28, 28) uint8 and `y` (n,) uint8. The CSV adds each digit's reading then.")
+st.caption(
+    "`class_digits.npz` has MNIST's layout: `x` (n, 28, 28) uint8 and `y` (n,) uint8. The CSV adds each digit's reading then. "
+    f"The class set is kept in {store.location}."
+)
 npz_column, csv_column = st.columns(2)
 npz_column.download_button(
     "Download class_digits.npz", lambda: npz_bytes(digits), file_name="class_digits.npz", mime="application/octet-stream",

@@ -262,3 +262,15 @@ def test_class_page_on_a_phone(app_url, browser):
         save_screenshot(phone, "class-page-phone")
     finally:
         context.close()
+
+
+def test_secrets_toml_moves_the_class_set(tmp_path):
+    """``[connections.class_set] url`` in .streamlit/secrets.toml (as on Community Cloud) names the database."""
+    url = f"sqlite:///{tmp_path / 'from-secrets.sqlite'}"
+    fill(ClassSet(url), 3)
+    app = AppTest.from_file(CLASS_PAGE, default_timeout=120)
+    app.secrets["connections"] = {"class_set": {"url": url}}
+    app.run()
+    assert not app.exception
+    assert counts_text(app).startswith("**3 digits**")
+    assert any("from-secrets.sqlite" in caption.value for caption in app.caption)

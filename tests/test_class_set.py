@@ -225,6 +225,13 @@ def test_a_database_that_is_down_gives_a_clear_message(tmp_path):
         len(unreadable)
 
 
+def test_location_names_the_store_but_never_the_password(tmp_path):
+    assert ClassSet(f"sqlite:///{tmp_path / 'class_set.sqlite'}").location == "a SQLite file on this server (class_set.sqlite)"
+    remote = ClassSet("postgresql+psycopg://teacher:s3cret@db.example.org:5432/classes")
+    assert remote.location == "the postgresql database classes on db.example.org"
+    assert "s3cret" not in repr(remote)
+
+
 def test_not_a_url_is_a_clear_error():
     with pytest.raises(ClassSetUnavailableError, match="not a database URL"):
         ClassSet("class set please")

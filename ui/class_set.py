@@ -18,10 +18,7 @@ def configured_url():
     """``url`` under ``[connections.class_set]`` in .streamlit/secrets.toml (st.connection's convention), or None."""
     try:
         return st.secrets["connections"]["class_set"]["url"]
-    except (KeyError, FileNotFoundError, AttributeError):
-        return None
-    except Exception:  # a secrets file that does not parse: the page says so, the app uses the default
-        st.warning("`.streamlit/secrets.toml` cannot be read; the class set uses the app's own SQLite file.")
+    except (KeyError, AttributeError, TypeError, FileNotFoundError):  # no file, no such entry, or a file that does not parse
         return None
 
 
