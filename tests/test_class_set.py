@@ -199,6 +199,34 @@ def test_thirty_sessions_adding_at_once_lose_nothing(class_set, mnist_digits):
         np.testing.assert_array_equal(np.sort(digits.labels[mine]), np.sort(labels[expected]))
 
 
+def test_servers_starting_together_create_the_schema_once(class_set_url, mnist_digits):
+    """Several app processes (here: separate ClassSet objects, each with its own pool) using a new
+    database at the same moment: one creates the schema, every digit is kept."""
+    servers = [ClassSet(class_set_url) for _ in range(8)]
+    start, errors = threading.Barrier(len(servers)), []
+
+    def first_use(number):
+        try:
+            start.wait()
+            add_test_digit(servers[number], mnist_digits[0][number], mnist_digits[1][number], f"server-{number}")
+        except Exception as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=first_use, args=(n,)) for n in range(len(servers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(servers[0]) == len(servers)
+    engine = sa.create_engine(class_set_url)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT version FROM schema_version")).scalars().all() == [SCHEMA_VERSION]
+    engine.dispose()
+    for server in servers:
+        server.dispose()
+
+
 def test_a_locked_sqlite_database_gives_a_clear_message(tmp_path, mnist_digits):
     path = tmp_path / "class_set.sqlite"
     class_set = ClassSet(f"sqlite:///{path}", busy_timeout=0.2)
