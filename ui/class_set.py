@@ -5,7 +5,7 @@ import uuid
 
 import streamlit as st
 
-from mnist_cnn.class_set import ClassSet, ClassSetUnavailableError, database_url, give_to_class
+from mnist_cnn.class_set import ACCEPTED_VERDICTS, ClassSet, ClassSetUnavailableError, database_url, give_to_class
 from mnist_cnn.rate_limit import RateLimiter, RateLimitError
 
 SESSION_ID_KEY = "class_set_session_id"
@@ -96,7 +96,7 @@ def give_to_class_ui(reading, predictor_label):
             st.markdown(f"Your prompt: draw a **{prompt}**, then tap {prompt}.")
         if prompt_error:
             st.error(prompt_error)
-        can_give = reading.verdict in ("digit", "unsure") and reading.image is not None
+        can_give = reading.verdict in ACCEPTED_VERDICTS and reading.image is not None
         if reading.image is None:
             st.caption("Draw a digit, then tap the digit you meant: the 28 × 28 image joins the class's handwriting (no name).")
         elif not can_give:
