@@ -1,0 +1,141 @@
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from mnist_cnn.data import load_test_set
+from mnist_cnn.model import build_model, load_bundled_model
+from mnist_cnn.paths import REFERENCE_DIGITS_PATH
+from mnist_cnn.predict import Predictor
+from mnist_cnn.reading import VERDICTS, DrawingReader, drawing_reader, drawing_shape, read_drawing, read_probabilities
+from support.canvas_styles import CANVAS_STYLES, place_digit, render_on_canvas
+from support.reference_digits import reference_digit
+
+EVALUATION_DIGITS = slice(5000, None)  # the reading is fitted on test digits 0-4999
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    return Predictor(load_bundled_model())
+
+
+@pytest.fixture(scope="module")
+def digits():
+    images, labels = load_test_set()
+    return images[EVALUATION_DIGITS], labels[EVALUATION_DIGITS]
+
+
+def strokes(*polylines, width=20, style="light ink on dark"):
+    """A 280x280 canvas with pen strokes, like the Draw page's freehand tool."""
+    image = Image.new("L", (280, 280), 0)
+    draw = ImageDraw.Draw(image)
+    for points in polylines:
+        draw.line(points, fill=255, width=width, joint="curve")
+        for x, y in (points[0], points[-1]):
+            draw.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill=255)
+    return render_on_canvas(np.asarray(image, np.float32) / 255.0, style)
+
+
+def assert_well_formed(reading):
+    assert reading.verdict in VERDICTS
+    assert reading.message and reading.message.endswith(".")
+    if reading.verdict == "blank":
+        assert reading.digit is None and reading.guess is None and reading.probabilities is None and reading.image is None
+        return
+    assert reading.probabilities.shape == (10,) and reading.probabilities.sum() == pytest.approx(1, abs=1e-4)
+    assert reading.image.shape == (28, 28) and reading.image.min() >= 0 and reading.image.max() <= 1
+    assert reading.guess == int(np.argmax(reading.probabilities))
+    assert (reading.digit is not None) == (reading.verdict == "digit")
+
+
+@pytest.mark.parametrize("style", CANVAS_STYLES)
+def test_blank_canvas(predictor, style):
+    reading = read_drawing(render_on_canvas(np.zeros((280, 280), np.float32), style), predictor)
+    assert_well_formed(reading)
+    assert reading.verdict == "blank"
+
+
+@pytest.mark.parametrize("width", [10, 20, 40])
+def test_a_dot_is_not_a_digit(predictor, width):
+    reading = read_drawing(strokes([(200, 90), (203, 92)], width=width), predictor)
+    assert_well_formed(reading)
+    assert reading.verdict == "not a digit" and "dot" in reading.message
+
+
+@pytest.mark.parametrize("end", [(240, 140), (230, 80), (220, 230)])  # horizontal, rising, falling
+def test_a_line_is_not_a_digit(predictor, end):
+    reading = read_drawing(strokes([(40, 140), end]), predictor)
+    assert_well_formed(reading)
+    assert reading.verdict == "not a digit" and "line" in reading.message
+
+
+def test_an_upright_stroke_is_a_one(predictor):
+    canvas = strokes([(150, 40), (130, 240)])
+    assert drawing_shape(canvas) is None
+    reading = read_drawing(canvas, predictor)
+    assert_well_formed(reading)
+    assert (reading.verdict, reading.digit) == ("digit", 1)
+
+
+@pytest.mark.parametrize("pair", [(1, 7), (4, 2), (3, 8)])
+def test_two_digits_side_by_side_are_not_one_digit(predictor, digits, pair):
+    images, labels = digits
+    first, second = (images[np.flatnonzero(labels == digit)[0]] for digit in pair)
+    ink = np.maximum(place_digit(first, 110, 80, 20), place_digit(second, 110, 85, 145))
+    reading = read_drawing(render_on_canvas(ink, "dark ink on light"), predictor)
+    assert_well_formed(reading)
+    assert reading.verdict in ("not a digit", "unsure")
+
+
+def test_drawn_digits_are_read_as_digits(predictor, digits):
+    images, labels = digits
+    rng = np.random.default_rng(3)
+    read_right = 0
+    for index in range(30):
+        size = int(rng.integers(80, 250))
+        top, left = (int(v) for v in rng.integers(0, 281 - size, 2))
+        canvas = render_on_canvas(place_digit(images[index], size, top, left), CANVAS_STYLES[index % 3])
+        reading = read_drawing(canvas, predictor)
+        assert_well_formed(reading)
+        read_right += reading.verdict == "digit" and reading.digit == labels[index]
+    assert read_right >= 28
+
+
+def test_probabilities_are_the_predictors(predictor, digits):
+    """The reading's own forward pass must scale inputs exactly as the predictor does."""
+    images, _ = digits
+    reading = read_drawing(render_on_canvas(place_digit(images[0], 200, 30, 30), "light ink on dark"), predictor)
+    np.testing.assert_allclose(reading.probabilities, predictor.probabilities(reading.image)[0], atol=1e-5)
+
+
+def test_reader_is_fitted_once_per_model(predictor):
+    assert drawing_reader(predictor) is drawing_reader(Predictor(predictor.model))
+
+
+def test_any_model_gets_its_own_reader():
+    """Saved runs of any preset work: here an untrained regularized network, fitted on a few digits."""
+    with np.load(REFERENCE_DIGITS_PATH) as reference:
+        images, labels = reference["images"][:700], reference["labels"][:700]
+    reader = DrawingReader(build_model("regularized"), images, labels, fit_digits=500)
+    distances, probabilities = reader.distances_and_probabilities(images[500:])
+    assert distances.shape == (200,) and probabilities.shape == (200, 10)
+    assert np.mean(distances <= 1.0) == pytest.approx(0.98, abs=0.03)  # the held-out quantile is the threshold
+
+
+def test_reference_digits_match_the_drawing_pipeline():
+    images, _ = load_test_set()
+    with np.load(REFERENCE_DIGITS_PATH) as reference:
+        stored, labels = reference["images"], reference["labels"]
+    assert stored.shape == (5000, 28, 28) and stored.dtype == np.uint8
+    np.testing.assert_array_equal(labels, load_test_set()[1][:5000])
+    for index in (0, 1, 2, 777, 4999):
+        np.testing.assert_allclose(reference_digit(images[index], index), stored[index], atol=1)
+
+
+def test_bad_canvas_gives_a_clear_error(predictor):
+    with pytest.raises(ValueError, match="RGBA"):
+        read_drawing(np.zeros((280, 280, 3), np.uint8), predictor)
+
+
+def test_read_probabilities_still_names_the_runner_up():
+    reading = read_probabilities([0.05, 0.7, 0, 0, 0, 0, 0, 0.25, 0, 0])
+    assert (reading.digit, reading.runner_up, reading.confident) == (1, 7, True)
