@@ -80,7 +80,7 @@ class DrawingReading:
 
 def signed_sqrt(features):
     # ReLU features are skewed (many zeros, a long tail); a square root makes them closer to Gaussian.
-    return np.sign(features) * np.sqrt(np.abs(features))
+    return tf.sign(features) * tf.sqrt(tf.abs(features))
 
 
 def _classifier_layer(model):
@@ -97,33 +97,31 @@ class DrawingReader:
         classifier = _classifier_layer(model)
         extractor = keras.Model(model.inputs[0], [classifier.input, model.layers[-1].output])
         features, _ = _in_batches(lambda batch: extractor(batch, training=False), reference_images)
-        features = signed_sqrt(features.astype(np.float64))
-        labels = np.asarray(reference_labels)
-        fit, held_out = slice(0, fit_digits), slice(fit_digits, None)
-        means = np.stack([features[fit][labels[fit] == digit].mean(axis=0) for digit in range(10)])
-        residuals = features[fit] - means[labels[fit]]
-        eigenvalues, eigenvectors = np.linalg.eigh(residuals.T @ residuals / len(residuals))
-        eigenvalues = (1 - SHRINKAGE) * np.maximum(eigenvalues, 0) + SHRINKAGE * eigenvalues.mean()
-        whiten = eigenvectors / np.sqrt(eigenvalues)
+        # The linear algebra runs in TensorFlow: numpy's multi-threaded OpenBLAS took 20 s instead of
+        # 1 s for this eigendecomposition on a busy 2-core machine.
+        features = signed_sqrt(tf.constant(features, tf.float64))
+        labels = np.asarray(reference_labels, np.int64)
+        fit, held_out = features[:fit_digits], features[fit_digits:]
+        means = tf.stack([tf.reduce_mean(tf.boolean_mask(fit, labels[:fit_digits] == digit), axis=0) for digit in range(10)])
+        residuals = fit - tf.gather(means, labels[:fit_digits])
+        eigenvalues, eigenvectors = tf.linalg.eigh(tf.transpose(residuals) @ residuals / len(residuals))
+        eigenvalues = tf.maximum(eigenvalues, 0)
+        eigenvalues = (1 - SHRINKAGE) * eigenvalues + SHRINKAGE * tf.reduce_mean(eigenvalues)
+        whiten = eigenvectors / tf.sqrt(eigenvalues)
         whitened_means = means @ whiten
-        held_out_distances = _nearest_squared_distances(features[held_out] @ whiten, whitened_means) / len(eigenvalues)
-        scale = np.quantile(held_out_distances, UNSURE_QUANTILE) * len(eigenvalues)
-        # One graph for the forward pass and the distance: numpy's threads next to TensorFlow's
-        # cost ~30 ms a drawing on a busy 2-core machine.
-        whiten = tf.constant(whiten / np.sqrt(scale), tf.float32)
-        whitened_means = tf.constant(whitened_means / np.sqrt(scale), tf.float32)
+        held_out_distances = _nearest_squared_distances(held_out @ whiten, whitened_means)
+        scale = np.quantile(held_out_distances.numpy(), UNSURE_QUANTILE)
+        # Distances come out in units of the "unsure" threshold; one graph for the forward pass and the
+        # distance, as numpy's threads next to TensorFlow's cost ~30 ms a drawing on a busy machine.
+        whiten = tf.cast(whiten / np.sqrt(scale), tf.float32)
+        whitened_means = tf.cast(whitened_means / np.sqrt(scale), tf.float32)
 
         def read(batch):
             hidden, probabilities = extractor(batch, training=False)
-            whitened = tf.sign(hidden) * tf.sqrt(tf.abs(hidden)) @ whiten
-            squared = (
-                tf.reduce_sum(whitened**2, axis=1, keepdims=True)
-                - 2 * whitened @ tf.transpose(whitened_means)
-                + tf.reduce_sum(whitened_means**2, axis=1)
-            )
-            return tf.reduce_min(squared, axis=1), probabilities
+            return _nearest_squared_distances(signed_sqrt(hidden) @ whiten, whitened_means), probabilities
 
         self._read = tf.function(read, input_signature=[tf.TensorSpec((None, 28, 28, 1), tf.float32)])
+        self._read.get_concrete_function()  # traced now, not on a visitor's first drawing
 
     def distances_and_probabilities(self, images):
         """Distances (n,) in units of the "unsure" threshold and probabilities (n, 10) of images
@@ -138,8 +136,12 @@ def _in_batches(function, images, batch_size=500):
 
 
 def _nearest_squared_distances(whitened, whitened_means):
-    squared = (whitened**2).sum(axis=1, keepdims=True) - 2 * whitened @ whitened_means.T + (whitened_means**2).sum(axis=1)
-    return squared.min(axis=1)
+    squared = (
+        tf.reduce_sum(whitened**2, axis=1, keepdims=True)
+        - 2 * whitened @ tf.transpose(whitened_means)
+        + tf.reduce_sum(whitened_means**2, axis=1)
+    )
+    return tf.reduce_min(squared, axis=1)
 
 
 _readers = weakref.WeakKeyDictionary()
