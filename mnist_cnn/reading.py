@@ -200,10 +200,11 @@ def read_drawing(rgba, predictor):
     shape = drawing_shape(rgba)
     if shape:
         return verdict("not a digit", f"That looks like {shape}, not a digit. Draw one digit, 0 to 9.")
+    nearest = f"{'an' if guess == 8 else 'a'} {guess}"
     if distance > NOT_A_DIGIT_FACTOR:
-        return verdict("not a digit", f"That does not look like a digit (the nearest is a {guess}). Draw one digit, 0 to 9.")
+        return verdict("not a digit", f"That does not look like a digit (the nearest is {nearest}). Draw one digit, 0 to 9.")
     if distance > 1.0:
-        return verdict("unsure", f"Not sure that is a digit: it looks most like a {guess} ({reading.probability:.0%}).")
+        return verdict("unsure", f"Not sure that is a digit; the nearest digit is {nearest}.")
     if not reading.confident:
         return verdict(
             "unsure",

@@ -68,6 +68,27 @@ def test_a_line_is_not_a_digit(predictor, end):
     assert reading.verdict == "not a digit" and "line" in reading.message
 
 
+@pytest.mark.parametrize(
+    "name, polylines",
+    [
+        ("A", [[(60, 240), (140, 40), (220, 240)], [(95, 160), (185, 160)]]),
+        ("X", [[(60, 60), (220, 220)], [(60, 220), (220, 60)]]),
+        ("plus", [[(40, 140), (240, 140)], [(140, 40), (140, 240)]]),
+    ],
+)
+def test_letters_and_symbols_are_not_claimed(predictor, name, polylines):
+    reading = read_drawing(strokes(*polylines), predictor)
+    assert_well_formed(reading)
+    assert reading.verdict in ("not a digit", "unsure"), name
+
+
+def test_a_circle_is_a_zero(predictor):
+    """A drawn circle is how many people write 0: it stays a digit."""
+    angles = np.linspace(0, 2 * np.pi, 40)
+    reading = read_drawing(strokes(list(zip(140 + 90 * np.cos(angles), 140 + 100 * np.sin(angles), strict=True))), predictor)
+    assert (reading.verdict, reading.digit) == ("digit", 0)
+
+
 def test_an_upright_stroke_is_a_one(predictor):
     canvas = strokes([(150, 40), (130, 240)])
     assert drawing_shape(canvas) is None
