@@ -3,8 +3,8 @@
 Non-digits come from ``support/non_digits.py`` (dots, lines leaning more than 45 degrees, letters in
 the machine's fonts, symbols, scribbles, two MNIST digits side by side, triangles/squares/stars/zigzags;
 circles, upright strokes and digit-like letters are left out because they are digits). Drawn digits
-are MNIST test digits 5000-9999 redrawn on the canvas at a random size, spot, pen width and style
-(``mnist_cnn.reading`` fits on digits 0-4999 only). Every drawing is read twice, interleaved:
+are the odd-numbered MNIST test digits redrawn on the canvas at a random size, spot, pen width and
+style (``mnist_cnn.reading`` learns from even-numbered ones only). Every drawing is read twice, interleaved:
 
 - new: ``read_drawing`` — claimed as a digit only when the verdict is "digit";
 - old: the page before issue 13 — preprocessing, probabilities, a digit claimed when its
@@ -32,8 +32,7 @@ from mnist_cnn.preprocess import canvas_to_mnist  # noqa: E402
 from mnist_cnn.reading import drawing_reader, read_drawing, read_probabilities  # noqa: E402
 from support.canvas_styles import CANVAS_STYLES, render_on_canvas  # noqa: E402
 from support.non_digits import KINDS, font_files, make_non_digit, random_drawing  # noqa: E402
-
-FIRST_EVALUATION_DIGIT = 5000  # digits before it are the reference digits the reading is fitted on
+from support.reference_digits import EVALUATION_INDICES  # noqa: E402
 
 
 def old_reading(canvas, predictor):
@@ -60,7 +59,7 @@ def main():
     args = parser.parse_args()
 
     images, labels = load_test_set()
-    images, labels = images[FIRST_EVALUATION_DIGIT:], labels[FIRST_EVALUATION_DIGIT:]
+    images, labels = images[EVALUATION_INDICES], labels[EVALUATION_INDICES]
     predictor = Predictor(load_model(args.model) if args.model else load_bundled_model())
     _, fit_ms = timed(drawing_reader, predictor)
     rng = np.random.default_rng(args.seed)

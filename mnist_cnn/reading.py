@@ -8,9 +8,9 @@ a 9 at 100%. :func:`read_drawing` checks two things before it claims a digit:
 - how far the network's last hidden layer (the input of its final Dense layer) is from where drawn
   digits lie: a Mahalanobis distance to the nearest of the ten class means, with one covariance
   shared by the classes (Lee et al. 2018, "A simple unified framework for detecting out-of-distribution
-  samples"). The means and covariance are fitted for each model, once, on MNIST test digits 0-3999
-  as the network sees them after being drawn on the canvas (``assets/reference_digits.npz``), and the
-  thresholds are quantiles of the distances of digits 4000-4999, so they suit any model the visitor picks.
+  samples"). The means and covariance are fitted for each model, once, on 4,000 even-numbered MNIST
+  test digits as the network sees them after being drawn on the canvas (``assets/reference_digits.npz``),
+  and the thresholds are quantiles of the distances of 1,000 others, so they suit any model the visitor picks.
 """
 import threading
 import weakref
@@ -27,8 +27,8 @@ from mnist_cnn.preprocess import INK_THRESHOLD, MIN_CONTRAST, canvas_to_mnist, i
 VERDICTS = ("digit", "unsure", "not a digit", "blank")
 # Below this top probability the page says "not sure" instead of claiming a digit.
 CONFIDENT_PROBABILITY = 0.6
-# Reference digits fitted on / held out to set the thresholds.
-FIT_DIGITS = 4000
+# Every fifth reference digit is held out to set the thresholds; the others are fitted on.
+HELD_OUT_EVERY = 5
 # A drawing farther from every digit class than this share of held-out drawn digits is "unsure" ...
 UNSURE_QUANTILE = 0.98
 # ... and "not a digit" when it is this many times farther than that.
@@ -93,17 +93,18 @@ def _classifier_layer(model):
 class DrawingReader:
     """One model's probabilities and distance from drawn digits, fitted once on the reference digits."""
 
-    def __init__(self, model, reference_images, reference_labels, fit_digits=FIT_DIGITS):
+    def __init__(self, model, reference_images, reference_labels):
         classifier = _classifier_layer(model)
         extractor = keras.Model(model.inputs[0], [classifier.input, model.layers[-1].output])
         features, _ = _in_batches(lambda batch: extractor(batch, training=False), reference_images)
         # The linear algebra runs in TensorFlow: numpy's multi-threaded OpenBLAS took 20 s instead of
         # 1 s for this eigendecomposition on a busy 2-core machine.
         features = signed_sqrt(tf.constant(features, tf.float64))
-        labels = np.asarray(reference_labels, np.int64)
-        fit, held_out = features[:fit_digits], features[fit_digits:]
-        means = tf.stack([tf.reduce_mean(tf.boolean_mask(fit, labels[:fit_digits] == digit), axis=0) for digit in range(10)])
-        residuals = fit - tf.gather(means, labels[:fit_digits])
+        held_out_mask = np.arange(len(features)) % HELD_OUT_EVERY == HELD_OUT_EVERY - 1
+        fit, held_out = tf.boolean_mask(features, ~held_out_mask), tf.boolean_mask(features, held_out_mask)
+        labels = np.asarray(reference_labels, np.int64)[~held_out_mask]
+        means = tf.stack([tf.reduce_mean(tf.boolean_mask(fit, labels == digit), axis=0) for digit in range(10)])
+        residuals = fit - tf.gather(means, labels)
         eigenvalues, eigenvectors = tf.linalg.eigh(tf.transpose(residuals) @ residuals / len(residuals))
         eigenvalues = tf.maximum(eigenvalues, 0)
         eigenvalues = (1 - SHRINKAGE) * eigenvalues + SHRINKAGE * tf.reduce_mean(eigenvalues)

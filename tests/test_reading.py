@@ -6,11 +6,18 @@ from mnist_cnn.data import load_test_set
 from mnist_cnn.model import build_model, load_bundled_model
 from mnist_cnn.paths import REFERENCE_DIGITS_PATH
 from mnist_cnn.predict import Predictor
-from mnist_cnn.reading import VERDICTS, DrawingReader, drawing_reader, drawing_shape, read_drawing, read_probabilities
+from mnist_cnn.reading import (
+    HELD_OUT_EVERY,
+    UNSURE_QUANTILE,
+    VERDICTS,
+    DrawingReader,
+    drawing_reader,
+    drawing_shape,
+    read_drawing,
+    read_probabilities,
+)
 from support.canvas_styles import CANVAS_STYLES, place_digit, render_on_canvas
-from support.reference_digits import reference_digit
-
-EVALUATION_DIGITS = slice(5000, None)  # the reading is fitted on test digits 0-4999
+from support.reference_digits import EVALUATION_INDICES, REFERENCE_INDICES, reference_digit
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +28,7 @@ def predictor():
 @pytest.fixture(scope="module")
 def digits():
     images, labels = load_test_set()
-    return images[EVALUATION_DIGITS], labels[EVALUATION_DIGITS]
+    return images[EVALUATION_INDICES], labels[EVALUATION_INDICES]  # the reading learns from the others
 
 
 def strokes(*polylines, width=20, style="light ink on dark"):
@@ -136,20 +143,22 @@ def test_any_model_gets_its_own_reader():
     """Saved runs of any preset work: here an untrained regularized network, fitted on a few digits."""
     with np.load(REFERENCE_DIGITS_PATH) as reference:
         images, labels = reference["images"][:700], reference["labels"][:700]
-    reader = DrawingReader(build_model("regularized"), images, labels, fit_digits=500)
-    distances, probabilities = reader.distances_and_probabilities(images[500:])
-    assert distances.shape == (200,) and probabilities.shape == (200, 10)
-    assert np.mean(distances <= 1.0) == pytest.approx(0.98, abs=0.03)  # the held-out quantile is the threshold
+    reader = DrawingReader(build_model("regularized"), images, labels)
+    distances, probabilities = reader.distances_and_probabilities(images[HELD_OUT_EVERY - 1 :: HELD_OUT_EVERY])
+    assert distances.shape == (140,) and probabilities.shape == (140, 10)
+    assert np.mean(distances <= 1.0) == pytest.approx(UNSURE_QUANTILE, abs=0.01)  # the held-out quantile is the threshold
 
 
 def test_reference_digits_match_the_drawing_pipeline():
     images, _ = load_test_set()
     with np.load(REFERENCE_DIGITS_PATH) as reference:
-        stored, labels = reference["images"], reference["labels"]
+        stored, labels, indices = reference["images"], reference["labels"], reference["indices"]
     assert stored.shape == (5000, 28, 28) and stored.dtype == np.uint8
-    np.testing.assert_array_equal(labels, load_test_set()[1][:5000])
-    for index in (0, 1, 2, 777, 4999):
-        np.testing.assert_allclose(reference_digit(images[index], index), stored[index], atol=1)
+    np.testing.assert_array_equal(indices, np.arange(10000)[REFERENCE_INDICES])
+    np.testing.assert_array_equal(labels, load_test_set()[1][REFERENCE_INDICES])
+    for position in (0, 1, 2, 777, 4999):
+        index = indices[position]
+        np.testing.assert_allclose(reference_digit(images[index], index), stored[position], atol=1)
 
 
 def test_bad_canvas_gives_a_clear_error(predictor):
