@@ -29,7 +29,7 @@ from mnist_cnn.data import load_test_set  # noqa: E402
 from mnist_cnn.model import load_bundled_model, load_model  # noqa: E402
 from mnist_cnn.predict import Predictor  # noqa: E402
 from mnist_cnn.preprocess import canvas_to_mnist  # noqa: E402
-from mnist_cnn.reading import drawing_reader, read_drawing, read_probabilities  # noqa: E402
+from mnist_cnn.reading import UNSURE_QUANTILE, drawing_reader, judge, read_drawing, read_probabilities  # noqa: E402
 from support.canvas_styles import CANVAS_STYLES, render_on_canvas  # noqa: E402
 from support.non_digits import KINDS, font_files, make_non_digit, random_drawing  # noqa: E402
 from support.reference_digits import EVALUATION_INDICES  # noqa: E402
@@ -56,12 +56,13 @@ def main():
     parser.add_argument("--per-kind", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", help="a .keras file (default: the bundled model)")
+    parser.add_argument("--sweep", default="0.95,0.97,0.98,0.99,0.995", help="other held-out quantiles to report")
     args = parser.parse_args()
 
     images, labels = load_test_set()
     images, labels = images[EVALUATION_INDICES], labels[EVALUATION_INDICES]
     predictor = Predictor(load_model(args.model) if args.model else load_bundled_model())
-    _, fit_ms = timed(drawing_reader, predictor)
+    reader, fit_ms = timed(drawing_reader, predictor)
     rng = np.random.default_rng(args.seed)
     fonts = font_files()
 
@@ -75,7 +76,7 @@ def main():
             drawings.append((kind, render_on_canvas(make_non_digit(kind, rng, images, fonts), style), None))
 
     new_ms, old_ms = [], []
-    outcomes = {kind: {"new": [], "old": [], "verdicts": []} for kind in ("digits", *KINDS)}
+    outcomes = {kind: {"new": [], "old": [], "verdicts": [], "readings": []} for kind in ("digits", *KINDS)}
     for position, (kind, canvas, _) in enumerate(drawings):
         # Interleaved A B B A so that machine load falls on both ways alike.
         order = (read_drawing, old_reading) if position % 2 == 0 else (old_reading, read_drawing)
@@ -85,6 +86,7 @@ def main():
                 new_ms.append(ms)
                 outcomes[kind]["verdicts"].append(result.verdict)
                 outcomes[kind]["new"].append(result.digit)
+                outcomes[kind]["readings"].append(result)
             else:
                 old_ms.append(ms)
                 outcomes[kind]["old"].append(result)
@@ -110,6 +112,25 @@ def main():
         report[f"verdicts[{kind}]"] = {verdict: verdicts.count(verdict) for verdict in sorted(set(verdicts))}
     report["not_claimed_all_kinds"] = round(float(np.mean([report[f"not_claimed[{kind}]"] for kind in KINDS])), 4)
     report["not_claimed_all_kinds_old"] = round(float(np.mean([report[f"not_claimed_old[{kind}]"] for kind in KINDS])), 4)
+    # The same readings judged at other thresholds: the trade-off between the two targets.
+    sweep = {}
+    for quantile in [float(value) for value in args.sweep.split(",") if value]:
+        threshold = float(np.quantile(reader.held_out_distances, quantile))
+
+        def claimed(reading, threshold=threshold):
+            if reading.verdict == "blank":
+                return None
+            return judge(reading.image, reading.probabilities, reading.distance, reading.shape, threshold).digit
+
+        right = np.mean([claimed(r) == t for r, t in zip(digits["readings"], truth, strict=True)])
+        rejected = {kind: float(np.mean([claimed(r) is None for r in outcomes[kind]["readings"]])) for kind in KINDS}
+        sweep[str(quantile)] = {
+            "digits_read_right": round(float(right), 4),
+            "not_claimed_all_kinds": round(float(np.mean(list(rejected.values()))), 4),
+            "not_claimed_worst_kind": round(min(rejected.values()), 4),
+        }
+    report["sweep_unsure_quantile"] = sweep
+    report["unsure_quantile"] = UNSURE_QUANTILE
     report["ms_per_drawing_median"] = round(float(np.median(new_ms)), 2)
     report["ms_per_drawing_median_old"] = round(float(np.median(old_ms)), 2)
     report["ms_ratio_new_over_old"] = round(float(np.median(np.array(new_ms) / np.array(old_ms))), 2)

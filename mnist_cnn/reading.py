@@ -76,6 +76,7 @@ class DrawingReading:
     message: str
     # Distance to the nearest digit class, in units of the "unsure" threshold (above 1: unlike drawn digits).
     distance: float | None = None
+    shape: str | None = None  # "a dot" or "a line" when the shape alone says it is not a digit
 
 
 def signed_sqrt(features):
@@ -110,8 +111,9 @@ class DrawingReader:
         eigenvalues = (1 - SHRINKAGE) * eigenvalues + SHRINKAGE * tf.reduce_mean(eigenvalues)
         whiten = eigenvectors / tf.sqrt(eigenvalues)
         whitened_means = means @ whiten
-        held_out_distances = _nearest_squared_distances(held_out @ whiten, whitened_means)
-        scale = np.quantile(held_out_distances.numpy(), UNSURE_QUANTILE)
+        held_out_distances = _nearest_squared_distances(held_out @ whiten, whitened_means).numpy()
+        scale = np.quantile(held_out_distances, UNSURE_QUANTILE)
+        self.held_out_distances = held_out_distances / scale  # for thresholds at other quantiles
         # Distances come out in units of the "unsure" threshold; one graph for the forward pass and the
         # distance, as numpy's threads next to TensorFlow's cost ~30 ms a drawing on a busy machine.
         whiten = tf.cast(whiten / np.sqrt(scale), tf.float32)
@@ -189,22 +191,25 @@ def read_drawing(rgba, predictor):
     image = canvas_to_mnist(rgba)
     if image is None:
         return DrawingReading("blank", None, None, None, None, "Nothing drawn yet: draw one digit, 0 to 9.")
-    reader = drawing_reader(predictor)
-    distances, probabilities = reader.distances_and_probabilities(image)
-    distance, probabilities = float(distances[0]), probabilities[0]
+    distances, probabilities = drawing_reader(predictor).distances_and_probabilities(image)
+    return judge(image, probabilities[0], float(distances[0]), drawing_shape(rgba))
+
+
+def judge(image, probabilities, distance, shape, unsure_distance=1.0):
+    """The reading of a drawn ``image`` from its probabilities, its distance from drawn digits and its
+    shape (see :func:`drawing_shape`); ``unsure_distance`` moves the threshold (for the benchmark's sweep)."""
     reading = read_probabilities(probabilities)
     guess = reading.digit
 
     def verdict(name, message, digit=None):
-        return DrawingReading(name, digit, guess, probabilities, image, message, distance)
+        return DrawingReading(name, digit, guess, probabilities, image, message, distance, shape)
 
-    shape = drawing_shape(rgba)
     if shape:
         return verdict("not a digit", f"That looks like {shape}, not a digit. Draw one digit, 0 to 9.")
     nearest = f"{'an' if guess == 8 else 'a'} {guess}"
-    if distance > NOT_A_DIGIT_FACTOR:
+    if distance > NOT_A_DIGIT_FACTOR * unsure_distance:
         return verdict("not a digit", f"That does not look like a digit (the nearest is {nearest}). Draw one digit, 0 to 9.")
-    if distance > 1.0:
+    if distance > unsure_distance:
         return verdict("unsure", f"Not sure that is a digit; the nearest digit is {nearest}.")
     if not reading.confident:
         return verdict(
