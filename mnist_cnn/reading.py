@@ -30,7 +30,7 @@ CONFIDENT_PROBABILITY = 0.6
 # Every fifth reference digit is held out to set the thresholds; the others are fitted on.
 HELD_OUT_EVERY = 5
 # A drawing farther from every digit class than this share of held-out drawn digits is "unsure" ...
-UNSURE_QUANTILE = 0.98
+UNSURE_QUANTILE = 0.99
 # ... and "not a digit" when it is this many times farther than that.
 NOT_A_DIGIT_FACTOR = 1.5
 # Covariance eigenvalues are pulled this far towards their mean: 1,000 features from 4,000 digits.
