@@ -318,7 +318,7 @@ class _RunRecorder:
         write_json_atomically(self.metrics, self.run_dir / METRICS_FILE)
 
 
-def train(config, data=None, on_event=None, stop_requested=None, runs_root=None, run_dir=None, class_data=None):
+def train(config, data=None, on_event=None, stop_requested=None, runs_root=None, run_dir=None, class_data=None, on_model=None):
     """Train a model as ``config`` says and save its run folder.
 
     ``data`` is ``((x_train, y_train), (x_test, y_test))`` as uint8 arrays (default: :func:`load_mnist`).
@@ -327,7 +327,9 @@ def train(config, data=None, on_event=None, stop_requested=None, runs_root=None,
     ``on_event`` receives a :class:`BatchEvent` for every batch and an :class:`EpochEvent` after
     every epoch. ``stop_requested`` (a ``threading.Event``) stops the run between batches; the
     partly trained model is kept and the run is marked ``stopped``. The run folder is ``run_dir``
-    or a new folder under ``runs_root`` (default ``runs/``).
+    or a new folder under ``runs_root`` (default ``runs/``). ``on_model(model, event)`` is called in the
+    training thread after every compiled call (with its last batch's event) and after every epoch, for
+    watchers of the live model (the prediction wall) that must not touch it from another thread.
     """
     from mnist_cnn.paths import runs_dir
 
@@ -396,6 +398,8 @@ def train(config, data=None, on_event=None, stop_requested=None, runs_root=None,
                 )
                 recorder.add_batch(event)
                 on_event(event)
+            if on_model is not None:
+                on_model(model, event)
         if stop_requested.is_set():
             status = RunState.STOPPED
             break
@@ -413,6 +417,8 @@ def train(config, data=None, on_event=None, stop_requested=None, runs_root=None,
         )
         recorder.add_epoch(event, epoch_seconds)
         on_event(event)
+        if on_model is not None:
+            on_model(model, event)
 
     test_loss, test_accuracy = steps.evaluate(x_test, y_test)
     if class_held_out is not None:

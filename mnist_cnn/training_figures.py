@@ -6,12 +6,24 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-RAW_COLOUR = "rgba(29, 78, 216, 0.25)"
+# Projector-readable: dark text, large type, a raw-batch line that survives a washed-out projector.
+TEXT_COLOUR = "#111827"  # contrast 17.7:1 on the white background
+BACKGROUND_COLOUR = "#ffffff"
+FONT_SIZE = 18
+RAW_COLOUR = "#7fa6ee"
+RAW_WIDTH = 1.5
 SMOOTH_COLOUR = "#1d4ed8"
 TRAIN_COLOUR = "#0f766e"
 VALIDATION_COLOUR = "#c2410c"
-# Beyond this many batches the raw curve is thinned for the browser; the smoothed curve stays exact.
+CHART_HEIGHT = 560
+# Decades only: a log axis otherwise labels its minor ticks "2, 5" without the decade.
+LOSS_TICKS = (0.001, 0.01, 0.1, 1, 10, 100)
+# The live x axis ends at the first of these (in epochs) that leaves room beyond the progress.
+X_AXIS_ENDS = (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30)
+X_AXIS_HEADROOM = 1.15
+# Beyond this many points a curve is thinned for the browser (the smoothing uses every batch).
 MAX_RAW_POINTS = 1500
+HISTORY_KEYS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy")
 
 
 def smooth(values, weight=0.9):
@@ -27,49 +39,82 @@ def smooth(values, weight=0.9):
 
 def _thin(steps, values):
     stride = max(1, int(np.ceil(len(steps) / MAX_RAW_POINTS)))
-    return steps[::stride], values[::stride]
+    # float32 halves what every viewer downloads per refresh; a chart needs no more precision.
+    return steps[::stride].astype(np.float32), np.asarray(values)[::stride].astype(np.float32)
 
 
-def training_figure(batch_steps, batch_losses, batch_accuracies, epoch_history, epochs):
+def x_axis_end(progress_epochs, epochs):
+    """Where the live x axis ends: a little beyond the progress (in epochs), never beyond the run.
+
+    It grows in steps, so the chart does not rescale on every refresh."""
+    wanted = max(progress_epochs * X_AXIS_HEADROOM, X_AXIS_ENDS[0])
+    end = next((value for value in X_AXIS_ENDS if value >= wanted), wanted)
+    return float(min(end, max(epochs, X_AXIS_ENDS[0])))
+
+
+def _axis_style(font_size):
+    return dict(tickfont=dict(size=font_size, color=TEXT_COLOUR), title_font=dict(size=font_size, color=TEXT_COLOUR),
+                color=TEXT_COLOUR, gridcolor="#d1d5db", linecolor=TEXT_COLOUR, showline=True, ticks="outside")
+
+
+def training_figure(batch_steps, batch_losses, batch_accuracies, epoch_history, epochs, x_end=None, height=CHART_HEIGHT,
+                    revision="live", font_size=FONT_SIZE):
     """Loss (top) and accuracy (bottom) against epochs: per batch raw and smoothed, per epoch
-    training and validation. ``epoch_history`` has lists under epoch, loss, accuracy, val_loss, val_accuracy."""
-    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, subplot_titles=("loss (log scale)", "accuracy"))
+    training and validation. ``epoch_history`` has lists under epoch, loss, accuracy, val_loss, val_accuracy.
+
+    The x axis ends at ``x_end`` epochs (default: the whole run); ``revision`` is plotly's
+    ``uirevision``: zoom and legend choices last while it stays the same."""
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1, subplot_titles=("loss (log scale)", "accuracy"))
     steps = np.asarray(batch_steps, dtype=float)
     for row, values, name in ((1, batch_losses, "loss"), (2, batch_accuracies, "accuracy")):
         values = np.asarray(values, dtype=float)
         raw_steps, raw_values = _thin(steps, values)
         figure.add_trace(
-            go.Scatter(x=raw_steps, y=raw_values, mode="lines", line=dict(color=RAW_COLOUR, width=1),
-                       name=f"batch {name}", legendgroup="batch", showlegend=row == 1),
+            go.Scatter(x=raw_steps, y=raw_values, mode="lines", line=dict(color=RAW_COLOUR, width=RAW_WIDTH),
+                       name="batch", legendgroup="batch", showlegend=row == 1, hoverinfo="skip"),
             row=row, col=1,
         )
+        smooth_steps, smoothed = _thin(steps, smooth(values) if len(values) else values)
         figure.add_trace(
-            go.Scatter(x=steps, y=smooth(values) if len(values) else values, mode="lines",
-                       line=dict(color=SMOOTH_COLOUR, width=2.5), name="batch, smoothed",
-                       legendgroup="smooth", showlegend=row == 1),
+            go.Scatter(x=smooth_steps, y=smoothed, mode="lines", line=dict(color=SMOOTH_COLOUR, width=3.5),
+                       name="batch, smoothed", legendgroup="smooth", showlegend=row == 1),
             row=row, col=1,
         )
         for key, colour, label in ((name, TRAIN_COLOUR, "epoch, training"), (f"val_{name}", VALIDATION_COLOUR, "epoch, validation")):
             figure.add_trace(
                 go.Scatter(x=epoch_history["epoch"], y=epoch_history[key], mode="lines+markers",
-                           line=dict(color=colour, width=2), marker=dict(size=8), name=label,
+                           line=dict(color=colour, width=3), marker=dict(size=11), name=label,
                            legendgroup=label, showlegend=row == 1),
                 row=row, col=1,
             )
-    figure.update_xaxes(range=[0, max(epochs, 1)], title_text="epoch", row=2, col=1)
-    figure.update_yaxes(type="log", row=1, col=1)  # late, small losses stay readable beside the first ones
-    figure.update_yaxes(range=[0, 1.02], tickformat=".0%", row=2, col=1)
-    figure.update_layout(height=560, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.12),
-                         uirevision="live")  # keeps zoom and legend choices across refreshes
+    figure.update_xaxes(range=[0, x_end if x_end is not None else max(epochs, 1)], **_axis_style(font_size))
+    figure.update_xaxes(title_text="epoch", row=2, col=1)
+    figure.update_yaxes(**_axis_style(font_size))
+    # Log scale: late, small losses stay readable beside the first ones.
+    figure.update_yaxes(type="log", tickvals=LOSS_TICKS, ticktext=[f"{tick:g}" for tick in LOSS_TICKS],
+                        minor=dict(showgrid=False, ticks=""), row=1, col=1)
+    figure.update_yaxes(range=[0, 1.02], tickvals=[0, 0.25, 0.5, 0.75, 1], tickformat=".0%", row=2, col=1)
+    figure.update_annotations(font=dict(size=font_size + 2, color=TEXT_COLOUR))  # the subplot titles
+    figure.update_layout(
+        template="plotly_white", height=height, paper_bgcolor=BACKGROUND_COLOUR, plot_bgcolor=BACKGROUND_COLOUR,
+        font=dict(size=font_size, color=TEXT_COLOUR), margin=dict(l=10, r=10, t=40, b=10),
+        legend=dict(orientation="h", y=-0.14, font=dict(size=font_size, color=TEXT_COLOUR)),
+        uirevision=revision,
+    )
     return figure
 
 
-def snapshot_figure(snapshot):
-    """The live run of a :class:`~mnist_cnn.run_manager.RunSnapshot`."""
-    history = {key: [getattr(event, key) for event in snapshot.epoch_events]
-               for key in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy")}
+def snapshot_figure(snapshot, height=CHART_HEIGHT, font_size=FONT_SIZE):
+    """The live run of a :class:`~mnist_cnn.run_manager.RunSnapshot`: its x axis grows with the run.
+
+    Before the first batch it is the same chart, empty, so the page keeps its height."""
+    history = {key: [getattr(event, key) for event in snapshot.epoch_events] for key in HISTORY_KEYS}
     epochs = snapshot.config.epochs if snapshot.config else 1
-    return training_figure(snapshot.batch_steps, snapshot.batch_losses, snapshot.batch_accuracies, history, epochs)
+    progress_epochs = snapshot.batch_steps[-1] if snapshot.batch_steps else 0.0
+    revision = str(snapshot.run_dir) if snapshot.run_dir else "live"
+    return training_figure(snapshot.batch_steps, snapshot.batch_losses, snapshot.batch_accuracies, history, epochs,
+                           x_end=x_axis_end(progress_epochs, epochs), height=height, revision=revision,
+                           font_size=font_size)
 
 
 class SharedLiveFigure:
@@ -79,8 +124,10 @@ class SharedLiveFigure:
     second would take a whole CPU core away from training.
     """
 
-    def __init__(self, max_age=0.5):
+    def __init__(self, max_age=0.5, height=CHART_HEIGHT, font_size=FONT_SIZE):
         self.max_age = max_age
+        self.height = height
+        self.font_size = font_size
         self._lock = threading.Lock()
         self._figure = None
         self._built_from = None  # (run folder, snapshot version)
@@ -92,18 +139,19 @@ class SharedLiveFigure:
             same_run = self._built_from is not None and self._built_from[0] == snapshot.run_dir
             fresh = time.monotonic() - self._built_at < self.max_age
             if not same_run or (self._built_from[1] != snapshot.version and not fresh):
-                self._figure = snapshot_figure(snapshot)
+                self._figure = snapshot_figure(snapshot, height=self.height, font_size=self.font_size)
                 self._built_from = (snapshot.run_dir, snapshot.version)
                 self._built_at = time.monotonic()
             return self._figure
 
 
-def metrics_figure(metrics):
+def metrics_figure(metrics, height=CHART_HEIGHT, font_size=FONT_SIZE):
     """A saved run's history (its ``metrics.json``) in the same layout as the live view."""
     batches = metrics["batch_history"]
     per_epoch = max(batches["batch"], default=1)
     steps = [epoch - 1 + batch / per_epoch for epoch, batch in zip(batches["epoch"], batches["batch"], strict=False)]
-    return training_figure(steps, batches["loss"], batches["accuracy"], metrics["epoch_history"], metrics["config"]["epochs"])
+    return training_figure(steps, batches["loss"], batches["accuracy"], metrics["epoch_history"], metrics["config"]["epochs"],
+                           height=height, revision="saved", font_size=font_size)
 
 
 def runs_overlay_figure(runs):

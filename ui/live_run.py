@@ -1,0 +1,207 @@
+"""The live run on the Train page and in presenter view: status, progress, chart and prediction wall.
+
+Everything here redraws in place: the chart keeps its height in every state (idle, loading,
+training, finished) and never shows a blank frame on a refresh (see :func:`steady_chart`).
+"""
+import base64
+import io
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from mnist_cnn.data import KERAS_MNIST_BYTES, download_progress, load_test_set
+from mnist_cnn.paths import BUNDLED_RUN_DIR
+from mnist_cnn.prediction_wall import WALL_INDICES, empty_wall
+from mnist_cnn.run_manager import status_line
+from mnist_cnn.runs import read_metrics
+from mnist_cnn.training_figures import CHART_HEIGHT, FONT_SIZE, SharedLiveFigure, metrics_figure
+
+ACTIVE_REFRESH_SECONDS = 1.0
+IDLE_REFRESH_SECONDS = 3.0
+
+# Streamlit gives a chart a new element id whenever its figure changes (the id hashes the spec, even
+# with a key), so the browser unmounts the old chart and mounts a new one, which plotly draws a frame
+# or more later: a blank chart on every refresh. Two charts stacked in one grid cell alternate: the
+# new figure goes into the slot that is not on top, and a mount animation lifts the newest chart above
+# the other, which stays drawn beneath until the new one has painted (a chart is transparent until then).
+STEADY_CHART_CSS = """
+<style>
+.st-key-steady-chart { display: grid; grid-template-columns: minmax(0, 1fr); }
+.st-key-steady-chart > div { grid-area: 1 / 1; width: 100%; }
+.st-key-steady-chart .stPlotlyChart { position: relative; animation: newest-chart-on-top 100000s linear forwards; }
+@keyframes newest-chart-on-top { from { z-index: 1000000; } to { z-index: 1; } }
+</style>
+"""
+
+WALL_CSS = """
+<style>
+.prediction-wall { display: grid; grid-template-columns: repeat(auto-fill, minmax(var(--wall-cell, 76px), 1fr));
+  gap: 8px; margin: 0 0 8px 0; }
+.wall-cell { border: 4px solid #9ca3af; border-radius: 8px; padding: 4px; text-align: center; background: #ffffff;
+  color: #111827; line-height: 1.15; }
+.prediction-wall .wall-cell img { width: 100% !important; max-width: none !important; height: auto; aspect-ratio: 1;
+  image-rendering: pixelated; border-radius: 3px; display: block; }
+.wall-cell .wall-guess { font-size: var(--wall-guess, 1.3rem); font-weight: 700; margin-top: 2px; white-space: nowrap; }
+.wall-cell .wall-confidence { font-size: var(--wall-small, 0.95rem); white-space: nowrap; }
+.wall-right { border-color: #15803d; background: #f0fdf4; }
+.wall-right .wall-guess { color: #166534; }
+.wall-wrong { border-color: #b91c1c; background: #fef2f2; }
+.wall-wrong .wall-guess { color: #991b1b; }
+.class-accuracy { display: grid; grid-template-columns: repeat(5, 1fr); gap: 6px; margin: 4px 0 8px 0; }
+@media (min-width: 700px) { .class-accuracy { grid-template-columns: repeat(10, 1fr); } }
+.class-accuracy div { border: 2px solid #d1d5db; border-radius: 6px; text-align: center; padding: 2px 0;
+  font-size: var(--wall-small, 0.95rem); color: #111827; background: #ffffff; }
+.class-accuracy b { display: block; font-size: var(--wall-guess, 1.3rem); }
+.class-accuracy .class-weak { border-color: #b91c1c; background: #fef2f2; }
+</style>
+"""
+
+
+@st.cache_resource
+def shared_live_figure(height=CHART_HEIGHT, font_size=FONT_SIZE):
+    return SharedLiveFigure(height=height, font_size=font_size)
+
+
+@st.cache_resource
+def bundled_run_figure(height=CHART_HEIGHT, font_size=FONT_SIZE):
+    # Shown to every idle viewer every few seconds; the bundled run never changes.
+    return metrics_figure(read_metrics(BUNDLED_RUN_DIR), height=height, font_size=font_size)
+
+
+@st.cache_resource
+def wall_image_sources():
+    """Data URIs of the wall's digits (28×28 PNGs, enlarged by the browser), made once per server."""
+    images, _ = load_test_set()
+    sources = {}
+    for index in WALL_INDICES:
+        buffer = io.BytesIO()
+        Image.fromarray(np.asarray(images[index], dtype=np.uint8)).save(buffer, format="PNG")
+        sources[index] = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return sources
+
+
+@st.cache_resource
+def idle_wall():
+    _, labels = load_test_set()
+    return empty_wall(labels)
+
+
+def chart_figure(snapshot, height=CHART_HEIGHT, font_size=FONT_SIZE):
+    """The figure for the live section: the bundled run when idle, else the current run (empty
+    until its first batch), always the same height."""
+    if snapshot.state == "idle":
+        return bundled_run_figure(height, font_size)
+    return shared_live_figure(height, font_size).figure(snapshot)
+
+
+def steady_chart(figure, key="steady-chart"):
+    """Show ``figure`` without a blank frame when it replaces the previous one (see STEADY_CHART_CSS)."""
+    slots = st.session_state.setdefault(f"{key}-slots", {"figures": [None, None], "front": 0})
+    if figure is not slots["figures"][slots["front"]]:
+        slots["front"] = 1 - slots["front"]
+        slots["figures"][slots["front"]] = figure
+    st.html(STEADY_CHART_CSS)
+    with st.container(key=key):
+        for slot, slot_figure in enumerate(slots["figures"]):
+            if slot_figure is not None:
+                st.plotly_chart(slot_figure, key=f"{key}-{slot}", theme=None, config={"displaylogo": False})
+
+
+def wall_html(state, sources):
+    """The prediction wall as HTML: each digit with the network's guess and confidence, framed green
+    when right and red when wrong (with ✓/✗ for those who cannot tell the colours apart)."""
+    cells = []
+    for digit in state.digits:
+        if digit.guess is None:
+            kind, guess, detail = "wall-waiting", "?", "&nbsp;"
+        elif digit.correct:
+            kind, guess, detail = "wall-right", f"✓ {digit.guess}", f"{digit.confidence:.0%} sure"
+        else:
+            kind, guess, detail = "wall-wrong", f"✗ {digit.guess}", f"{digit.confidence:.0%} · is {digit.label}"
+        cells.append(
+            f'<div class="wall-cell {kind}" title="test digit #{digit.index}, a {digit.label}">'
+            f'<img src="{sources[digit.index]}" alt="a handwritten {digit.label}">'
+            f'<div class="wall-guess">{guess}</div><div class="wall-confidence">{detail}</div></div>'
+        )
+    return f'<div class="prediction-wall">{"".join(cells)}</div>'
+
+
+def class_accuracy_html(state):
+    """Test accuracy per digit class after the last epoch, as a row of ten cells."""
+    if state.class_accuracy is None:
+        return ""
+    cells = "".join(
+        f'<div class="{"class-weak" if accuracy < 0.9 else ""}"><b>{digit}</b>{accuracy:.0%}</div>'
+        for digit, accuracy in enumerate(state.class_accuracy)
+    )
+    return f'<div class="class-accuracy">{cells}</div>'
+
+
+def wall_heading(state):
+    if state.progress_epochs is None:
+        return "The network's guesses appear here while a run trains."
+    return f"**{state.correct_count} of {len(state.digits)}** read right, at epoch {state.progress_epochs:.1f}"
+
+
+def prediction_wall_ui(snapshot):
+    """The wall of the current run (or of no run: the digits, waiting) and its per-class accuracy."""
+    state = getattr(snapshot, "wall", None) or idle_wall()
+    st.html(WALL_CSS)
+    with st.container(key="prediction-wall"):
+        st.markdown(wall_heading(state))
+        st.markdown(wall_html(state, wall_image_sources()), unsafe_allow_html=True)
+        if state.class_accuracy is not None:
+            st.markdown(f"Test accuracy per digit after epoch {state.class_accuracy_epoch}")
+            st.markdown(class_accuracy_html(state), unsafe_allow_html=True)
+
+
+def progress_text(snapshot):
+    batch = snapshot.last_batch
+    remaining = snapshot.remaining_seconds
+    return (
+        f"batch {batch.batch} of {batch.batches} · {batch.samples_per_second:,.0f} samples/s · "
+        f"{snapshot.elapsed_seconds:.0f} s elapsed" + ("" if remaining is None else f" · about {remaining:.0f} s to go")
+    )
+
+
+def status_ui(snapshot):
+    """The run's status line and progress bar (a download bar while MNIST downloads)."""
+    with st.container(key="train-status"):
+        if snapshot.state == "idle":
+            st.markdown(f"**{status_line(snapshot)}** Below: the bundled model's finished training run.")
+        elif snapshot.state == "failed":
+            st.error(status_line(snapshot))
+        else:
+            st.markdown(f"**{status_line(snapshot)}**")
+        downloaded = download_progress() if snapshot.state == "loading" else None
+        if downloaded is not None and downloaded < 1:
+            megabytes = KERAS_MNIST_BYTES / 1e6
+            st.progress(downloaded, text=f"Downloading MNIST through Keras: {downloaded * megabytes:.1f} of {megabytes:.1f} MB")
+        elif snapshot.active and snapshot.last_batch:
+            st.progress(snapshot.progress, text=progress_text(snapshot))
+
+
+def live_run_ui(manager, started_active, can_stop, request_stop):
+    """The Train page's live section, redrawn every second while a run trains (every 3 s otherwise).
+
+    ``started_active``: whether a run was active when the page ran; when that changes, the whole
+    page reruns (its controls and saved runs change). ``can_stop(snapshot)`` says whether this
+    visitor may stop the run; ``request_stop`` is the Stop button's callback."""
+
+    @st.fragment(run_every=ACTIVE_REFRESH_SECONDS if started_active else IDLE_REFRESH_SECONDS)
+    def live_run():
+        live = manager.snapshot()
+        if live.active != started_active:
+            st.rerun()  # a run started or ended: refresh the whole page (controls, saved runs)
+        status_ui(live)
+        if live.active and can_stop(live):
+            st.button("Stop training", on_click=request_stop, type="secondary", disabled=live.state == "stopping")
+        chart_column, wall_column = st.columns([3, 2])
+        with chart_column, st.container(key="train-chart"):
+            steady_chart(chart_figure(live))
+        with wall_column:
+            prediction_wall_ui(live)
+
+    live_run()
+

@@ -1,0 +1,79 @@
+"""Presenter view (``?present=1``): the live run for a projector, filling a 1920×1080 screen without
+scrolling: status, progress, the chart, the prediction wall and the join card, in large type."""
+import streamlit as st
+
+from mnist_cnn.run_manager import status_line
+from ui.join_card import join_card_ui
+from ui.live_run import (
+    ACTIVE_REFRESH_SECONDS,
+    IDLE_REFRESH_SECONDS,
+    chart_figure,
+    prediction_wall_ui,
+    progress_text,
+    steady_chart,
+)
+
+PRESENT_PARAM = "present"
+TRAIN_PAGE_PATH = "Train"  # Streamlit names the page's URL after pages/1_Train.py
+PRESENTER_CHART_HEIGHT = 900
+PRESENTER_FONT_SIZE = 22
+PRESENTER_CSS = """
+<style>
+header[data-testid="stHeader"] { display: none; }
+[data-testid="stMainBlockContainer"] { padding: 0.75rem 1.5rem 0 1.5rem; max-width: none; }
+.st-key-presenter p.presenter-status { font-size: 2.4rem; font-weight: 700; line-height: 1.15; color: #111827; margin: 0; }
+.st-key-presenter [data-testid="stProgress"] p { font-size: 1.6rem; color: #111827; }
+.st-key-presenter [data-testid="stMarkdownContainer"] p { font-size: 1.5rem; color: #111827; }
+.st-key-presenter { --wall-cell: 92px; --wall-guess: 1.6rem; --wall-small: 1.05rem; }
+</style>
+"""
+
+
+def presenter_mode():
+    """True in presenter view: ``?present=1`` in the URL, so a reload keeps it."""
+    return st.query_params.get(PRESENT_PARAM) == "1"
+
+
+def _enter():
+    st.query_params[PRESENT_PARAM] = "1"  # other parameters (e.g. a teacher's token) stay
+
+
+def _leave():
+    st.query_params.pop(PRESENT_PARAM, None)
+
+
+def presenter_toggle():
+    """The button that switches presenter view on (or off, in presenter view)."""
+    if presenter_mode():
+        st.button("Leave presenter view", on_click=_leave, key="leave-presenter")
+    else:
+        st.button("Presenter view (projector)", on_click=_enter, icon=":material/present_to_all:", key="enter-presenter")
+
+
+def presenter_ui(manager, started_active, can_stop, request_stop):
+    """The whole presenter screen; the page should show nothing else."""
+    st.html(PRESENTER_CSS)
+
+    @st.fragment(run_every=ACTIVE_REFRESH_SECONDS if started_active else IDLE_REFRESH_SECONDS)
+    def presenter_live():
+        live = manager.snapshot()
+        if live.active != started_active:
+            st.rerun()
+        with st.container(key="presenter"):
+            chart_column, wall_column = st.columns([11, 9], gap="medium")
+            with chart_column:
+                with st.container(key="train-status"):
+                    st.markdown(f'<p class="presenter-status">{status_line(live)}</p>', unsafe_allow_html=True)
+                    if live.active and live.last_batch:
+                        st.progress(live.progress, text=progress_text(live))
+                with st.container(key="train-chart"):
+                    steady_chart(chart_figure(live, height=PRESENTER_CHART_HEIGHT, font_size=PRESENTER_FONT_SIZE))
+            with wall_column:
+                prediction_wall_ui(live)
+                join_card_ui(qr_width=190, text_size="1.5rem", page_path=TRAIN_PAGE_PATH)
+                with st.container(horizontal=True):
+                    if live.active and can_stop(live):
+                        st.button("Stop training", on_click=request_stop, disabled=live.state == "stopping")
+                    presenter_toggle()
+
+    presenter_live()
