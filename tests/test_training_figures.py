@@ -3,9 +3,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mnist_cnn.paths import BUNDLED_RUN_DIR
 from mnist_cnn.run_manager import RunSnapshot
+from mnist_cnn.runs import read_metrics
 from mnist_cnn.training import TrainingConfig
-from mnist_cnn.training_figures import MAX_RAW_POINTS, SharedLiveFigure, smooth, training_figure
+from mnist_cnn.training_figures import (
+    BACKGROUND_COLOUR,
+    MAX_RAW_POINTS,
+    SharedLiveFigure,
+    metrics_figure,
+    smooth,
+    snapshot_figure,
+    training_figure,
+    x_axis_end,
+)
 
 
 def test_smoothing_starts_at_the_first_value_and_follows_a_step():
@@ -16,12 +27,14 @@ def test_smoothing_starts_at_the_first_value_and_follows_a_step():
     assert smoothed[-1] < 0.01 and np.all(np.diff(smoothed[5:]) <= 0)
 
 
-def test_long_runs_are_thinned_for_the_browser_but_the_smoothed_curve_is_exact():
+def test_long_runs_are_thinned_for_the_browser_and_the_smoothing_uses_every_batch():
     n = 3 * MAX_RAW_POINTS
-    figure = training_figure(np.arange(n) / 100, np.linspace(2, 0.1, n), np.linspace(0.1, 1, n), {
+    losses = np.where(np.arange(n) % 3 == 0, 3.0, 0.0)  # thinning by 3 keeps only the 3.0s
+    figure = training_figure(np.arange(n) / 100, losses, np.linspace(0.1, 1, n), {
         key: [] for key in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy")}, epochs=10)
     raw, smoothed = figure.data[0], figure.data[1]
-    assert len(raw.x) <= MAX_RAW_POINTS and len(smoothed.x) == n
+    assert len(raw.x) <= MAX_RAW_POINTS and len(smoothed.x) <= MAX_RAW_POINTS
+    assert 0.8 < smoothed.y[-1] < 1.3  # near the mean of every batch (1.0), not of the kept ones (3.0)
 
 
 def snapshot(run_dir, version):
@@ -42,3 +55,71 @@ def test_shared_live_figure_is_built_once_for_many_viewers_and_refreshed_after_m
     clock[0] += 5.0
     assert shared.figure(snapshot("run-a", 3)) is refreshed  # nothing new: no rebuild even when old
     assert shared.figure(snapshot("run-b", 1)) is not refreshed  # another run is never served stale
+
+
+def relative_luminance(colour):
+    red, green, blue = (int(colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4))
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in (red, green, blue)]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(first, second):
+    lighter, darker = sorted((relative_luminance(first), relative_luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def test_contrast_formula_matches_wcag_examples():
+    assert contrast("#000000", "#ffffff") == pytest.approx(21)
+    assert contrast("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)
+
+
+def live_snapshot(progress_epochs, epochs=10, run_dir="run-a"):
+    steps = tuple(np.linspace(0.01, progress_epochs, 50)) if progress_epochs else ()
+    return RunSnapshot(state="training", config=TrainingConfig.for_preset("tutorial", epochs=epochs), run_dir=Path(run_dir),
+                       batch_steps=steps, batch_losses=tuple(np.linspace(2.3, 0.05, len(steps))),
+                       batch_accuracies=tuple(np.linspace(0.1, 0.99, len(steps))))
+
+
+@pytest.mark.parametrize(
+    "make_figure", [lambda: snapshot_figure(live_snapshot(1.3)), lambda: metrics_figure(read_metrics(BUNDLED_RUN_DIR))]
+)
+def test_text_is_large_and_dark_enough_for_a_projector(make_figure):
+    figure = make_figure()
+    layout = figure.layout
+    assert layout.paper_bgcolor == layout.plot_bgcolor == BACKGROUND_COLOUR
+    fonts = [layout.legend.font, layout.font] + [axis.tickfont for axis in (layout.xaxis, layout.xaxis2, layout.yaxis, layout.yaxis2)]
+    fonts += [annotation.font for annotation in layout.annotations]  # the subplot titles
+    for font in fonts:
+        assert font.size >= 16, font
+        assert contrast(font.color, BACKGROUND_COLOUR) >= 4.5, font
+
+
+def test_loss_axis_is_labelled_at_decades_only_and_the_batch_line_is_visible():
+    figure = snapshot_figure(live_snapshot(1.3))
+    loss_axis = figure.layout.yaxis
+    assert loss_axis.type == "log"
+    labels = dict(zip(loss_axis.tickvals, loss_axis.ticktext, strict=True))
+    assert {labels[0.01], labels[0.1], labels[1]} == {"0.01", "0.1", "1"}
+    assert all(np.log10(value) == round(np.log10(value)) for value in loss_axis.tickvals)  # no minor-tick labels
+    raw = figure.data[0]
+    assert raw.name == "batch" and raw.line.width >= 1.5
+    assert contrast(raw.line.color, BACKGROUND_COLOUR) >= 3  # WCAG's minimum for graphics
+
+
+def test_x_axis_grows_with_the_run_and_stops_at_its_end():
+    ends = [x_axis_end(progress, epochs=10) for progress in np.linspace(0, 10, 400)]
+    assert ends[0] >= 0.2 and ends[0] <= 0.5  # the first minute of a 10-epoch run is not 2% of the width
+    assert all(later >= earlier for earlier, later in zip(ends, ends[1:], strict=False))
+    assert all(end >= progress for end, progress in zip(ends, np.linspace(0, 10, 400), strict=True))
+    assert ends[-1] == 10 and max(ends) == 10
+    assert len(set(ends)) < 20  # grows in steps, not on every refresh
+    assert snapshot_figure(live_snapshot(1.3)).layout.xaxis.range[1] == x_axis_end(1.3, 10) < 10
+    assert x_axis_end(0.9, epochs=1) == 1  # never beyond a short run
+
+
+def test_a_run_without_batches_yet_has_the_same_chart_empty():
+    waiting, running = snapshot_figure(live_snapshot(0)), snapshot_figure(live_snapshot(0.5))
+    assert waiting.layout.height == running.layout.height
+    assert len(waiting.data) == len(running.data) and all(len(trace.x) == 0 for trace in waiting.data)
+    assert waiting.layout.uirevision == running.layout.uirevision == str(Path("run-a"))
+    assert snapshot_figure(live_snapshot(0.5, run_dir="run-b")).layout.uirevision != running.layout.uirevision
