@@ -97,15 +97,16 @@ def chart_figure(snapshot, height=CHART_HEIGHT, font_size=FONT_SIZE):
 
 def steady_chart(figure, key="steady-chart"):
     """Show ``figure`` without a blank frame when it replaces the previous one (see STEADY_CHART_CSS)."""
-    slots = st.session_state.setdefault(f"{key}-slots", {"figures": [None, None], "front": 0})
+    # Both slots exist from the first draw on: a slot that appeared later would shift the other one's
+    # position in the page, and Streamlit would mount both anew.
+    slots = st.session_state.setdefault(f"{key}-slots", {"figures": [figure, figure], "front": 0})
     if figure is not slots["figures"][slots["front"]]:
         slots["front"] = 1 - slots["front"]
         slots["figures"][slots["front"]] = figure
     st.html(STEADY_CHART_CSS)
     with st.container(key=key):
         for slot, slot_figure in enumerate(slots["figures"]):
-            if slot_figure is not None:
-                st.plotly_chart(slot_figure, key=f"{key}-{slot}", theme=None, config={"displaylogo": False})
+            st.plotly_chart(slot_figure, key=f"{key}-{slot}", theme=None, config={"displaylogo": False})
 
 
 def wall_html(state, sources):
@@ -128,12 +129,13 @@ def wall_html(state, sources):
 
 
 def class_accuracy_html(state):
-    """Test accuracy per digit class after the last epoch, as a row of ten cells."""
-    if state.class_accuracy is None:
-        return ""
+    """Test accuracy per digit class after the last epoch, as a row of ten cells ("–" before the
+    first epoch ends: the row is always there, so nothing below it moves when it fills in)."""
+    accuracies = state.class_accuracy or (None,) * 10
     cells = "".join(
-        f'<div class="{"class-weak" if accuracy < 0.9 else ""}"><b>{digit}</b>{accuracy:.0%}</div>'
-        for digit, accuracy in enumerate(state.class_accuracy)
+        f'<div class="{"class-weak" if accuracy is not None and accuracy < 0.9 else ""}"><b>{digit}</b>'
+        f'{"–" if accuracy is None else f"{accuracy:.0%}"}</div>'
+        for digit, accuracy in enumerate(accuracies)
     )
     return f'<div class="class-accuracy">{cells}</div>'
 
@@ -151,9 +153,9 @@ def prediction_wall_ui(snapshot):
     with st.container(key="prediction-wall"):
         st.markdown(wall_heading(state))
         st.markdown(wall_html(state, wall_image_sources()), unsafe_allow_html=True)
-        if state.class_accuracy is not None:
-            st.markdown(f"Test accuracy per digit after epoch {state.class_accuracy_epoch}")
-            st.markdown(class_accuracy_html(state), unsafe_allow_html=True)
+        after = "after the first epoch" if state.class_accuracy is None else f"after epoch {state.class_accuracy_epoch}"
+        st.markdown(f"Test accuracy per digit ({after})")
+        st.markdown(class_accuracy_html(state), unsafe_allow_html=True)
 
 
 def progress_text(snapshot):
@@ -165,21 +167,43 @@ def progress_text(snapshot):
     )
 
 
-def status_ui(snapshot):
-    """The run's status line and progress bar (a download bar while MNIST downloads)."""
-    with st.container(key="train-status"):
-        if snapshot.state == "idle":
-            st.markdown(f"**{status_line(snapshot)}** Below: the bundled model's finished training run.")
-        elif snapshot.state == "failed":
-            st.error(status_line(snapshot))
-        else:
-            st.markdown(f"**{status_line(snapshot)}**")
-        downloaded = download_progress() if snapshot.state == "loading" else None
-        if downloaded is not None and downloaded < 1:
-            megabytes = KERAS_MNIST_BYTES / 1e6
-            st.progress(downloaded, text=f"Downloading MNIST through Keras: {downloaded * megabytes:.1f} of {megabytes:.1f} MB")
-        elif snapshot.active and snapshot.last_batch:
-            st.progress(snapshot.progress, text=progress_text(snapshot))
+STATUS_CSS = """
+<style>
+/* Status, progress and Stop keep one height in every state, so the chart below never moves. */
+.st-key-train-status-row { min-height: 7.5rem; }
+</style>
+"""
+
+
+def status_ui(snapshot, stop_button=None):
+    """The run's status line and progress bar (a download bar while MNIST downloads), with
+    ``stop_button`` (a function that draws it, or None) beside them."""
+    st.html(STATUS_CSS)
+    with st.container(key="train-status-row", horizontal=True, vertical_alignment="top"):
+        with st.container(key="train-status"):
+            _status_lines(snapshot)
+        if stop_button is not None:
+            stop_button()
+
+
+def _status_lines(snapshot):
+    if snapshot.state == "idle":
+        st.markdown(f"**{status_line(snapshot)}** Below: the bundled model's finished training run.")
+    elif snapshot.state == "failed":
+        st.error(status_line(snapshot))
+    else:
+        st.markdown(f"**{status_line(snapshot)}**")
+    downloaded = download_progress() if snapshot.state == "loading" else None
+    if downloaded is not None and downloaded < 1:
+        megabytes = KERAS_MNIST_BYTES / 1e6
+        st.progress(downloaded, text=f"Downloading MNIST through Keras: {downloaded * megabytes:.1f} of {megabytes:.1f} MB")
+    elif snapshot.active and snapshot.last_batch:
+        st.progress(snapshot.progress, text=progress_text(snapshot))
+
+
+def stop_button(snapshot, request_stop):
+    """A function that draws the Stop button (disabled while the run is stopping)."""
+    return lambda: st.button("Stop training", on_click=request_stop, disabled=snapshot.state == "stopping")
 
 
 def live_run_ui(manager, started_active, can_stop, request_stop):
@@ -194,9 +218,8 @@ def live_run_ui(manager, started_active, can_stop, request_stop):
         live = manager.snapshot()
         if live.active != started_active:
             st.rerun()  # a run started or ended: refresh the whole page (controls, saved runs)
-        status_ui(live)
-        if live.active and can_stop(live):
-            st.button("Stop training", on_click=request_stop, type="secondary", disabled=live.state == "stopping")
+        may_stop = live.active and can_stop(live)
+        status_ui(live, stop_button=stop_button(live, request_stop) if may_stop else None)
         chart_column, wall_column = st.columns([3, 2])
         with chart_column, st.container(key="train-chart"):
             steady_chart(chart_figure(live))

@@ -24,6 +24,7 @@ header[data-testid="stHeader"] { display: none; }
 .st-key-presenter p.presenter-status { font-size: 2.4rem; font-weight: 700; line-height: 1.15; color: #111827; margin: 0; }
 .st-key-presenter [data-testid="stProgress"] p { font-size: 1.6rem; color: #111827; }
 .st-key-presenter [data-testid="stMarkdownContainer"] p { font-size: 1.5rem; color: #111827; }
+.st-key-presenter .st-key-train-status { min-height: 6.4rem; }  /* the chart below never moves */
 .st-key-presenter { --wall-cell: 92px; --wall-guess: 1.6rem; --wall-small: 1.05rem; }
 </style>
 """

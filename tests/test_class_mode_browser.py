@@ -1,0 +1,125 @@
+"""Class mode in chromium: a chart readable from the back of a room that refreshes in place, and
+presenter view on a 1920×1080 projector."""
+import time
+
+import pytest
+
+from support.app_server import save_screenshot, wait_for_app_idle
+
+# Every animation frame, what the Train page's chart shows: its box (height and top in the page) and
+# whether a drawn chart is visible in it (a plotly chart with its axes drawn, not hidden). A chart
+# being replaced is transparent until drawn, so the frame is blank only if no chart is drawn at all.
+CHART_PROBE = """() => {
+  window.chartSamples = [];
+  const scroller = document.querySelector('[data-testid="stMain"]') || document.scrollingElement;
+  const sample = () => {
+    const box = document.querySelector('.st-key-train-chart');
+    let drawn = false;
+    const charts = [];
+    if (box) {
+      for (const plot of box.querySelectorAll('.js-plotly-plot')) {
+        const svg = plot.querySelector('svg.main-svg');
+        charts.push(`${getComputedStyle(plot).visibility} svg:${svg ? Math.round(svg.getBoundingClientRect().width) : 'none'}`
+                    + ` axes:${plot.querySelectorAll('.xaxislayer-above text').length}`);
+        if (getComputedStyle(plot).visibility === 'visible' && svg && svg.getBoundingClientRect().width > 0
+            && plot.querySelectorAll('.xaxislayer-above text').length > 0) { drawn = true; break; }
+      }
+    }
+    const rect = box ? box.getBoundingClientRect() : null;
+    window.chartSamples.push({charts: charts.join(' | '), wrappers: box ? box.querySelectorAll('.stPlotlyChart').length : 0, height: rect ? Math.round(rect.height) : -1, top: rect ? Math.round(rect.top + scroller.scrollTop) : -1,
+                              drawn, status: (document.querySelector('.st-key-train-status') || {}).innerText || ''});
+    if (!window.stopChartProbe) requestAnimationFrame(sample);
+  };
+  requestAnimationFrame(sample);
+}"""
+
+TICK_TEXT = """() => [...document.querySelectorAll(
+    '.st-key-train-chart .xaxislayer-above text, .st-key-train-chart .yaxislayer-above text, .st-key-train-chart .legendtext')]
+  .map(text => ({text: text.textContent, size: parseFloat(getComputedStyle(text).fontSize), fill: getComputedStyle(text).fill}))"""
+
+
+def open_train_page(page, url):
+    page.goto(url)
+    page.locator(".st-key-train-chart .js-plotly-plot").first.wait_for(timeout=120_000)
+    wait_for_app_idle(page)
+
+
+@pytest.mark.browser
+def test_chart_text_is_at_least_16_px_and_dark_in_the_browser(app_url, page):
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    open_train_page(page, f"{app_url}/Train")
+    ticks = page.evaluate(TICK_TEXT)
+    assert len(ticks) > 10
+    assert min(tick["size"] for tick in ticks) >= 16, ticks
+    assert {tick["fill"] for tick in ticks} == {"rgb(17, 24, 39)"}  # #111827: 17.7:1 on white
+    loss_labels = page.evaluate(
+        "() => [...document.querySelectorAll('.st-key-train-chart .js-plotly-plot')].at(-1)"
+        ".querySelectorAll('.yaxislayer-above')[0].textContent"
+    )
+    assert "0.01" in loss_labels and "0.1" in loss_labels and "5" not in loss_labels and "2" not in loss_labels
+
+
+def fill_short_run(page):
+    """1 epoch of 2,000 images in batches of 16: a run of a few seconds with many refreshes."""
+    page.get_by_label("Epochs").fill("1")
+    size = page.locator("[data-testid='stSlider']").filter(has_text="Training images").get_by_role("slider")
+    size.focus()
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowRight")
+    batch = page.locator("[data-testid='stSlider']").filter(has_text="Batch size").get_by_role("slider")
+    batch.focus()
+    page.keyboard.press("Home")
+
+
+@pytest.mark.browser
+def test_live_chart_refreshes_in_place_and_presenter_view_fits_a_projector(app_url, browser, mnist_npz_path):
+    teacher_context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    presenter_context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    try:
+        page = teacher_context.new_page()
+        open_train_page(page, f"{app_url}/Train")
+        fill_short_run(page)
+        wait_for_app_idle(page)
+        page.evaluate(CHART_PROBE)
+        page.get_by_role("button", name="Start training").click()
+        page.wait_for_function(
+            "() => document.querySelector('.st-key-train-status').innerText.includes('Training epoch')", timeout=120_000
+        )
+
+        presenter = presenter_context.new_page()
+        presenter.goto(f"{app_url}/Train?present=1")
+        presenter.locator(".st-key-presenter .js-plotly-plot").first.wait_for(timeout=60_000)
+        fits = presenter.evaluate("() => [document.documentElement.scrollHeight, innerHeight, "
+                                  "document.querySelector('[data-testid=\"stMain\"]').scrollHeight]")
+        assert fits[0] <= fits[1] and fits[2] <= fits[1], fits
+        assert presenter.locator(".prediction-wall .wall-cell").count() == 24
+        save_screenshot(presenter, "presenter-live")
+
+        page.wait_for_function(
+            "() => /Finished|Stopped/.test(document.querySelector('.st-key-train-status').innerText)", timeout=120_000
+        )
+        wait_for_app_idle(page)
+        time.sleep(3)  # the idle refreshes after the run, too
+        samples = page.evaluate("() => { window.stopChartProbe = true; return window.chartSamples; }")
+        training = [sample for sample in samples if "Training epoch" in sample["status"]]
+        blank = [index for index, sample in enumerate(samples) if not sample["drawn"]]
+        heights = {sample["height"] for sample in samples}
+        tops = {sample["top"] for sample in samples}
+        print(f"chart probe: {len(samples)} frames ({len(training)} while training), {len(blank)} blank, heights {heights}, tops {tops}")
+        assert len(training) > 30, "the run was too short to watch"
+        assert not blank, f"blank chart in frames {blank[:20]} of {len(samples)}: {[samples[i] for i in blank[:5]]}"
+        assert len(heights) == 1 and len(tops) == 1, (heights, tops)
+
+        wall = page.locator(".prediction-wall .wall-cell")
+        assert wall.count() == 24 and page.locator(".wall-right, .wall-wrong").count() == 24
+        assert "%" in page.locator(".class-accuracy").inner_text()
+        presenter.wait_for_function("() => /Finished|Stopped/.test(document.querySelector('.st-key-presenter').innerText)",
+                                    timeout=60_000)
+        wait_for_app_idle(presenter)
+        fits = presenter.evaluate("() => [document.documentElement.scrollHeight, innerHeight, "
+                                  "document.querySelector('[data-testid=\"stMain\"]').scrollHeight]")
+        assert fits[0] <= fits[1] and fits[2] <= fits[1], fits
+        save_screenshot(presenter, "presenter-finished")
+    finally:
+        teacher_context.close()
+        presenter_context.close()
