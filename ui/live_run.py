@@ -41,7 +41,7 @@ WALL_CSS = """
 .wall-cell { border: 4px solid #9ca3af; border-radius: 8px; padding: 4px; text-align: center; background: #ffffff;
   color: #111827; line-height: 1.15; }
 .prediction-wall .wall-cell img { width: 100% !important; max-width: none !important; height: auto; aspect-ratio: 1;
-  image-rendering: pixelated; border-radius: 3px; display: block; }
+  object-fit: contain !important; image-rendering: pixelated; border-radius: 3px; display: block; }
 .wall-cell .wall-guess { font-size: var(--wall-guess, 1.3rem); font-weight: 700; margin-top: 2px; white-space: nowrap; }
 .wall-cell .wall-confidence { font-size: var(--wall-small, 0.95rem); white-space: nowrap; }
 .wall-right { border-color: #15803d; background: #f0fdf4; }
