@@ -26,7 +26,8 @@ CHART_PROBE = """() => {
       }
     }
     const rect = box ? box.getBoundingClientRect() : null;
-    window.chartSamples.push({charts: charts.join(' | '), wrappers: box ? box.querySelectorAll('.stPlotlyChart').length : 0, height: rect ? Math.round(rect.height) : -1, top: rect ? Math.round(rect.top + scroller.scrollTop) : -1,
+    window.chartSamples.push({charts: charts.join(' | '), wrappers: box ? box.querySelectorAll('.stPlotlyChart').length : 0,
+                              height: rect ? Math.round(rect.height) : -1, top: rect ? Math.round(rect.top + scroller.scrollTop) : -1,
                               drawn, status: (document.querySelector('.st-key-train-status') || {}).innerText || ''});
     if (!window.stopChartProbe) requestAnimationFrame(sample);
   };

@@ -13,9 +13,9 @@ from PIL import Image
 from mnist_cnn.data import KERAS_MNIST_BYTES, download_progress, load_test_set
 from mnist_cnn.paths import BUNDLED_RUN_DIR
 from mnist_cnn.prediction_wall import WALL_INDICES, empty_wall
-from mnist_cnn.run_manager import status_line
-from mnist_cnn.runs import read_metrics
+from mnist_cnn.runs import RunState, read_metrics
 from mnist_cnn.training_figures import CHART_HEIGHT, FONT_SIZE, SharedLiveFigure, metrics_figure
+from ui.run_status import status_line
 
 ACTIVE_REFRESH_SECONDS = 1.0
 IDLE_REFRESH_SECONDS = 3.0
@@ -90,7 +90,7 @@ def idle_wall():
 def chart_figure(snapshot, height=CHART_HEIGHT, font_size=FONT_SIZE):
     """The figure for the live section: the bundled run when idle, else the current run (empty
     until its first batch), always the same height."""
-    if snapshot.state == "idle":
+    if snapshot.state == RunState.IDLE:
         return bundled_run_figure(height, font_size)
     return shared_live_figure(height, font_size).figure(snapshot)
 
@@ -187,13 +187,13 @@ def status_ui(snapshot, stop_button=None):
 
 
 def _status_lines(snapshot):
-    if snapshot.state == "idle":
+    if snapshot.state == RunState.IDLE:
         st.markdown(f"**{status_line(snapshot)}** Below: the bundled model's finished training run.")
-    elif snapshot.state == "failed":
+    elif snapshot.state == RunState.FAILED:
         st.error(status_line(snapshot))
     else:
         st.markdown(f"**{status_line(snapshot)}**")
-    downloaded = download_progress() if snapshot.state == "loading" else None
+    downloaded = download_progress() if snapshot.state == RunState.LOADING else None
     if downloaded is not None and downloaded < 1:
         megabytes = KERAS_MNIST_BYTES / 1e6
         st.progress(downloaded, text=f"Downloading MNIST through Keras: {downloaded * megabytes:.1f} of {megabytes:.1f} MB")
@@ -203,7 +203,7 @@ def _status_lines(snapshot):
 
 def stop_button(snapshot, request_stop):
     """A function that draws the Stop button (disabled while the run is stopping)."""
-    return lambda: st.button("Stop training", on_click=request_stop, disabled=snapshot.state == "stopping")
+    return lambda: st.button("Stop training", on_click=request_stop, disabled=snapshot.state == RunState.STOPPING)
 
 
 def live_run_ui(manager, started_active, can_stop, request_stop):

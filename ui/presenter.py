@@ -2,7 +2,7 @@
 scrolling: status, progress, the chart, the prediction wall and the join card, in large type."""
 import streamlit as st
 
-from mnist_cnn.run_manager import status_line
+from mnist_cnn.runs import RunState
 from ui.join_card import join_card_ui
 from ui.live_run import (
     ACTIVE_REFRESH_SECONDS,
@@ -12,6 +12,7 @@ from ui.live_run import (
     progress_text,
     steady_chart,
 )
+from ui.run_status import status_line
 
 PRESENT_PARAM = "present"
 TRAIN_PAGE_PATH = "Train"  # Streamlit names the page's URL after pages/1_Train.py
@@ -74,7 +75,7 @@ def presenter_ui(manager, started_active, can_stop, request_stop):
                 join_card_ui(qr_width=190, text_size="1.5rem", page_path=TRAIN_PAGE_PATH)
                 with st.container(horizontal=True):
                     if live.active and can_stop(live):
-                        st.button("Stop training", on_click=request_stop, disabled=live.state == "stopping")
+                        st.button("Stop training", on_click=request_stop, disabled=live.state == RunState.STOPPING)
                     presenter_toggle()
 
     presenter_live()
