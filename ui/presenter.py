@@ -22,7 +22,8 @@ PRESENTER_CSS = """
 <style>
 header[data-testid="stHeader"] { display: none; }
 [data-testid="stMainBlockContainer"] { padding: 0.75rem 1.5rem 0 1.5rem; max-width: none; }
-.st-key-presenter p.presenter-status { font-size: 2.4rem; font-weight: 700; line-height: 1.15; color: #111827; margin: 0; }
+.st-key-presenter [data-testid="stMarkdownContainer"] p.presenter-status {
+  font-size: 2.4rem; font-weight: 700; line-height: 1.15; color: #111827; margin: 0; }
 .st-key-presenter [data-testid="stProgress"] p { font-size: 1.6rem; color: #111827; }
 .st-key-presenter [data-testid="stMarkdownContainer"] p { font-size: 1.5rem; color: #111827; }
 .st-key-presenter .st-key-train-status { min-height: 6.4rem; }  /* the chart below never moves */
