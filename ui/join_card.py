@@ -1,4 +1,5 @@
 """The join card: a large QR code and the short address of this app, for students to scan."""
+import base64
 import html
 
 import streamlit as st
@@ -23,8 +24,9 @@ def join_address(page_path=None):
 
 
 @st.cache_data(max_entries=8)
-def _qr_png(address):
-    return qr_png(address)
+def _qr_source(address):
+    # Inline, not st.image: a media file re-registered on every refresh of a fragment can show blank.
+    return "data:image/png;base64," + base64.b64encode(qr_png(address)).decode()
 
 
 def join_card_ui(qr_width=220, text_size="2rem", page_path=None):
@@ -33,11 +35,14 @@ def join_card_ui(qr_width=220, text_size="2rem", page_path=None):
     if address is None:
         st.caption(f"No address to show: set {PUBLIC_URL_ENV} or public_url in secrets.")
         return None
-    with st.container(key="join-card", horizontal=True, vertical_alignment="center", gap="medium"):
-        st.image(_qr_png(address), width=qr_width, caption=None)
+    short = html.escape(short_address(address))
+    with st.container(key="join-card"):
         st.markdown(
-            f'<div style="font-size:{text_size};line-height:1.25;color:#111827">Scan to join, or open<br>'
-            f'<b style="font-size:1.15em;word-break:break-all">{html.escape(short_address(address))}</b></div>',
+            f'<div style="display:flex;flex-wrap:wrap;align-items:center;gap:1.2rem;color:#111827">'
+            f'<img src="{_qr_source(address)}" alt="QR code of {short}" style="width:{qr_width}px;height:{qr_width}px;'
+            f'max-width:none;object-fit:contain;image-rendering:pixelated">'
+            f'<div style="font-size:{text_size};line-height:1.25">Scan to join, or open<br>'
+            f'<b style="font-size:1.15em;word-break:break-all">{short}</b></div></div>',
             unsafe_allow_html=True,
         )
     return address

@@ -106,7 +106,7 @@ def steady_chart(figure, key="steady-chart"):
     st.html(STEADY_CHART_CSS)
     with st.container(key=key):
         for slot, slot_figure in enumerate(slots["figures"]):
-            st.plotly_chart(slot_figure, key=f"{key}-{slot}", theme=None, config={"displaylogo": False})
+            st.plotly_chart(slot_figure, key=f"{key}-{slot}", theme=None, config={"displayModeBar": False})
 
 
 def wall_html(state, sources):
