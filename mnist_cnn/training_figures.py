@@ -98,7 +98,7 @@ def training_figure(batch_steps, batch_losses, batch_accuracies, epoch_history, 
     figure.update_layout(
         template="plotly_white", height=height, paper_bgcolor=BACKGROUND_COLOUR, plot_bgcolor=BACKGROUND_COLOUR,
         font=dict(size=font_size, color=TEXT_COLOUR), margin=dict(l=10, r=10, t=40, b=10),
-        legend=dict(orientation="h", y=-0.14, font=dict(size=font_size, color=TEXT_COLOUR)),
+        legend=dict(orientation="h", y=-0.2, yanchor="top", font=dict(size=font_size, color=TEXT_COLOUR)),
         uirevision=revision,
     )
     return figure

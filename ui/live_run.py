@@ -48,6 +48,10 @@ WALL_CSS = """
 .wall-right .wall-guess { color: #166534; }
 .wall-wrong { border-color: #b91c1c; background: #fef2f2; }
 .wall-wrong .wall-guess { color: #991b1b; }
+@media (max-width: 640px) {  /* phones: four digits a row, so the wall is no longer than the chart */
+  .prediction-wall { --wall-cell: 62px; --wall-guess: 1.1rem; --wall-small: 0.8rem; gap: 6px; }
+  .wall-cell { border-width: 3px; padding: 3px; }
+}
 .class-accuracy { display: grid; grid-template-columns: repeat(5, 1fr); gap: 6px; margin: 4px 0 8px 0; }
 @media (min-width: 700px) { .class-accuracy { grid-template-columns: repeat(10, 1fr); } }
 .class-accuracy div { border: 2px solid #d1d5db; border-radius: 6px; text-align: center; padding: 2px 0;
