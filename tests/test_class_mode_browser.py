@@ -41,7 +41,7 @@ TICK_TEXT = """() => [...document.querySelectorAll(
 
 def open_train_page(page, url):
     page.goto(url, timeout=120_000)
-    page.locator(".st-key-train-chart .js-plotly-plot").first.wait_for(timeout=120_000)
+    page.locator(".st-key-train-chart .js-plotly-plot").first.wait_for(timeout=300_000)
     wait_for_app_idle(page)
 
 
@@ -85,12 +85,12 @@ def test_live_chart_refreshes_in_place_and_presenter_view_fits_a_projector(app_u
         page.evaluate(CHART_PROBE)
         page.get_by_role("button", name="Start training").click()
         page.wait_for_function(
-            "() => document.querySelector('.st-key-train-status').innerText.includes('Training epoch')", timeout=120_000
+            "() => document.querySelector('.st-key-train-status').innerText.includes('Training epoch')", timeout=300_000
         )
 
         presenter = presenter_context.new_page()
-        presenter.goto(f"{app_url}/Train?present=1", timeout=120_000)
-        presenter.locator(".st-key-presenter .js-plotly-plot").first.wait_for(timeout=120_000)
+        presenter.goto(f"{app_url}/Train?present=1", timeout=300_000)
+        presenter.locator(".st-key-presenter .js-plotly-plot").first.wait_for(timeout=300_000)
         fits = presenter.evaluate("() => [document.documentElement.scrollHeight, innerHeight, "
                                   "document.querySelector('[data-testid=\"stMain\"]').scrollHeight]")
         assert fits[0] <= fits[1] and fits[2] <= fits[1], fits
@@ -98,7 +98,7 @@ def test_live_chart_refreshes_in_place_and_presenter_view_fits_a_projector(app_u
         save_screenshot(presenter, "presenter-live")
 
         page.wait_for_function(
-            "() => /Finished|Stopped/.test(document.querySelector('.st-key-train-status').innerText)", timeout=120_000
+            "() => /Finished|Stopped/.test(document.querySelector('.st-key-train-status').innerText)", timeout=300_000
         )
         wait_for_app_idle(page)
         time.sleep(3)  # the idle refreshes after the run, too
@@ -116,7 +116,7 @@ def test_live_chart_refreshes_in_place_and_presenter_view_fits_a_projector(app_u
         assert wall.count() == 24 and page.locator(".wall-right, .wall-wrong").count() == 24
         assert "%" in page.locator(".class-accuracy").inner_text()
         presenter.wait_for_function("() => /Finished|Stopped/.test(document.querySelector('.st-key-presenter').innerText)",
-                                    timeout=60_000)
+                                    timeout=300_000)
         wait_for_app_idle(presenter)
         fits = presenter.evaluate("() => [document.documentElement.scrollHeight, innerHeight, "
                                   "document.querySelector('[data-testid=\"stMain\"]').scrollHeight]")
