@@ -18,13 +18,14 @@ from mnist_cnn.training_figures import CHART_HEIGHT, FONT_SIZE, SharedLiveFigure
 from ui.run_status import status_line
 
 ACTIVE_REFRESH_SECONDS = 1.0
+CHART_SLOTS = 3
 IDLE_REFRESH_SECONDS = 3.0
 
 # Streamlit gives a chart a new element id whenever its figure changes (the id hashes the spec, even
 # with a key), so the browser unmounts the old chart and mounts a new one, which plotly draws a frame
-# or more later: a blank chart on every refresh. Two charts stacked in one grid cell alternate: the
-# new figure goes into the slot that is not on top, and a mount animation lifts the newest chart above
-# the other, which stays drawn beneath until the new one has painted (a chart is transparent until then).
+# or more later: a blank chart on every refresh. Charts stacked in one grid cell take turns: the new
+# figure goes into the oldest slot, and a mount animation lifts the newest chart above the others,
+# which stay drawn beneath until it has painted (a chart is transparent until then).
 STEADY_CHART_CSS = """
 <style>
 .st-key-steady-chart { display: grid; grid-template-columns: minmax(0, 1fr); }
@@ -101,11 +102,12 @@ def chart_figure(snapshot, height=CHART_HEIGHT, font_size=FONT_SIZE):
 
 def steady_chart(figure, key="steady-chart"):
     """Show ``figure`` without a blank frame when it replaces the previous one (see STEADY_CHART_CSS)."""
-    # Both slots exist from the first draw on: a slot that appeared later would shift the other one's
-    # position in the page, and Streamlit would mount both anew.
-    slots = st.session_state.setdefault(f"{key}-slots", {"figures": [figure, figure], "front": 0})
+    # All slots exist from the first draw on: a slot that appeared later would shift the others'
+    # positions in the page, and Streamlit would mount them all anew. Three, not two: a busy browser
+    # may apply two refreshes in one frame, and one slot must still hold a drawn chart.
+    slots = st.session_state.setdefault(f"{key}-slots", {"figures": [figure] * CHART_SLOTS, "front": 0})
     if figure is not slots["figures"][slots["front"]]:
-        slots["front"] = 1 - slots["front"]
+        slots["front"] = (slots["front"] + 1) % CHART_SLOTS
         slots["figures"][slots["front"]] = figure
     st.html(STEADY_CHART_CSS)
     with st.container(key=key):
