@@ -177,6 +177,8 @@ STATUS_CSS = """
 <style>
 /* Status, progress and Stop keep one height in every state, so the chart below never moves. */
 .st-key-train-status-row { min-height: 7.5rem; }
+/* A refresh that takes a while (a busy server) must not fade the live run out for a moment. */
+.st-key-live-run .stElementContainer, .st-key-presenter .stElementContainer { opacity: 1 !important; transition: none !important; }
 </style>
 """
 
@@ -225,12 +227,13 @@ def live_run_ui(manager, started_active, can_stop, request_stop):
         if live.active != started_active:
             st.rerun()  # a run started or ended: refresh the whole page (controls, saved runs)
         may_stop = live.active and can_stop(live)
-        status_ui(live, stop_button=stop_button(live, request_stop) if may_stop else None)
-        chart_column, wall_column = st.columns([3, 2])
-        with chart_column, st.container(key="train-chart"):
-            steady_chart(chart_figure(live))
-        with wall_column:
-            prediction_wall_ui(live)
+        with st.container(key="live-run"):
+            status_ui(live, stop_button=stop_button(live, request_stop) if may_stop else None)
+            chart_column, wall_column = st.columns([3, 2])
+            with chart_column, st.container(key="train-chart"):
+                steady_chart(chart_figure(live))
+            with wall_column:
+                prediction_wall_ui(live)
 
     live_run()
 

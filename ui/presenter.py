@@ -27,6 +27,7 @@ header[data-testid="stHeader"] { display: none; }
 .st-key-presenter [data-testid="stProgress"] p { font-size: 1.6rem; color: #111827; }
 .st-key-presenter [data-testid="stMarkdownContainer"] p { font-size: 1.5rem; color: #111827; }
 .st-key-presenter .st-key-train-status { min-height: 6.4rem; }  /* the chart below never moves */
+.st-key-presenter .stElementContainer { opacity: 1 !important; transition: none !important; }  /* no fading */
 .st-key-presenter { --wall-cell: 92px; --wall-guess: 1.6rem; --wall-small: 1.05rem; }
 </style>
 """
