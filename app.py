@@ -4,6 +4,7 @@ import streamlit as st
 from mnist_cnn.data import load_test_set
 from mnist_cnn.precomputed import tutorial_layer_rows
 from ui.active_model import active_model_label, test_set_probabilities
+from ui.join_card import join_card_ui
 from ui.server_tuning import tune_streamlit_for_tensorflow
 
 # Every page runs through this entry point. No TensorFlow here: the home page shows shipped figures,
@@ -24,6 +25,8 @@ def home():
     draw_link.page_link(DRAW, label="**Draw**: a digit for it to read", icon=":material/draw:")
     mistakes_link.page_link(MISTAKES, label="**Mistakes**: the digits it gets wrong", icon=":material/search:")
     class_link.page_link(CLASS, label="**Class**: how well it reads us", icon=":material/groups:")
+    with st.expander("Join from a phone (for a class)", expanded=True):
+        join_card_ui(qr_width=260)
 
     _, labels = load_test_set()
     probabilities = test_set_probabilities()

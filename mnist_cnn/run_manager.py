@@ -14,9 +14,10 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mnist_cnn.data import MnistUnavailableError, load_mnist
+from mnist_cnn.data import MnistUnavailableError, load_mnist, load_test_set
 from mnist_cnn.model import ModelFileError
 from mnist_cnn.paths import runs_dir
+from mnist_cnn.prediction_wall import PredictionWall
 from mnist_cnn.runs import ACTIVE_STATES, RunsFolderError, RunState, check_runs_folder, new_run_dir
 from mnist_cnn.training import BatchEvent, TrainingConfig, check_class_data, train
 
@@ -46,6 +47,7 @@ class RunSnapshot:
     class_test_accuracy: float | None = None  # on the held-out class digits, for a run that trained on the class set
     elapsed_seconds: float = 0.0
     version: int = 0
+    wall: object = None  # a prediction_wall.WallState, or None
 
     @property
     def active(self):
@@ -86,13 +88,15 @@ class _LiveRun:
     finished: float | None = None
     version: int = 0
     thread: threading.Thread | None = None
+    wall: object = None
 
 
 class RunManager:
     """Starts, stops and reports training runs; at most one trains at a time."""
 
-    def __init__(self, runs_root=None, load_data=load_mnist, steps_per_call=1):
+    def __init__(self, runs_root=None, load_data=load_mnist, steps_per_call=1, prediction_wall=True):
         self.runs_root = Path(runs_root or runs_dir())
+        self._prediction_wall = prediction_wall
         self._load_data = load_data
         # One batch per compiled call, so a stop takes effect within one batch.
         self._steps_per_call = steps_per_call
@@ -165,6 +169,7 @@ class RunManager:
                 class_test_accuracy=run.class_test_accuracy,
                 elapsed_seconds=end - run.started,
                 version=run.version,
+                wall=run.wall,
             )
 
     def wait(self, timeout=None):
@@ -193,13 +198,28 @@ class RunManager:
                 run.state, run.message = RunState.TRAINING, ""
             run.version += 1
 
+    def _watch(self, run, wall, model, event):
+        """The prediction wall's turn, in the training thread (the only one that touches the model)."""
+        if run.wall is None:
+            return  # disabled after an error: the wall must never stop a run
+        try:
+            state = wall.watch(model, event)
+        except Exception:
+            traceback.print_exc()
+            self._update(run, wall=None)
+            return
+        if state is not None:
+            self._update(run, wall=state)
+
     def _train(self, run):
         try:
             data = self._load_data()
             if run.stop_requested.is_set():
                 self._update(run, state=RunState.STOPPED, message="Stopped before training began.", finished=time.monotonic())
                 return
-            self._update(run, state=RunState.STOPPING if run.stop_requested.is_set() else RunState.TRAINING, message="")
+            wall = PredictionWall(*load_test_set()) if self._prediction_wall else None
+            self._update(run, state=RunState.STOPPING if run.stop_requested.is_set() else RunState.TRAINING, message="",
+                         wall=wall.state if wall else None)
             result = train(
                 run.config,
                 data=data,
@@ -207,6 +227,7 @@ class RunManager:
                 stop_requested=run.stop_requested,
                 run_dir=run.run_dir,
                 class_data=run.class_data,
+                on_model=(lambda model, event: self._watch(run, wall, model, event)) if wall else None,
             )
             del data
             run.class_data = None

@@ -1,37 +1,29 @@
 """Train: start a run, watch it learn live (with the whole class), keep and compare runs."""
 import streamlit as st
 
+from ui.presenter import presenter_mode
 from ui.server_tuning import import_tensorflow
 
 st.set_page_config(page_title="Train · MNIST CNN Studio", page_icon="📈", layout="wide")
-st.title("Train")
-st.caption("One run trains at a time on this server; everyone who opens this page watches it live.")
+if not presenter_mode():
+    st.title("Train")
+    st.caption("One run trains at a time on this server; everyone who opens this page watches it live.")
 with st.spinner("Starting TensorFlow, once after a server start…", show_time=True):
     import_tensorflow()
 
 # Imported after the page's title: they import TensorFlow, which takes seconds after a server start.
 from mnist_cnn.class_set import ClassSetUnavailableError
-from mnist_cnn.data import KERAS_MNIST_BYTES, MNIST_TRAINING_IMAGES, download_progress, mnist_is_available_offline
+from mnist_cnn.data import MNIST_TRAINING_IMAGES, mnist_is_available_offline
 from mnist_cnn.paths import BUNDLED_RUN_DIR
 from mnist_cnn.run_manager import NotRunOwnerError, RunAlreadyActiveError, get_run_manager, new_owner_token
-from mnist_cnn.runs import RunsFolderError, RunState, list_saved_runs, metrics_csv, read_metrics, read_saved_run
-from mnist_cnn.training_figures import SharedLiveFigure, metrics_figure, runs_overlay_figure
+from mnist_cnn.runs import RunsFolderError, list_saved_runs, metrics_csv, read_metrics, read_saved_run
+from mnist_cnn.training_figures import runs_overlay_figure
 from ui.active_model import active_model_path, set_active_model_path
 from ui.class_set import class_set, class_set_size
-from ui.run_status import saved_run_rows, status_line
+from ui.live_run import live_run_ui
+from ui.presenter import presenter_toggle, presenter_ui
+from ui.run_status import saved_run_rows
 from ui.train_settings import settings_form_ui
-
-
-@st.cache_resource
-def shared_live_figure():
-    return SharedLiveFigure()
-
-
-@st.cache_resource
-def bundled_run_figure():
-    # Shown to every idle viewer every few seconds; the bundled run never changes.
-    return metrics_figure(read_metrics(BUNDLED_RUN_DIR))
-
 
 manager = get_run_manager()
 # Owner of the runs this browser session starts: only it may stop them.
@@ -46,40 +38,12 @@ def request_stop():
         st.session_state["stop_error"] = str(error)
 
 
-@st.fragment(run_every=1.0 if snapshot.active else 3.0)
-def live_run():
-    live = manager.snapshot()
-    if live.active != snapshot.active:
-        st.rerun()  # a run started or ended: refresh the whole page (controls, saved runs)
-    with st.container(key="train-status"):
-        if live.state == RunState.IDLE:
-            st.markdown(f"**{status_line(live)}** Below: the bundled model's finished training run.")
-        elif live.state == RunState.FAILED:
-            st.error(status_line(live))
-        else:
-            st.markdown(f"**{status_line(live)}**")
-        downloaded = download_progress() if live.state == RunState.LOADING else None
-        if downloaded is not None and downloaded < 1:
-            megabytes = KERAS_MNIST_BYTES / 1e6
-            st.progress(downloaded, text=f"Downloading MNIST through Keras: {downloaded * megabytes:.1f} of {megabytes:.1f} MB")
-        if live.active and live.last_batch:
-            batch = live.last_batch
-            remaining = live.remaining_seconds
-            st.progress(
-                live.progress,
-                text=f"batch {batch.batch} of {batch.batches} · {batch.samples_per_second:,.0f} samples/s · "
-                f"{live.elapsed_seconds:.0f} s elapsed" + ("" if remaining is None else f" · about {remaining:.0f} s to go"),
-            )
-    if live.active and manager.is_owner(owner):
-        st.button("Stop training", on_click=request_stop, type="secondary", disabled=live.state == RunState.STOPPING)
-    with st.container(key="train-chart"):
-        if live.state == RunState.IDLE:
-            st.plotly_chart(bundled_run_figure(), key="example-chart")
-        elif live.batch_steps:
-            st.plotly_chart(shared_live_figure().figure(live), key="live-chart")
+if presenter_mode():
+    presenter_ui(manager, snapshot.active, can_stop=lambda live: manager.is_owner(owner), request_stop=request_stop)
+    st.stop()
 
-
-live_run()
+presenter_toggle()
+live_run_ui(manager, snapshot.active, can_stop=lambda live: manager.is_owner(owner), request_stop=request_stop)
 if "stop_error" in st.session_state:
     st.warning(st.session_state.pop("stop_error"))
 

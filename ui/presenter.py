@@ -2,18 +2,6 @@
 scrolling: status, progress, the chart, the prediction wall and the join card, in large type."""
 import streamlit as st
 
-from mnist_cnn.runs import RunState
-from ui.join_card import join_card_ui
-from ui.live_run import (
-    ACTIVE_REFRESH_SECONDS,
-    IDLE_REFRESH_SECONDS,
-    chart_figure,
-    prediction_wall_ui,
-    progress_text,
-    steady_chart,
-)
-from ui.run_status import status_line
-
 PRESENT_PARAM = "present"
 TRAIN_PAGE_PATH = "Train"  # Streamlit names the page's URL after pages/1_Train.py
 PRESENTER_CHART_HEIGHT = 900
@@ -56,6 +44,19 @@ def presenter_toggle():
 
 def presenter_ui(manager, started_active, can_stop, request_stop):
     """The whole presenter screen; the page should show nothing else."""
+    # Here, not at the top: presenter_mode() is asked before the page has loaded TensorFlow.
+    from mnist_cnn.runs import RunState
+    from ui.join_card import join_card_ui
+    from ui.live_run import (
+        ACTIVE_REFRESH_SECONDS,
+        IDLE_REFRESH_SECONDS,
+        chart_figure,
+        prediction_wall_ui,
+        progress_text,
+        steady_chart,
+    )
+    from ui.run_status import status_line
+
     st.html(PRESENTER_CSS)
 
     @st.fragment(run_every=ACTIVE_REFRESH_SECONDS if started_active else IDLE_REFRESH_SECONDS)
