@@ -5,6 +5,7 @@ from mnist_cnn.data import load_test_set
 from mnist_cnn.precomputed import tutorial_layer_rows
 from ui.active_model import active_model_label, test_set_probabilities
 from ui.join_card import join_card_ui
+from ui.navigation import phone_navigation_ui
 from ui.server_tuning import tune_streamlit_for_tensorflow
 
 # Every page runs through this entry point. No TensorFlow here: the home page shows shipped figures,
@@ -66,6 +67,10 @@ TRAIN = st.Page("pages/1_Train.py", title="Train", icon=":material/show_chart:")
 DRAW = st.Page("pages/2_Draw.py", title="Draw", icon=":material/draw:")
 MISTAKES = st.Page("pages/3_Mistakes.py", title="Mistakes", icon=":material/search:")
 CLASS = st.Page("pages/4_Class.py", title="Class", icon=":material/groups:")
-# Top navigation: visible on phones without opening a sidebar. (The sidebar list is switched off in
-# config.toml so that a first deep link, which Streamlit serves from pages/ directly, shows no stray "app".)
-st.navigation([st.Page(home, title="Home", icon=":material/home:", default=True), TRAIN, DRAW, MISTAKES, CLASS], position="top").run()
+# Top navigation on screens from 768 px; below that Streamlit moves it into the sidebar, whose list is
+# switched off in config.toml (so that a first deep link, which Streamlit serves from pages/ directly,
+# shows no stray "app"), and phone_navigation_ui shows a row of links instead.
+PAGES = [st.Page(home, title="Home", icon=":material/home:", default=True), TRAIN, DRAW, MISTAKES, CLASS]
+current_page = st.navigation(PAGES, position="top")
+phone_navigation_ui(PAGES)  # phones get no top navigation from Streamlit
+current_page.run()

@@ -6,8 +6,10 @@ from mnist_cnn.data import load_test_set
 from mnist_cnn.display import enlarge
 from mnist_cnn.figures import confusion_matrix_figure, probability_bar_chart, selected_cell
 from mnist_cnn.mistakes import SORT_ORDERS, confusion_matrix, find_mistakes, most_confused_pairs, page_bounds
-from ui.active_model import active_model_label, active_predictor, test_set_probabilities
+from ui.active_model import active_model_label, test_set_probabilities
+from ui.navigation import run_through_app
 
+run_through_app()
 st.set_page_config(page_title="Mistakes · MNIST CNN Studio", page_icon="🔍", layout="wide")
 
 PAGE_SIZE = 24
@@ -113,7 +115,3 @@ if inspected is not None:
         predicted = int(probabilities[inspected].argmax())
         st.markdown(f"Predicted **{predicted}** with probability {probabilities[inspected][predicted]:.1%}.")
         st.plotly_chart(probability_bar_chart(probabilities[inspected]), config={"displayModeBar": False})
-    predictor = active_predictor()  # the first model after a server start loads TensorFlow, behind a spinner
-    from ui.explain import explain_ui  # imports TensorFlow too: only once a digit is inspected
-
-    explain_ui(images[inspected], predictor, test_index=inspected, compare_with=labels[inspected], key="mistake")

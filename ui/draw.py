@@ -1,0 +1,165 @@
+"""The Draw page's parts: a canvas with big Undo and Clear buttons, and a fixed-size verdict box.
+
+A page (or another feature) adds each part with one call; all of them fit the first screen of a
+360 x 740 phone: canvas, buttons and verdict, with the probabilities right below.
+"""
+import html
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+from streamlit_drawable_canvas import st_canvas
+
+from mnist_cnn.figures import probability_bar_chart
+from mnist_cnn.preprocess import canvas_to_mnist
+from mnist_cnn.reading import read_probabilities
+
+CANVAS_SIZE = 280  # fits a 360 px phone screen with the page margins
+DEFAULT_PEN_WIDTH = 20
+_CANVAS_KEY = "sketch"
+# The drawing the canvas starts from: changed only by Undo and Clear, which makes the canvas reload it.
+_START_KEY = "sketch_start"
+_OBJECTS_KEY = "sketch_objects"  # the strokes the canvas last reported, for Undo
+_AWAITED_KEY = "sketch_awaited"  # stroke count the canvas will report once it has reloaded
+_LAST_READING_KEY = "sketch_last_reading"
+
+_STYLE = f"""<style>
+.st-key-sketch-box {{ min-height: {CANVAS_SIZE}px; }}
+.st-key-canvas-buttons button {{ min-height: 3rem; padding: 0 0.4rem; }}
+.st-key-prediction [data-testid='stMarkdownContainer'] {{ margin-bottom: 0; }}
+.st-key-prediction .verdict {{ box-sizing: border-box; height: 7.5rem; display: flex; align-items: center;
+  gap: 1rem; padding: 0 1rem; border-radius: 0.5rem; }}
+.st-key-prediction .verdict p {{ margin: 0; }}
+.st-key-prediction .verdict-blank {{ background: #eff6ff; color: #1e3a8a; }}
+.st-key-prediction .verdict-unsure {{ background: #fffbeb; color: #78350f; }}
+.st-key-prediction .verdict-not-a-digit {{ background: #fef2f2; color: #7f1d1d; }}
+.st-key-prediction .verdict-digit {{ border: 1px solid #cbd5e1; }}
+.st-key-prediction .predicted-digit {{ font-size: 6rem; font-weight: 700; line-height: 1; min-width: 3.5rem;
+  text-align: center; color: #1d4ed8; }}
+.st-key-prediction .verdict-message {{ font-size: 1.05rem; line-height: 1.35; }}
+</style>"""
+
+
+@dataclass(frozen=True)
+class _AdapterReading:
+    """TEMPORARY stand-in for ``mnist_cnn.reading.DrawingReading`` (issue 13, h13a); same fields."""
+
+    verdict: str
+    digit: int | None
+    guess: int | None
+    probabilities: np.ndarray | None
+    image: np.ndarray | None
+    message: str
+
+
+def read_drawing(rgba, predictor):
+    """TEMPORARY adapter with the interface of ``mnist_cnn.reading.read_drawing`` ("blank", "digit" or
+    "unsure" only), until the honest verdicts land on main."""
+    image = None if rgba is None else canvas_to_mnist(rgba)
+    if image is None:
+        return _AdapterReading("blank", None, None, None, None, "Nothing drawn yet: draw one digit, 0 to 9.")
+    probabilities = predictor.probabilities(image)[0]
+    reading = read_probabilities(probabilities)
+    if reading.confident:
+        message = f"The network reads {reading.digit} with probability {reading.probability:.0%}."
+        return _AdapterReading("digit", reading.digit, reading.digit, probabilities, image, message)
+    message = (
+        f"Not sure: maybe {reading.digit} ({reading.probability:.0%}), "
+        f"maybe {reading.runner_up} ({reading.runner_up_probability:.0%})."
+    )
+    return _AdapterReading("unsure", None, reading.digit, probabilities, image, message)
+
+
+def _undo_last_stroke():
+    _restart_canvas(st.session_state.get(_OBJECTS_KEY, [])[:-1])
+
+
+def _clear_canvas():
+    _restart_canvas([])
+
+
+def _restart_canvas(objects):
+    # The revision makes every restart a new drawing for the canvas, even one equal to an earlier start.
+    revision = st.session_state.get(_START_KEY, {}).get("revision", 0) + 1
+    st.session_state[_START_KEY] = {"objects": objects, "revision": revision}
+    st.session_state[_AWAITED_KEY] = len(objects)
+
+
+def canvas_ui():
+    """The canvas with Undo, Clear and a pen-width setting under it.
+
+    Returns the drawing as an RGBA uint8 array (None before the first stroke), or None while the
+    canvas is reloading after Undo or Clear (use :func:`reading_ui`, which keeps the last verdict then).
+    """
+    st.html(_STYLE)
+    pen_width = st.session_state.get("pen_width", DEFAULT_PEN_WIDTH)
+    with st.container(key="sketch-box", width=CANVAS_SIZE):
+        canvas = st_canvas(
+            stroke_width=pen_width,
+            stroke_color="#ffffff",
+            background_color="#000000",
+            width=CANVAS_SIZE,
+            height=CANVAS_SIZE,
+            drawing_mode="freedraw",
+            initial_drawing=st.session_state.get(_START_KEY),
+            return_image_data=True,
+            update_streamlit=True,
+            key=_CANVAS_KEY,
+        )
+    objects = (canvas.json_data or {}).get("objects", [])
+    awaited = st.session_state.get(_AWAITED_KEY)
+    reloading = awaited is not None and len(objects) != awaited
+    if not reloading:
+        st.session_state[_AWAITED_KEY] = None
+        st.session_state[_OBJECTS_KEY] = objects
+    with st.container(horizontal=True, key="canvas-buttons", width=CANVAS_SIZE, gap="small", wrap=False):
+        st.button("Undo", icon=":material/undo:", on_click=_undo_last_stroke, disabled=not objects, width="stretch")
+        st.button("Clear", icon=":material/delete:", on_click=_clear_canvas, disabled=not objects, width="stretch")
+        with st.popover("Pen", icon=":material/edit:", width="stretch"):
+            st.slider("Pen width", min_value=8, max_value=40, value=DEFAULT_PEN_WIDTH, step=2, key="pen_width")
+    if reloading:
+        return None
+    try:
+        rgba = canvas.image_data
+    except (OSError, ValueError) as error:
+        st.error(f"The canvas sent an image this page cannot read: {error}")
+        return None
+    if rgba is None and objects:
+        # Back on the page: the canvas shows the earlier strokes but has not sent them; have it send them.
+        _restart_canvas(objects)
+        st.rerun()
+    return rgba
+
+
+def reading_ui(rgba, predictor):
+    """The reading of the drawing from :func:`canvas_ui` (the last one while the canvas reloads)."""
+    if rgba is None and st.session_state.get(_AWAITED_KEY) is not None:
+        reading = st.session_state.get(_LAST_READING_KEY) or read_drawing(None, predictor)
+    else:
+        try:
+            reading = read_drawing(rgba, predictor)
+        except (TypeError, ValueError) as error:
+            st.error(f"The canvas sent an image this page cannot read: {error}")
+            reading = read_drawing(None, predictor)
+    st.session_state[_LAST_READING_KEY] = reading
+    return reading
+
+
+def verdict_ui(reading):
+    """The verdict in a box of fixed size: the big digit only when the network reads a digit."""
+    css_class = "verdict-" + reading.verdict.replace(" ", "-")
+    digit = f'<p class="predicted-digit">{reading.digit}</p>' if reading.verdict == "digit" else ""
+    with st.container(key="prediction"):
+        st.markdown(
+            f'<div class="verdict {css_class}">{digit}<p class="verdict-message">{html.escape(reading.message)}</p></div>',
+            unsafe_allow_html=True,
+        )
+
+
+def probabilities_ui(reading):
+    """All ten probabilities, as empty bars before the first drawing (so each drawing updates the chart in place)."""
+    st.plotly_chart(
+        probability_bar_chart(reading.probabilities, height=220),
+        config={"displayModeBar": False, "staticPlot": False},
+        key="probabilities",
+    )

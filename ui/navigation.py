@@ -1,0 +1,39 @@
+"""Page links for phones, and a compact first screen there.
+
+Below 768 px Streamlit moves the top navigation into the sidebar, whose page list this app switches
+off (see .streamlit/config.toml): without these links a phone shows no navigation at all.
+"""
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+
+# Streamlit's own switch from top navigation to the sidebar (theme breakpoint "md").
+PHONE_MAX_WIDTH = 767
+
+_STYLE = f"""<style>
+@media (min-width: {PHONE_MAX_WIDTH + 1}px) {{ .st-key-phone-navigation {{ display: none; }} }}
+@media (max-width: {PHONE_MAX_WIDTH}px) {{
+  .stMainBlockContainer {{ padding: 3.25rem 0.5rem 4rem 0.5rem; }}
+  .stMainBlockContainer h1 {{ font-size: 1.6rem; padding: 0; }}
+  .st-key-phone-navigation a {{ min-height: 2.25rem; padding: 0 0.45rem; }}
+}}
+</style>"""
+
+
+def phone_navigation_ui(pages):
+    """A row of links to ``pages`` (``st.Page`` objects), shown only on screens narrower than 768 px."""
+    st.html(_STYLE)
+    with st.container(horizontal=True, key="phone-navigation", gap="xxsmall"):
+        for page in pages:
+            st.page_link(page, label=page.title, icon=page.icon)
+
+
+def run_through_app():
+    """Rerun once through app.py when Streamlit ran this page without it.
+
+    Streamlit serves the first deep link after a server start (say /Draw) straight from pages/, its
+    old multipage mode, chosen because that folder exists; app.py's navigation and phone links are
+    then missing until the next rerun. Call first thing in every page.
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False  # from now on every session runs app.py
+        st.rerun()
