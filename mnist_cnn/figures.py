@@ -4,10 +4,13 @@ import functools
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
 
 DIGITS = list(range(10))
 ACCENT = "#1d4ed8"
 MUTED = "#cbd5e1"
+CORRECT_BACKGROUND = "#f1f5f9"
+CORRECT_TEXT = "#64748b"
 
 
 def probability_bar_chart(probabilities, height=260):
@@ -53,6 +56,35 @@ def _bar_chart_template(height):
         showlegend=False,
     )
     return figure.to_dict()
+
+
+def confusion_cells(confusion):
+    """Rows of the confusion matrix as cells to draw: count, background and text colour.
+
+    Mistakes are shaded from white to dark red by count; correct predictions (the diagonal) stay
+    grey so the colour scale is spent on mistakes, and empty cells stay white.
+    """
+    confusion = np.asarray(confusion)
+    if confusion.shape != (10, 10):
+        raise ValueError(f"Expected a 10 x 10 confusion matrix, got shape {confusion.shape}.")
+    off_diagonal = confusion * (1 - np.eye(10, dtype=confusion.dtype))
+    most = max(1, int(off_diagonal.max()))
+    rows = []
+    for true_digit in DIGITS:
+        row = []
+        for predicted in DIGITS:
+            count = int(confusion[true_digit, predicted])
+            if true_digit == predicted:
+                background, colour = CORRECT_BACKGROUND, CORRECT_TEXT
+            elif count == 0:
+                background, colour = "#ffffff", CORRECT_TEXT
+            else:
+                shade = 0.25 + 0.75 * count / most  # the lightest mistake is still clearly red
+                background = sample_colorscale("Reds", [shade])[0]
+                colour = "#ffffff" if shade > 0.6 else "#111827"
+            row.append({"count": count, "background": background, "color": colour})
+        rows.append(row)
+    return rows
 
 
 def confusion_matrix_figure(confusion):
