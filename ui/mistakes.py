@@ -199,8 +199,8 @@ def gallery_ui(images, mistakes):
     return inspected
 
 
-def digit_detail_ui(image, label, probabilities):
-    """One test digit large, with its true label and the model's probabilities."""
+def digit_detail_ui(index, image, label, probabilities):
+    """Test digit number ``index`` large, with its true label and the model's probabilities."""
     predicted = int(np.argmax(probabilities))
     image_column, words_column = st.columns([1, 2], vertical_alignment="center")
     image_column.image(enlarge(image, 6), width="stretch")
@@ -210,4 +210,4 @@ def digit_detail_ui(image, label, probabilities):
 
 def inspect_dialog(index, image, label, probabilities):
     """The detail of one test digit in a dialog, opened over the page where the visitor tapped Inspect."""
-    st.dialog(f"Test digit #{index}", width="medium")(digit_detail_ui)(image, label, probabilities)
+    st.dialog(f"Test digit #{index}", width="medium")(digit_detail_ui)(index, image, label, probabilities)
