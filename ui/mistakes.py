@@ -7,6 +7,7 @@ row there (more on wider screens).
 import numpy as np
 import streamlit as st
 
+from mnist_cnn.display import enlarge
 from mnist_cnn.figures import confusion_cells, probability_bar_chart
 from mnist_cnn.mistakes import SORT_ORDERS, most_confused_pairs, page_bounds
 
@@ -70,14 +71,6 @@ _confusion_grid = st.components.v2.component(
     "mnist_cnn_studio.confusion_grid", html="", css=_MATRIX_CSS, js=_MATRIX_JS
 )
 _MATRIX_KEY = "confusion_grid"
-
-
-def enlarge(image, scale):
-    """TEMPORARY copy of issue 11's ``mnist_cnn.display.enlarge`` (nearest neighbour, uint8), until it lands."""
-    image = np.asarray(image)
-    if image.dtype != np.uint8:
-        image = (np.clip(image, 0, 1) * 255).astype(np.uint8)
-    return np.kron(image, np.ones((scale, scale), np.uint8))
 
 
 _STYLE = """<style>
