@@ -13,7 +13,7 @@ st.set_page_config(page_title="Draw · MNIST CNN Studio", page_icon="✏️", la
 
 predictor = active_predictor()  # loaded with the page, so the first drawing is answered at once
 
-st.title("Draw a digit")
+st.title("Draw a digit", anchor=False)
 st.caption(f"Draw one digit, 0 to 9, with your finger or the mouse. Read by {active_model_label()}.")
 
 canvas_column, result_column = st.columns([1, 1], gap="medium")
@@ -27,7 +27,7 @@ with result_column:
 if reading.image is not None:
     seen_column, features_column = st.columns([1, 1], gap="medium")
     with seen_column:
-        st.subheader("What the network sees")
+        st.subheader("What the network sees", anchor=False)
         st.image(enlarge(reading.image, 8), caption="28 × 28 pixels, centred like an MNIST digit")
     feature_maps = features_column.expander("Feature maps of the convolution layers", key="feature-maps", on_change="rerun")
     if feature_maps.open:  # computed only for visitors who open it: a class draws many digits at once

@@ -18,7 +18,7 @@ from ui.navigation import run_through_app
 run_through_app()
 st.set_page_config(page_title="Mistakes · MNIST CNN Studio", page_icon="🔍", layout="wide")
 
-st.title("Mistakes")
+st.title("Mistakes", anchor=False)
 st.caption(f"The 10,000 MNIST test digits as seen by {active_model_label()}.")
 
 images, labels = load_test_set()
@@ -32,12 +32,12 @@ with st.container(horizontal=True, gap="large"):
 
 matrix_column, gallery_column = st.columns([1, 2], gap="large")
 with matrix_column:
-    st.subheader("Confusion matrix")
+    st.subheader("Confusion matrix", anchor=False)
     st.caption("Tap a red cell, or a pair below, to show those mistakes.")
     confusion_matrix_ui(confusion)
     confused_pairs_ui(confusion)
 with gallery_column:
-    st.subheader("Gallery")
+    st.subheader("Gallery", anchor=False)
     true_digit, predicted_digit, order = gallery_filters_ui()
     mistakes = find_mistakes(labels, probabilities, true_digit, predicted_digit, order)
     mistake_count_ui(mistakes, true_digit, predicted_digit)

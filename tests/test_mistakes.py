@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from mnist_cnn.figures import confusion_matrix_figure, probability_bar_chart, selected_cell
+from mnist_cnn.figures import CORRECT_BACKGROUND, confusion_cells, probability_bar_chart
 from mnist_cnn.mistakes import confusion_matrix, find_mistakes, most_confused_pairs, page_bounds
 
 
@@ -89,19 +89,22 @@ def test_most_confused_pairs_skip_the_diagonal_and_empty_cells():
     ]
 
 
-def test_confusion_figure_mutes_the_diagonal_and_offers_every_cell_for_clicks():
+def test_confusion_cells_shade_mistakes_by_count_and_keep_the_diagonal_grey():
     confusion = np.eye(10, dtype=int) * 100
-    confusion[4, 9] = 6
-    figure = confusion_matrix_figure(confusion)
-    heatmap, markers = figure.data
-    assert np.isnan(heatmap.z[4][4]) and heatmap.z[4][9] == 6 and np.isnan(heatmap.z[0][1])
-    assert len(markers.x) == 100
-    assert {(a.x, a.y, a.text) for a in figure.layout.annotations} >= {(4, 4, "100")}
+    confusion[4, 9], confusion[3, 5] = 6, 1
+    cells = confusion_cells(confusion)
+    assert len(cells) == 10 and all(len(row) == 10 for row in cells)
+    assert cells[4][9]["count"] == 6 and cells[3][5]["count"] == 1 and cells[4][4]["count"] == 100
+    assert cells[4][4]["background"] == CORRECT_BACKGROUND
+    assert cells[0][1]["background"] == "#ffffff"  # no mistakes: white
+    darkest, lightest = cells[4][9]["background"], cells[3][5]["background"]
+    assert len({darkest, lightest, "#ffffff", CORRECT_BACKGROUND}) == 4
+    assert cells[4][9]["color"] == "#ffffff" and cells[3][5]["color"] != "#ffffff"  # text readable on dark red
 
 
-def test_selected_cell_reads_a_click_and_ignores_empty_selections():
-    assert selected_cell([{"x": 9, "y": 4, "curve_number": 1}]) == (4, 9)
-    assert selected_cell([]) is None and selected_cell(None) is None
+def test_confusion_cells_reject_a_matrix_of_the_wrong_shape():
+    with pytest.raises(ValueError, match="10 x 10"):
+        confusion_cells(np.zeros((9, 10), int))
 
 
 def test_probability_chart_highlights_the_most_likely_digit():

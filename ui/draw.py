@@ -3,11 +3,14 @@
 A page (or another feature) adds each part with one call; all of them fit the first screen of a
 360 x 740 phone: canvas, buttons and verdict, with the probabilities right below.
 """
+import functools
 import html
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
+import streamlit_drawable_canvas
 from streamlit_drawable_canvas import st_canvas
 
 from mnist_cnn.figures import probability_bar_chart
@@ -70,6 +73,24 @@ def read_drawing(rgba, predictor):
     return _AdapterReading("unsure", None, reading.digit, probabilities, image, message)
 
 
+@functools.cache
+def _hide_canvas_toolbar():
+    """Register streamlit-drawable-canvas again under its own name with its toolbar hidden.
+
+    The toolbar shows on mouse hover only; on a touch screen it stays invisible but still covers the
+    top right of the canvas, where a stroke would press Reset or Edit. Undo and Clear are our buttons.
+    """
+    package = Path(streamlit_drawable_canvas.__file__).parent
+    (css_file,) = (package / "frontend" / "build").glob("index-*.css")
+    st.components.v2.component(
+        "streamlit-drawable-canvas.streamlit_drawable_canvas",
+        js="index-*.js",
+        css=css_file.read_text() + "\n.dc-toolbar { display: none !important; }\n",
+        html='<div class="canvas-root"></div>',
+        isolate_styles=True,
+    )
+
+
 def _undo_last_stroke():
     _restart_canvas(st.session_state.get(_OBJECTS_KEY, [])[:-1])
 
@@ -91,6 +112,7 @@ def canvas_ui():
     Returns the drawing as an RGBA uint8 array (None before the first stroke), or None while the
     canvas is reloading after Undo or Clear (use :func:`reading_ui`, which keeps the last verdict then).
     """
+    _hide_canvas_toolbar()
     st.html(_STYLE)
     pen_width = st.session_state.get("pen_width", DEFAULT_PEN_WIDTH)
     with st.container(key="sketch-box", width=CANVAS_SIZE):

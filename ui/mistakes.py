@@ -77,6 +77,7 @@ _STYLE = """<style>
 .st-key-gallery [class*='st-key-tile-'] { border: 1px solid #e2e8f0; border-radius: 0.5rem; padding: 0.3rem; }
 .st-key-gallery [data-testid='stImageCaption'] { font-size: 0.8rem; line-height: 1.3; }
 .st-key-gallery img { image-rendering: pixelated; }
+.st-key-gallery [data-testid='stElementToolbar'] { display: none; }  /* Inspect is the way to look closer */
 .st-key-confused-pairs button { min-height: 2.25rem; }
 </style>"""
 

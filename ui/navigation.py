@@ -15,6 +15,8 @@ _STYLE = f"""<style>
   .stMainBlockContainer {{ padding: 3.25rem 0.5rem 4rem 0.5rem; }}
   .stMainBlockContainer h1 {{ font-size: 1.6rem; padding: 0; }}
   .st-key-phone-navigation a {{ min-height: 2.25rem; padding: 0 0.45rem; }}
+  [data-testid="stExpandSidebarButton"] {{ display: none; }}  /* the sidebar only repeats these links */
+  [data-testid="stMainMenuButton"] {{ min-width: 2.25rem; min-height: 2.25rem; }}  /* 32 px at least */
 }}
 </style>"""
 
