@@ -26,7 +26,7 @@ probabilities = test_set_probabilities()
 confusion = confusion_matrix(labels, probabilities.argmax(axis=1))
 correct = int(np.trace(confusion))
 
-with st.container(horizontal=True, gap="large"):
+with st.container(horizontal=True, gap="medium"):
     st.metric("Test accuracy", f"{correct / len(labels):.2%}", width="content")
     st.metric("Mistakes", f"{len(labels) - correct:,} of {len(labels):,}", width="content")
 

@@ -197,7 +197,7 @@ def digit_detail_ui(index, image, label, probabilities):
     """Test digit number ``index`` large, with its true label and the model's probabilities."""
     predicted = int(np.argmax(probabilities))
     image_column, words_column = st.columns([1, 2], vertical_alignment="center")
-    image_column.image(enlarge(image, 6), width="stretch")
+    image_column.image(enlarge(image, 8))
     words_column.markdown(f"True label **{label}**, read as **{predicted}** with probability {probabilities[predicted]:.1%}.")
     st.plotly_chart(probability_bar_chart(probabilities, height=220), config={"displayModeBar": False})
 

@@ -14,6 +14,7 @@ _STYLE = f"""<style>
 @media (max-width: {PHONE_MAX_WIDTH}px) {{
   .stMainBlockContainer {{ padding: 3.25rem 0.5rem 4rem 0.5rem; }}
   .stMainBlockContainer h1 {{ font-size: 1.6rem; padding: 0; }}
+  [data-testid="stMetricValue"] {{ font-size: 1.75rem; }}
   .st-key-phone-navigation a {{ min-height: 2.25rem; padding: 0 0.45rem; }}
   [data-testid="stExpandSidebarButton"] {{ display: none; }}  /* the sidebar only repeats these links */
   [data-testid="stMainMenuButton"] {{ min-width: 2.25rem; min-height: 2.25rem; }}  /* 32 px at least */
