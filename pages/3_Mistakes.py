@@ -30,7 +30,7 @@ with st.container(horizontal=True, gap="medium"):
     st.metric("Test accuracy", f"{correct / len(labels):.2%}", width="content")
     st.metric("Mistakes", f"{len(labels) - correct:,} of {len(labels):,}", width="content")
 
-matrix_column, gallery_column = st.columns([1, 2], gap="large")
+matrix_column, gallery_column = st.columns([1, 2], gap="medium")
 with matrix_column:
     st.subheader("Confusion matrix", anchor=False)
     st.caption("Tap a red cell, or a pair below, to show those mistakes.")
