@@ -58,7 +58,8 @@ TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 FLOOR_PAGE = """<!doctype html><html><body style="margin:40px">
 <canvas class="upper-canvas" width="280" height="280" style="background:#000"></canvas>
 <div class="st-key-prediction"><p id="answer">Nothing drawn yet</p></div>
-<button id="reset">Reset canvas & history</button>
+<div data-testid="stApp" data-test-script-state="notRunning"></div>
+<div class="st-key-canvas-buttons"><button id="reset">Clear</button></div>
 <script>
 const canvas = document.querySelector("canvas"), pen = canvas.getContext("2d");
 pen.strokeStyle = "#fff"; pen.lineWidth = 20; let points = null;
@@ -187,12 +188,13 @@ async def student(context, url, index, drawings, think_seconds, class_start, res
         canvas = page.locator("canvas.upper-canvas").first
         await canvas.wait_for(timeout=180_000)
         await page.get_by_text("Nothing drawn yet").wait_for(timeout=180_000)
+        await page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(state="attached", timeout=180_000)
         record["served"] = True
-        box = await canvas.bounding_box()
         await class_start.wait(record)  # "now draw": the class starts together once every page is open
         for drawing in range(drawings):
             digit = "10"[(index + drawing) % 2]
             frames_before = len(websocket.frames)
+            box = await canvas.bounding_box()  # where the canvas is now: the page's styles arrive after its elements
             await draw(page, box, STROKES[digit])
             stroke_ended = time.perf_counter()
             await page.locator(PREDICTED).wait_for(timeout=60_000)
@@ -206,7 +208,7 @@ async def student(context, url, index, drawings, think_seconds, class_start, res
             else:
                 record["wrong"].append({"drew": digit, "shown": shown})
             await asyncio.sleep(think_seconds)  # a student looks at the answer before clearing
-            await page.get_by_role("button", name="Reset canvas & history").click()
+            await page.locator(".st-key-canvas-buttons").get_by_role("button", name="Clear").click()
             await page.get_by_text("Nothing drawn yet").wait_for(timeout=60_000)
             # The last answer stays on the page until the reset's script run has finished.
             await page.locator(PREDICTED).wait_for(state="detached", timeout=60_000)
