@@ -5,6 +5,7 @@ from mnist_cnn.display import enlarge
 from mnist_cnn.features import feature_mosaic
 from ui.active_model import active_feature_maps, active_model_label, active_predictor
 from ui.draw import canvas_ui, probabilities_ui, reading_ui, verdict_ui
+from ui.explain import explain_ui
 from ui.navigation import run_through_app
 
 run_through_app()
@@ -35,3 +36,4 @@ if reading.image is not None:
             feature_maps.markdown(f"**{layer_name}**: {maps.shape[-1]} filters, {maps.shape[0]} × {maps.shape[1]} each")
             scale = 4 if maps.shape[0] > 12 else 12
             feature_maps.image(enlarge(feature_mosaic(maps), scale))
+    explain_ui(reading.image, predictor, canvas=drawing, key="draw")
