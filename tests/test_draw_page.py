@@ -177,6 +177,7 @@ def test_a_phone_draws_a_seven_by_touch_and_undoes_and_clears_it(app_url, browse
         button(phone, "Undo").tap()
         wait_for_seen_image(phone, bar_seen)
         assert canvas_brightness(phone, [on_bar, on_slope]) == [255, 0]
+        assert phone.locator(VERDICT).bounding_box() == verdict  # whatever the bar alone reads as, the box stays
 
         button(phone, "Clear").tap()
         wait_for_blank(phone)
