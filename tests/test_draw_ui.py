@@ -8,7 +8,8 @@ def show_verdict(verdict, digit, message):
 
     from ui.draw import verdict_ui
 
-    verdict_ui(SimpleNamespace(verdict=verdict, digit=digit, message=message))
+    guess = None if verdict == "blank" else 7  # the most likely digit, whatever the verdict
+    verdict_ui(SimpleNamespace(verdict=verdict, digit=digit, guess=guess, message=message))
 
 
 @pytest.mark.parametrize(
@@ -25,5 +26,6 @@ def test_the_big_digit_shows_only_for_a_digit_and_the_message_always(verdict, di
     assert not app.exception
     (box,) = [markdown.value for markdown in app.markdown if 'class="verdict ' in markdown.value]
     assert f'class="verdict verdict-{verdict.replace(" ", "-")}"' in box
+    assert ("predicted-digit" in box) == (verdict == "digit")
     assert ('<p class="predicted-digit">7</p>' in box) == (verdict == "digit")
     assert "&lt;b&gt;" in box or "<b>" not in message  # the message is text, not markup
