@@ -2,20 +2,19 @@
 import streamlit as st
 
 from mnist_cnn.display import enlarge
-from mnist_cnn.features import feature_mosaic
 from ui.active_model import active_feature_maps, active_model_label, active_predictor
 from ui.draw import canvas_ui, probabilities_ui, reading_ui, verdict_ui
-from ui.explain import explain_ui
 from ui.navigation import run_through_app
 
 run_through_app()
 st.set_page_config(page_title="Draw · MNIST CNN Studio", page_icon="✏️", layout="centered")
 
 
-predictor = active_predictor()  # loaded with the page, so the first drawing is answered at once
-
 st.title("Draw a digit", anchor=False)
 st.caption(f"Draw one digit, 0 to 9, with your finger or the mouse. Read by {active_model_label()}.")
+# Loaded with the page, so the first drawing is answered at once; after the title, because the first
+# model after a server start waits seconds for TensorFlow (a spinner shows meanwhile).
+predictor = active_predictor()
 
 canvas_column, result_column = st.columns([1, 1], gap="medium")
 with canvas_column:
@@ -32,8 +31,12 @@ if reading.image is not None:
         st.image(enlarge(reading.image, 8), caption="28 × 28 pixels, centred like an MNIST digit")
     feature_maps = features_column.expander("Feature maps of the convolution layers", key="feature-maps", on_change="rerun")
     if feature_maps.open:  # computed only for visitors who open it: a class draws many digits at once
+        from mnist_cnn.features import feature_mosaic
+
         for layer_name, maps in active_feature_maps()(reading.image).items():
             feature_maps.markdown(f"**{layer_name}**: {maps.shape[-1]} filters, {maps.shape[0]} × {maps.shape[1]} each")
             scale = 4 if maps.shape[0] > 12 else 12
             feature_maps.image(enlarge(feature_mosaic(maps), scale))
+    from ui.explain import explain_ui  # imports TensorFlow: after the page's title and model
+
     explain_ui(reading.image, predictor, canvas=drawing, key="draw")

@@ -11,7 +11,6 @@ from mnist_cnn.display import enlarge
 from mnist_cnn.figures import confusion_cells, probability_bar_chart
 from mnist_cnn.mistakes import SORT_ORDERS, most_confused_pairs, page_bounds
 from ui.active_model import active_predictor
-from ui.explain import explain_ui
 
 ANY = "any"
 DIGIT_CHOICES = [ANY, *range(10)]
@@ -202,7 +201,10 @@ def digit_detail_ui(index, image, label, probabilities):
     image_column.image(enlarge(image, 8))
     words_column.markdown(f"True label **{label}**, read as **{predicted}** with probability {probabilities[predicted]:.1%}.")
     st.plotly_chart(probability_bar_chart(probabilities, height=220), config={"displayModeBar": False})
-    explain_ui(image, active_predictor(), test_index=index, compare_with=label, key="mistake")
+    predictor = active_predictor()  # the first model after a server start loads TensorFlow, behind a spinner
+    from ui.explain import explain_ui  # imports TensorFlow too: only once a digit is inspected
+
+    explain_ui(image, predictor, test_index=index, compare_with=label, key="mistake")
 
 
 def inspect_dialog(index, image, label, probabilities):
