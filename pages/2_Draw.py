@@ -3,6 +3,7 @@ import streamlit as st
 
 from mnist_cnn.display import enlarge
 from ui.active_model import active_feature_maps, active_model_label, active_predictor
+from ui.class_set import give_to_class_ui
 from ui.draw import canvas_ui, probabilities_ui, reading_ui, verdict_ui
 from ui.navigation import run_through_app
 
@@ -23,6 +24,7 @@ with result_column:
     reading = reading_ui(drawing, predictor)
     verdict_ui(reading)
     probabilities_ui(reading)
+    give_to_class_ui(reading, active_model_label())
 
 if reading.image is not None:
     seen_column, features_column = st.columns([1, 1], gap="medium")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from mnist_cnn.figures import CORRECT_BACKGROUND, confusion_cells, probability_bar_chart
+from mnist_cnn.figures import CORRECT_BACKGROUND, confusion_cells, confusion_matrix_figure, probability_bar_chart, selected_cell
 from mnist_cnn.mistakes import confusion_matrix, find_mistakes, most_confused_pairs, page_bounds
 
 
@@ -87,6 +87,21 @@ def test_most_confused_pairs_skip_the_diagonal_and_empty_cells():
         {"true digit": 4, "predicted as": 9, "mistakes": 6},
         {"true digit": 7, "predicted as": 2, "mistakes": 4},
     ]
+
+
+def test_confusion_figure_mutes_the_diagonal_and_offers_every_cell_for_clicks():
+    confusion = np.eye(10, dtype=int) * 100
+    confusion[4, 9] = 6
+    figure = confusion_matrix_figure(confusion)
+    heatmap, markers = figure.data
+    assert np.isnan(heatmap.z[4][4]) and heatmap.z[4][9] == 6 and np.isnan(heatmap.z[0][1])
+    assert len(markers.x) == 100
+    assert {(a.x, a.y, a.text) for a in figure.layout.annotations} >= {(4, 4, "100")}
+
+
+def test_selected_cell_reads_a_click_and_ignores_empty_selections():
+    assert selected_cell([{"x": 9, "y": 4, "curve_number": 1}]) == (4, 9)
+    assert selected_cell([]) is None and selected_cell(None) is None
 
 
 def test_confusion_cells_shade_mistakes_by_count_and_keep_the_diagonal_grey():
