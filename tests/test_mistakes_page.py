@@ -108,6 +108,7 @@ def test_a_phone_taps_matrix_cells_and_pairs_and_inspects_a_digit(app_url, brows
     try:
         open_mistakes_page(phone, app_url)
         assert phone.evaluate("() => document.documentElement.scrollWidth") <= 360
+        phone.locator(".cm-cell").first.wait_for(timeout=30_000)  # the matrix component mounts after the page
         assert len(phone.locator(".cm-cell").all()) == 100
         assert too_small_tap_targets(phone) == []
 
@@ -169,6 +170,7 @@ def test_clicking_a_confusion_cell_on_a_desktop_filters_the_gallery(app_url, pag
     page.set_viewport_size({"width": 1920, "height": 1080})
     open_mistakes_page(page, app_url)
     wait_for_gallery(page, f"{confusion.sum()} mistakes", PAGE_SIZE)
+    page.locator(".cm-cell").first.wait_for(timeout=30_000)
     tiles = [tile.bounding_box() for tile in page.locator(".st-key-gallery [data-testid='stImage'] img").all()]
     assert len({round(tile["y"]) for tile in tiles[:6]}) == 1  # six tiles per row on a desktop
 

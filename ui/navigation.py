@@ -16,8 +16,10 @@ _STYLE = f"""<style>
   .stMainBlockContainer h1 {{ font-size: 1.6rem; padding: 0; }}
   [data-testid="stMetricValue"] {{ font-size: 1.75rem; }}
   .st-key-phone-navigation a {{ min-height: 2.25rem; padding: 0 0.45rem; }}
+  .st-key-phone-navigation a > span:has([data-testid="stIconMaterial"]) {{ display: none; }}  /* five links, one row */
   [data-testid="stExpandSidebarButton"] {{ display: none; }}  /* the sidebar only repeats these links */
   [data-testid="stMainMenuButton"] {{ min-width: 2.25rem; min-height: 2.25rem; }}  /* 32 px at least */
+  [data-testid="stHeaderActionElements"] {{ display: none; }}  /* headings' 17 px anchor links: a hover feature */
 }}
 </style>"""
 
@@ -27,7 +29,7 @@ def phone_navigation_ui(pages):
     st.html(_STYLE)
     with st.container(horizontal=True, key="phone-navigation", gap="xxsmall"):
         for page in pages:
-            st.page_link(page, label=page.title, icon=page.icon)
+            st.page_link(page, label=page.title)
 
 
 def run_through_app():
