@@ -5,7 +5,6 @@ A page (or another feature) adds each part with one call; all of them fit the fi
 """
 import functools
 import html
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +13,6 @@ import streamlit_drawable_canvas
 from streamlit_drawable_canvas import st_canvas
 
 from mnist_cnn.figures import probability_bar_chart
-from mnist_cnn.preprocess import canvas_to_mnist
-from mnist_cnn.reading import read_probabilities
 
 CANVAS_SIZE = 280  # fits a 360 px phone screen with the page margins
 DEFAULT_PEN_WIDTH = 20
@@ -25,6 +22,7 @@ _START_KEY = "sketch_start"
 _OBJECTS_KEY = "sketch_objects"  # the strokes the canvas last reported, for Undo
 _AWAITED_KEY = "sketch_awaited"  # stroke count the canvas will report once it has reloaded
 _LAST_READING_KEY = "sketch_last_reading"
+_BLANK_CANVAS = np.zeros((CANVAS_SIZE, CANVAS_SIZE, 4), np.uint8)  # read as "blank", in read_drawing's words
 
 _STYLE = f"""<style>
 .st-key-sketch-box {{ min-height: {CANVAS_SIZE}px; }}
@@ -41,36 +39,6 @@ _STYLE = f"""<style>
   text-align: center; color: #1d4ed8; }}
 .st-key-prediction .verdict-message {{ font-size: 1.05rem; line-height: 1.35; }}
 </style>"""
-
-
-@dataclass(frozen=True)
-class _AdapterReading:
-    """TEMPORARY stand-in for ``mnist_cnn.reading.DrawingReading`` (issue 13, h13a); same fields."""
-
-    verdict: str
-    digit: int | None
-    guess: int | None
-    probabilities: np.ndarray | None
-    image: np.ndarray | None
-    message: str
-
-
-def read_drawing(rgba, predictor):
-    """TEMPORARY adapter with the interface of ``mnist_cnn.reading.read_drawing`` ("blank", "digit" or
-    "unsure" only), until the honest verdicts land on main."""
-    image = None if rgba is None else canvas_to_mnist(rgba)
-    if image is None:
-        return _AdapterReading("blank", None, None, None, None, "Nothing drawn yet: draw one digit, 0 to 9.")
-    probabilities = predictor.probabilities(image)[0]
-    reading = read_probabilities(probabilities)
-    if reading.confident:
-        message = f"The network reads {reading.digit} with probability {reading.probability:.0%}."
-        return _AdapterReading("digit", reading.digit, reading.digit, probabilities, image, message)
-    message = (
-        f"Not sure: maybe {reading.digit} ({reading.probability:.0%}), "
-        f"maybe {reading.runner_up} ({reading.runner_up_probability:.0%})."
-    )
-    return _AdapterReading("unsure", None, reading.digit, probabilities, image, message)
 
 
 @functools.cache
@@ -155,14 +123,16 @@ def canvas_ui():
 
 def reading_ui(rgba, predictor):
     """The reading of the drawing from :func:`canvas_ui` (the last one while the canvas reloads)."""
+    from mnist_cnn.reading import read_drawing  # imports TensorFlow: after the page's title
+
     if rgba is None and st.session_state.get(_AWAITED_KEY) is not None:
-        reading = st.session_state.get(_LAST_READING_KEY) or read_drawing(None, predictor)
+        reading = st.session_state.get(_LAST_READING_KEY) or read_drawing(_BLANK_CANVAS, predictor)
     else:
         try:
-            reading = read_drawing(rgba, predictor)
+            reading = read_drawing(_BLANK_CANVAS if rgba is None else rgba, predictor)
         except (TypeError, ValueError) as error:
             st.error(f"The canvas sent an image this page cannot read: {error}")
-            reading = read_drawing(None, predictor)
+            reading = read_drawing(_BLANK_CANVAS, predictor)
     st.session_state[_LAST_READING_KEY] = reading
     return reading
 
