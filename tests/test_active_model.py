@@ -34,7 +34,7 @@ def test_choosing_a_saved_run_changes_only_this_visitors_pages(app_url, browser,
     other = browser.new_context(viewport={"width": 1280, "height": 1000}).new_page()
     try:
         chooser.goto(f"{app_url}/")  # enter through the home page, as visitors do
-        chooser.get_by_role("link", name="Train", exact=True).click()
+        chooser.get_by_test_id("stTopNav").get_by_role("link", name="Train", exact=True).click()
         chooser.get_by_text("Saved runs").wait_for(timeout=120_000)
         wait_for_app_idle(chooser)
         select_saved_run(chooser, RUN_NAME)
@@ -43,14 +43,14 @@ def test_choosing_a_saved_run_changes_only_this_visitors_pages(app_url, browser,
         wait_for_app_idle(chooser)
 
         # In-app navigation keeps the browser session (a reload would start a new one).
-        chooser.get_by_role("link", name="Mistakes", exact=True).click()
+        chooser.get_by_test_id("stTopNav").get_by_role("link", name="Mistakes", exact=True).click()  # not the phone links
         chooser.get_by_text(f"as seen by run {RUN_NAME}").wait_for(timeout=60_000)
         chooser.locator(".st-key-mistake-count").wait_for(timeout=60_000)
         wait_for_app_idle(chooser)
         save_screenshot(chooser, "active-model-chosen")
 
         other.goto(f"{app_url}/")
-        other.get_by_role("link", name="Mistakes", exact=True).click()
+        other.get_by_test_id("stTopNav").get_by_role("link", name="Mistakes", exact=True).click()
         other.get_by_text("as seen by the bundled tutorial model").wait_for(timeout=60_000)
         assert other.get_by_text(RUN_NAME).count() == 0
     finally:

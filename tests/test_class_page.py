@@ -108,6 +108,8 @@ def draw_page_with_a_drawing():
 
     def make(image):
         script = f"""
+from types import SimpleNamespace
+
 import numpy as np
 import streamlit_drawable_canvas
 
@@ -115,7 +117,7 @@ _rgba = np.zeros((280, 280, 4), np.uint8)
 _rgba[..., :3] = np.kron(np.array({np.asarray(image).tolist()}, np.uint8), np.ones((10, 10), np.uint8))[..., None]
 _rgba[..., 3] = 255
 streamlit_drawable_canvas.__dict__.setdefault("real_st_canvas", streamlit_drawable_canvas.st_canvas)
-streamlit_drawable_canvas.st_canvas = lambda **kwargs: SimpleNamespace(image_data=_rgba)
+streamlit_drawable_canvas.st_canvas = lambda **kwargs: SimpleNamespace(image_data=_rgba, json_data={{"objects": [{{"type": "path"}}]}})
 exec(compile(open({DRAW_PAGE!r}).read(), {DRAW_PAGE!r}, "exec"))
 """
         return AppTest.from_string(script, default_timeout=120)

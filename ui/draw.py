@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 import streamlit_drawable_canvas
-from streamlit_drawable_canvas import st_canvas
 
 from mnist_cnn.figures import probability_bar_chart
 
@@ -84,7 +83,7 @@ def canvas_ui():
     st.html(_STYLE)
     pen_width = st.session_state.get("pen_width", DEFAULT_PEN_WIDTH)
     with st.container(key="sketch-box", width=CANVAS_SIZE):
-        canvas = st_canvas(
+        canvas = streamlit_drawable_canvas.st_canvas(
             stroke_width=pen_width,
             stroke_color="#ffffff",
             background_color="#000000",
