@@ -5,6 +5,7 @@ from mnist_cnn.data import load_test_set
 from mnist_cnn.precomputed import tutorial_layer_rows
 from ui.active_model import active_model_label, test_set_probabilities
 from ui.server_tuning import tune_streamlit_for_tensorflow
+from ui.teacher import keep_teacher_link
 
 # Every page runs through this entry point. No TensorFlow here: the home page shows shipped figures,
 # and what needs a model imports it (ui.server_tuning.import_tensorflow).
@@ -63,6 +64,7 @@ TRAIN = st.Page("pages/1_Train.py", title="Train", icon=":material/show_chart:")
 DRAW = st.Page("pages/2_Draw.py", title="Draw", icon=":material/draw:")
 MISTAKES = st.Page("pages/3_Mistakes.py", title="Mistakes", icon=":material/search:")
 CLASS = st.Page("pages/4_Class.py", title="Class", icon=":material/groups:")
+keep_teacher_link()  # in-app navigation drops query parameters: put the teacher's token back into the URL
 # Top navigation: visible on phones without opening a sidebar. (The sidebar list is switched off in
 # config.toml so that a first deep link, which Streamlit serves from pages/ directly, shows no stray "app".)
 st.navigation([st.Page(home, title="Home", icon=":material/home:", default=True), TRAIN, DRAW, MISTAKES, CLASS], position="top").run()

@@ -51,9 +51,15 @@ def class_server(class_runs_dir):
     server.stop()
 
 
+def new_context(browser, options):
+    context = browser.new_context(**options)
+    context.set_default_timeout(90_000)  # generous: the 2-core machine trains while three browsers watch
+    return context
+
+
 def open_train_page(context, url):
     page = context.new_page()
-    page.goto(url)
+    page.goto(url, wait_until="commit", timeout=120_000)  # the shared 2-core machine may be busy training
     page.locator(STATUS).wait_for(timeout=120_000)
     page.get_by_text("Saved runs", exact=True).wait_for(timeout=60_000)
     wait_for_app_idle(page)
@@ -61,8 +67,9 @@ def open_train_page(context, url):
 
 
 def unlock(page, passcode=PASSCODE):
-    page.get_by_text("Teacher? Unlock the controls").click()
     field = page.get_by_label("Teacher passcode")
+    if not field.is_visible():
+        page.get_by_text("Teacher? Unlock the controls").click()
     field.fill(passcode)
     field.press("Enter")
     wait_for_app_idle(page)
@@ -91,9 +98,9 @@ def wait_until_stopped(page):
 
 
 def test_only_the_teacher_starts_and_stops_even_after_a_reload_and_from_a_second_device(browser, class_server, mnist_npz_path):
-    teacher_context = browser.new_context(**DESKTOP)
-    student_context = browser.new_context(**PHONE)
-    second_device_context = browser.new_context(**PHONE)
+    teacher_context = new_context(browser, DESKTOP)
+    student_context = new_context(browser, PHONE)
+    second_device_context = new_context(browser, PHONE)
     try:
         student = open_train_page(student_context, f"{class_server.url}/Train")
         assert student.get_by_role("button", name="Start training").is_disabled()
@@ -103,22 +110,23 @@ def test_only_the_teacher_starts_and_stops_even_after_a_reload_and_from_a_second
         unlock(teacher, "not the passcode")
         teacher.get_by_text("Wrong passcode. Try again.").wait_for()
         unlock(teacher)
-        teacher.get_by_text("Teacher mode").wait_for()
+        teacher.get_by_text("Teacher mode", exact=True).wait_for()
         assert "teacher=" in teacher.url and PASSCODE.replace(" ", "+") not in teacher.url
         assert teacher.get_by_label("Teacher passcode").count() == 0
         start_tiny_run(teacher)
         stop_button(teacher).wait_for(timeout=30_000)
 
-        teacher.reload()  # a new browser session: the token in the URL keeps the rights
+        # A new browser session: the token in the URL keeps the rights.
+        teacher.reload(wait_until="commit", timeout=120_000)
         teacher.locator(STATUS).wait_for(timeout=60_000)
         stop_button(teacher).wait_for(timeout=30_000)
-        assert teacher.get_by_text("Teacher mode").count() == 1
+        assert teacher.get_by_text("Teacher mode", exact=True).count() == 1
         teacher.get_by_text("Teacher link for your second device").click()
         link = teacher.locator(".st-key-teacher [data-testid='stCode'] code").inner_text().strip()
         assert link.startswith(f"{class_server.url}/Train?teacher=")
         save_screenshot(teacher, "class-mode-train-teacher-1920")
 
-        student.reload()
+        student.reload(wait_until="commit", timeout=120_000)
         student.locator(STATUS).wait_for(timeout=60_000)
         student.wait_for_function(f"() => document.querySelector('{STATUS}').innerText.includes('Training epoch')")
         wait_for_app_idle(student)
@@ -127,7 +135,7 @@ def test_only_the_teacher_starts_and_stops_even_after_a_reload_and_from_a_second
         save_screenshot(student, "class-mode-train-student-360")
 
         second_device = open_train_page(second_device_context, link)
-        second_device.get_by_text("Teacher mode").wait_for()
+        second_device.get_by_text("Teacher mode", exact=True).wait_for()
         save_screenshot(second_device, "class-mode-train-teacher-360")
         stop_button(second_device).click()
         wait_until_stopped(second_device)
@@ -142,8 +150,8 @@ def test_only_the_teacher_starts_and_stops_even_after_a_reload_and_from_a_second
 
 def test_the_class_model_reaches_every_visitor_and_survives_a_restart(browser, class_server, class_runs_dir):
     shutil.copytree(BUNDLED_RUN_DIR, class_runs_dir / RUN_NAME)
-    student_context = browser.new_context(**DESKTOP)
-    teacher_context = browser.new_context(**DESKTOP)
+    student_context = new_context(browser, DESKTOP)
+    teacher_context = new_context(browser, DESKTOP)
     try:
         student = open_train_page(student_context, f"{class_server.url}/Train")
         select_saved_run(student, RUN_NAME)
@@ -168,12 +176,12 @@ def test_the_class_model_reaches_every_visitor_and_survives_a_restart(browser, c
         teacher_context.close()
 
     class_server.restart()  # a fresh process reads the class model from the runs folder
-    visitor_context = browser.new_context(**DESKTOP)
+    visitor_context = new_context(browser, DESKTOP)
     try:
         visitor = visitor_context.new_page()
-        visitor.goto(f"{class_server.url}/Mistakes")
+        visitor.goto(f"{class_server.url}/Mistakes", wait_until="commit", timeout=120_000)
         visitor.get_by_text(f"as seen by run {RUN_NAME} (the class model chosen by the teacher)").wait_for(timeout=120_000)
-        visitor.goto(f"{class_server.url}/Draw")
+        visitor.goto(f"{class_server.url}/Draw", wait_until="commit", timeout=120_000)
         visitor.get_by_text(f"Predictions by run {RUN_NAME} (the class model chosen by the teacher)").wait_for(
             timeout=60_000
         )
@@ -182,11 +190,11 @@ def test_the_class_model_reaches_every_visitor_and_survives_a_restart(browser, c
 
 
 def test_without_a_passcode_a_visitor_who_reloads_can_still_stop(app_url, browser, mnist_npz_path):
-    context = browser.new_context(**DESKTOP)
+    context = new_context(browser, DESKTOP)
     try:
         page = open_train_page(context, f"{app_url}/Train")
         start_tiny_run(page)
-        page.reload()  # the old session, and with it any owner token, is gone
+        page.reload(wait_until="commit", timeout=120_000)  # the old session, and with it any owner token, is gone
         page.locator(STATUS).wait_for(timeout=60_000)
         stop_button(page).click(timeout=30_000)
         wait_until_stopped(page)
