@@ -118,7 +118,7 @@ def teacher_ui():
     with st.container(key="teacher"):
         if token is not None:
             text_column, lock_column = st.columns([5, 1], vertical_alignment="center")
-            text_column.markdown("🔓 **Teacher mode**: only you start and stop runs and choose the class model.")
+            text_column.markdown(":material/lock_open: **Teacher mode**: only you start and stop runs and choose the class model.")
             lock_column.button("Lock", on_click=_lock, help="Sign this browser out of teacher mode.")
             with st.expander("Teacher link for your second device"):
                 st.code(teacher_link(token), language=None, wrap_lines=True)
@@ -130,7 +130,7 @@ def teacher_ui():
                 )
             return True
         message = st.session_state.pop(_MESSAGE_KEY, None)  # shown once
-        with st.expander("🔒 Teacher? Unlock the controls", expanded=message is not None):
+        with st.expander("Teacher? Unlock the controls", expanded=message is not None, icon=":material/lock:"):
             with st.form("teacher-unlock", clear_on_submit=True, border=False):
                 st.text_input("Teacher passcode", key=PASSCODE_KEY, type="password", autocomplete="current-password")
                 st.form_submit_button("Unlock", on_click=_try_unlock)
