@@ -77,7 +77,8 @@ def test_live_chart_moves_while_training_and_stop_works(app_url, page, mnist_npz
     page.goto(f"{app_url}/Train")
     page.locator(".st-key-train-status").wait_for(timeout=120_000)
     wait_for_app_idle(page)
-    assert "Idle" in page.locator(".st-key-train-status").inner_text()
+    # No run active (the shared server may show an earlier test's stopped run).
+    assert re.match(r"Idle|Stopped|Finished", page.locator(".st-key-train-status").inner_text())
 
     epochs = page.get_by_label("Epochs")
     epochs.fill("8")
