@@ -7,6 +7,7 @@ from ui.active_model import active_model_label, test_set_probabilities
 from ui.join_card import join_card_ui
 from ui.navigation import phone_navigation_ui
 from ui.server_tuning import tune_streamlit_for_tensorflow
+from ui.teacher import keep_teacher_link
 
 # Every page runs through this entry point. No TensorFlow here: the home page shows shipped figures,
 # and what needs a model imports it (ui.server_tuning.import_tensorflow).
@@ -71,6 +72,7 @@ CLASS = st.Page("pages/4_Class.py", title="Class", icon=":material/groups:")
 # switched off in config.toml (so that a first deep link, which Streamlit serves from pages/ directly,
 # shows no stray "app"), and phone_navigation_ui shows a row of links instead.
 PAGES = [st.Page(home, title="Home", icon=":material/home:", default=True), TRAIN, DRAW, MISTAKES, CLASS]
+keep_teacher_link()  # in-app navigation drops query parameters: put the teacher's token back into the URL
 current_page = st.navigation(PAGES, position="top")
 phone_navigation_ui(PAGES)  # phones get no top navigation from Streamlit
 current_page.run()

@@ -44,7 +44,7 @@ PredictionWall.watch = timed_watch
 def managed_run(config, data, root, with_wall):
     wall_seconds_spent.append(0.0)
     manager = RunManager(root, load_data=lambda: data, prediction_wall=with_wall)
-    run_dir = manager.start(config, owner="benchmark")
+    run_dir = manager.start(config)
     manager.wait()
     snapshot = manager.snapshot()
     assert snapshot.state == "finished", snapshot.message

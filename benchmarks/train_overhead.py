@@ -57,7 +57,7 @@ def managed(config, data, root, readers):
     watchers = [threading.Thread(target=watch_like_the_page, daemon=True) for _ in range(readers)]
     for watcher in watchers:
         watcher.start()
-    run_dir = manager.start(config, owner="benchmark")
+    run_dir = manager.start(config)
     manager.wait()
     stop_reading.set()
     for watcher in watchers:

@@ -2,15 +2,15 @@
 
 The Train page never trains inside a page script: it asks the process-wide :class:`RunManager`
 to start a run, then polls :meth:`RunManager.snapshot`. The run goes on when pages are left,
-reloaded or closed; every visitor sees the same run; only the owner token that started it can
-stop it.
+reloaded or closed; every visitor sees the same run. Who may start and stop runs is the page's
+decision (the teacher role, ``ui/teacher.py``), not tied to the browser session that started a run:
+a run must never be left that nobody can stop.
 """
 import contextlib
 import dataclasses
 import threading
 import time
 import traceback
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,10 +24,6 @@ from mnist_cnn.training import BatchEvent, TrainingConfig, check_class_data, tra
 
 class RunAlreadyActiveError(RuntimeError):
     """A run is already training on this server."""
-
-
-class NotRunOwnerError(PermissionError):
-    """Only the visitor who started a run may stop it."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +66,6 @@ class RunSnapshot:
 
 @dataclass
 class _LiveRun:
-    owner: str
     config: TrainingConfig
     stop_requested: threading.Event = field(default_factory=threading.Event)
     state: RunState = RunState.LOADING
@@ -103,7 +98,7 @@ class RunManager:
         self._lock = threading.Lock()
         self._run = None
 
-    def start(self, config, owner, class_data=None):
+    def start(self, config, class_data=None):
         """Validate ``config`` and start training it in the background; return the run's folder.
 
         ``class_data``: the class set's ``(images, labels)`` for a config that trains on it.
@@ -119,21 +114,19 @@ class RunManager:
                     "before starting another."
                 )
             check_runs_folder(self.runs_root)
-            run = _LiveRun(owner=owner, config=config, class_data=class_data)
+            run = _LiveRun(config=config, class_data=class_data)
             run.run_dir = new_run_dir(self.runs_root, config.preset)
             run.thread = threading.Thread(target=self._train, args=(run,), name="mnist-training", daemon=True)
             self._run = run
         run.thread.start()
         return run.run_dir
 
-    def stop(self, owner):
-        """Ask the current run to stop after its current batch. Only its owner may."""
+    def stop(self):
+        """Ask the current run to stop after its current batch; False when no run is active."""
         with self._lock:
             run = self._run
             if run is None or run.state not in ACTIVE_STATES:
                 return False
-            if owner != run.owner:
-                raise NotRunOwnerError("Only the visitor who started this run can stop it.")
             run.stop_requested.set()
             run.state = RunState.STOPPING if run.state == RunState.TRAINING else run.state
             run.version += 1
@@ -143,10 +136,6 @@ class RunManager:
     def steps_per_call(self):
         """Batches per compiled call of the runs this manager trains."""
         return self._steps_per_call
-
-    def is_owner(self, owner):
-        with self._lock:
-            return self._run is not None and self._run.owner == owner
 
     def snapshot(self):
         """The current run as an immutable :class:`RunSnapshot` (state idle before any run)."""
@@ -264,8 +253,4 @@ def get_run_manager(runs_root=None, load_data=load_mnist):
         if root not in _managers:
             _managers[root] = RunManager(root, load_data=load_data)
         return _managers[root]
-
-
-def new_owner_token():
-    return uuid.uuid4().hex
 

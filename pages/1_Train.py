@@ -17,35 +17,37 @@ with st.spinner("Starting TensorFlow, once after a server start…", show_time=T
 from mnist_cnn.class_set import ClassSetUnavailableError
 from mnist_cnn.data import MNIST_TRAINING_IMAGES, mnist_is_available_offline
 from mnist_cnn.paths import BUNDLED_RUN_DIR
-from mnist_cnn.run_manager import NotRunOwnerError, RunAlreadyActiveError, get_run_manager, new_owner_token
+from mnist_cnn.run_manager import RunAlreadyActiveError, get_run_manager
 from mnist_cnn.runs import RunsFolderError, list_saved_runs, metrics_csv, read_metrics, read_saved_run
 from mnist_cnn.training_figures import runs_overlay_figure
-from ui.active_model import active_model_path, set_active_model_path
+from ui.active_model import active_model, set_active_model_path
+from ui.class_model import class_model_button_ui, class_model_caption, current_class_model, is_class_model
 from ui.class_set import class_set, class_set_size
 from ui.live_run import live_run_ui
 from ui.presenter import presenter_toggle, presenter_ui
 from ui.run_status import saved_run_rows
+from ui.teacher import teacher_rights, teacher_ui
 from ui.train_settings import settings_form_ui
 
 manager = get_run_manager()
-# Owner of the runs this browser session starts: only it may stop them.
-owner = st.session_state.setdefault("owner_token", new_owner_token())
 snapshot = manager.snapshot()
+ONLY_THE_TEACHER = "Only the teacher starts and stops runs in this class: watch the run live on this page."
 
 
 def request_stop():
-    try:
-        manager.stop(owner)
-    except NotRunOwnerError as error:
-        st.session_state["stop_error"] = str(error)
+    if teacher_rights():  # checked again: only a page with the rights shows the button
+        manager.stop()
+    else:
+        st.session_state["stop_error"] = ONLY_THE_TEACHER
 
 
-if presenter_mode():
-    presenter_ui(manager, snapshot.active, can_stop=lambda live: manager.is_owner(owner), request_stop=request_stop)
+if presenter_mode():  # the projector shows the run, not the teacher's controls
+    presenter_ui(manager, snapshot.active, can_stop=lambda live: teacher_rights(), request_stop=request_stop)
     st.stop()
 
+rights = teacher_ui()
 presenter_toggle()
-live_run_ui(manager, snapshot.active, can_stop=lambda live: manager.is_owner(owner), request_stop=request_stop)
+live_run_ui(manager, snapshot.active, can_stop=lambda live: teacher_rights(), request_stop=request_stop)
 if "stop_error" in st.session_state:
     st.warning(st.session_state.pop("stop_error"))
 
@@ -55,10 +57,18 @@ if not mnist_is_available_offline():
         f"Training needs MNIST's {MNIST_TRAINING_IMAGES:,} training images. They are downloaded through Keras (11 MB) when a run "
         "starts. Offline, point the MNIST_NPZ environment variable at a local mnist.npz before starting the app."
     )
-config = settings_form_ui(disabled=snapshot.active, class_digits=class_set_size())
-if config is not None:
+if not rights:
+    disabled_reason = ONLY_THE_TEACHER
+elif snapshot.active:
+    disabled_reason = "A run is training on this server: watch it above. A new one can start when it ends."
+else:
+    disabled_reason = ""
+config = settings_form_ui(disabled_reason, class_digits=class_set_size())
+if config is not None and not teacher_rights():
+    st.error(ONLY_THE_TEACHER)
+elif config is not None:
     try:
-        manager.start(config, owner, class_data=class_set().images_and_labels() if config.use_class_set else None)
+        manager.start(config, class_data=class_set().images_and_labels() if config.use_class_set else None)
         st.rerun()
     except ValueError as error:
         st.error(str(error))
@@ -69,8 +79,13 @@ if config is not None:
 
 st.subheader("Saved runs")
 saved = [read_saved_run(BUNDLED_RUN_DIR), *list_saved_runs(manager.runs_root, manager.snapshot())]
-active_path = active_model_path()
-rows = saved_run_rows(saved, live_run_dir=snapshot.run_dir if snapshot.active else None, active_model_path=active_path)
+active = active_model()
+active_path, class_model = active.path, current_class_model()
+st.caption(f"{class_model_caption()} Your pages use {active.label}.")
+rows = saved_run_rows(
+    saved, live_run_dir=snapshot.run_dir if snapshot.active else None, active_model_path=active_path,
+    class_model_path=class_model.model_path,
+)
 table = st.dataframe(rows, hide_index=True, width="stretch", on_select="rerun", selection_mode="multi-row", key="runs_table")
 chosen = [saved[index] for index in table.selection.rows if index < len(saved)]
 st.caption("Select one run to use or download it; select two or more to compare them.")
@@ -85,12 +100,16 @@ if len(chosen) == 1:
     elif not run.has_model:
         st.info("This run has no saved model yet: it stopped before its first checkpoint.")
     else:
-        use_column, model_column, csv_column = st.columns(3)
-        is_bundled = run.path == BUNDLED_RUN_DIR
+        if rights:
+            use_column, class_column, model_column, csv_column = st.columns(4)
+        else:
+            (use_column, model_column, csv_column), class_column = st.columns(3), None
         use_column.button(
             "Use this model on the Draw and Mistakes pages", disabled=run.model_path == active_path,
-            on_click=set_active_model_path, args=(None if is_bundled else run.model_path,),
+            # choosing the class model means following it (None): the teacher may change it later
+            on_click=set_active_model_path, args=(None if is_class_model(run, class_model) else run.model_path,),
         )
+        class_model_button_ui(run, class_column)
         model_column.download_button(
             "Download model (.keras)", data=run.model_path.read_bytes(), file_name=f"{run.name}.keras",
             mime="application/octet-stream",

@@ -69,3 +69,14 @@ def wait_for_app_idle(page, timeout=60_000):
     The app root carries the script's run state in ``data-test-script-state`` (``notRunning`` when done).
     """
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
+
+
+def select_saved_run(page, name):
+    """Tick the row of ``name`` in the saved-runs grid (a canvas: click where its checkbox is drawn)."""
+    grid = page.locator("[data-testid='stDataFrame']").first
+    grid.scroll_into_view_if_needed()
+    row = grid.locator("[role='row']", has_text=name).first
+    row_index = int(row.get_attribute("aria-rowindex"))  # 1 is the header row
+    box = grid.bounding_box()
+    header_height = row_height = 35
+    page.mouse.click(box["x"] + 16, box["y"] + header_height + (row_index - 2) * row_height + row_height / 2)

@@ -4,7 +4,7 @@ import shutil
 import pytest
 
 from mnist_cnn.paths import BUNDLED_RUN_DIR
-from support.app_server import save_screenshot, wait_for_app_idle
+from support.app_server import save_screenshot, select_saved_run, wait_for_app_idle
 
 RUN_NAME = "20200101-000000-tutorial-copy"
 
@@ -15,17 +15,6 @@ def saved_run(app_runs_dir):
     shutil.copytree(BUNDLED_RUN_DIR, run_dir)
     yield run_dir
     shutil.rmtree(run_dir)
-
-
-def select_saved_run(page, name):
-    """Tick the row of ``name`` in the saved-runs grid (a canvas: click where its checkbox is drawn)."""
-    grid = page.locator("[data-testid='stDataFrame']").first
-    grid.scroll_into_view_if_needed()
-    row = grid.locator("[role='row']", has_text=name).first
-    row_index = int(row.get_attribute("aria-rowindex"))  # 1 is the header row
-    box = grid.bounding_box()
-    header_height = row_height = 35
-    page.mouse.click(box["x"] + 16, box["y"] + header_height + (row_index - 2) * row_height + row_height / 2)
 
 
 @pytest.mark.browser

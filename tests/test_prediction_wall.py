@@ -84,7 +84,7 @@ def test_wall_shows_the_models_guesses_at_most_every_refresh_and_class_accuracy_
 def test_a_managed_run_keeps_its_wall_in_the_snapshot(small_mnist, tmp_path):
     manager = RunManager(tmp_path, load_data=lambda: small_mnist)
     config = TrainingConfig.for_preset("tutorial", epochs=1, batch_size=100, train_size=1000, validation_split=0.2)
-    manager.start(config, owner="teacher")
+    manager.start(config)
     manager.wait(120)
     snapshot = manager.snapshot()
     assert snapshot.state == "finished"
@@ -102,6 +102,6 @@ def test_a_broken_wall_never_stops_the_run(small_mnist, tmp_path, monkeypatch):
     monkeypatch.setattr(PredictionWall, "watch", broken)
     manager = RunManager(tmp_path, load_data=lambda: small_mnist)
     config = TrainingConfig.for_preset("tutorial", epochs=1, batch_size=100, train_size=1000, validation_split=0.2)
-    manager.start(config, owner="teacher")
+    manager.start(config)
     manager.wait(120)
     assert manager.snapshot().state == "finished" and manager.snapshot().wall is None

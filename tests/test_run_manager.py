@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from mnist_cnn.run_manager import NotRunOwnerError, RunAlreadyActiveError, RunManager, get_run_manager
+from mnist_cnn.run_manager import RunAlreadyActiveError, RunManager, get_run_manager
 from mnist_cnn.runs import METRICS_FILE, MODEL_FILE, RunState, list_saved_runs, read_metrics
 from mnist_cnn.training import TrainingConfig
 from ui.run_status import status_line
@@ -39,7 +39,7 @@ def wait_until(predicate, timeout=60):
 def test_a_run_trains_in_the_background_and_is_saved(small_mnist, tmp_path):
     manager = RunManager(tmp_path, load_data=lambda: small_mnist)
     assert manager.snapshot().state == RunState.IDLE
-    run_dir = manager.start(tiny_config(), owner="teacher")
+    run_dir = manager.start(tiny_config())
     manager.wait(120)
     snapshot = manager.snapshot()
     assert snapshot.state == RunState.FINISHED and snapshot.run_dir == run_dir
@@ -53,14 +53,14 @@ def test_a_run_trains_in_the_background_and_is_saved(small_mnist, tmp_path):
 def test_only_one_run_at_a_time(small_mnist, tmp_path):
     data = GatedData(small_mnist)
     manager = RunManager(tmp_path, load_data=data)
-    manager.start(tiny_config(), owner="teacher")
+    manager.start(tiny_config())
     with pytest.raises(RunAlreadyActiveError, match="already training"):
-        manager.start(tiny_config(), owner="student")
+        manager.start(tiny_config())
     [listed] = list_saved_runs(tmp_path, manager.snapshot())  # before its first checkpoint, the live run is listed as such
     assert listed.readable and listed.status == RunState.LOADING and listed.config["epochs"] == 2
     data.release.set()
     manager.wait(120)
-    manager.start(tiny_config(epochs=1), owner="student")  # free again once it ended
+    manager.start(tiny_config(epochs=1))  # free again once it ended
     manager.wait(120)
     assert len(list_saved_runs(tmp_path, manager.snapshot())) == 2
 
@@ -68,7 +68,7 @@ def test_only_one_run_at_a_time(small_mnist, tmp_path):
 def test_spectators_see_the_same_live_run(small_mnist, tmp_path):
     manager = RunManager(tmp_path, load_data=lambda: small_mnist)
     seen_versions = []
-    manager.start(tiny_config(epochs=3), owner="teacher")
+    manager.start(tiny_config(epochs=3))
     while manager.snapshot().active:
         seen_versions.append(manager.snapshot().version)
         time.sleep(0.05)
@@ -79,20 +79,18 @@ def test_spectators_see_the_same_live_run(small_mnist, tmp_path):
         a.state = RunState.IDLE  # snapshots are immutable
 
 
-def test_only_the_owner_can_stop_and_stop_takes_effect_within_a_batch(small_mnist, tmp_path):
+def test_stop_takes_effect_within_a_batch(small_mnist, tmp_path):
     manager = RunManager(tmp_path, load_data=lambda: small_mnist)
-    run_dir = manager.start(tiny_config(epochs=30, train_size=3000), owner="teacher")
+    run_dir = manager.start(tiny_config(epochs=30, train_size=3000))
     wait_until(lambda: len(manager.snapshot().batch_losses) >= 3)
-    with pytest.raises(NotRunOwnerError):
-        manager.stop("student")
-    assert manager.snapshot().active
     batches_at_stop = len(manager.snapshot().batch_losses)
-    assert manager.stop("teacher")
+    assert manager.stop()
     manager.wait(60)
     snapshot = manager.snapshot()
     assert snapshot.state == RunState.STOPPED
     assert status_line(snapshot).startswith(f"Stopped at epoch {snapshot.last_batch.epoch} of 30")
     assert len(snapshot.batch_losses) - batches_at_stop <= 1
+    assert not manager.stop()  # nothing left to stop
     metrics = read_metrics(run_dir)
     assert metrics["status"] == RunState.STOPPED and (run_dir / MODEL_FILE).is_file()
 
@@ -100,7 +98,7 @@ def test_only_the_owner_can_stop_and_stop_takes_effect_within_a_batch(small_mnis
 def test_run_survives_the_session_that_started_it(small_mnist, tmp_path):
     """The page script that started the run may end at once: the run is the manager's, not the page's."""
     manager = get_run_manager(tmp_path, load_data=lambda: small_mnist)
-    starter = threading.Thread(target=lambda: manager.start(tiny_config(epochs=1), owner="gone"))
+    starter = threading.Thread(target=lambda: manager.start(tiny_config(epochs=1)))
     starter.start()
     starter.join()
     assert get_run_manager(tmp_path) is manager  # every session gets the same manager
@@ -115,7 +113,7 @@ def test_failed_data_loading_is_a_clear_message_not_a_crash(tmp_path):
         raise MnistUnavailableError("no network; set MNIST_NPZ")
 
     manager = RunManager(tmp_path, load_data=offline)
-    manager.start(tiny_config(), owner="teacher")
+    manager.start(tiny_config())
     manager.wait(30)
     snapshot = manager.snapshot()
     assert snapshot.state == RunState.FAILED and "MNIST_NPZ" in snapshot.message
@@ -126,13 +124,13 @@ def test_bad_settings_are_rejected_before_anything_starts(tmp_path):
     manager = RunManager(tmp_path, load_data=lambda: pytest.fail("must not load data"))
     bad = TrainingConfig(epochs=10_000, batch_size=0)
     with pytest.raises(ValueError, match="epochs: expected an integer from 1 to 30, got 10000"):
-        manager.start(bad, owner="attacker")
+        manager.start(bad)
     assert manager.snapshot().state == RunState.IDLE and not list(tmp_path.iterdir())
 
 
 def test_corrupt_and_interrupted_runs_are_listed_without_breaking_the_rest(small_mnist, tmp_path):
     manager = RunManager(tmp_path, load_data=lambda: small_mnist)
-    good = manager.start(tiny_config(epochs=1), owner="teacher")
+    good = manager.start(tiny_config(epochs=1))
     manager.wait(120)
     (tmp_path / "20200101-000000-tutorial-dead").mkdir()
     (tmp_path / "20200101-000000-tutorial-dead" / METRICS_FILE).write_text('{"status": "trai')  # half written

@@ -40,7 +40,10 @@ def test_saved_run_rows_describe_each_run():
         SavedRun("broken", broken, False, RunState.UNREADABLE, error="unreadable metrics.json: oops"),
         SavedRun("done", done, True, RunState.STOPPED, config, 0.5, 2),
     ]
-    rows = saved_run_rows(runs, live_run_dir=live, active_model_path=done / "model.keras", bundled_run_dir=bundled)
+    rows = saved_run_rows(
+        runs, live_run_dir=live, active_model_path=done / "model.keras", bundled_run_dir=bundled,
+        class_model_path=live / "model.keras",
+    )
     assert [row["run"] for row in rows] == ["bundled example", "live", "broken", "done"]
     assert [row["status"] for row in rows] == ["finished", "training now", "unreadable", "stopped"]
     assert all(type(row["status"]) is str for row in rows)  # plain text for the table, not the enum
@@ -48,5 +51,6 @@ def test_saved_run_rows_describe_each_run():
     assert [row["optimizer"] for row in rows] == ["Adam", "SGD", "", "SGD"]
     assert [row["test accuracy"] for row in rows] == ["99.25%", None, None, "50.00%"]
     assert [row["in use"] for row in rows] == ["", "", "", "✓"]
+    assert [row["class model"] for row in rows] == ["", "✓", "", ""]
     assert rows[2]["note"] == "unreadable metrics.json: oops" and rows[2]["network"] == ""
     assert (rows[3]["images"], rows[3]["learning rate"], rows[3]["scaled"], rows[3]["seed"]) == (5000, 0.01, False, 7)

@@ -52,7 +52,7 @@ def test_too_few_class_digits_are_refused_before_training():
 def test_run_manager_refuses_at_once_and_starts_nothing(tmp_path, small_mnist):
     manager = RunManager(runs_root=tmp_path, load_data=lambda: small_mnist)
     with pytest.raises(ValueError, match="class digits"):
-        manager.start(TrainingConfig.for_preset("tutorial", use_class_set=True, train_size=1000), "me", class_data=class_digits(3))
+        manager.start(TrainingConfig.for_preset("tutorial", use_class_set=True, train_size=1000), class_data=class_digits(3))
     assert manager.snapshot().state == RunState.IDLE
 
 

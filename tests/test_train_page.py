@@ -56,7 +56,7 @@ def test_out_of_range_settings_never_reach_the_trainer(mnist_npz_path):
     assert not app.exception
     manager = get_run_manager()
     started = manager.snapshot()
-    manager.stop(app.session_state["owner_token"])
+    manager.stop()
     manager.wait(120)
     assert started.config is not None
     assert BOUNDS["epochs"][0] <= started.config.epochs <= BOUNDS["epochs"][1]
@@ -77,7 +77,8 @@ def test_live_chart_moves_while_training_and_stop_works(app_url, page, mnist_npz
     page.goto(f"{app_url}/Train")
     page.locator(".st-key-train-status").wait_for(timeout=120_000)
     wait_for_app_idle(page)
-    assert "Idle" in page.locator(".st-key-train-status").inner_text()
+    # No run active (the shared server may show an earlier test's stopped run).
+    assert re.match(r"Idle|Stopped|Finished", page.locator(".st-key-train-status").inner_text())
 
     epochs = page.get_by_label("Epochs")
     epochs.fill("8")
@@ -109,22 +110,25 @@ def test_live_chart_moves_while_training_and_stop_works(app_url, page, mnist_npz
     save_screenshot(page, "train-stopped")
 
 
-def test_a_second_visitor_watches_the_run_and_cannot_start_or_stop_one(mnist_npz_path):
-    teacher = AppTest.from_file(PAGE, default_timeout=120).run()
-    widget(teacher.number_input, "Epochs").set_value(30)
-    widget(teacher.slider, "Training images").set_value(1000)
-    next(b for b in teacher.button if b.label == "Start training").click().run()
+def test_without_a_passcode_a_second_visitor_cannot_start_another_run_but_can_stop_this_one(mnist_npz_path):
+    """No run is left that nobody can stop: a reload (a new session) or another visitor still has Stop."""
+    starter = AppTest.from_file(PAGE, default_timeout=120).run()
+    widget(starter.number_input, "Epochs").set_value(30)
+    widget(starter.slider, "Training images").set_value(1000)
+    next(b for b in starter.button if b.label == "Start training").click().run()
     manager = get_run_manager()
     try:
-        assert manager.snapshot().active
-        student = AppTest.from_file(PAGE, default_timeout=120).run()
-        assert not student.exception
-        assert next(b for b in student.button if b.label == "Start training").disabled
-        assert any("A new one can start when it ends" in caption.value for caption in student.caption)
-        assert not [b for b in student.button if b.label == "Stop training"]
-        assert [b for b in teacher.button if b.label == "Stop training"]
+        deadline = time.monotonic() + 60
+        while manager.snapshot().state != RunState.TRAINING and time.monotonic() < deadline:
+            time.sleep(0.1)
+        reloaded = AppTest.from_file(PAGE, default_timeout=120).run()
+        assert not reloaded.exception
+        assert next(b for b in reloaded.button if b.label == "Start training").disabled
+        assert any("A new one can start when it ends" in caption.value for caption in reloaded.caption)
+        next(b for b in reloaded.button if b.label == "Stop training").click().run()
+        assert manager.snapshot().state in (RunState.STOPPING, RunState.STOPPED)
     finally:
-        manager.stop(teacher.session_state["owner_token"])
+        manager.stop()
         manager.wait(120)
     assert manager.snapshot().state == RunState.STOPPED
 

@@ -1,15 +1,18 @@
-"""The visitor's active model: the bundled one by default, or a saved run chosen on the Train page.
+"""The visitor's active model: their own choice, else the class model, else the bundled one.
 
-The choice lives in ``st.session_state`` so one visitor's choice never changes another's; loaded
-models are shared by everyone through ``st.cache_resource``. Importing this module imports no
+The visitor's choice lives in ``st.session_state`` so one visitor's choice never changes another's;
+the class model (chosen by the teacher on the Train page) lives in the runs folder, shared by all.
+Loaded models are shared by everyone through ``st.cache_resource``. Importing this module imports no
 TensorFlow: the first model loaded does (see ui.server_tuning.import_tensorflow).
 """
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
 from mnist_cnn.paths import BUNDLED_MODEL_PATH
 from mnist_cnn.precomputed import shipped_test_probabilities
+from ui.class_model import chosen_by, current_class_model
 from ui.server_tuning import import_tensorflow
 
 ACTIVE_MODEL_KEY = "active_model_path"
@@ -31,34 +34,72 @@ def predictor_for(model_path):
     return _load_predictor(str(model_path), model_path.stat().st_mtime)
 
 
-def active_model_path():
-    """The ``.keras`` file of the visitor's active model.
+@dataclass(frozen=True)
+class ActiveModel:
+    """The model a visitor's pages use, and why (empty for the bundled model by default)."""
 
-    A chosen model that can no longer be loaded (deleted, corrupted) is dropped with a warning,
-    and the visitor is back on the bundled model.
+    path: Path
+    why: str = ""
+
+    @property
+    def name(self):
+        return "the bundled tutorial model" if self.path == BUNDLED_MODEL_PATH else f"run {self.path.parent.name}"
+
+    @property
+    def label(self):
+        return f"{self.name} ({self.why})" if self.why else self.name
+
+
+def _usable(model_path):
+    """None when the model loads (cached: once), else why not."""
+    import_tensorflow()
+    from mnist_cnn.model import ModelFileError
+
+    try:
+        predictor_for(model_path)
+        return None
+    except (ModelFileError, OSError) as error:
+        return str(error)
+
+
+def active_model():
+    """The visitor's :class:`ActiveModel`: their own choice > the class model > the bundled model.
+
+    A model that can no longer be loaded (deleted, corrupted) is passed over with a note: a chosen one
+    is dropped with a warning, a class model says so in ``why``. No choice and no class model: no TensorFlow.
     """
     chosen = st.session_state.get(ACTIVE_MODEL_KEY)
     if chosen:
-        import_tensorflow()
-        from mnist_cnn.model import ModelFileError
+        problem = _usable(chosen)
+        if problem is None:
+            return ActiveModel(Path(chosen), "your own choice")
+        st.session_state[ACTIVE_MODEL_KEY] = None
+        fallback = active_model()
+        st.warning(f"The model you chose cannot be used any more ({problem}). Back to {fallback.label}.")
+        return fallback
+    class_model = current_class_model()
+    problem = class_model.problem
+    if class_model.model_path is not None:
+        problem = _usable(class_model.model_path)
+        if problem is None:
+            return ActiveModel(class_model.model_path, chosen_by())
+        problem = f"the class model, run {class_model.run_name}, cannot be loaded ({problem})"
+    return ActiveModel(BUNDLED_MODEL_PATH, f"{problem}, so the bundled one is used" if problem else "")
 
-        try:
-            predictor_for(chosen)  # cached: loads once, and proves the file is usable
-            return Path(chosen)
-        except (ModelFileError, OSError) as error:
-            st.session_state[ACTIVE_MODEL_KEY] = None
-            st.warning(f"The chosen model cannot be used any more ({error}). Back to the bundled model.")
-    return BUNDLED_MODEL_PATH
+
+def active_model_path():
+    """The ``.keras`` file of the visitor's active model (see :func:`active_model`)."""
+    return active_model().path
 
 
 def set_active_model_path(model_path):
-    """Make ``model_path`` (or the bundled model, for ``None``) this visitor's active model."""
+    """Make ``model_path`` this visitor's own choice; ``None`` follows the class model (or the bundled one)."""
     st.session_state[ACTIVE_MODEL_KEY] = None if model_path is None else str(model_path)
 
 
 def active_model_label():
-    path = active_model_path()
-    return "the bundled tutorial model" if path == BUNDLED_MODEL_PATH else f"run {path.parent.name}"
+    """The active model and why it is the one, e.g. "run X (the class model chosen by the teacher)"."""
+    return active_model().label
 
 
 def active_predictor():

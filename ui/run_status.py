@@ -30,11 +30,11 @@ def status_line(snapshot):
     return f"Finished {epochs} epochs{accuracy}"
 
 
-def saved_run_rows(runs, live_run_dir=None, active_model_path=None, bundled_run_dir=BUNDLED_RUN_DIR):
+def saved_run_rows(runs, live_run_dir=None, active_model_path=None, bundled_run_dir=BUNDLED_RUN_DIR, class_model_path=None):
     """One table row (a dict of column: value) per :class:`~mnist_cnn.runs.SavedRun`, in order.
 
     ``live_run_dir`` is the folder of the run training now (shown as such), ``active_model_path``
-    the visitor's active model (ticked).
+    the visitor's active model and ``class_model_path`` the class model's (both ticked).
     """
     return [
         {
@@ -50,6 +50,7 @@ def saved_run_rows(runs, live_run_dir=None, active_model_path=None, bundled_run_
             "test accuracy": None if run.test_accuracy is None else f"{run.test_accuracy:.2%}",
             "our digits": None if run.class_test_accuracy is None else f"{run.class_test_accuracy:.1%}",
             "in use": "✓" if run.model_path == active_model_path else "",
+            "class model": "✓" if class_model_path is not None and run.model_path == class_model_path else "",
             "note": run.error,
         }
         for run in runs

@@ -10,12 +10,13 @@ from mnist_cnn.training import BOUNDS, MIN_CLASS_DIGITS, TrainingConfig
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
 
 
-def settings_form_ui(disabled=False, class_digits=None):
+def settings_form_ui(disabled_reason="", class_digits=None):
     """The settings widgets; the chosen :class:`TrainingConfig` when "Start training" is pressed, else None.
 
     ``class_digits``: how many digits the class set has (None when its database cannot be reached),
     for the "train on us" choice.
-    The config is not validated here: the run manager validates it when it starts the run.
+    The config is not validated here: the run manager validates it when it starts the run. A
+    ``disabled_reason`` disables "Start training" and is shown under it.
     """
     preset_column, recipe_column = st.columns(2)
     preset_name = preset_column.selectbox("Network", list(PRESETS), format_func=lambda name: PRESETS[name].title)
@@ -60,9 +61,9 @@ def settings_form_ui(disabled=False, class_digits=None):
             f"an epoch; {held_out:.0%} of each digit's drawings are held out, and the run reports its accuracy on them "
             "next to MNIST's test set.",
         )
-        start = st.form_submit_button("Start training", type="primary", disabled=disabled)
-        if disabled:
-            st.caption("A run is training on this server: watch it above. A new one can start when it ends.")
+        start = st.form_submit_button("Start training", type="primary", disabled=bool(disabled_reason))
+        if disabled_reason:
+            st.caption(disabled_reason)
     if not start:
         return None
     return dataclasses.replace(

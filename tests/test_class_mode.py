@@ -1,0 +1,206 @@
+"""Class mode in real chromium: a teacher passcode, students who watch, the class model.
+
+One server with a passcode for the module (its own runs folder); the no-passcode case uses the
+shared ``app_url`` server. Runs are tiny (1,000 images) and stopped early.
+"""
+import re
+import shutil
+
+import pytest
+
+from mnist_cnn.paths import BUNDLED_RUN_DIR
+from mnist_cnn.teacher import PASSCODE_ENVIRONMENT_VARIABLE
+from support.app_server import save_screenshot, select_saved_run, start_streamlit, wait_for_app_idle
+
+pytestmark = pytest.mark.browser
+
+PASSCODE = "seven purple owls"
+RUN_NAME = "20200101-000000-tutorial-class"
+DESKTOP = {"viewport": {"width": 1920, "height": 1080}}
+PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+STATUS = ".st-key-train-status"
+
+
+@pytest.fixture(scope="module")
+def class_runs_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("class-runs")
+
+
+@pytest.fixture(scope="module")
+def class_server(class_runs_dir):
+    """A server with a teacher passcode; ``restart()`` starts a fresh process on the same runs folder."""
+
+    class Server:
+        def __init__(self):
+            self.process, self.url = None, None
+            self.restart()
+
+        def restart(self):
+            self.stop()
+            self.process, self.url = start_streamlit(
+                {PASSCODE_ENVIRONMENT_VARIABLE: PASSCODE, "MNIST_CNN_RUNS": str(class_runs_dir)}
+            )
+
+        def stop(self):
+            if self.process is not None:
+                self.process.terminate()
+                self.process.wait(timeout=20)
+
+    server = Server()
+    yield server
+    server.stop()
+
+
+def new_context(browser, options):
+    context = browser.new_context(**options)
+    context.set_default_timeout(180_000)  # generous: the 2-core machine trains while three browsers watch
+    return context
+
+
+def open_train_page(context, url):
+    page = context.new_page()
+    page.goto(url, wait_until="commit", timeout=180_000)  # the shared 2-core machine may be busy training
+    page.locator(STATUS).wait_for(timeout=180_000)
+    page.get_by_text("Saved runs", exact=True).wait_for(timeout=180_000)
+    wait_for_app_idle(page)
+    return page
+
+
+def unlock(page, passcode=PASSCODE):
+    field = page.get_by_label("Teacher passcode")
+    if not field.is_visible():
+        page.get_by_text("Teacher? Unlock the controls").click()
+    field.fill(passcode)
+    field.press("Enter")
+    wait_for_app_idle(page)
+
+
+def start_tiny_run(page, epochs=30):
+    """Start a run on 1,000 images (long enough to reload and stop, short if it is not stopped)."""
+    page.get_by_label("Epochs").fill(str(epochs))
+    slider = page.get_by_role("slider", name=re.compile("Training images"))
+    slider.focus()
+    slider.press("Home")  # the smallest training set
+    page.get_by_role("button", name="Start training").click()
+    page.wait_for_function(
+        f"() => document.querySelector('{STATUS}').innerText.includes('Training epoch')", timeout=180_000
+    )
+
+
+def stop_button(page):
+    return page.get_by_role("button", name="Stop training")
+
+
+def wait_until_stopped(page):
+    page.wait_for_function(
+        f"() => /Stopped|Finished/.test(document.querySelector('{STATUS}').innerText)", timeout=180_000
+    )
+
+
+def test_only_the_teacher_starts_and_stops_even_after_a_reload_and_from_a_second_device(browser, class_server, mnist_npz_path):
+    teacher_context = new_context(browser, DESKTOP)
+    student_context = new_context(browser, PHONE)
+    second_device_context = new_context(browser, PHONE)
+    try:
+        student = open_train_page(student_context, f"{class_server.url}/Train")
+        assert student.get_by_role("button", name="Start training").is_disabled()
+        assert student.get_by_text("Only the teacher starts and stops runs").count() == 1
+
+        teacher = open_train_page(teacher_context, f"{class_server.url}/Train")
+        unlock(teacher, "not the passcode")
+        teacher.get_by_text("Wrong passcode. Try again.").wait_for()
+        unlock(teacher)
+        teacher.get_by_text("Teacher mode", exact=True).wait_for()
+        assert "teacher=" in teacher.url and PASSCODE.replace(" ", "+") not in teacher.url
+        assert teacher.get_by_label("Teacher passcode").count() == 0
+        start_tiny_run(teacher)
+        stop_button(teacher).wait_for(timeout=180_000)
+
+        # A new browser session: the token in the URL keeps the rights.
+        teacher.reload(wait_until="commit", timeout=180_000)
+        teacher.locator(STATUS).wait_for(timeout=180_000)
+        stop_button(teacher).wait_for(timeout=180_000)
+        assert teacher.get_by_text("Teacher mode", exact=True).count() == 1
+        teacher.get_by_text("Teacher link for your second device").click()
+        link = teacher.locator(".st-key-teacher [data-testid='stCode'] code").inner_text().strip()
+        assert link.startswith(f"{class_server.url}/Train?teacher=")
+        save_screenshot(teacher, "class-mode-train-teacher-1920")
+
+        student.reload(wait_until="commit", timeout=180_000)
+        student.locator(STATUS).wait_for(timeout=180_000)
+        student.wait_for_function(f"() => document.querySelector('{STATUS}').innerText.includes('Training epoch')")
+        wait_for_app_idle(student)
+        assert stop_button(student).count() == 0
+        assert student.get_by_role("button", name="Start training").is_disabled()
+        save_screenshot(student, "class-mode-train-student-360")
+        student_context.close()  # fewer pages refreshing every second on the busy test machine
+
+        second_device = open_train_page(second_device_context, link)
+        second_device.get_by_text("Teacher mode", exact=True).wait_for()
+        save_screenshot(second_device, "class-mode-train-teacher-360")
+        stop_button(second_device).click()
+        wait_until_stopped(second_device)
+        wait_until_stopped(teacher)
+        second_device.get_by_role("button", name="Start training").and_(second_device.locator(":enabled")).wait_for(
+            timeout=180_000
+        )
+    finally:
+        for context in (teacher_context, student_context, second_device_context):
+            context.close()
+
+
+def test_the_class_model_reaches_every_visitor_and_survives_a_restart(browser, class_server, class_runs_dir):
+    shutil.copytree(BUNDLED_RUN_DIR, class_runs_dir / RUN_NAME)
+    student_context = new_context(browser, DESKTOP)
+    teacher_context = new_context(browser, DESKTOP)
+    try:
+        student = open_train_page(student_context, f"{class_server.url}/Train")
+        select_saved_run(student, RUN_NAME)
+        student.get_by_role("button", name="Use this model on the Draw and Mistakes pages").wait_for()
+        assert student.get_by_role("button", name="Make this the class model").count() == 0
+        save_screenshot(student, "class-mode-train-student-1920")
+
+        teacher = open_train_page(teacher_context, f"{class_server.url}/Train")
+        unlock(teacher)
+        select_saved_run(teacher, RUN_NAME)
+        teacher.get_by_role("button", name="Make this the class model").click()
+        teacher.get_by_text(f"Class model: run {RUN_NAME}").wait_for(timeout=180_000)
+
+        # The teacher goes to Draw through the menu (a deep link to /Train shows none: enter at home); in-app
+        # navigation drops query parameters, and the app puts the token back.
+        token = teacher.url.split("teacher=")[1]
+        teacher.goto(f"{class_server.url}/?teacher={token}", wait_until="commit")
+        teacher.get_by_role("link", name="Draw", exact=True).click()
+        teacher.get_by_text(f"Read by run {RUN_NAME} (the class model chosen by the teacher)").wait_for(
+            timeout=180_000
+        )
+        teacher.wait_for_url(re.compile(r"/Draw\?teacher="), timeout=180_000)
+    finally:
+        student_context.close()
+        teacher_context.close()
+
+    class_server.restart()  # a fresh process reads the class model from the runs folder
+    visitor_context = new_context(browser, DESKTOP)
+    try:
+        visitor = visitor_context.new_page()
+        visitor.goto(f"{class_server.url}/Mistakes", wait_until="commit", timeout=180_000)
+        visitor.get_by_text(f"as seen by run {RUN_NAME} (the class model chosen by the teacher)").wait_for(timeout=180_000)
+        visitor.goto(f"{class_server.url}/Draw", wait_until="commit", timeout=180_000)
+        visitor.get_by_text(f"Read by run {RUN_NAME} (the class model chosen by the teacher)").wait_for(
+            timeout=180_000
+        )
+    finally:
+        visitor_context.close()
+
+
+def test_without_a_passcode_a_visitor_who_reloads_can_still_stop(app_url, browser, mnist_npz_path):
+    context = new_context(browser, DESKTOP)
+    try:
+        page = open_train_page(context, f"{app_url}/Train")
+        start_tiny_run(page)
+        page.reload(wait_until="commit", timeout=180_000)  # the old session, and with it any owner token, is gone
+        page.locator(STATUS).wait_for(timeout=180_000)
+        stop_button(page).click(timeout=180_000)
+        wait_until_stopped(page)
+    finally:
+        context.close()

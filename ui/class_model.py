@@ -1,0 +1,62 @@
+"""The class model on the pages: the Train page's "Make this the class model" button and what it says."""
+import streamlit as st
+
+from mnist_cnn.class_model import read_class_model, set_class_model
+from mnist_cnn.paths import BUNDLED_RUN_DIR, runs_dir
+from ui.teacher import class_mode_on, teacher_rights
+
+_ERROR_KEY = "class_model_error"
+
+
+def current_class_model():
+    """The class model set in the runs folder (a :class:`~mnist_cnn.class_model.ClassModel`)."""
+    return read_class_model(runs_dir())
+
+
+def chosen_by():
+    """Who chose the class model, in words for the pages."""
+    return "the class model chosen by the teacher" if class_mode_on() else "the class model"
+
+
+def is_class_model(run, class_model=None):
+    """Whether the saved ``run`` is what visitors who chose nothing get (the bundled run when none is set)."""
+    class_model = class_model or current_class_model()
+    if class_model.model_path is None:
+        return run.path == BUNDLED_RUN_DIR
+    return run.path.resolve() == class_model.model_path.parent.resolve()
+
+
+def _make_class_model(run_path):
+    if not teacher_rights():  # checked again: only a teacher's page shows the button
+        st.session_state[_ERROR_KEY] = "Only the teacher can choose the class model."
+        return
+    try:
+        set_class_model(runs_dir(), None if run_path == BUNDLED_RUN_DIR else run_path)
+    except (OSError, ValueError) as error:
+        st.session_state[_ERROR_KEY] = f"The class model was not changed: {error}"
+
+
+def class_model_button_ui(run, container=None):
+    """The "Make this the class model" button for a saved ``run`` with a model; shown to the teacher only.
+
+    Returns whether the button was shown.
+    """
+    if error := st.session_state.pop(_ERROR_KEY, None):
+        st.error(error)
+    if not teacher_rights():
+        return False
+    (container or st).button(
+        "Make this the class model", disabled=is_class_model(run), on_click=_make_class_model, args=(run.path,),
+        help="Every visitor's Draw and Mistakes pages use it, unless they chose another model themselves.",
+    )
+    return True
+
+
+def class_model_caption():
+    """One line for the Train page: which run is the class model (or why none can be used)."""
+    class_model = current_class_model()
+    if class_model.model_path is not None:
+        return f"Class model: run {class_model.run_name} ({chosen_by()}): Draw and Mistakes use it for every visitor who chose no other."
+    if class_model.problem:
+        return f"No class model can be used: {class_model.problem}. Visitors who chose nothing get the bundled model."
+    return "No class model is set: visitors who chose nothing get the bundled model."
