@@ -9,19 +9,19 @@ from mnist_cnn.figures import confusion_matrix_figure, label_counts_figure
 from mnist_cnn.mistakes import confusion_matrix, find_mistakes, page_bounds
 from ui.active_model import active_model_label, active_predictor, test_set_probabilities
 from ui.class_set import class_set
+from ui.navigation import run_through_app
+from ui.teacher import teacher_rights
 
+run_through_app()
 st.set_page_config(page_title="Class · MNIST CNN Studio", page_icon="🧑‍🏫", layout="wide")
 
 PAGE_SIZE = 24
 GALLERY_TILE_WIDTH = 96  # px: three tiles a row on a 360 px phone
 
 
-def teacher_rights():
-    """Placeholder until issue 12's ui.teacher.teacher_rights lands: anyone may manage the set."""
-    return True
-
-
 def delete_digit(digit_id):
+    if not teacher_rights():  # checked again: only a teacher's page shows the button
+        return
     try:
         class_set().delete(digit_id)
     except ClassSetUnavailableError as error:
@@ -29,6 +29,8 @@ def delete_digit(digit_id):
 
 
 def clear_class_set():
+    if not teacher_rights():
+        return
     try:
         st.session_state["class_action_message"] = f"Deleted all {class_set().clear()} digits of the class set."
     except ClassSetUnavailableError as error:
