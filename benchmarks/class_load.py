@@ -175,7 +175,10 @@ async def record_drawing(browser, url):
     }
 
 
-def load_recording(recording):
+def load_recording(recording=None):
+    """A recording (as ``record_drawing`` returns it; default: the saved one) with its BackMsgs decoded."""
+    recording = recording or json.loads(RECORDING.read_text())
+
     def decode(text):
         message = BackMsg()
         message.ParseFromString(base64.b64decode(text))
@@ -205,7 +208,7 @@ def student_drawings(count, seed):
 
 async def drawing_student(url, recording, drawings, stop_at, think, results):
     """A student on the Draw page: a drawing every ``think`` seconds (a (low, high) range) until ``stop_at``."""
-    record = {"role": "draw", "latencies": [], "answers": [], "expected": [], "open_s": None, "error": None}
+    record = {"role": "draw", "latencies": [], "answers": [], "expected": [], "drawn": [], "open_s": None, "error": None}
     results.append(record)
     client = StreamlitClient(url)
     canvas_key = recording["canvas_key"]
@@ -216,8 +219,8 @@ async def drawing_student(url, recording, drawings, stop_at, think, results):
             canvas_key = next((widget_key(i) for n, i in client.components.items() if CANVAS_COMPONENT in n), canvas_key)
         await asyncio.sleep(random.uniform(0, think[1]))  # students do not all start together
         for image, label in drawings:
-            if time.perf_counter() > stop_at:
-                break
+            if record["latencies"] and time.perf_counter() > stop_at:
+                break  # every student draws at least once
 
             def with_image(state, image=image):
                 state.json_value = canvas_value(state.json_value, image)
@@ -229,6 +232,7 @@ async def drawing_student(url, recording, drawings, stop_at, think, results):
             record["latencies"].append(seconds)
             record["answers"].append(answer)
             record["expected"].append(label)
+            record["drawn"].append(image)
             await asyncio.sleep(random.uniform(*think) / 2)  # looks at the answer, then clears
             await client.send_rerun(widgets=client.widget_states(recording["cleared"].rerun_script.widget_states.widgets))
             await client.wait_for_run()
@@ -292,6 +296,29 @@ async def browser_student(browser, url, index, stop_at, think, results):
     finally:
         record["latencies"] = tap.latencies[: len(record["expected"])]
         await page.close()
+
+
+async def drawing_class(url, recording, drawings, students, seconds, think):
+    """``students`` light clients drawing for ``seconds``, each from its own place in ``drawings``; their records."""
+    results, stop_at = [], time.perf_counter() + seconds
+    await asyncio.gather(*(drawing_student(url, recording, own_drawings(drawings, i), stop_at, think, results) for i in range(students)))
+    return results
+
+
+async def open_page_once(url, page):
+    """Open ``page`` in one short session (e.g. to warm the server up); the seconds it took."""
+    client = StreamlitClient(url)
+    await client.connect()
+    try:
+        return await client.open_page(page, timeout=300)
+    finally:
+        await client.close()
+
+
+def own_drawings(drawings, index):
+    """Student ``index``'s drawings: the shared pool, from its own starting point."""
+    start = (index * 7) % len(drawings)
+    return drawings[start:] + drawings[:start]
 
 
 # ---------------------------------------------------------------- the server and the teacher
@@ -425,8 +452,7 @@ async def one_class(url, args, size, recording, browser, drawings, runs):
     drawers = size if args.scenario == "draw" else 0 if args.scenario == "spectate" else size // 2
     for index in range(size):
         if index < drawers:
-            own = drawings[(index * 7) % len(drawings) :] + drawings[: (index * 7) % len(drawings)]
-            tasks.append(drawing_student(url, recording, own, stop_at, think, results))
+            tasks.append(drawing_student(url, recording, own_drawings(drawings, index), stop_at, think, results))
         else:
             tasks.append(spectating_student(url, stop_at, results))
     if browser is not None and args.scenario != "spectate":
