@@ -62,10 +62,11 @@ def home():
     )
 
 
-TRAIN = st.Page("pages/1_Train.py", title="Train", icon=":material/show_chart:")
-DRAW = st.Page("pages/2_Draw.py", title="Draw", icon=":material/draw:")
-MISTAKES = st.Page("pages/3_Mistakes.py", title="Mistakes", icon=":material/search:")
-CLASS = st.Page("pages/4_Class.py", title="Class", icon=":material/groups:")
-# Top navigation: visible on phones without opening a sidebar. (The sidebar list is switched off in
-# config.toml so that a first deep link, which Streamlit serves from pages/ directly, shows no stray "app".)
+TRAIN = st.Page("app_pages/1_Train.py", title="Train", icon=":material/show_chart:")
+DRAW = st.Page("app_pages/2_Draw.py", title="Draw", icon=":material/draw:")
+MISTAKES = st.Page("app_pages/3_Mistakes.py", title="Mistakes", icon=":material/search:")
+CLASS = st.Page("app_pages/4_Class.py", title="Class", icon=":material/groups:")
+# Top navigation: visible on phones without opening a sidebar. The pages live in app_pages/, not pages/:
+# with a pages/ folder Streamlit runs a deep link (/Draw) without this script, server-wide until someone
+# opens the home page, so without the tuning above (see README, "Deep links").
 st.navigation([st.Page(home, title="Home", icon=":material/home:", default=True), TRAIN, DRAW, MISTAKES, CLASS], position="top").run()

@@ -37,6 +37,9 @@ import math
 import os
 import random
 import re
+import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -270,19 +273,25 @@ async def spectating_student(url, stop_at, results):
         await client.close()
 
 
-async def browser_student(browser, url, index, stop_at, think, results):
-    """A real chromium session drawing on the Draw page, timed from its own WebSocket frames."""
-    record = {"role": "browser", "latencies": [], "answers": [], "expected": [], "open_s": None, "error": None}
-    results.append(record)
+async def open_browser_student(browser, url):
+    """A real chromium session with the Draw page open (opened before the class window: chromium
+    shares the server's cores here, a real student's phone does not)."""
     page = await browser.new_page(viewport={"width": 1000, "height": 1200})
     tap = BrowserTap(page)
+    started = time.perf_counter()
+    await open_draw_in_browser(page, url)
+    return page, tap, time.perf_counter() - started
+
+
+async def browser_student(opened, index, stop_at, think, results):
+    """A real chromium session drawing on the Draw page, timed from its own WebSocket frames."""
+    page, tap, open_s = opened
+    record = {"role": "browser", "latencies": [], "answers": [], "expected": [], "open_s": open_s, "error": None}
+    results.append(record)
     try:
-        started = time.perf_counter()
-        await open_draw_in_browser(page, url)
-        record["open_s"] = time.perf_counter() - started
         await asyncio.sleep(random.uniform(0, think[1]))
         drawing = index
-        while time.perf_counter() < stop_at:
+        while not record["expected"] or time.perf_counter() < stop_at:
             digit = "10"[drawing % 2]
             drawing += 1
             shown = await draw_in_browser(page, digit)
@@ -334,6 +343,37 @@ def memory_mb(pid, field):
         if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return None
+
+
+def start_profiler(pid, path):
+    """py-spy sampling the server (all its threads, idle ones left out) into collapsed stacks at ``path``."""
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    return subprocess.Popen(
+        [py_spy, "record", "--pid", str(pid), "--format", "raw", "--output", str(path), "--rate", "50"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+def stop_profiler(profiler):
+    profiler.send_signal(signal.SIGINT)  # py-spy writes its file on interrupt
+    profiler.wait(timeout=60)
+
+
+def profile_summary(path, top=12):
+    """The frames that hold most samples (inclusive) in py-spy's collapsed stacks: the app's own
+    functions, and all functions, as shares of the samples."""
+    inclusive, total = {}, 0
+    for line in Path(path).read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        total += int(count)
+        for frame in set(stack.split(";")):
+            inclusive[frame] = inclusive.get(frame, 0) + int(count)
+    ours = [f for f in inclusive if any(part in f for part in ("app_pages/", "ui/", "mnist_cnn/", "app.py"))]
+
+    def shares(frames):
+        return [[frame, round(inclusive[frame] / total, 3)] for frame in sorted(frames, key=inclusive.get, reverse=True)[:top]]
+
+    return {"samples": total, "app_frames": shares(ours), "all_frames": shares(inclusive)}
 
 
 def load_average():
@@ -394,11 +434,14 @@ async def start_teacher_run(browser, url):
 
 
 def training_active(runs):
-    for metrics in Path(runs).glob("*/metrics.json"):
+    """Whether a run is under way in ``runs`` (a run folder gets its metrics.json at its first epoch's end)."""
+    from mnist_cnn.runs import ACTIVE_STATES, METRICS_FILE
+
+    for run_dir in Path(runs).iterdir():
         try:
-            if json.loads(metrics.read_text()).get("status") in ("loading", "training"):
+            if not (run_dir / METRICS_FILE).exists() or json.loads((run_dir / METRICS_FILE).read_text())["status"] in ACTIVE_STATES:
                 return True
-        except (OSError, ValueError):
+        except (OSError, ValueError, KeyError):
             return True  # being written: a run is there
     return False
 
@@ -439,6 +482,8 @@ async def one_class(url, args, size, recording, browser, drawings, runs):
     """Quiet window (training alone), then the class window; figures of both."""
     server_pid = args.server_pid
     monitor = args.monitor
+    with_browsers = browser is not None and args.scenario != "spectate"
+    opened = [await open_browser_student(browser, url) for _ in range(args.browsers)] if with_browsers else []
     quiet_started = time.perf_counter()
     cpu_before = cpu_seconds(server_pid)
     await asyncio.sleep(args.quiet_seconds)
@@ -455,8 +500,7 @@ async def one_class(url, args, size, recording, browser, drawings, runs):
             tasks.append(drawing_student(url, recording, own_drawings(drawings, index), stop_at, think, results))
         else:
             tasks.append(spectating_student(url, stop_at, results))
-    if browser is not None and args.scenario != "spectate":
-        tasks += [browser_student(browser, url, i, stop_at, think, results) for i in range(args.browsers)]
+    tasks += [browser_student(session, i, stop_at, think, results) for i, session in enumerate(opened)]
     cpu_before, rss_peak = cpu_seconds(server_pid), 0.0
 
     async def sample_memory():
@@ -466,8 +510,12 @@ async def one_class(url, args, size, recording, browser, drawings, runs):
             await asyncio.sleep(0.5)
 
     sampler = asyncio.create_task(sample_memory())
+    profile = Path(args.profile) / f"server-{args.scenario}-{size}.txt" if args.profile else None
+    profiler = start_profiler(server_pid, profile) if profile else None
     await asyncio.gather(*tasks)
     sampler.cancel()
+    if profiler:
+        stop_profiler(profiler)
     wall = time.perf_counter() - class_started
     figures = {
         "students": size,
@@ -482,6 +530,8 @@ async def one_class(url, args, size, recording, browser, drawings, runs):
         "class_wall_s": round(wall, 1),
         "load_average": load_average(),
     }
+    if profile:
+        figures["profile"] = {"file": str(profile), **profile_summary(profile)}
     main_latencies = figures.get("draw") or figures.get("spectate") or {}
     figures["passes"] = bool(main_latencies.get("p95_s") is not None and main_latencies["p95_s"] < TARGET_P95_S
                              and not any(figures[r]["errors"] for r in ("draw", "spectate", "browser") if r in figures))
@@ -568,6 +618,7 @@ def main():
     runner.add_argument("--no-training", dest="training", action="store_false")
     runner.add_argument("--drawing-pool", type=int, default=400)
     runner.add_argument("--seed", type=int, default=0)
+    runner.add_argument("--profile", default="", help="folder for a py-spy profile of the server in each class window (root)")
     args = parser.parse_args()
     if args.command == "record":
         print(json.dumps(asyncio.run(record(args)), indent=2))

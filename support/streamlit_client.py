@@ -128,10 +128,7 @@ class StreamlitClient:
 
     def _handle(self, message):
         kind = message.WhichOneof("type")
-        if kind == "new_session":
-            self.widget_ids, self.block_paths, self.components, self.auto_reruns = {}, {}, {}, {}
-            self.element_ids = set()
-        elif kind == "navigation":
+        if kind == "navigation":
             self.pages = {page.url_pathname: page.page_script_hash for page in message.navigation.app_pages}
             self.page_hash = message.navigation.page_script_hash
         elif kind == "auto_rerun":
@@ -168,6 +165,9 @@ class StreamlitClient:
         else:
             rerun.page_script_hash = self.page_hash
         rerun.fragment_id = fragment_id
+        if not fragment_id:  # a full run redraws the whole page; a fragment's run only the fragment
+            self.widget_ids, self.block_paths, self.components, self.auto_reruns = {}, {}, {}, {}
+            self.element_ids = set()
         rerun.is_auto_rerun = bool(fragment_id)
         rerun.context_info.url = f"{self.base_url}/{page or ''}"
         for field, value in self.context_info.items():

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from support.app_server import save_screenshot, wait_for_app_idle
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "2_Draw.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "2_Draw.py")
 
 
 def test_blank_page_says_nothing_is_drawn_and_shows_no_digit():

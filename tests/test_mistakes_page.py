@@ -10,7 +10,7 @@ from mnist_cnn.model import load_bundled_model
 from mnist_cnn.predict import Predictor
 from support.app_server import save_screenshot, wait_for_app_idle
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "3_Mistakes.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "3_Mistakes.py")
 
 
 def count_text(app):

@@ -96,3 +96,10 @@ def test_the_server_runs_no_full_garbage_collection_after_every_run(monkeypatch)
     finally:
         monkeypatch.undo()
         config.get_config_options(force_reparse=True)
+
+
+def test_no_pages_folder_so_every_run_goes_through_app_py():
+    # With a pages/ folder beside app.py, Streamlit serves a first deep link (/Draw) from that folder
+    # without running app.py, and keeps doing so for every visitor until someone opens the home page:
+    # no navigation and no tuning (Keras session cleared after every run; a class's drawings took seconds).
+    assert not (PROJECT_DIR / "pages").exists(), "put pages in app_pages/ and list them in app.py's st.navigation"
