@@ -359,12 +359,19 @@ def stop_profiler(profiler):
     profiler.wait(timeout=60)
 
 
+IDLE_FRAME = re.compile(
+    r"^(sleep|wait|select|poll|epoll|get|_worker|accept|recv|read) \(|\(time\.sleep|threading\.py|selectors\.py|queue\.py"
+)
+
+
 def profile_summary(path, top=12):
     """The frames that hold most samples (inclusive) in py-spy's collapsed stacks: the app's own
     functions, and all functions, as shares of the samples."""
     inclusive, total = {}, 0
     for line in Path(path).read_text().splitlines():
         stack, _, count = line.rpartition(" ")
+        if IDLE_FRAME.search(stack.rsplit(";", 1)[-1]):
+            continue  # a thread asleep or waiting (py-spy's idle filter misses some here)
         total += int(count)
         for frame in set(stack.split(";")):
             inclusive[frame] = inclusive.get(frame, 0) + int(count)
@@ -517,11 +524,13 @@ async def one_class(url, args, size, recording, browser, drawings, runs):
     if profiler:
         stop_profiler(profiler)
     wall = time.perf_counter() - class_started
+    class_cpu = cpu_seconds(server_pid) - cpu_before
     figures = {
         "students": size,
         "scenario": args.scenario,
         **class_figures(results, wall),
-        "server_cores_used": round((cpu_seconds(server_pid) - cpu_before) / wall, 2),
+        "server_cores_used": round(class_cpu / wall, 2),
+        "server_cpu_s_per_event": round(class_cpu / max(1, sum(len(r["latencies"]) for r in results)), 3),
         "server_cores_used_quiet": round(quiet_cpu, 2),
         "server_rss_peak_mb": round(rss_peak),
         "training_samples_per_s_quiet": monitor.samples_per_second(quiet_started, quiet_ended) if monitor else None,
@@ -547,9 +556,14 @@ async def run(args):
     drawings = student_drawings(args.drawing_pool, seed=args.seed)
     with tempfile.TemporaryDirectory() as runs:
         prefix = ("taskset", "-c", args.server_cpus) if args.server_cpus else ()
-        server, url = start_streamlit({"MNIST_CNN_RUNS": runs}, timeout=180, command_prefix=prefix)
+        env, launcher = {"MNIST_CNN_RUNS": runs}, ("-m", "streamlit")
+        if args.keras_cleanup:  # benchmarks/timed_streamlit.py undoes ui/server_tuning.py
+            env.update(STREAMLIT_DEFAULT_CLEANUP="1", STREAMLIT_TIMINGS=str(Path(runs) / "timings.jsonl"))
+            launcher = (str(PROJECT_DIR / "benchmarks" / "timed_streamlit.py"),)
+        server, url = start_streamlit(env, timeout=180, launcher=launcher, command_prefix=prefix)
         args.server_pid = server.pid
         report = {"scenario": args.scenario, "server_cpus": args.server_cpus or "all", "training": args.training,
+                  "keras_cleanup_baseline": args.keras_cleanup,
                   "load_average_before": load_average(), "classes": []}
         try:
             async with async_playwright() as playwright:
@@ -618,6 +632,11 @@ def main():
     runner.add_argument("--no-training", dest="training", action="store_false")
     runner.add_argument("--drawing-pool", type=int, default=400)
     runner.add_argument("--seed", type=int, default=0)
+    runner.add_argument(
+        "--keras-cleanup", action="store_true",
+        help="baseline: Streamlit clears the Keras session after every run, as it did for a class that "
+        "deep-linked to /Draw while the pages lived in pages/",
+    )
     runner.add_argument("--profile", default="", help="folder for a py-spy profile of the server in each class window (root)")
     args = parser.parse_args()
     if args.command == "record":
