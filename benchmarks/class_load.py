@@ -508,7 +508,7 @@ async def one_class(url, args, size, recording, browser, drawings, runs):
         else:
             tasks.append(spectating_student(url, stop_at, results))
     tasks += [browser_student(session, i, stop_at, think, results) for i, session in enumerate(opened)]
-    cpu_before, rss_peak = cpu_seconds(server_pid), 0.0
+    cpu_before, rss_peak, client_cpu_before = cpu_seconds(server_pid), 0.0, time.process_time()
 
     async def sample_memory():
         nonlocal rss_peak
@@ -530,6 +530,7 @@ async def one_class(url, args, size, recording, browser, drawings, runs):
         "scenario": args.scenario,
         **class_figures(results, wall),
         "server_cores_used": round(class_cpu / wall, 2),
+        "load_generator_cores_used": round((time.process_time() - client_cpu_before) / wall, 2),
         "server_cpu_s_per_event": round(class_cpu / max(1, sum(len(r["latencies"]) for r in results)), 3),
         "server_cores_used_quiet": round(quiet_cpu, 2),
         "server_rss_peak_mb": round(rss_peak),
