@@ -3,6 +3,7 @@ on the live app and must get the digits the app itself would read, so the tool c
 import asyncio
 import base64
 import io
+import threading
 
 import numpy as np
 import pytest
@@ -21,12 +22,30 @@ def digits_the_app_reads(drawings):
     return {url: str(int(np.argmax(p))) for (url, _), p in zip(drawings, probabilities, strict=True)}
 
 
+def run_in_own_thread(coroutine):
+    """asyncio.run in a thread of its own: the browser tests' sync Playwright keeps a loop running in this one."""
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as error:  # noqa: BLE001 - re-raised in the test's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
 @pytest.mark.load
 def test_five_protocol_clients_draw_and_get_their_own_digits(app_url):
     drawings = student_drawings(30, seed=1)
     expected = digits_the_app_reads(drawings)
-    asyncio.run(open_page_once(app_url, DRAW_PAGE))  # the first visit loads the model
-    results = asyncio.run(drawing_class(app_url, load_recording(), drawings, students=5, seconds=10, think=(1, 3)))
+    run_in_own_thread(open_page_once(app_url, DRAW_PAGE))  # the first visit loads the model
+    results = run_in_own_thread(drawing_class(app_url, load_recording(), drawings, students=5, seconds=10, think=(1, 3)))
 
     assert [r["error"] for r in results] == [None] * 5
     assert all(r["answers"] for r in results)
