@@ -69,10 +69,10 @@ def test_tensorflow_is_imported_by_the_first_page_that_needs_a_model_then_frozen
         app = AppTest.from_file("app.py", default_timeout=120).run()
         assert not app.exception and app.metric[0].value
         state("home")
-        app.switch_page("pages/3_Mistakes.py").run()
+        app.switch_page("app_pages/3_Mistakes.py").run()
         assert not app.exception and app.metric[0].value
         state("mistakes")
-        app.switch_page("pages/2_Draw.py").run()
+        app.switch_page("app_pages/2_Draw.py").run()
         assert not app.exception
         state("draw")
         frozen = gc.get_freeze_count()
