@@ -627,7 +627,7 @@ def main():
     runner.add_argument("--quiet-seconds", type=float, default=40, help="training alone before each class window")
     runner.add_argument("--think-min", type=float, default=10)
     runner.add_argument("--think-max", type=float, default=20)
-    runner.add_argument("--browsers", type=int, default=1, help="real chromium sessions drawing in each class")
+    runner.add_argument("--browsers", type=int, default=2, help="real chromium sessions drawing in each class")
     runner.add_argument("--server-cpus", default="", help="run the server under taskset -c, e.g. 0")
     runner.add_argument("--client-cpus", default="", help="pin this load generator (and chromium) to these cores")
     runner.add_argument("--no-training", dest="training", action="store_false")
