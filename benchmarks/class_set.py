@@ -117,7 +117,7 @@ def measure_class_page(folder, digits, rounds):
     for i in range(digits):
         full.add(images[i], int(labels[i]), int(labels[i]), 0.9, f"s{i % 30}")
     ClassSet(empty_url).count_by_label()
-    page = str(PROJECT_DIR / "pages" / "4_Class.py")
+    page = str(PROJECT_DIR / "app_pages" / "4_Class.py")
 
     def run(url):
         os.environ["MNIST_CNN_CLASS_DB_URL"] = url

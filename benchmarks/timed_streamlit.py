@@ -1,4 +1,4 @@
-"""``streamlit`` with a stopwatch on its sessions, for benchmarks/classroom.py.
+"""``streamlit`` with a stopwatch on its sessions (server_memory.py; class_load.py's ``--keras-cleanup`` baseline).
 
     python benchmarks/timed_streamlit.py run app.py ...   (same arguments as ``streamlit``)
 

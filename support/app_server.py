@@ -24,16 +24,17 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def start_streamlit(env_overrides=None, timeout=90, launcher=("-m", "streamlit")):
+def start_streamlit(env_overrides=None, timeout=90, launcher=("-m", "streamlit"), command_prefix=()):
     """Start ``streamlit run app.py`` on a free loopback port; return (process, base_url).
 
-    ``launcher``: what follows the Python interpreter in place of ``-m streamlit``.
+    ``launcher``: what follows the Python interpreter in place of ``-m streamlit``;
+    ``command_prefix``: what runs the interpreter, e.g. ``("taskset", "-c", "0")``.
     """
     port = free_port()
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env_overrides or {})}
     process = subprocess.Popen(
         [
-            sys.executable, *launcher, "run", "app.py",
+            *command_prefix, sys.executable, *launcher, "run", "app.py",
             "--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
             "--browser.gatherUsageStats=false", "--server.fileWatcherType=none",
         ],

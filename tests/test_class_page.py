@@ -15,7 +15,7 @@ from mnist_cnn.model import load_bundled_model
 from mnist_cnn.predict import Predictor
 from support.app_server import save_screenshot, wait_for_app_idle
 
-PAGES = Path(__file__).resolve().parent.parent / "pages"
+PAGES = Path(__file__).resolve().parent.parent / "app_pages"
 CLASS_PAGE = str(PAGES / "4_Class.py")
 DRAW_PAGE = str(PAGES / "2_Draw.py")
 

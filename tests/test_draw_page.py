@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from support.app_server import save_screenshot, wait_for_app_idle
 from support.touch import PHONE, scroll_offsets, too_small_tap_targets, touch_stroke
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "2_Draw.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "2_Draw.py")
 VERDICT = ".st-key-prediction .verdict"
 PREDICTED = ".st-key-prediction .predicted-digit"
 SEVEN = ([(60 + 8 * k, 60) for k in range(21)], [(220 - 5 * k, 60 + 10 * k) for k in range(21)])  # bar, then slope

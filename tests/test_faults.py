@@ -19,8 +19,8 @@ from mnist_cnn.runs import RunState, list_saved_runs
 from support.app_server import PROJECT_DIR
 
 HOME, TRAIN, DRAW, MISTAKES = (
-    PROJECT_DIR / "app.py", PROJECT_DIR / "pages" / "1_Train.py",
-    PROJECT_DIR / "pages" / "2_Draw.py", PROJECT_DIR / "pages" / "3_Mistakes.py",
+    PROJECT_DIR / "app.py", PROJECT_DIR / "app_pages" / "1_Train.py",
+    PROJECT_DIR / "app_pages" / "2_Draw.py", PROJECT_DIR / "app_pages" / "3_Mistakes.py",
 )
 
 

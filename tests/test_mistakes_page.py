@@ -12,7 +12,7 @@ from support.app_server import save_screenshot, wait_for_app_idle
 from support.touch import PHONE, too_small_tap_targets
 from ui.mistakes import PAGE_SIZE
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "3_Mistakes.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "3_Mistakes.py")
 COUNT = ".st-key-mistake-count"
 CAPTIONS = ".st-key-gallery [data-testid='stImageCaption']"
 

@@ -5,7 +5,7 @@ from streamlit.testing.v1 import AppTest
 from mnist_cnn.prediction_wall import WALL_INDICES, WallDigit, WallState
 from ui.live_run import class_accuracy_html, wall_html
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "1_Train.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "1_Train.py")
 
 
 def test_wall_html_marks_right_and_wrong_at_a_glance():

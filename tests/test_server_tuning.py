@@ -69,10 +69,10 @@ def test_tensorflow_is_imported_by_the_first_page_that_needs_a_model_then_frozen
         app = AppTest.from_file("app.py", default_timeout=120).run()
         assert not app.exception and app.metric[0].value
         state("home")
-        app.switch_page("pages/3_Mistakes.py").run()
+        app.switch_page("app_pages/3_Mistakes.py").run()
         assert not app.exception and app.metric[0].value
         state("mistakes")
-        app.switch_page("pages/2_Draw.py").run()
+        app.switch_page("app_pages/2_Draw.py").run()
         assert not app.exception
         state("draw")
         frozen = gc.get_freeze_count()
@@ -96,3 +96,10 @@ def test_the_server_runs_no_full_garbage_collection_after_every_run(monkeypatch)
     finally:
         monkeypatch.undo()
         config.get_config_options(force_reparse=True)
+
+
+def test_no_pages_folder_so_every_run_goes_through_app_py():
+    # With a pages/ folder beside app.py, Streamlit serves a first deep link (/Draw) from that folder
+    # without running app.py, and keeps doing so for every visitor until someone opens the home page:
+    # no navigation and no tuning (Keras session cleared after every run; a class's drawings took seconds).
+    assert not (PROJECT_DIR / "pages").exists(), "put pages in app_pages/ and list them in app.py's st.navigation"

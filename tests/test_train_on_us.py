@@ -11,7 +11,7 @@ from mnist_cnn.runs import RunState, read_metrics, read_saved_run
 from mnist_cnn.training import MIN_CLASS_DIGITS, TrainingConfig, check_class_data, split_class_digits, train
 from ui.run_status import saved_run_rows, status_line
 
-TRAIN_PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "1_Train.py")
+TRAIN_PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "1_Train.py")
 
 
 def class_digits(n, offset=5000):

@@ -10,7 +10,7 @@ from mnist_cnn.runs import RunState
 from mnist_cnn.training import BOUNDS
 from support.app_server import save_screenshot, wait_for_app_idle
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "1_Train.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "1_Train.py")
 
 
 def widget(widgets, label):

@@ -4,7 +4,6 @@ Below 768 px Streamlit moves the top navigation into the sidebar, whose page lis
 off (see .streamlit/config.toml): without these links a phone shows no navigation at all.
 """
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 
 # Streamlit's own switch from top navigation to the sidebar (theme breakpoint "md").
 PHONE_MAX_WIDTH = 767
@@ -31,14 +30,3 @@ def phone_navigation_ui(pages):
         for page in pages:
             st.page_link(page, label=page.title)
 
-
-def run_through_app():
-    """Rerun once through app.py when Streamlit ran this page without it.
-
-    Streamlit serves the first deep link after a server start (say /Draw) straight from pages/, its
-    old multipage mode, chosen because that folder exists; app.py's navigation and phone links are
-    then missing until the next rerun. Call first thing in every page.
-    """
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False  # from now on every session runs app.py
-        st.rerun()

@@ -3,7 +3,7 @@ scrolling: status, progress, the chart, the prediction wall and the join card, i
 import streamlit as st
 
 PRESENT_PARAM = "present"
-TRAIN_PAGE_PATH = "Train"  # Streamlit names the page's URL after pages/1_Train.py
+TRAIN_PAGE_PATH = "Train"  # the URL path app.py gives the Train page (its title)
 PRESENTER_CHART_HEIGHT = 900
 PRESENTER_FONT_SIZE = 22
 PRESENTER_CSS = """

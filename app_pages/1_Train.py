@@ -1,11 +1,9 @@
 """Train: start a run, watch it learn live (with the whole class), keep and compare runs."""
 import streamlit as st
 
-from ui.navigation import run_through_app
 from ui.presenter import presenter_mode
 from ui.server_tuning import import_tensorflow
 
-run_through_app()
 st.set_page_config(page_title="Train · MNIST CNN Studio", page_icon="📈", layout="wide")
 if not presenter_mode():
     st.title("Train")

@@ -9,10 +9,8 @@ from mnist_cnn.figures import confusion_matrix_figure, label_counts_figure
 from mnist_cnn.mistakes import confusion_matrix, find_mistakes, page_bounds
 from ui.active_model import active_model_label, active_predictor, test_set_probabilities
 from ui.class_set import class_set
-from ui.navigation import run_through_app
 from ui.teacher import teacher_rights
 
-run_through_app()
 st.set_page_config(page_title="Class · MNIST CNN Studio", page_icon="🧑‍🏫", layout="wide")
 
 PAGE_SIZE = 24

@@ -13,9 +13,7 @@ from ui.mistakes import (
     inspect_dialog,
     mistake_count_ui,
 )
-from ui.navigation import run_through_app
 
-run_through_app()
 st.set_page_config(page_title="Mistakes · MNIST CNN Studio", page_icon="🔍", layout="wide")
 
 st.title("Mistakes", anchor=False)

@@ -5,11 +5,8 @@ from mnist_cnn.display import enlarge
 from ui.active_model import active_feature_maps, active_model_label, active_predictor
 from ui.class_set import give_to_class_ui
 from ui.draw import canvas_ui, probabilities_ui, reading_ui, verdict_ui
-from ui.navigation import run_through_app
 
-run_through_app()
 st.set_page_config(page_title="Draw · MNIST CNN Studio", page_icon="✏️", layout="centered")
-
 
 st.title("Draw a digit", anchor=False)
 st.caption(f"Draw one digit, 0 to 9, with your finger or the mouse. Read by {active_model_label()}.")

@@ -1,0 +1,653 @@
+"""How big a class one server holds: students as lightweight protocol clients, not browsers.
+
+    python benchmarks/class_load.py record                      # one chromium session draws; saves its BackMsgs
+    MNIST_NPZ=../shared/data/mnist.npz python benchmarks/class_load.py run \\
+        [--scenario draw|spectate|mix] [--students 10,30,60] [--seconds 90] [--quiet-seconds 40] \\
+        [--server-cpus 0] [--browsers 1] [--no-training]
+
+``record`` opens the Draw page in real chromium, draws a 1, clears the canvas, and saves every
+``BackMsg`` the browser sent (Playwright's WebSocket frames) in ``benchmarks/recordings/draw.json``.
+``run`` starts the app (under ``taskset -c`` with ``--server-cpus``), has a teacher start the
+longest run the Train page allows in chromium, then for each class size: a quiet window (training
+alone, the baseline) followed by a class window in which ``--students`` asyncio WebSocket clients,
+each its own Streamlit session, do the scenario:
+
+- ``draw``: open the Draw page, then every 10-20 s send the recorded drawing's rerun with this
+  student's own image (an MNIST test digit, placed and sized at random, as the canvas's PNG data
+  URL) and wait for the message carrying the answer (the ``predicted-digit`` element, found by its
+  CSS class in the markdown delta), then clear the canvas as the recorded browser did;
+- ``spectate``: open the Train page and rerun its live fragment whenever the server asks
+  (``auto_rerun``), as a browser does;
+- ``mix``: half of each.
+``--browsers`` real chromium sessions draw in the class window too (a 1 or a 0 with the mouse), as a
+check that the light clients measure what a browser sees: both give the time from the WebSocket
+frame carrying a drawing to the frame carrying its answer.
+
+Prints JSON per class size: latency median/p95/p99 (drawing: to its answer; spectating: fragment
+refresh), answers right, errors and dropped sessions, server CPU (cores) and memory (peak RSS),
+training samples/s against the quiet window, and the capacity: the largest size with p95 under 1 s
+and no errors. Widgets and answers are found by key, component name and CSS class, never by their
+position on the page, so pages can change their layout.
+"""
+import argparse
+import asyncio
+import base64
+import json
+import math
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))
+
+import numpy as np  # noqa: E402
+from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
+
+from support.app_server import CHROMIUM, CHROMIUM_ARGS, start_streamlit  # noqa: E402
+from support.canvas_styles import place_digit, render_on_canvas  # noqa: E402
+from support.streamlit_client import (  # noqa: E402
+    ANSWER_CLASS,
+    ProtocolError,
+    StreamlitClient,
+    answer_in,
+    canvas_png_data_url,
+    canvas_value,
+    widget_key,
+)
+
+RECORDING = PROJECT_DIR / "benchmarks" / "recordings" / "draw.json"
+CANVAS_COMPONENT = "streamlit_drawable_canvas"  # part of the canvas component's name
+DRAW_PAGE, TRAIN_PAGE = "Draw", "Train"
+TARGET_P95_S = 1.0
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+STROKES = {
+    "1": [(150, 50 + 9 * k) for k in range(21)],
+    "0": [(140 + 60 * math.sin(2 * math.pi * k / 40), 140 - 90 * math.cos(2 * math.pi * k / 40)) for k in range(42)],
+}
+SCENARIOS = ("draw", "spectate", "mix")  # the quiz round joins here once the quiz page exists
+
+
+# ---------------------------------------------------------------- recording a real browser
+
+
+def canvas_state(message, canvas_ids):
+    """The canvas widget's state in a rerun BackMsg, or None."""
+    if message.WhichOneof("type") != "rerun_script":
+        return None
+    for state in message.rerun_script.widget_states.widgets:
+        if state.id in canvas_ids:
+            return state
+    return None
+
+
+def drawn(state):
+    """Whether a canvas state carries strokes (a drawing), not a cleared canvas."""
+    return state is not None and bool(((json.loads(state.json_value).get("drawing") or {}).get("raw") or {}).get("objects"))
+
+
+class BrowserTap:
+    """Decodes one chromium page's Streamlit WebSocket frames; times drawing-to-answer pairs."""
+
+    def __init__(self, page):
+        self.sent, self.canvas_ids, self.latencies, self.answers = [], set(), [], []
+        self._drawing_sent_at = None
+        page.on("websocket", lambda socket: self._watch(socket))
+
+    def _watch(self, socket):
+        socket.on("framesent", self._on_sent)
+        socket.on("framereceived", self._on_received)
+
+    def _on_sent(self, payload):
+        message = BackMsg()
+        message.ParseFromString(payload if isinstance(payload, bytes) else payload.encode())
+        self.sent.append(message)
+        if drawn(canvas_state(message, self.canvas_ids)):
+            self._drawing_sent_at = time.perf_counter()
+
+    def _on_received(self, payload):
+        message = ForwardMsg()
+        message.ParseFromString(payload if isinstance(payload, bytes) else payload.encode())
+        if message.WhichOneof("type") == "delta" and message.delta.WhichOneof("type") == "new_element":
+            element = message.delta.new_element
+            if element.WhichOneof("type") == "bidi_component" and CANVAS_COMPONENT in element.bidi_component.component_name:
+                self.canvas_ids.add(element.bidi_component.id)
+        text = answer_in(message)
+        if text is not None and self._drawing_sent_at is not None:
+            self.latencies.append(time.perf_counter() - self._drawing_sent_at)
+            self.answers.append(text)
+            self._drawing_sent_at = None
+
+
+async def draw_in_browser(page, digit):
+    """One mouse stroke of ``digit`` ("1" or "0") on the Draw page's canvas; returns the digit shown."""
+    canvas = page.locator("canvas.upper-canvas").first
+    box = await canvas.bounding_box()
+    points = STROKES[digit]
+    await page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
+    await page.mouse.down()
+    for x, y in points[1:]:
+        await page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
+    await page.mouse.up()
+    shown = page.locator(f".{ANSWER_CLASS}")
+    await shown.wait_for(timeout=120_000)
+    return (await shown.inner_text()).strip()
+
+
+async def clear_in_browser(page):
+    await page.get_by_role("button", name="Reset canvas & history").click()
+    await page.locator(f".{ANSWER_CLASS}").wait_for(state="detached", timeout=120_000)
+
+
+async def open_draw_in_browser(page, url):
+    await page.goto(f"{url}/{DRAW_PAGE}")
+    await page.locator("canvas.upper-canvas").first.wait_for(timeout=180_000)
+    await page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=180_000)
+
+
+async def record_drawing(browser, url):
+    """What a real chromium session sends while it opens the Draw page, draws a 1 and clears it."""
+    page = await browser.new_page(viewport={"width": 1000, "height": 1200})
+    tap = BrowserTap(page)
+    await open_draw_in_browser(page, url)
+    shown = await draw_in_browser(page, "1")
+    await clear_in_browser(page)
+    await page.close()
+    drawing = next((m for m in tap.sent if drawn(canvas_state(m, tap.canvas_ids))), None)
+    cleared = next((m for m in tap.sent[tap.sent.index(drawing) + 1 :] if canvas_state(m, tap.canvas_ids)), None) if drawing else None
+    if drawing is None or cleared is None:
+        raise RuntimeError(f"the recorded session sent no drawing and clearing ({len(tap.sent)} BackMsgs, canvas {tap.canvas_ids})")
+    import streamlit
+
+    return {
+        "streamlit": streamlit.__version__,
+        "page": DRAW_PAGE,
+        "shown": shown,
+        "canvas_key": widget_key(canvas_state(drawing, tap.canvas_ids).id),
+        "backmsgs": [base64.b64encode(m.SerializeToString()).decode() for m in tap.sent],
+        "drawing": base64.b64encode(drawing.SerializeToString()).decode(),
+        "cleared": base64.b64encode(cleared.SerializeToString()).decode(),
+    }
+
+
+def load_recording(recording=None):
+    """A recording (as ``record_drawing`` returns it; default: the saved one) with its BackMsgs decoded."""
+    recording = recording or json.loads(RECORDING.read_text())
+
+    def decode(text):
+        message = BackMsg()
+        message.ParseFromString(base64.b64decode(text))
+        return message
+
+    return {**recording, "drawing": decode(recording["drawing"]), "cleared": decode(recording["cleared"])}
+
+
+# ---------------------------------------------------------------- the students
+
+
+def student_drawings(count, seed):
+    """``count`` (canvas PNG data URL, label) pairs: MNIST test digits placed and sized at random,
+    light ink on the Draw page's black canvas."""
+    from mnist_cnn.data import load_test_set
+
+    images, labels = load_test_set()
+    rng = np.random.default_rng(seed)
+    drawings = []
+    for index in rng.choice(len(images), count, replace=False):
+        size = int(rng.integers(140, 230))
+        top, left = (int(v) for v in rng.integers(0, 280 - size, 2))
+        ink = place_digit(images[index], size, top, left)
+        drawings.append((canvas_png_data_url(render_on_canvas(ink, "light ink on dark")), str(labels[index])))
+    return drawings
+
+
+async def drawing_student(url, recording, drawings, stop_at, think, results):
+    """A student on the Draw page: a drawing every ``think`` seconds (a (low, high) range) until ``stop_at``."""
+    record = {"role": "draw", "latencies": [], "answers": [], "expected": [], "drawn": [], "open_s": None, "error": None}
+    results.append(record)
+    client = StreamlitClient(url)
+    canvas_key = recording["canvas_key"]
+    try:
+        await client.connect()
+        record["open_s"] = await client.open_page(DRAW_PAGE)
+        if canvas_key not in client.widget_ids:  # the page renamed its canvas: find it by its component
+            canvas_key = next((widget_key(i) for n, i in client.components.items() if CANVAS_COMPONENT in n), canvas_key)
+        await asyncio.sleep(random.uniform(0, think[1]))  # students do not all start together
+        for image, label in drawings:
+            if record["latencies"] and time.perf_counter() > stop_at:
+                break  # every student draws at least once
+
+            def with_image(state, image=image):
+                state.json_value = canvas_value(state.json_value, image)
+
+            states = client.widget_states(recording["drawing"].rerun_script.widget_states.widgets, {canvas_key: with_image})
+            if not any(widget_key(s.id) == canvas_key for s in states):
+                raise ProtocolError(f"the Draw page has no canvas keyed {canvas_key!r} (keys: {sorted(client.widget_ids)})")
+            seconds, answer = await client.rerun_until_answer(states)
+            record["latencies"].append(seconds)
+            record["answers"].append(answer)
+            record["expected"].append(label)
+            record["drawn"].append(image)
+            await asyncio.sleep(random.uniform(*think) / 2)  # looks at the answer, then clears
+            await client.send_rerun(widgets=client.widget_states(recording["cleared"].rerun_script.widget_states.widgets))
+            await client.wait_for_run()
+            await asyncio.sleep(random.uniform(*think) / 2)
+    except Exception as error:  # noqa: BLE001 - a failed session is counted, not fatal
+        record["error"] = f"{type(error).__name__}: {error}"
+    finally:
+        record["dropped"] = bool(client.closed) and record["error"] is not None
+        await client.close()
+
+
+async def spectating_student(url, stop_at, results):
+    """A student watching the Train page: reruns its live fragments as often as the server asks."""
+    record = {"role": "spectate", "latencies": [], "answers": [], "expected": [], "open_s": None, "error": None}
+    results.append(record)
+    client = StreamlitClient(url)
+    try:
+        await client.connect()
+        record["open_s"] = await client.open_page(TRAIN_PAGE)
+        await asyncio.sleep(random.uniform(0, 1))
+        while time.perf_counter() < stop_at:
+            if not client.auto_reruns:
+                raise ProtocolError("the Train page asks for no live refresh (no auto_rerun fragment)")
+            started = time.perf_counter()
+            for fragment_id in list(client.auto_reruns):
+                sent = await client.send_rerun(fragment_id=fragment_id)
+                await client.wait_for_run()
+                record["latencies"].append(time.perf_counter() - sent)
+            interval = min(client.auto_reruns.values(), default=1.0)
+            await asyncio.sleep(max(0.0, interval - (time.perf_counter() - started)))
+    except Exception as error:  # noqa: BLE001
+        record["error"] = f"{type(error).__name__}: {error}"
+    finally:
+        record["dropped"] = bool(client.closed) and record["error"] is not None
+        await client.close()
+
+
+async def open_browser_student(browser, url):
+    """A real chromium session with the Draw page open (opened before the class window: chromium
+    shares the server's cores here, a real student's phone does not)."""
+    page = await browser.new_page(viewport={"width": 1000, "height": 1200})
+    tap = BrowserTap(page)
+    started = time.perf_counter()
+    await open_draw_in_browser(page, url)
+    return page, tap, time.perf_counter() - started
+
+
+async def browser_student(opened, index, stop_at, think, results):
+    """A real chromium session drawing on the Draw page, timed from its own WebSocket frames."""
+    page, tap, open_s = opened
+    record = {"role": "browser", "latencies": [], "answers": [], "expected": [], "open_s": open_s, "error": None}
+    results.append(record)
+    try:
+        await asyncio.sleep(random.uniform(0, think[1]))
+        drawing = index
+        while not record["expected"] or time.perf_counter() < stop_at:
+            digit = "10"[drawing % 2]
+            drawing += 1
+            shown = await draw_in_browser(page, digit)
+            record["expected"].append(digit)
+            record["answers"].append(shown)
+            await asyncio.sleep(random.uniform(*think) / 2)
+            await clear_in_browser(page)
+            await asyncio.sleep(random.uniform(*think) / 2)
+    except Exception as error:  # noqa: BLE001
+        record["error"] = f"{type(error).__name__}: {str(error).splitlines()[0]}"
+    finally:
+        record["latencies"] = tap.latencies[: len(record["expected"])]
+        await page.close()
+
+
+async def drawing_class(url, recording, drawings, students, seconds, think):
+    """``students`` light clients drawing for ``seconds``, each from its own place in ``drawings``; their records."""
+    results, stop_at = [], time.perf_counter() + seconds
+    await asyncio.gather(*(drawing_student(url, recording, own_drawings(drawings, i), stop_at, think, results) for i in range(students)))
+    return results
+
+
+async def open_page_once(url, page):
+    """Open ``page`` in one short session (e.g. to warm the server up); the seconds it took."""
+    client = StreamlitClient(url)
+    await client.connect()
+    try:
+        return await client.open_page(page, timeout=300)
+    finally:
+        await client.close()
+
+
+def own_drawings(drawings, index):
+    """Student ``index``'s drawings: the shared pool, from its own starting point."""
+    start = (index * 7) % len(drawings)
+    return drawings[start:] + drawings[:start]
+
+
+# ---------------------------------------------------------------- the server and the teacher
+
+
+def cpu_seconds(pid):
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(field) for field in fields[11:15]) / TICKS_PER_SECOND
+
+
+def memory_mb(pid, field):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
+def start_profiler(pid, path):
+    """py-spy sampling the server (all its threads, idle ones left out) into collapsed stacks at ``path``."""
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    return subprocess.Popen(
+        [py_spy, "record", "--pid", str(pid), "--format", "raw", "--output", str(path), "--rate", "50"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+def stop_profiler(profiler):
+    profiler.send_signal(signal.SIGINT)  # py-spy writes its file on interrupt
+    profiler.wait(timeout=60)
+
+
+IDLE_FRAME = re.compile(
+    r"^(sleep|wait|select|poll|epoll|get|_worker|accept|recv|read) \(|\(time\.sleep|threading\.py|selectors\.py|queue\.py"
+)
+
+
+def profile_summary(path, top=12):
+    """The frames that hold most samples (inclusive) in py-spy's collapsed stacks: the app's own
+    functions, and all functions, as shares of the samples."""
+    inclusive, total = {}, 0
+    for line in Path(path).read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if IDLE_FRAME.search(stack.rsplit(";", 1)[-1]):
+            continue  # a thread asleep or waiting (py-spy's idle filter misses some here)
+        total += int(count)
+        for frame in set(stack.split(";")):
+            inclusive[frame] = inclusive.get(frame, 0) + int(count)
+    ours = [f for f in inclusive if any(part in f for part in ("app_pages/", "ui/", "mnist_cnn/", "app.py"))]
+
+    def shares(frames):
+        return [[frame, round(inclusive[frame] / total, 3)] for frame in sorted(frames, key=inclusive.get, reverse=True)[:top]]
+
+    return {"samples": total, "app_frames": shares(ours), "all_frames": shares(inclusive)}
+
+
+def load_average():
+    return [float(v) for v in Path("/proc/loadavg").read_text().split()[:3]]
+
+
+class TrainingMonitor:
+    """One light spectator on the Train page that reads the live samples/s of the teacher's run."""
+
+    def __init__(self, url):
+        self.url, self.readings, self.client, self.task = url, [], None, None
+
+    async def start(self):
+        self.client = StreamlitClient(self.url)
+        await self.client.connect()
+
+        def read(message, received_at):
+            if message.WhichOneof("type") == "delta" and message.delta.WhichOneof("type") == "new_element":
+                element = message.delta.new_element
+                if element.WhichOneof("type") == "progress":
+                    match = re.search(r"([\d,]+) samples/s", element.progress.text)
+                    if match:
+                        self.readings.append((received_at, float(match.group(1).replace(",", ""))))
+
+        self.client._listeners.append(read)
+        await self.client.open_page(TRAIN_PAGE)
+        self.task = asyncio.create_task(self._refresh())
+
+    async def _refresh(self):
+        while not self.client.closed:
+            for fragment_id in list(self.client.auto_reruns):
+                await self.client.send_rerun(fragment_id=fragment_id)
+                await self.client.wait_for_run()
+            await asyncio.sleep(min(self.client.auto_reruns.values(), default=1.0))
+
+    def samples_per_second(self, since, until):
+        values = [value for t, value in self.readings if since <= t <= until]
+        return round(float(np.median(values))) if values else None
+
+    async def stop(self):
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+        await self.client.close()
+
+
+async def start_teacher_run(browser, url):
+    """The teacher starts the longest run the Train page allows, in chromium."""
+    from mnist_cnn.training import BOUNDS
+
+    page = await browser.new_page(viewport={"width": 1280, "height": 1000})
+    await page.goto(f"{url}/{TRAIN_PAGE}")
+    await page.get_by_label("Epochs").fill(str(BOUNDS["epochs"][1]))
+    await page.get_by_role("button", name="Start training").click(timeout=180_000)
+    await page.wait_for_function(
+        "() => (document.querySelector('.st-key-train-status')?.innerText || '').includes('Training epoch')", timeout=180_000
+    )
+    await page.close()
+
+
+def training_active(runs):
+    """Whether a run is under way in ``runs`` (a run folder gets its metrics.json at its first epoch's end)."""
+    from mnist_cnn.runs import ACTIVE_STATES, METRICS_FILE
+
+    for run_dir in Path(runs).iterdir():
+        try:
+            if not (run_dir / METRICS_FILE).exists() or json.loads((run_dir / METRICS_FILE).read_text())["status"] in ACTIVE_STATES:
+                return True
+        except (OSError, ValueError, KeyError):
+            return True  # being written: a run is there
+    return False
+
+
+# ---------------------------------------------------------------- one class, and the sweep
+
+
+def percentile(values, q):
+    return round(float(np.percentile(values, q)), 3) if len(values) else None
+
+
+def class_figures(results, wall):
+    by_role = {}
+    for role in ("draw", "spectate", "browser"):
+        records = [r for r in results if r["role"] == role]
+        if not records:
+            continue
+        latencies = [v for r in records for v in r["latencies"]]
+        answered = [(a, e) for r in records for a, e in zip(r["answers"], r["expected"], strict=False)]
+        by_role[role] = {
+            "sessions": len(records),
+            "events": len(latencies),
+            "median_s": percentile(latencies, 50),
+            "p95_s": percentile(latencies, 95),
+            "p99_s": percentile(latencies, 99),
+            "max_s": round(max(latencies), 3) if latencies else None,
+            "open_page_median_s": percentile([r["open_s"] for r in records if r["open_s"] is not None], 50),
+            "errors": [r["error"] for r in records if r["error"]],
+            "dropped_sessions": sum(bool(r.get("dropped")) for r in records),
+        }
+        if role != "spectate":
+            by_role[role]["answers_right"] = sum(a == e for a, e in answered)
+            by_role[role]["no_answer"] = sum(a is None for a, _ in answered)
+    return by_role
+
+
+async def one_class(url, args, size, recording, browser, drawings, runs):
+    """Quiet window (training alone), then the class window; figures of both."""
+    server_pid = args.server_pid
+    monitor = args.monitor
+    with_browsers = browser is not None and args.scenario != "spectate"
+    opened = [await open_browser_student(browser, url) for _ in range(args.browsers)] if with_browsers else []
+    quiet_started = time.perf_counter()
+    cpu_before = cpu_seconds(server_pid)
+    await asyncio.sleep(args.quiet_seconds)
+    quiet_cpu = (cpu_seconds(server_pid) - cpu_before) / (time.perf_counter() - quiet_started)
+    quiet_ended = time.perf_counter()
+
+    results, tasks = [], []
+    class_started = time.perf_counter()
+    stop_at = class_started + args.seconds
+    think = (args.think_min, args.think_max)
+    drawers = size if args.scenario == "draw" else 0 if args.scenario == "spectate" else size // 2
+    for index in range(size):
+        if index < drawers:
+            tasks.append(drawing_student(url, recording, own_drawings(drawings, index), stop_at, think, results))
+        else:
+            tasks.append(spectating_student(url, stop_at, results))
+    tasks += [browser_student(session, i, stop_at, think, results) for i, session in enumerate(opened)]
+    cpu_before, rss_peak, client_cpu_before = cpu_seconds(server_pid), 0.0, time.process_time()
+
+    async def sample_memory():
+        nonlocal rss_peak
+        while True:
+            rss_peak = max(rss_peak, memory_mb(server_pid, "VmRSS") or 0)
+            await asyncio.sleep(0.5)
+
+    sampler = asyncio.create_task(sample_memory())
+    profile = Path(args.profile) / f"server-{args.scenario}-{size}.txt" if args.profile else None
+    profiler = start_profiler(server_pid, profile) if profile else None
+    await asyncio.gather(*tasks)
+    sampler.cancel()
+    if profiler:
+        stop_profiler(profiler)
+    wall = time.perf_counter() - class_started
+    class_cpu = cpu_seconds(server_pid) - cpu_before
+    figures = {
+        "students": size,
+        "scenario": args.scenario,
+        **class_figures(results, wall),
+        "server_cores_used": round(class_cpu / wall, 2),
+        "load_generator_cores_used": round((time.process_time() - client_cpu_before) / wall, 2),
+        "server_cpu_s_per_event": round(class_cpu / max(1, sum(len(r["latencies"]) for r in results)), 3),
+        "server_cores_used_quiet": round(quiet_cpu, 2),
+        "server_rss_peak_mb": round(rss_peak),
+        "training_samples_per_s_quiet": monitor.samples_per_second(quiet_started, quiet_ended) if monitor else None,
+        "training_samples_per_s_class": monitor.samples_per_second(class_started, class_started + wall) if monitor else None,
+        "training_ran": training_active(runs) if args.training else None,
+        "class_wall_s": round(wall, 1),
+        "load_average": load_average(),
+    }
+    if profile:
+        figures["profile"] = {"file": str(profile), **profile_summary(profile)}
+    main_latencies = figures.get("draw") or figures.get("spectate") or {}
+    figures["passes"] = bool(main_latencies.get("p95_s") is not None and main_latencies["p95_s"] < TARGET_P95_S
+                             and not any(figures[r]["errors"] for r in ("draw", "spectate", "browser") if r in figures))
+    return figures
+
+
+async def run(args):
+    from playwright.async_api import async_playwright
+
+    sizes = [int(v) for v in args.students.split(",")]
+    if args.client_cpus:
+        os.sched_setaffinity(0, {int(c) for c in args.client_cpus.split(",")})
+    drawings = student_drawings(args.drawing_pool, seed=args.seed)
+    with tempfile.TemporaryDirectory() as runs:
+        prefix = ("taskset", "-c", args.server_cpus) if args.server_cpus else ()
+        env, launcher = {"MNIST_CNN_RUNS": runs}, ("-m", "streamlit")
+        if args.keras_cleanup:  # benchmarks/timed_streamlit.py undoes ui/server_tuning.py
+            env.update(STREAMLIT_DEFAULT_CLEANUP="1", STREAMLIT_TIMINGS=str(Path(runs) / "timings.jsonl"))
+            launcher = (str(PROJECT_DIR / "benchmarks" / "timed_streamlit.py"),)
+        server, url = start_streamlit(env, timeout=180, launcher=launcher, command_prefix=prefix)
+        args.server_pid = server.pid
+        report = {"scenario": args.scenario, "server_cpus": args.server_cpus or "all", "training": args.training,
+                  "keras_cleanup_baseline": args.keras_cleanup,
+                  "load_average_before": load_average(), "classes": []}
+        try:
+            async with async_playwright() as playwright:
+                browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                recording = load_recording(await record_drawing(browser, url))
+                report["recorded_browser_answer"] = recording["shown"]
+                args.monitor = None
+                if args.training:
+                    await start_teacher_run(browser, url)
+                    args.monitor = TrainingMonitor(url)
+                    await args.monitor.start()
+                for size in sizes:
+                    if args.training and not training_active(runs):
+                        await start_teacher_run(browser, url)  # the last run ended: the teacher starts another
+                    figures = await one_class(url, args, size, recording, browser if args.browsers else None, drawings, runs)
+                    report["classes"].append(figures)
+                    print(json.dumps(figures), file=sys.stderr, flush=True)
+                if args.monitor:
+                    await args.monitor.stop()
+                await browser.close()
+            report["server_peak_rss_mb"] = round(memory_mb(server.pid, "VmHWM"))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    passing = [c["students"] for c in report["classes"] if c["passes"]]
+    report["largest_passing_class"] = max(passing) if passing else None
+    report["target_p95_s"] = TARGET_P95_S
+    report["load_average_after"] = load_average()
+    return report
+
+
+async def record(args):
+    from playwright.async_api import async_playwright
+
+    with tempfile.TemporaryDirectory() as runs:
+        server, url = start_streamlit({"MNIST_CNN_RUNS": runs}, timeout=180)
+        try:
+            async with async_playwright() as playwright:
+                browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                recording = await record_drawing(browser, url)
+                await browser.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(recording, indent=1) + "\n")
+    return {"saved": str(args.out), "backmsgs": len(recording["backmsgs"]), "canvas_key": recording["canvas_key"],
+            "browser_showed": recording["shown"]}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    recorder = commands.add_parser("record", help="record one chromium session drawing on the Draw page")
+    recorder.add_argument("--out", type=Path, default=RECORDING)
+    runner = commands.add_parser("run", help="load the server with a class")
+    runner.add_argument("--scenario", choices=SCENARIOS, default="draw")
+    runner.add_argument("--students", default="10,30,60", help="class sizes, comma separated, one window each")
+    runner.add_argument("--seconds", type=float, default=90, help="length of each class window")
+    runner.add_argument("--quiet-seconds", type=float, default=40, help="training alone before each class window")
+    runner.add_argument("--think-min", type=float, default=10)
+    runner.add_argument("--think-max", type=float, default=20)
+    runner.add_argument("--browsers", type=int, default=2, help="real chromium sessions drawing in each class")
+    runner.add_argument("--server-cpus", default="", help="run the server under taskset -c, e.g. 0")
+    runner.add_argument("--client-cpus", default="", help="pin this load generator (and chromium) to these cores")
+    runner.add_argument("--no-training", dest="training", action="store_false")
+    runner.add_argument("--drawing-pool", type=int, default=400)
+    runner.add_argument("--seed", type=int, default=0)
+    runner.add_argument(
+        "--keras-cleanup", action="store_true",
+        help="baseline: Streamlit clears the Keras session after every run, as it did for a class that "
+        "deep-linked to /Draw while the pages lived in pages/",
+    )
+    runner.add_argument("--profile", default="", help="folder for a py-spy profile of the server in each class window (root)")
+    args = parser.parse_args()
+    if args.command == "record":
+        print(json.dumps(asyncio.run(record(args)), indent=2))
+        return
+    if args.training and not os.environ.get("MNIST_NPZ"):
+        sys.exit("Set MNIST_NPZ to a local mnist.npz (the teacher's run trains on the full training set), or pass --no-training.")
+    random.seed(args.seed)
+    print(json.dumps(asyncio.run(run(args)), indent=2))
+
+
+if __name__ == "__main__":
+    main()

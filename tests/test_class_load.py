@@ -1,0 +1,59 @@
+"""Smoke run of the class load generator (benchmarks/class_load.py): a few protocol clients draw
+on the live app and must get the digits the app itself would read, so the tool cannot rot."""
+import asyncio
+import base64
+import io
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from benchmarks.class_load import DRAW_PAGE, drawing_class, load_recording, open_page_once, student_drawings
+from mnist_cnn.model import load_bundled_model
+from mnist_cnn.predict import Predictor
+from mnist_cnn.preprocess import canvas_to_mnist
+
+
+def digits_the_app_reads(drawings):
+    """What the Draw page should answer for each drawing: the bundled model's reading, in process."""
+    canvases = [np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))) for url, _ in drawings]
+    probabilities = Predictor(load_bundled_model()).probabilities(np.stack([canvas_to_mnist(c) for c in canvases]))
+    return {url: str(int(np.argmax(p))) for (url, _), p in zip(drawings, probabilities, strict=True)}
+
+
+def run_in_own_thread(coroutine):
+    """asyncio.run in a thread of its own: the browser tests' sync Playwright keeps a loop running in this one."""
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as error:  # noqa: BLE001 - re-raised in the test's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+@pytest.mark.load
+def test_five_protocol_clients_draw_and_get_their_own_digits(app_url):
+    drawings = student_drawings(30, seed=1)
+    expected = digits_the_app_reads(drawings)
+    run_in_own_thread(open_page_once(app_url, DRAW_PAGE))  # the first visit loads the model
+    results = run_in_own_thread(drawing_class(app_url, load_recording(), drawings, students=5, seconds=10, think=(1, 3)))
+
+    assert [r["error"] for r in results] == [None] * 5
+    assert all(r["answers"] for r in results)
+    assert all(r["open_s"] for r in results)
+    assert len({r["drawn"][0] for r in results}) == 5  # each client its own drawings
+    answers = [(a, url) for r in results for a, url in zip(r["answers"], r["drawn"], strict=True)]
+    assert all(answer == expected[url] for answer, url in answers), answers
+    labels = [label for r in results for label in r["expected"]]
+    right = sum(a == label for (a, _), label in zip(answers, labels, strict=True))
+    assert right >= 0.8 * len(labels)  # the digits themselves: MNIST test digits, mostly read right
+    assert all(0 < s < 30 for r in results for s in r["latencies"])
