@@ -27,8 +27,14 @@ def too_small_tap_targets(page, width=360):
     """Buttons, links and select boxes on the page (inside components' shadow roots too) smaller than 32 x 32 px.
 
     Skipped: what is not displayed, lies beside the screen (the closed sidebar), or is Streamlit's
-    visually hidden 1-pixel "Skip to main content" link for keyboards.
+    visually hidden 1-pixel "Skip to main content" link for keyboards. Waits first for the phone
+    stylesheet (injected by app.py with st.html, applied a moment after the elements) to take effect.
     """
+    page.wait_for_function(
+        """() => [...document.querySelectorAll(".st-key-phone-navigation a")]
+                   .some(link => parseFloat(getComputedStyle(link).minHeight) >= 32)""",
+        timeout=15_000,
+    )
     return page.evaluate(
         """width => {
             const targets = [];

@@ -13,7 +13,7 @@ from mnist_cnn.runs import RunState
 from mnist_cnn.teacher import PASSCODE_ENVIRONMENT_VARIABLE
 from ui.teacher import PASSCODE_KEY, TOKEN_PARAMETER, attempt_limiter
 
-PAGES = Path(__file__).resolve().parent.parent / "pages"
+PAGES = Path(__file__).resolve().parent.parent / "app_pages"
 TRAIN, DRAW, MISTAKES = (str(PAGES / name) for name in ("1_Train.py", "2_Draw.py", "3_Mistakes.py"))
 PASSCODE = "orange kite 7"
 ONLY_THE_TEACHER = "Only the teacher starts and stops runs in this class"
