@@ -107,6 +107,8 @@ def test_explaining_a_drawn_seven(app_url, page):
     page.wait_for_function(
         "b => document.querySelector('.st-key-draw-what-if-reading').innerText === b", arg=before, timeout=30_000
     )
+    # The reading is drawn above the sliders, so the sliders' own reset lands a moment later.
+    rotate.locator("[data-testid='stSliderThumbValue']").filter(has_text="0").wait_for(timeout=30_000)
     assert rotate.locator("[data-testid='stSliderThumbValue']").inner_text().strip() == "0"
 
 
@@ -139,9 +141,9 @@ def test_explaining_a_mistake(app_url, page):
     page.goto(f"{app_url}/Mistakes")
     page.locator(".st-key-mistake-count").wait_for(timeout=120_000)
     wait_for_app_idle(page)
-    inspect = page.get_by_role("button", name="Inspect").first
-    index, true_digit = re.search(r"#(\d+): (\d)", page.locator("[data-testid='stImageCaption']").first.inner_text()).groups()
-    inspect.click()
+    first_tile = page.locator(".st-key-gallery [data-testid='stImageCaption']").first.inner_text()
+    index, true_digit = re.search(r"#(\d+): (\d)", first_tile).groups()
+    page.locator(f".st-key-inspect-{index} button").click()  # that very tile's button
     page.get_by_text("Why this answer?").wait_for(timeout=30_000)
     wait_for_app_idle(page)
     assert part(page, "The way in").count() == 0  # a test digit was never drawn
