@@ -143,7 +143,7 @@ async def draw_in_browser(page, digit):
 
 
 async def clear_in_browser(page):
-    await page.get_by_role("button", name="Reset canvas & history").click()
+    await page.locator(".st-key-canvas-buttons").get_by_role("button", name="Clear").click()  # the page's own Clear
     await page.locator(f".{ANSWER_CLASS}").wait_for(state="detached", timeout=120_000)
 
 

@@ -20,6 +20,15 @@ def small_mnist():
 
 
 @pytest.fixture(scope="session")
+def predictor():
+    """The bundled model as a :class:`~mnist_cnn.predict.Predictor`, shared by the tests that read digits."""
+    from mnist_cnn.model import load_bundled_model
+    from mnist_cnn.predict import Predictor
+
+    return Predictor(load_bundled_model())
+
+
+@pytest.fixture(scope="session")
 def mnist_npz_path():
     """The full MNIST file named by MNIST_NPZ (CI sets it); skipped elsewhere without it."""
     path = os.environ.get("MNIST_NPZ")

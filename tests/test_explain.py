@@ -13,11 +13,6 @@ MB = 2**20
 
 
 @pytest.fixture(scope="module")
-def predictor():
-    return Predictor(load_bundled_model())
-
-
-@pytest.fixture(scope="module")
 def test_set():
     return load_test_set()
 

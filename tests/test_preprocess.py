@@ -2,15 +2,8 @@ import numpy as np
 import pytest
 
 from mnist_cnn.data import load_test_set
-from mnist_cnn.model import load_bundled_model
-from mnist_cnn.predict import Predictor
 from mnist_cnn.preprocess import canvas_to_mnist, stroke_width
 from support.canvas_styles import CANVAS_STYLES, place_digit, render_on_canvas
-
-
-@pytest.fixture(scope="module")
-def predictor():
-    return Predictor(load_bundled_model())
 
 
 @pytest.fixture(scope="module")

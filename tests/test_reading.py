@@ -3,7 +3,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from mnist_cnn.data import load_test_set
-from mnist_cnn.model import build_model, load_bundled_model
+from mnist_cnn.model import build_model
 from mnist_cnn.paths import REFERENCE_DIGITS_PATH
 from mnist_cnn.predict import Predictor
 from mnist_cnn.reading import (
@@ -18,11 +18,6 @@ from mnist_cnn.reading import (
 )
 from support.canvas_styles import CANVAS_STYLES, place_digit, render_on_canvas
 from support.reference_digits import EVALUATION_INDICES, REFERENCE_INDICES, reference_digit
-
-
-@pytest.fixture(scope="module")
-def predictor():
-    return Predictor(load_bundled_model())
 
 
 @pytest.fixture(scope="module")
