@@ -1,4 +1,4 @@
-"""A 360 x 740 touch phone in chromium, and finger strokes drawn through Chrome's input protocol."""
+"""A 360 x 740 touch phone in chromium, and pen strokes on a canvas: by finger (Chrome's input protocol) or mouse."""
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
 
 
@@ -16,6 +16,15 @@ def touch_stroke(page, box, points):
         session.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     finally:
         session.detach()
+
+
+def mouse_stroke(page, box, points):
+    """One mouse stroke through ``points`` (pixels relative to ``box``, a bounding box)."""
+    page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
+    page.mouse.up()
 
 
 def scroll_offsets(page):

@@ -14,6 +14,7 @@ from mnist_cnn.data import load_test_set
 from mnist_cnn.model import load_bundled_model
 from mnist_cnn.predict import Predictor
 from support.app_server import save_screenshot, wait_for_app_idle
+from support.touch import mouse_stroke
 
 PAGES = Path(__file__).resolve().parent.parent / "app_pages"
 CLASS_PAGE = str(PAGES / "4_Class.py")
@@ -174,14 +175,6 @@ def test_draw_keeps_working_when_the_database_is_down(tmp_path, monkeypatch, dra
 # -- in chromium --------------------------------------------------------------------------
 
 
-def stroke(page, box, points):
-    page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
-    page.mouse.down()
-    for x, y in points[1:]:
-        page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
-    page.mouse.up()
-
-
 def class_count_of(page, digit):
     text = page.locator(".st-key-class-counts").inner_text()
     return int(text.split(f"{digit}: ")[1].split()[0])
@@ -200,7 +193,7 @@ def test_draw_give_seven_see_it_counted_and_export_it(app_url, page, tmp_path):
     canvas.wait_for(timeout=120_000)
     wait_for_app_idle(page)
     box = canvas.bounding_box()
-    stroke(page, box, [(70, 60), (210, 60), (150, 150), (110, 240)])  # a 7: top bar, then down
+    mouse_stroke(page, box, [(70, 60), (210, 60), (150, 150), (110, 240)])  # a 7: top bar, then down
     page.wait_for_selector(".st-key-prediction .predicted-digit", timeout=30_000)
     give_seven = page.locator(".st-key-class-digit-buttons button").nth(7)
     page.wait_for_function(

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from support.app_server import save_screenshot, wait_for_app_idle
-from support.touch import PHONE, scroll_offsets, too_small_tap_targets, touch_stroke
+from support.touch import PHONE, mouse_stroke, scroll_offsets, too_small_tap_targets, touch_stroke
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "2_Draw.py")
 VERDICT = ".st-key-prediction .verdict"
@@ -29,16 +29,6 @@ def test_blank_page_says_nothing_is_drawn_and_shows_no_digit():
     (bars,) = json.loads(chart.proto.spec)["data"]
     heights = np.frombuffer(base64.b64decode(bars["y"]["bdata"]), dtype=bars["y"]["dtype"])  # plotly's typed array
     assert heights.shape == (10,) and not heights.any()
-
-
-def stroke(page, canvas_box, points):
-    """One mouse stroke through ``points`` given in canvas pixels (0-280)."""
-    x0, y0 = canvas_box["x"], canvas_box["y"]
-    page.mouse.move(x0 + points[0][0], y0 + points[0][1])
-    page.mouse.down()
-    for x, y in points[1:]:
-        page.mouse.move(x0 + x, y0 + y, steps=2)
-    page.mouse.up()
 
 
 def wait_for_digit(page, digit):
@@ -120,7 +110,7 @@ def test_drawing_a_one_and_a_zero_with_the_mouse_on_a_desktop(app_url, page):
     box = canvas.bounding_box()
     assert page.locator(".st-key-phone-navigation").is_hidden()  # Streamlit's own top navigation is there
 
-    stroke(page, box, [(150, 50 + 9 * k) for k in range(21)])  # a vertical bar
+    mouse_stroke(page, box, [(150, 50 + 9 * k) for k in range(21)])  # a vertical bar
     wait_for_digit(page, "1")
     verdict = page.locator(VERDICT).bounding_box()
     assert verdict["x"] > box["x"] + box["width"] and verdict["y"] < box["y"] + box["height"]  # side by side
@@ -137,7 +127,7 @@ def test_drawing_a_one_and_a_zero_with_the_mouse_on_a_desktop(app_url, page):
     assert not canvas_has_ink(page)
 
     ellipse = [(140 + 60 * math.sin(2 * math.pi * k / 40), 140 - 90 * math.cos(2 * math.pi * k / 40)) for k in range(42)]
-    stroke(page, box, ellipse)
+    mouse_stroke(page, box, ellipse)
     wait_for_digit(page, "0")
 
 

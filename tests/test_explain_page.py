@@ -4,27 +4,10 @@ import re
 import pytest
 
 from support.app_server import save_screenshot, wait_for_app_idle
+from support.touch import mouse_stroke, touch_stroke
 
 SEVEN = [(70 + 8 * k, 70) for k in range(17)] + [(200 - 5 * k, 70 + 10 * k) for k in range(1, 17)]
 PARTS = ("The way in", "What if", "Where it looked", "Look-alikes")
-
-
-def mouse_stroke(page, box, points):
-    page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
-    page.mouse.down()
-    for x, y in points[1:]:
-        page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
-    page.mouse.up()
-
-
-def touch_stroke(page, box, points):
-    """One finger stroke, as a phone sends it (Chrome DevTools Protocol touch events)."""
-    session = page.context.new_cdp_session(page)
-    kinds = ["touchStart"] + ["touchMove"] * (len(points) - 1)
-    for kind, (x, y) in zip(kinds, points, strict=True):
-        session.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": box["x"] + x, "y": box["y"] + y}]})
-    session.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
-    session.detach()
 
 
 def draw_a_seven(page, app_url, stroke=mouse_stroke):
