@@ -5,8 +5,8 @@
         [--scenario draw|spectate|mix] [--students 10,30,60] [--seconds 90] [--quiet-seconds 40] \\
         [--server-cpus 0] [--browsers 1] [--no-training]
 
-``record`` opens the Draw page in real chromium, draws a 1, clears the canvas, and saves every
-``BackMsg`` the browser sent (Playwright's WebSocket frames) in ``benchmarks/recordings/draw.json``.
+``record`` opens the Draw page in real chromium, draws a 1, clears the canvas with the page's Clear
+button, and saves every ``BackMsg`` the browser sent (Playwright's WebSocket frames) in ``benchmarks/recordings/draw.json``.
 ``run`` starts the app (under ``taskset -c`` with ``--server-cpus``), has a teacher start the
 longest run the Train page allows in chromium, then for each class size: a quiet window (training
 alone, the baseline) followed by a class window in which ``--students`` asyncio WebSocket clients,
@@ -162,8 +162,8 @@ async def record_drawing(browser, url):
     await clear_in_browser(page)
     await page.close()
     drawing = next((m for m in tap.sent if drawn(canvas_state(m, tap.canvas_ids))), None)
-    cleared = next((m for m in tap.sent[tap.sent.index(drawing) + 1 :] if canvas_state(m, tap.canvas_ids)), None) if drawing else None
-    if drawing is None or cleared is None:
+    clearing = clearing_messages(tap.sent[tap.sent.index(drawing) + 1 :], tap.canvas_ids) if drawing else []
+    if drawing is None or not clearing:
         raise RuntimeError(f"the recorded session sent no drawing and clearing ({len(tap.sent)} BackMsgs, canvas {tap.canvas_ids})")
     import streamlit
 
@@ -174,8 +174,25 @@ async def record_drawing(browser, url):
         "canvas_key": widget_key(canvas_state(drawing, tap.canvas_ids).id),
         "backmsgs": [base64.b64encode(m.SerializeToString()).decode() for m in tap.sent],
         "drawing": base64.b64encode(drawing.SerializeToString()).decode(),
-        "cleared": base64.b64encode(cleared.SerializeToString()).decode(),
+        "clearing": [base64.b64encode(m.SerializeToString()).decode() for m in clearing],
     }
+
+
+def clearing_messages(after_drawing, canvas_ids):
+    """The reruns a browser sends to clear the canvas: the Clear button's, up to the canvas's own empty state.
+
+    The page keeps showing the last verdict until the canvas reports it is empty, so a replay that
+    sent the button alone would leave every later drawing answered with the first one's digit.
+    """
+    clearing = []
+    for message in after_drawing:
+        state = canvas_state(message, canvas_ids)
+        if state is None:
+            continue
+        clearing.append(message)
+        if not drawn(state):
+            return clearing
+    return []
 
 
 def load_recording(recording=None):
@@ -187,7 +204,7 @@ def load_recording(recording=None):
         message.ParseFromString(base64.b64decode(text))
         return message
 
-    return {**recording, "drawing": decode(recording["drawing"]), "cleared": decode(recording["cleared"])}
+    return {**recording, "drawing": decode(recording["drawing"]), "clearing": [decode(m) for m in recording["clearing"]]}
 
 
 # ---------------------------------------------------------------- the students
@@ -237,8 +254,9 @@ async def drawing_student(url, recording, drawings, stop_at, think, results):
             record["expected"].append(label)
             record["drawn"].append(image)
             await asyncio.sleep(random.uniform(*think) / 2)  # looks at the answer, then clears
-            await client.send_rerun(widgets=client.widget_states(recording["cleared"].rerun_script.widget_states.widgets))
-            await client.wait_for_run()
+            for message in recording["clearing"]:
+                await client.send_rerun(widgets=client.widget_states(message.rerun_script.widget_states.widgets))
+                await client.wait_for_run()
             await asyncio.sleep(random.uniform(*think) / 2)
     except Exception as error:  # noqa: BLE001 - a failed session is counted, not fatal
         record["error"] = f"{type(error).__name__}: {error}"
@@ -482,6 +500,7 @@ def class_figures(results, wall):
         if role != "spectate":
             by_role[role]["answers_right"] = sum(a == e for a, e in answered)
             by_role[role]["no_answer"] = sum(a is None for a, _ in answered)
+            by_role[role]["wrong_examples"] = [[a, e] for a, e in answered if a is not None and a != e][:8]  # (shown, meant)
     return by_role
 
 

@@ -1,5 +1,6 @@
-"""Smoke run of the class load generator (benchmarks/class_load.py): a few protocol clients draw
-on the live app and must get the digits the app itself would read, so the tool cannot rot."""
+"""Smoke run of the class load generator (benchmarks/class_load.py): chromium records a drawing and
+its clearing on the live app, then a few protocol clients replay it, each drawing several digits, and
+must get the digits the app itself would read, so the tool cannot rot."""
 import asyncio
 import base64
 import io
@@ -9,10 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from benchmarks.class_load import DRAW_PAGE, drawing_class, load_recording, open_page_once, student_drawings
+from benchmarks.class_load import DRAW_PAGE, drawing_class, load_recording, open_page_once, record_drawing, student_drawings
 from mnist_cnn.model import load_bundled_model
 from mnist_cnn.predict import Predictor
 from mnist_cnn.preprocess import canvas_to_mnist
+from support.app_server import CHROMIUM, CHROMIUM_ARGS
 
 
 def digits_the_app_reads(drawings):
@@ -20,6 +22,17 @@ def digits_the_app_reads(drawings):
     canvases = [np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))) for url, _ in drawings]
     probabilities = Predictor(load_bundled_model()).probabilities(np.stack([canvas_to_mnist(c) for c in canvases]))
     return {url: str(int(np.argmax(p))) for (url, _), p in zip(drawings, probabilities, strict=True)}
+
+
+async def record_in_chromium(url):
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            return await record_drawing(browser, url)
+        finally:
+            await browser.close()
 
 
 def run_in_own_thread(coroutine):
@@ -45,10 +58,11 @@ def test_five_protocol_clients_draw_and_get_their_own_digits(app_url):
     drawings = student_drawings(30, seed=1)
     expected = digits_the_app_reads(drawings)
     run_in_own_thread(open_page_once(app_url, DRAW_PAGE))  # the first visit loads the model
-    results = run_in_own_thread(drawing_class(app_url, load_recording(), drawings, students=5, seconds=10, think=(1, 3)))
+    recording = load_recording(run_in_own_thread(record_in_chromium(app_url)))
+    results = run_in_own_thread(drawing_class(app_url, recording, drawings, students=5, seconds=10, think=(1, 3)))
 
     assert [r["error"] for r in results] == [None] * 5
-    assert all(r["answers"] for r in results)
+    assert all(len(r["answers"]) >= 2 for r in results)  # a second drawing follows a replayed clearing
     assert all(r["open_s"] for r in results)
     assert len({r["drawn"][0] for r in results}) == 5  # each client its own drawings
     answers = [(a, url) for r in results for a, url in zip(r["answers"], r["drawn"], strict=True)]
