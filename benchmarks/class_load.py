@@ -4,6 +4,7 @@
     MNIST_NPZ=../shared/data/mnist.npz python benchmarks/class_load.py run \\
         [--scenario draw|spectate|mix] [--students 10,30,60] [--seconds 90] [--quiet-seconds 40] \\
         [--server-cpus 0] [--browsers 1] [--no-training]
+    MNIST_NPZ=... python benchmarks/class_load.py soak [--students 30] [--minutes 30] [--runs 3]
 
 ``record`` opens the Draw page in real chromium, draws a 1, clears the canvas with the page's Clear
 button, and saves every ``BackMsg`` the browser sent (Playwright's WebSocket frames) in ``benchmarks/recordings/draw.json``.
@@ -228,7 +229,7 @@ def student_drawings(count, seed):
 
 async def drawing_student(url, recording, drawings, stop_at, think, results):
     """A student on the Draw page: a drawing every ``think`` seconds (a (low, high) range) until ``stop_at``."""
-    record = {"role": "draw", "latencies": [], "answers": [], "expected": [], "drawn": [], "open_s": None, "error": None}
+    record = {"role": "draw", "latencies": [], "answered_at": [], "answers": [], "expected": [], "drawn": [], "open_s": None, "error": None}
     results.append(record)
     client = StreamlitClient(url)
     canvas_key = recording["canvas_key"]
@@ -250,6 +251,7 @@ async def drawing_student(url, recording, drawings, stop_at, think, results):
                 raise ProtocolError(f"the Draw page has no canvas keyed {canvas_key!r} (keys: {sorted(client.widget_ids)})")
             seconds, answer = await client.rerun_until_answer(states)
             record["latencies"].append(seconds)
+            record["answered_at"].append(time.perf_counter())
             record["answers"].append(answer)
             record["expected"].append(label)
             record["drawn"].append(image)
@@ -444,13 +446,13 @@ class TrainingMonitor:
         await self.client.close()
 
 
-async def start_teacher_run(browser, url):
-    """The teacher starts the longest run the Train page allows, in chromium."""
+async def start_teacher_run(browser, url, epochs=None):
+    """The teacher starts a run in chromium: by default the longest the Train page allows."""
     from mnist_cnn.training import BOUNDS
 
     page = await browser.new_page(viewport={"width": 1280, "height": 1000})
     await page.goto(f"{url}/{TRAIN_PAGE}")
-    await page.get_by_label("Epochs").fill(str(BOUNDS["epochs"][1]))
+    await page.get_by_label("Epochs").fill(str(epochs or BOUNDS["epochs"][1]))
     await page.get_by_role("button", name="Start training").click(timeout=180_000)
     await page.wait_for_function(
         "() => (document.querySelector('.st-key-train-status')?.innerText || '').includes('Training epoch')", timeout=180_000
@@ -615,6 +617,88 @@ async def run(args):
     return report
 
 
+def runs_left_behind(runs):
+    """What a class leaves in the runs folder: each run's state and files, and anything that is not a finished run."""
+    from mnist_cnn.runs import METRICS_FILE, MODEL_FILE, read_saved_run
+
+    runs, found, stray = Path(runs), [], []
+    for path in sorted(runs.iterdir()):
+        if not path.is_dir():
+            stray.append(path.name)  # e.g. a temporary file left by an interrupted write
+            continue
+        run = read_saved_run(path)
+        files = sorted(p.name for p in path.iterdir())
+        found.append({"run": path.name, "status": run.status, "epochs": run.completed_epochs, "files": files,
+                      "test_accuracy": run.test_accuracy})
+        if run.status != "finished" or not {MODEL_FILE, METRICS_FILE} <= set(files):
+            stray.append(path.name)
+        stray += [f"{path.name}/{name}" for name in files if name.startswith(".tmp")]
+    return {"runs": found, "not_finished_or_stray": stray}
+
+
+async def soak(args):
+    """A class drawing for ``--minutes`` while the teacher starts ``--runs`` runs, one every
+    ``minutes / runs`` (each after the previous one ended): memory, latency and errors over time."""
+    from playwright.async_api import async_playwright
+
+    drawings = student_drawings(args.drawing_pool, seed=args.seed)
+    bucket_s, seconds = args.bucket_minutes * 60, args.minutes * 60
+    with tempfile.TemporaryDirectory() as runs:
+        prefix = ("taskset", "-c", args.server_cpus) if args.server_cpus else ()
+        server, url = start_streamlit({"MNIST_CNN_RUNS": runs}, timeout=180, command_prefix=prefix)
+        memory, runs_started = [], []
+        try:
+            async with async_playwright() as playwright:
+                browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                recording = load_recording(await record_drawing(browser, url))
+                started = time.perf_counter()
+                cpu_before = cpu_seconds(server.pid)
+
+                async def teacher():
+                    for index in range(args.runs):
+                        await asyncio.sleep(max(0.0, started + index * seconds / args.runs - time.perf_counter()))
+                        while training_active(runs):
+                            await asyncio.sleep(5)
+                        await start_teacher_run(browser, url, args.epochs)
+                        runs_started.append(round(time.perf_counter() - started))
+
+                async def sample_memory():
+                    while True:
+                        memory.append((time.perf_counter() - started, memory_mb(server.pid, "VmRSS")))
+                        await asyncio.sleep(10)
+
+                background = [asyncio.create_task(teacher()), asyncio.create_task(sample_memory())]
+                results = await drawing_class(url, recording, drawings, args.students, seconds, (args.think_min, args.think_max))
+                wall = time.perf_counter() - started
+                cpu = cpu_seconds(server.pid) - cpu_before
+                for task in background:
+                    task.cancel()
+                await asyncio.gather(*background, return_exceptions=True)
+                while training_active(runs):  # let the last run finish before looking at what is left
+                    await asyncio.sleep(5)
+                await browser.close()
+            peak = memory_mb(server.pid, "VmHWM")
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        left = runs_left_behind(runs)
+    buckets = []
+    for start in range(0, max(1, round(seconds / bucket_s)) * bucket_s, bucket_s):
+        latencies = [v for r in results for v, t in zip(r["latencies"], r["answered_at"], strict=True)
+                     if start <= t - started < start + bucket_s]
+        rss = [mb for t, mb in memory if start <= t < start + bucket_s]
+        buckets.append({"minutes": [start // 60, (start + bucket_s) // 60], "drawings": len(latencies),
+                        "median_s": percentile(latencies, 50), "p95_s": percentile(latencies, 95),
+                        "rss_mb_max": round(max(rss)) if rss else None})
+    figures = class_figures(results, wall)["draw"]
+    return {"students": args.students, "minutes": args.minutes, "server_cpus": args.server_cpus or "all",
+            "runs_started_at_s": runs_started, "draw": figures, "buckets": buckets,
+            "rss_mb_after_1_min": next(round(mb) for t, mb in memory if t >= 60 or (t, mb) == memory[-1]),
+            "rss_mb_last": round(memory[-1][1]),
+            "server_peak_rss_mb": round(peak), "server_cores_used": round(cpu / wall, 2),
+            "runs_folder": left, "load_average": load_average()}
+
+
 async def record(args):
     from playwright.async_api import async_playwright
 
@@ -658,7 +742,24 @@ def main():
         "deep-linked to /Draw while the pages lived in pages/",
     )
     runner.add_argument("--profile", default="", help="folder for a py-spy profile of the server in each class window (root)")
+    soaker = commands.add_parser("soak", help="a class drawing for half an hour while the teacher trains three runs")
+    soaker.add_argument("--students", type=int, default=30)
+    soaker.add_argument("--minutes", type=float, default=30)
+    soaker.add_argument("--runs", type=int, default=3, help="training runs, started evenly over the soak")
+    soaker.add_argument("--epochs", type=int, default=None, help="epochs of each run (default: the most the Train page allows)")
+    soaker.add_argument("--bucket-minutes", type=int, default=5)
+    soaker.add_argument("--think-min", type=float, default=10)
+    soaker.add_argument("--think-max", type=float, default=20)
+    soaker.add_argument("--server-cpus", default="")
+    soaker.add_argument("--drawing-pool", type=int, default=400)
+    soaker.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    if args.command == "soak":
+        if not os.environ.get("MNIST_NPZ"):
+            sys.exit("Set MNIST_NPZ to a local mnist.npz (the teacher's runs train on the full training set).")
+        random.seed(args.seed)
+        print(json.dumps(asyncio.run(soak(args)), indent=2))
+        return
     if args.command == "record":
         print(json.dumps(asyncio.run(record(args)), indent=2))
         return
