@@ -60,11 +60,12 @@ def test_tensorflow_is_imported_by_the_first_page_that_needs_a_model_then_frozen
     output = run_fresh_python(
         """
         import gc, sys
+        at_start = gc.get_freeze_count()  # Python 3.12 itself freezes a few hundred objects at start-up
         from streamlit.testing.v1 import AppTest
         from ui.server_tuning import import_tensorflow
 
         def state(page):
-            print(page, "tensorflow" in sys.modules, gc.get_freeze_count() > 0)
+            print(page, "tensorflow" in sys.modules, gc.get_freeze_count() > at_start)
 
         app = AppTest.from_file("app.py", default_timeout=120).run()
         assert not app.exception and app.metric[0].value
