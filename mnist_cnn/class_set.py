@@ -11,6 +11,7 @@ The schema is created on first use and versioned: ``schema_version`` holds the n
 import csv
 import io
 import os
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -114,6 +115,23 @@ def _as_digit(value, what):
     return int(value)
 
 
+def _use_write_ahead_log(dbapi_connection, busy_timeout):
+    """Switch a SQLite file to WAL (kept in the file), waiting out other connections switching it too.
+
+    SQLite answers "database is locked" at once, without its busy timeout, to a connection that asks
+    for WAL while another one holds the file: several servers opening a new class set at once.
+    """
+    give_up_at = time.monotonic() + busy_timeout
+    while True:
+        try:
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > give_up_at:
+                raise
+            time.sleep(0.01)
+
+
 class ClassSet:
     """The class's labelled digits in the database at ``url`` (see :func:`database_url`).
 
@@ -153,7 +171,7 @@ class ClassSet:
             @sa.event.listens_for(engine, "connect")
             def _on_connect(dbapi_connection, _record):
                 dbapi_connection.isolation_level = None  # SQLAlchemy's recipe: we emit BEGIN ourselves
-                dbapi_connection.execute("PRAGMA journal_mode=WAL")  # readers do not wait for writers
+                _use_write_ahead_log(dbapi_connection, busy_timeout)  # readers do not wait for writers
                 # In WAL mode NORMAL never corrupts the file; a power cut may lose the last digits given.
                 dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
