@@ -9,9 +9,14 @@ from mnist_cnn.figures import confusion_matrix_figure, label_counts_figure
 from mnist_cnn.mistakes import confusion_matrix, find_mistakes, page_bounds
 from ui.active_model import active_model_label, active_predictor, test_set_probabilities
 from ui.class_set import class_set
+from ui.presenter import presenter_mode
+from ui.quiz import quiz_ui
 from ui.teacher import teacher_rights
 
 st.set_page_config(page_title="Class · MNIST CNN Studio", page_icon="🧑‍🏫", layout="wide")
+quiz_ui()  # first: a student's phone shows the quiz without scrolling
+if presenter_mode():
+    st.stop()
 
 PAGE_SIZE = 24
 GALLERY_TILE_WIDTH = 96  # px: three tiles a row on a 360 px phone

@@ -136,6 +136,11 @@ def reading_ui(rgba, predictor):
     return reading
 
 
+def last_reading():
+    """This session's last reading on the Draw page (a :class:`DrawingReading`), or None."""
+    return st.session_state.get(_LAST_READING_KEY)
+
+
 def verdict_ui(reading):
     """The verdict in a box of fixed size: the big digit only when the network reads a digit."""
     css_class = "verdict-" + reading.verdict.replace(" ", "-")

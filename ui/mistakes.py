@@ -10,7 +10,8 @@ import streamlit as st
 from mnist_cnn.display import enlarge
 from mnist_cnn.figures import confusion_cells, probability_bar_chart
 from mnist_cnn.mistakes import SORT_ORDERS, most_confused_pairs, page_bounds
-from ui.active_model import active_predictor
+from ui.active_model import active_model_label, active_predictor
+from ui.quiz import quiz_this_button
 
 ANY = "any"
 DIGIT_CHOICES = [ANY, *range(10)]
@@ -201,6 +202,7 @@ def digit_detail_ui(index, image, label, probabilities):
     image_column.image(enlarge(image, 8))
     words_column.markdown(f"True label **{label}**, read as **{predicted}** with probability {probabilities[predicted]:.1%}.")
     st.plotly_chart(probability_bar_chart(probabilities, height=220), config={"displayModeBar": False})
+    quiz_this_button(image, probabilities, int(label), f"test digit #{index}", active_model_label(), key="quiz-this-mistake")
     predictor = active_predictor()  # the first model after a server start loads TensorFlow, behind a spinner
     from ui.explain import explain_ui  # imports TensorFlow too: only once a digit is inspected
 

@@ -1,0 +1,241 @@
+"""The class quiz: the server-side Quiz (rounds, votes, reveal, scores, who runs it) and its round
+logic on the Class page (AppTest: several sessions of one process share the server's quiz)."""
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mnist_cnn.quiz import Quiz, QuizError
+
+CLASS_PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "4_Class.py")
+IMAGE = np.arange(784, dtype=np.uint8).reshape(28, 28)
+SEVEN = np.eye(10)[7] * 0.9 + 0.01  # the network answers 7
+
+
+def started(quiz=None, host="host", label=3):
+    quiz = quiz or Quiz()
+    quiz.start_round(IMAGE, SEVEN, label=label, host=host)
+    return quiz
+
+
+def test_one_vote_per_voter_changeable_until_the_reveal():
+    quiz = started()
+    quiz.vote("ann", 3, 1)
+    quiz.vote("ann", 7, 1)  # changed her mind
+    quiz.vote("bob", 7, 1)
+    view = quiz.view("ann")
+    assert (view.vote_count, view.my_vote, view.revealed) == (2, 7, False)
+    assert view.probabilities is None and view.network_answer is None and view.label is None  # nothing early
+    quiz.reveal("host")
+    with pytest.raises(QuizError, match="revealed"):
+        quiz.vote("ann", 3, 1)
+    view = quiz.view("ann")
+    assert view.revealed and view.network_answer == 7 and view.label == 3
+    assert list(view.vote_counts) == [0] * 7 + [2, 0, 0] and view.right_share == 1.0 and view.my_vote_right
+
+
+def test_scores_per_voter_and_the_class_share_over_rounds():
+    quiz = started()
+    quiz.vote("ann", 7, 1)
+    quiz.vote("bob", 1, 1)
+    quiz.reveal("host")
+    quiz.start_round(IMAGE, np.eye(10)[2], host="host")
+    quiz.vote("ann", 5, 2)
+    quiz.vote("cat", 2, 2)
+    quiz.reveal("host")
+    quiz.reveal("host")  # twice changes nothing
+    assert quiz.view("ann").my_score == (1, 2)
+    assert quiz.view("bob").my_score == (0, 1)
+    assert quiz.view("cat").my_score == (1, 1)
+    assert quiz.view("dan").my_score == (0, 0)
+    assert quiz.view().class_score == (2, 4) and quiz.view().rounds_revealed == 2
+    assert quiz.view("ann").label is None  # round 2 asked about a drawing
+
+
+def test_a_vote_for_an_old_round_or_a_bad_digit_is_refused_with_a_message():
+    quiz = started()
+    quiz.start_round(IMAGE, SEVEN, host="host")
+    with pytest.raises(QuizError, match="Round 1 is over: this is round 2"):
+        quiz.vote("ann", 3, 1)
+    for bad in (10, -1, "3", 2.0, True):
+        with pytest.raises(QuizError, match="digit from 0 to 9"):
+            quiz.vote("ann", bad, 2)
+    with pytest.raises(QuizError, match="no quiz round"):
+        Quiz().vote("ann", 3, 1)
+    with pytest.raises(QuizError, match="voter id"):
+        quiz.vote("", 3, 2)
+
+
+def test_only_the_host_runs_the_quiz_until_it_ends_or_the_host_goes_idle():
+    now = [0.0]
+    quiz = started(Quiz(clock=lambda: now[0], host_idle_seconds=60))
+    assert quiz.may_control("host") and not quiz.may_control("student") and not quiz.may_control(None)
+    for action in (lambda: quiz.reveal("student"), lambda: quiz.start_round(IMAGE, SEVEN, host="student"),
+                   lambda: quiz.end(None)):
+        with pytest.raises(QuizError, match="Only the teacher"):
+            action()
+    assert quiz.view().round_number == 1 and not quiz.view().revealed
+    quiz.reveal("other teacher", teacher=True)  # a teacher with the passcode may
+    assert quiz.view().revealed
+    now[0] = 61  # the host left
+    assert quiz.may_control("student")
+    quiz.start_round(IMAGE, SEVEN, host="student")
+    assert not quiz.may_control("host")
+    quiz.end("student")
+    assert quiz.view().round_number == 0 and quiz.may_control("anyone")
+
+
+def test_rounds_check_their_digit_and_probabilities():
+    quiz = Quiz()
+    with pytest.raises(QuizError, match="28 x 28"):
+        quiz.start_round(np.zeros((28, 29)), SEVEN, host="h")
+    with pytest.raises(QuizError, match="ten probabilities"):
+        quiz.start_round(IMAGE, [0.5, 0.5], host="h")
+    with pytest.raises(QuizError, match="true label"):
+        quiz.start_round(IMAGE, SEVEN, label=11, host="h")
+    with pytest.raises(QuizError, match="no round to reveal"):
+        quiz.reveal("h")
+    quiz.start_round(np.full((28, 28), 0.5), SEVEN, host="h")  # a drawing's float image
+    assert quiz.view().image.dtype == np.uint8 and quiz.view().image.max() == 128
+
+
+def test_version_grows_only_when_something_changed():
+    quiz = started()
+    versions = [quiz.view().version]
+    quiz.vote("ann", 3, 1)
+    versions.append(quiz.view().version)
+    quiz.vote("ann", 3, 1)  # the same vote again
+    versions.append(quiz.view().version)
+    quiz.reveal("host")
+    versions.append(quiz.view().version)
+    assert versions[1] > versions[0] and versions[2] == versions[1] and versions[3] > versions[2]
+
+
+def test_thirty_voters_at_once_are_each_counted_once():
+    quiz = started()
+    barrier = threading.Barrier(30)
+
+    def student(i):
+        barrier.wait()
+        for digit in (i % 10, 7, i % 10):
+            quiz.vote(f"s{i}", digit, 1)
+
+    threads = [threading.Thread(target=student, args=(i,)) for i in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    quiz.reveal("host")
+    view = quiz.view("s7")
+    assert view.vote_count == 30 and list(view.vote_counts) == [3] * 10 and view.right_share == 0.1
+
+
+# The page ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_quiz():
+    """An empty server quiz: AppTest sessions in this process share it (st.cache_resource)."""
+    from ui.quiz import shared_quiz
+
+    shared_quiz.clear()
+    yield
+    shared_quiz.clear()
+
+
+def open_class_page(**query):
+    app = AppTest.from_file(CLASS_PAGE, default_timeout=120)
+    for name, value in query.items():
+        app.query_params[name] = value
+    return app.run()
+
+
+def markdown_with(app, css_class):
+    return [m.value for m in app.markdown if f'class="{css_class}"' in m.value]
+
+
+def vote_buttons(app):
+    return [b for b in app.button if b.key and b.key.startswith("quiz-vote-")]
+
+
+def test_a_round_on_the_page_teacher_starts_students_vote_and_only_the_teacher_reveals(fresh_quiz):
+    from ui.quiz import shared_quiz
+
+    student = open_class_page()
+    assert not student.exception
+    assert not vote_buttons(student)  # no round yet
+    teacher = open_class_page()
+    teacher.button(key="quiz-next-button").click().run()  # the first to start runs the quiz
+    assert not teacher.exception and not vote_buttons(teacher)
+    assert markdown_with(teacher, "quiz-round") and "<b class=\"quiz-vote-count\">0</b>" in markdown_with(teacher, "quiz-count")[0]
+
+    student.run()  # the next refresh: the round is on the student's screen
+    assert [b.key for b in vote_buttons(student)] == [f"quiz-vote-{d}" for d in range(10)]
+    assert not [b for b in student.button if b.key in ("quiz-reveal-button", "quiz-next-button", "quiz-end-button")]
+    student.button(key="quiz-vote-3").click().run()
+    student.button(key="quiz-vote-5").click().run()  # changed
+    assert student.button(key="quiz-vote-5").proto.type == "primary"
+    assert not markdown_with(student, "quiz-reveal")
+    late = open_class_page()  # joins late: lands in the current round
+    assert len(vote_buttons(late)) == 10
+    late.button(key="quiz-vote-5").click().run()
+
+    teacher.run()
+    assert '<b class="quiz-vote-count">2</b>' in markdown_with(teacher, "quiz-count")[0]
+    teacher.button(key="quiz-reveal-button").click().run()
+    answer = shared_quiz().view().network_answer
+    result = markdown_with(teacher, "quiz-answer-line")[0]
+    assert f'<span class="quiz-reveal">{answer}</span>' in result and "2 votes" in result
+
+    student.run()
+    assert not vote_buttons(student)
+    result = markdown_with(student, "quiz-answer-line")[0]
+    assert f'<span class="quiz-reveal">{answer}</span>' in result
+    right = answer == 5
+    assert ("right!" in result) == right and f"Your score: <b>{int(right)} of 1</b>" in result
+    assert any("quiz-bars" in m for m in (m.value for m in student.markdown))
+
+
+def test_a_student_cannot_reveal_or_start_and_a_reload_keeps_the_vote(fresh_quiz):
+    from ui.quiz import HOST_PARAM, VOTER_PARAM, shared_quiz
+
+    teacher = open_class_page()
+    teacher.button(key="quiz-next-button").click().run()
+    student = open_class_page()
+    student.button(key="quiz-vote-4").click().run()
+    voter = student.query_params[VOTER_PARAM]
+    assert voter and HOST_PARAM not in student.query_params
+    assert shared_quiz().may_control(teacher.query_params[HOST_PARAM])
+    assert not shared_quiz().may_control(None)
+
+    reloaded = open_class_page(**{VOTER_PARAM: voter})  # a reload: new session, same URL
+    assert reloaded.button(key="quiz-vote-4").proto.type == "primary"
+    assert shared_quiz().view().vote_count == 1
+    forged = open_class_page(**{HOST_PARAM: "0" * 32})  # a guessed host token gives no rights
+    assert not [b for b in forged.button if b.key == "quiz-reveal-button"]
+    assert not shared_quiz().view().revealed
+
+
+def test_with_a_passcode_only_the_teacher_runs_the_quiz(fresh_quiz, monkeypatch):
+    from mnist_cnn.teacher import PASSCODE_ENVIRONMENT_VARIABLE, issue_token
+    from ui.teacher import TOKEN_PARAMETER
+
+    monkeypatch.setenv(PASSCODE_ENVIRONMENT_VARIABLE, "orange kite 7")
+    student = open_class_page()
+    assert not [b for b in student.button if b.key == "quiz-next-button"]
+    assert any("No quiz right now" in c.value for c in student.caption)
+    teacher = open_class_page(**{TOKEN_PARAMETER: issue_token("orange kite 7")})
+    teacher.button(key="quiz-next-button").click().run()
+    student.run()
+    assert len(vote_buttons(student)) == 10 and not [b for b in student.button if b.key == "quiz-reveal-button"]
+
+
+def test_presenter_view_shows_the_quiz_and_nothing_else(fresh_quiz):
+    teacher = open_class_page()
+    teacher.button(key="quiz-next-button").click().run()
+    presenter = open_class_page(present="1")
+    assert not presenter.exception
+    assert markdown_with(presenter, "quiz-count") and not vote_buttons(presenter)
+    assert not [h for h in presenter.title if "handwriting" in h.value]

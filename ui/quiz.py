@@ -1,0 +1,364 @@
+"""The class quiz on the Class page: "Guess what the network says".
+
+Every screen redraws the quiz once a second (a fragment), so a new round or the reveal reaches every
+phone within two seconds. The quiz lives on the server (:class:`mnist_cnn.quiz.Quiz`, one per
+server); a session is known by a random voter id kept in the URL (``?voter=``), so a reload keeps
+its vote and score. Who runs the quiz: the teacher with a passcode set, else the visitor who started
+it (a random host token in the URL, ``?quiz_host=``). Element keys and CSS classes are stable: the
+class load benchmark finds the quiz by them (``quiz-digit``, ``quiz-vote-0``…``quiz-vote-9``,
+``quiz-round``, ``quiz-reveal``, ``quiz-vote-count``).
+"""
+import re
+import secrets
+from urllib.parse import urlencode
+
+import numpy as np
+import streamlit as st
+
+from mnist_cnn.display import enlarge
+from mnist_cnn.quiz import NUM_DIGITS, Quiz, QuizError
+from ui.presenter import PRESENT_PARAM, presenter_mode, presenter_toggle
+from ui.teacher import class_mode_on, teacher_rights
+
+REFRESH_SECONDS = 1.0
+VOTER_PARAM, HOST_PARAM = "voter", "quiz_host"
+_VOTER_KEY, _HOST_KEY, _MESSAGE_KEY = "quiz_voter", "quiz_host", "quiz_message"
+_TOKEN = re.compile(r"[0-9a-f]{32}")
+SOURCE_TEST, SOURCE_CLASS, SOURCE_DRAWING = "Random test digit", "Class set digit", "My drawing"
+_SOURCE_KEY = "quiz-source"
+CLASS_PAGE = "app_pages/4_Class.py"
+
+_STYLE = """<style>
+.st-key-quiz { gap: 0.5rem; }
+.st-key-quiz p.quiz-title { font-size: 1.15rem; font-weight: 700; margin: 0; line-height: 1.3; }
+.st-key-quiz-digit img { image-rendering: pixelated; border-radius: 0.4rem; }
+.st-key-quiz-digit [data-testid='stElementToolbar'] { display: none; }
+.st-key-quiz-votes { gap: 0.35rem; }
+.st-key-quiz-votes button { min-height: 3.2rem; padding: 0; }
+.st-key-quiz-votes button p { font-size: 1.6rem; font-weight: 700; }
+.st-key-quiz .quiz-count { font-size: 1.25rem; margin: 0; }
+.st-key-quiz .quiz-count b { font-size: 2rem; }
+.quiz-answer-line { margin: 0 0 0.2rem 0; font-size: 1.05rem; line-height: 1.35; }
+.quiz-answer-line .quiz-reveal { font-size: 2.4rem; font-weight: 800; color: #1d4ed8; vertical-align: -0.2rem; }
+.quiz-right { color: #166534; font-weight: 700; } .quiz-wrong { color: #991b1b; font-weight: 700; }
+.quiz-bars { display: grid; grid-template-columns: repeat(10, 1fr); gap: 2px; align-items: end; max-width: 30rem; }
+.quiz-bar-pair { display: flex; gap: 2px; align-items: flex-end; height: 5.5rem; justify-content: center; }
+.quiz-bar { width: 42%; min-height: 1px; border-radius: 2px 2px 0 0; }
+.quiz-bar.network { background: #1d4ed8; } .quiz-bar.votes { background: #f59e0b; }
+.quiz-bar-label { text-align: center; font-weight: 700; font-size: 1rem; }
+.quiz-bar-label.answer { color: #1d4ed8; text-decoration: underline; }
+.quiz-legend { font-size: 0.85rem; color: #334155; margin: 0.1rem 0 0 0; }
+.quiz-legend i { display: inline-block; width: 0.8rem; height: 0.8rem; vertical-align: -0.1rem; margin: 0 0.2rem 0 0.4rem; }
+/* Projector: everything readable from the back of the room. */
+.st-key-quiz-present p.quiz-title { font-size: 2.6rem; }
+.st-key-quiz-present .quiz-count { font-size: 2.2rem; }
+.st-key-quiz-present .quiz-count b { font-size: 5rem; }
+.st-key-quiz-present .quiz-answer-line { font-size: 2.2rem; }
+.st-key-quiz-present .quiz-answer-line .quiz-reveal { font-size: 6rem; }
+.st-key-quiz-present .quiz-bars { max-width: none; gap: 8px; }
+.st-key-quiz-present .quiz-bar-pair { height: 20rem; gap: 6px; }
+.st-key-quiz-present .quiz-bar-label { font-size: 2.4rem; }
+.st-key-quiz-present .quiz-legend { font-size: 1.6rem; }
+.st-key-quiz-present .quiz-legend i { width: 1.6rem; height: 1.6rem; }
+</style>"""
+_PRESENTER_PAGE_CSS = """<style>
+header[data-testid="stHeader"] { display: none; }
+[data-testid="stMainBlockContainer"] { padding: 1rem 2rem 0 2rem; max-width: none; }
+.st-key-phone-navigation { display: none; }
+</style>"""
+
+
+@st.cache_resource
+def shared_quiz():
+    """The server's one :class:`Quiz`, shared by every session (like the training run)."""
+    return Quiz()
+
+
+def _token(session_key, param):
+    """A token from session state or the URL (adopted into session state), or None."""
+    for token in (st.session_state.get(session_key), st.query_params.get(param)):
+        if token and _TOKEN.fullmatch(token):
+            st.session_state[session_key] = token
+            return token
+    return None
+
+
+def voter_id():
+    """This session's random voter id; kept in the URL so a reload keeps the vote and the score."""
+    return _token(_VOTER_KEY, VOTER_PARAM) or st.session_state.setdefault(_VOTER_KEY, secrets.token_hex(16))
+
+
+def _host_token():
+    return _token(_HOST_KEY, HOST_PARAM)
+
+
+def keep_quiz_link():
+    """Put the voter id (and a host's token) into the URL: in-app navigation drops query parameters."""
+    for param, token in ((VOTER_PARAM, voter_id()), (HOST_PARAM, _host_token())):
+        if token and st.query_params.get(param) != token:
+            st.query_params[param] = token
+
+
+def quiz_control():
+    """``(may control, host token, teacher)`` for this session.
+
+    With a passcode: the teacher. Without: the visitor who started the quiz, or anyone while no one runs it.
+    """
+    host = _host_token()
+    if class_mode_on():
+        teacher = teacher_rights()
+        return teacher, host, teacher
+    return shared_quiz().may_control(host), host, False
+
+
+def _act(action):
+    """Run a quiz action for this session with its rights; a refusal becomes the page's message."""
+    may, host, teacher = quiz_control()
+    if not may:
+        st.session_state[_MESSAGE_KEY] = "Only the teacher who started the quiz can run it."
+        return False
+    if host is None:  # the first move of a new host: from now on this visitor runs the quiz
+        host = st.session_state[_HOST_KEY] = secrets.token_hex(16)
+        st.query_params[HOST_PARAM] = host
+    try:
+        action(shared_quiz(), host, teacher)
+    except QuizError as error:
+        st.session_state[_MESSAGE_KEY] = str(error)
+        return False
+    return True
+
+
+def start_round(image, probabilities, label, source, model):
+    """Open a new round on a digit (the caller's active model's probabilities); False with a message when refused."""
+    return _act(lambda quiz, host, teacher: quiz.start_round(image, probabilities, label, source, model, host, teacher))
+
+
+def _test_digit_round():
+    from mnist_cnn.data import load_test_set
+    from ui.active_model import active_model_label, test_set_probabilities
+
+    images, labels = load_test_set()
+    index = int(np.random.default_rng().integers(len(images)))
+    start_round(images[index], test_set_probabilities()[index], int(labels[index]), f"test digit #{index}", active_model_label())
+
+
+def _class_digit_round():
+    from mnist_cnn.class_set import ClassSetUnavailableError
+    from ui.active_model import active_model_label, active_predictor
+    from ui.class_set import class_set
+
+    try:
+        digits = class_set().digits()
+    except ClassSetUnavailableError as error:
+        st.session_state[_MESSAGE_KEY] = str(error)
+        return
+    if not len(digits):
+        st.session_state[_MESSAGE_KEY] = "The class set is empty: draw digits on the Draw page and give them to it first."
+        return
+    i = int(np.random.default_rng().integers(len(digits)))
+    probabilities = active_predictor().probabilities(digits.images[i][None])[0]
+    start_round(digits.images[i], probabilities, int(digits.labels[i]), f"class set digit #{int(digits.ids[i])}",
+                active_model_label())
+
+
+def _drawing_round():
+    from ui.active_model import active_model_label
+    from ui.draw import last_reading
+
+    reading = last_reading()
+    if reading is None or reading.image is None:
+        st.session_state[_MESSAGE_KEY] = "Draw a digit on the Draw page first: the quiz asks about your last drawing there."
+        return
+    start_round(reading.image, reading.probabilities, None, "the teacher's drawing", active_model_label())
+
+
+_ROUND_MAKERS = {SOURCE_TEST: _test_digit_round, SOURCE_CLASS: _class_digit_round, SOURCE_DRAWING: _drawing_round}
+
+
+def _new_round():
+    _ROUND_MAKERS[st.session_state.get(_SOURCE_KEY) or SOURCE_TEST]()
+
+
+def _reveal():
+    _act(lambda quiz, host, teacher: quiz.reveal(host, teacher))
+
+
+def _end():
+    _act(lambda quiz, host, teacher: quiz.end(host, teacher))
+
+
+def _vote(digit, round_number):
+    try:
+        shared_quiz().vote(voter_id(), digit, round_number)
+    except QuizError as error:
+        st.session_state[_MESSAGE_KEY] = str(error)
+
+
+def bars_html(view):
+    """The network's probabilities next to the share of the class's votes, for each digit (HTML)."""
+    votes = view.vote_counts / max(int(view.vote_counts.sum()), 1)
+    cells = []
+    for digit in range(NUM_DIGITS):
+        network, share = float(view.probabilities[digit]), float(votes[digit])
+        cells.append(
+            f'<div class="quiz-bar-pair" title="{digit}: network {network:.0%}, class {share:.0%}">'
+            f'<div class="quiz-bar network" style="height:{network:.1%}"></div>'
+            f'<div class="quiz-bar votes" style="height:{share:.1%}"></div></div>'
+        )
+    labels = "".join(
+        f'<div class="quiz-bar-label{" answer" if digit == view.network_answer else ""}">{digit}</div>' for digit in range(NUM_DIGITS)
+    )
+    return (
+        f'<div class="quiz-bars">{"".join(cells)}{labels}</div>'
+        '<p class="quiz-legend"><i style="background:#1d4ed8"></i>the network\'s probability'
+        '<i style="background:#f59e0b"></i>the class\'s votes</p>'
+    )
+
+
+def _share(right, total):
+    return "–" if not total else f"{right / total:.0%}"
+
+
+def result_html(view, personal):
+    """The reveal in words: the network's answer (class ``quiz-reveal``), the true label, who got it right."""
+    answer = view.network_answer
+    truth = "unknown (a drawing)" if view.label is None else f"<b>{view.label}</b>"
+    lines = [
+        f'The network says <span class="quiz-reveal">{answer}</span> ({view.probabilities[answer]:.0%} sure) · it really is {truth}',
+        f"<b>{_share(view.vote_counts[answer], view.vote_count)}</b> of the class guessed right "
+        f"({view.vote_count} vote{'' if view.vote_count == 1 else 's'})",
+    ]
+    if personal:
+        if view.my_vote is None:
+            mine = "You did not vote this round."
+        elif view.my_vote_right:
+            mine = f'<span class="quiz-right">✓ You said {view.my_vote}: right!</span>'
+        else:
+            mine = f'<span class="quiz-wrong">✗ You said {view.my_vote}.</span>'
+        right, voted = view.my_score
+        lines.append(f"{mine} Your score: <b>{right} of {voted}</b>")
+    right, total = view.class_score
+    rounds = f"{view.rounds_revealed} round{'' if view.rounds_revealed == 1 else 's'}"
+    lines.append(f"The class over {rounds}: <b>{_share(right, total)}</b> right")
+    return "".join(f'<p class="quiz-answer-line">{line}</p>' for line in lines)
+
+
+def _title(view):
+    question = "What will the network answer?" if not view.revealed else "The answer"
+    st.markdown(
+        f'<p class="quiz-title">Quiz · round <span class="quiz-round">{view.round_number}</span> · {question}</p>',
+        unsafe_allow_html=True,
+    )
+
+
+def _digit(view, width):
+    with st.container(key="quiz-digit", width="content"):
+        st.image(enlarge(view.image, 8), width=width)
+
+
+def _vote_count(view):
+    st.markdown(
+        f'<p class="quiz-count"><b class="quiz-vote-count">{view.vote_count}</b> vote{"" if view.vote_count == 1 else "s"}'
+        f'{"" if view.revealed else " so far"}</p>',
+        unsafe_allow_html=True,
+    )
+
+
+def _vote_buttons(view):
+    with st.container(horizontal=True, wrap=True, key="quiz-votes", gap=None):
+        for digit in range(NUM_DIGITS):
+            st.button(
+                str(digit), key=f"quiz-vote-{digit}", on_click=_vote, args=(digit, view.round_number), width=60,
+                type="primary" if view.my_vote == digit else "secondary",
+            )
+    if view.my_vote is None:
+        st.caption("Tap the digit you think the network will answer. You can change it until the reveal.")
+    else:
+        st.caption(f"Your guess: **{view.my_vote}**. You can change it until the teacher reveals the answer.")
+
+
+def _result(view, personal, digit_width):
+    with st.container(key="quiz-result"):
+        digit_column, words_column = st.columns([1, 3], gap="small", vertical_alignment="center")
+        with digit_column:
+            _digit(view, digit_width)
+        words_column.markdown(result_html(view, personal), unsafe_allow_html=True)
+        st.markdown(bars_html(view), unsafe_allow_html=True)
+
+
+def _controls(view, present):
+    """Reveal, next round (with where its digit comes from) and end: for whoever runs the quiz."""
+    with st.container(horizontal=True, key="quiz-controls", vertical_alignment="bottom", gap="small", wrap=True):
+        if view.round_number and not view.revealed:
+            st.button("Reveal the answer", key="quiz-reveal-button", on_click=_reveal, type="primary", icon=":material/visibility:")
+        if not present or view.revealed or not view.round_number:
+            st.segmented_control("Ask about", (SOURCE_TEST, SOURCE_CLASS, SOURCE_DRAWING), default=SOURCE_TEST, key=_SOURCE_KEY)
+            st.button("Next round" if view.round_number else "Start the quiz", key="quiz-next-button", on_click=_new_round,
+                      type="secondary" if view.round_number and not view.revealed else "primary", icon=":material/casino:")
+        if view.round_number:
+            st.button("End the quiz", key="quiz-end-button", on_click=_end, icon=":material/stop_circle:")
+        if not present:
+            st.link_button("Presenter view", f"?{urlencode({**st.query_params.to_dict(), PRESENT_PARAM: '1'})}",
+                           icon=":material/present_to_all:")
+
+
+def _quiz_body(present):
+    quiz = shared_quiz()
+    may_control, _, _ = quiz_control()
+    view = quiz.view(None if may_control or present else voter_id())
+    message = st.session_state.pop(_MESSAGE_KEY, None)
+    with st.container(key="quiz-present" if present else "quiz-screen"):
+        if message:
+            st.warning(message)
+        if not view.round_number:
+            if may_control:
+                with st.expander("Quiz: guess what the network says", icon=":material/quiz:", expanded=present):
+                    st.caption("Every phone on this page shows a digit; the class guesses the network's answer, then you reveal it.")
+                    _controls(view, present)
+            else:
+                st.caption("No quiz right now: when the teacher starts one, it appears here.")
+            return
+        _title(view)
+        if view.revealed:
+            _result(view, personal=not may_control and not present, digit_width=360 if present else 96)
+        elif present:
+            digit_column, count_column = st.columns([1, 1], vertical_alignment="center")
+            with digit_column:
+                _digit(view, 560)
+            with count_column:
+                _vote_count(view)
+        else:
+            _digit(view, 168)
+            if may_control:
+                _vote_count(view)
+            else:
+                _vote_buttons(view)
+        if may_control:
+            if not present and view.revealed:
+                _vote_count(view)
+            _controls(view, present)
+
+
+def quiz_ui():
+    """The quiz: the teacher's controls and the live vote count, or a student's digit and ten vote buttons.
+
+    Call it at the top of the page, so a phone shows it first. In presenter view (``?present=1``) it
+    fills the screen for a projector; the page should then show nothing else.
+    """
+    keep_quiz_link()
+    present = presenter_mode()
+    st.html(_STYLE + (_PRESENTER_PAGE_CSS if present else ""))
+    with st.container(key="quiz"):
+        st.fragment(run_every=REFRESH_SECONDS)(_quiz_body)(present)
+    if present:
+        presenter_toggle()
+
+
+def quiz_this_button(image, probabilities, label, source, model, key):
+    """A "Quiz the class on this" button for whoever may run the quiz; starts a round and opens the Class page."""
+    if not quiz_control()[0]:
+        return
+    if st.button("Quiz the class on this", key=key, icon=":material/quiz:"):
+        if start_round(image, probabilities, label, source, model):
+            st.switch_page(CLASS_PAGE)
+        st.warning(st.session_state.pop(_MESSAGE_KEY, "The quiz refused this digit."))
