@@ -29,9 +29,14 @@ def _qr_source(address):
     return "data:image/png;base64," + base64.b64encode(qr_png(address)).decode()
 
 
-def join_card_ui(qr_width=220, text_size="2rem", page_path=None):
-    """Show the QR code and the address side by side; returns the address (None when unknown)."""
+def join_card_ui(qr_width=220, text_size="2rem", page_path=None, target_page=None):
+    """Show the QR code and the address side by side; returns the address (None when unknown).
+
+    ``target_page``: the url path of a page to open straight away (e.g. "Class" for the quiz).
+    """
     address = join_address(page_path)
+    if address is not None and target_page:
+        address = f"{address.rstrip('/')}/{target_page}"
     if address is None:
         st.caption(f"No address to show: set {PUBLIC_URL_ENV} or public_url in secrets.")
         return None

@@ -8,15 +8,19 @@ it (a random host token in the URL, ``?quiz_host=``). Element keys and CSS class
 class load benchmark finds the quiz by them (``quiz-digit``, ``quiz-vote-0``…``quiz-vote-9``,
 ``quiz-round``, ``quiz-reveal``, ``quiz-vote-count``).
 """
+import base64
+import io
 import re
 import secrets
 from urllib.parse import urlencode
 
 import numpy as np
 import streamlit as st
+from PIL import Image
 
 from mnist_cnn.display import enlarge
 from mnist_cnn.quiz import NUM_DIGITS, Quiz, QuizError
+from ui.join_card import join_card_ui
 from ui.presenter import PRESENT_PARAM, presenter_mode, presenter_toggle
 from ui.teacher import class_mode_on, teacher_rights
 
@@ -27,12 +31,15 @@ _TOKEN = re.compile(r"[0-9a-f]{32}")
 SOURCE_TEST, SOURCE_CLASS, SOURCE_DRAWING = "Random test digit", "Class set digit", "My drawing"
 _SOURCE_KEY = "quiz-source"
 CLASS_PAGE = "app_pages/4_Class.py"
+CLASS_PATH = "Class"  # the URL path app.py gives the Class page (its title)
 
 _STYLE = """<style>
 .st-key-quiz { gap: 0.5rem; }
 .st-key-quiz p.quiz-title { font-size: 1.15rem; font-weight: 700; margin: 0; line-height: 1.3; }
-.st-key-quiz-digit img { image-rendering: pixelated; border-radius: 0.4rem; }
-.st-key-quiz-digit [data-testid='stElementToolbar'] { display: none; }
+.st-key-quiz-screen { max-width: 56rem; border: 1px solid #cbd5e1; border-radius: 0.6rem; padding: 0.5rem 0.6rem; }
+.st-key-quiz-digit img { image-rendering: pixelated; border-radius: 0.4rem; display: block; max-width: none;
+  object-fit: fill !important; }  /* Streamlit's markdown images scale down only */
+.st-key-quiz-digit p { margin: 0; }
 .st-key-quiz-votes { gap: 0.35rem; }
 .st-key-quiz-votes button { min-height: 3.2rem; padding: 0; }
 .st-key-quiz-votes button p { font-size: 1.6rem; font-weight: 700; }
@@ -210,8 +217,8 @@ def bars_html(view):
     )
     return (
         f'<div class="quiz-bars">{"".join(cells)}{labels}</div>'
-        '<p class="quiz-legend"><i style="background:#1d4ed8"></i>the network\'s probability'
-        '<i style="background:#f59e0b"></i>the class\'s votes</p>'
+        '<p class="quiz-legend"><i style="background:#1d4ed8"></i>network\'s probability'
+        '<i style="background:#f59e0b"></i>class\'s votes</p>'
     )
 
 
@@ -222,9 +229,9 @@ def _share(right, total):
 def result_html(view, personal):
     """The reveal in words: the network's answer (class ``quiz-reveal``), the true label, who got it right."""
     answer = view.network_answer
-    truth = "unknown (a drawing)" if view.label is None else f"<b>{view.label}</b>"
+    truth = "? (a drawing)" if view.label is None else f"<b>{view.label}</b>"
     lines = [
-        f'The network says <span class="quiz-reveal">{answer}</span> ({view.probabilities[answer]:.0%} sure) · it really is {truth}',
+        f'The network says <span class="quiz-reveal">{answer}</span> ({view.probabilities[answer]:.0%}) · truly {truth}',
         f"<b>{_share(view.vote_counts[answer], view.vote_count)}</b> of the class guessed right "
         f"({view.vote_count} vote{'' if view.vote_count == 1 else 's'})",
     ]
@@ -251,9 +258,21 @@ def _title(view):
     )
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def _digit_source(pixels):
+    # Inline, not st.image: a media file re-registered on every refresh of a fragment can show blank.
+    buffer = io.BytesIO()
+    Image.fromarray(enlarge(np.frombuffer(pixels, np.uint8).reshape(28, 28), 8)).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
 def _digit(view, width):
     with st.container(key="quiz-digit", width="content"):
-        st.image(enlarge(view.image, 8), width=width)
+        st.markdown(
+            f'<img class="quiz-digit-image" src="{_digit_source(view.image.tobytes())}" alt="the quiz digit" '
+            f'style="width:{width}px;height:{width}px">',
+            unsafe_allow_html=True,
+        )
 
 
 def _vote_count(view):
@@ -268,7 +287,7 @@ def _vote_buttons(view):
     with st.container(horizontal=True, wrap=True, key="quiz-votes", gap=None):
         for digit in range(NUM_DIGITS):
             st.button(
-                str(digit), key=f"quiz-vote-{digit}", on_click=_vote, args=(digit, view.round_number), width=60,
+                str(digit), key=f"quiz-vote-{digit}", on_click=_vote, args=(digit, view.round_number), width=58,
                 type="primary" if view.my_vote == digit else "secondary",
             )
     if view.my_vote is None:
@@ -279,10 +298,9 @@ def _vote_buttons(view):
 
 def _result(view, personal, digit_width):
     with st.container(key="quiz-result"):
-        digit_column, words_column = st.columns([1, 3], gap="small", vertical_alignment="center")
-        with digit_column:
+        with st.container(horizontal=True, gap="small", vertical_alignment="center"):
             _digit(view, digit_width)
-        words_column.markdown(result_html(view, personal), unsafe_allow_html=True)
+            st.markdown(result_html(view, personal), unsafe_allow_html=True)
         st.markdown(bars_html(view), unsafe_allow_html=True)
 
 
@@ -324,9 +342,11 @@ def _quiz_body(present):
         elif present:
             digit_column, count_column = st.columns([1, 1], vertical_alignment="center")
             with digit_column:
-                _digit(view, 560)
+                _digit(view, 720)
             with count_column:
                 _vote_count(view)
+                st.markdown('<p class="quiz-count">Vote on your phone: Class page</p>', unsafe_allow_html=True)
+                join_card_ui(qr_width=240, text_size="1.6rem", page_path=CLASS_PATH, target_page=CLASS_PATH)
         else:
             _digit(view, 168)
             if may_control:
@@ -334,8 +354,6 @@ def _quiz_body(present):
             else:
                 _vote_buttons(view)
         if may_control:
-            if not present and view.revealed:
-                _vote_count(view)
             _controls(view, present)
 
 
