@@ -239,3 +239,4 @@ def test_presenter_view_shows_the_quiz_and_nothing_else(fresh_quiz):
     assert not presenter.exception
     assert markdown_with(presenter, "quiz-count") and not vote_buttons(presenter)
     assert not [h for h in presenter.title if "handwriting" in h.value]
+

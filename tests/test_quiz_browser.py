@@ -124,6 +124,33 @@ def test_a_quiz_round_with_a_teacher_and_three_students(browser, quiz_url):
         save_screenshot(teacher, "quiz-teacher-reveal")
         assert presenter.evaluate("() => document.querySelector('.stMain').scrollHeight") <= 1080
         save_screenshot(presenter, "quiz-presenter-reveal")
+
+        teacher.locator(".st-key-quiz-end-button button").click()  # the next test starts a quiz of its own
+        laptop.get_by_text("Quiz: guess what the network says").wait_for(timeout=2_500)
     finally:
         for page in pages:
             page.context.close()
+
+
+def test_the_teacher_quizzes_the_class_on_a_digit_from_the_mistakes_page(browser, quiz_url):
+    teacher = open_class(browser, quiz_url, DESKTOP)
+    try:
+        teacher.goto(f"{quiz_url}/Mistakes")
+        inspect = teacher.locator("[class*='st-key-inspect-'] button").first
+        inspect.wait_for()
+        keyed = inspect.evaluate("button => button.closest(\"[class*='st-key-inspect-']\").className")
+        index = re.search(r"st-key-inspect-(\d+)", keyed).group(1)
+        started = time.monotonic()
+        inspect.click()
+        teacher.get_by_role("dialog").get_by_role("button", name="Quiz the class on this").click()
+        teacher.wait_for_url(re.compile(r"/Class"))
+        teacher.locator(".quiz-vote-count").wait_for()
+        assert round_shown(teacher) == "1" and "quiz_host=" in teacher.url
+        student = open_class(browser, quiz_url, PHONE)
+        student.locator(".st-key-quiz-vote-0").wait_for()
+        teacher.locator(".st-key-quiz-reveal-button button").click()
+        student.locator(".quiz-reveal").wait_for(timeout=REVEAL_SECONDS * 1000 + 500)
+        assert f"test digit #{index}" in teacher.locator(".st-key-quiz").inner_text()
+        print(f"inspect to reveal: {time.monotonic() - started:.1f} s")
+    finally:
+        teacher.context.close()

@@ -302,6 +302,8 @@ def _result(view, personal, digit_width):
             _digit(view, digit_width)
             st.markdown(result_html(view, personal), unsafe_allow_html=True)
         st.markdown(bars_html(view), unsafe_allow_html=True)
+        if not personal:
+            st.caption(f"The digit: {view.source}; the network: {view.model}.")
 
 
 def _controls(view, present):
