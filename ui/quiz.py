@@ -40,6 +40,7 @@ _STYLE = """<style>
 .st-key-quiz-digit img { image-rendering: pixelated; border-radius: 0.4rem; display: block; max-width: none;
   object-fit: fill !important; }  /* Streamlit's markdown images scale down only */
 .st-key-quiz-digit p { margin: 0; }
+.st-key-quiz-digit [data-testid='stMarkdownContainer'] { margin-bottom: 0; }  /* Streamlit's -1rem would let bars overlap */
 .st-key-quiz-votes { gap: 0.35rem; }
 .st-key-quiz-votes button { min-height: 3.2rem; padding: 0; }
 .st-key-quiz-votes button p { font-size: 1.6rem; font-weight: 700; }
@@ -227,7 +228,8 @@ def _share(right, total):
 
 
 def result_html(view, personal):
-    """The reveal in words: the network's answer (class ``quiz-reveal``), the true label, who got it right."""
+    """The reveal in words, one HTML paragraph a line: the network's answer (class ``quiz-reveal``) and
+    the true label, the share who got it right, the student's own score (``personal``), the class's share."""
     answer = view.network_answer
     truth = "? (a drawing)" if view.label is None else f"<b>{view.label}</b>"
     lines = [
@@ -247,13 +249,14 @@ def result_html(view, personal):
     right, total = view.class_score
     rounds = f"{view.rounds_revealed} round{'' if view.rounds_revealed == 1 else 's'}"
     lines.append(f"The class over {rounds}: <b>{_share(right, total)}</b> right")
-    return "".join(f'<p class="quiz-answer-line">{line}</p>' for line in lines)
+    return [f'<p class="quiz-answer-line">{line}</p>' for line in lines]
 
 
 def _title(view):
     question = "What will the network answer?" if not view.revealed else "The answer"
     st.markdown(
-        f'<p class="quiz-title">Quiz · round <span class="quiz-round">{view.round_number}</span> · {question}</p>',
+        f'<p class="quiz-title">Quiz · round <span class="quiz-round" data-version="{view.version}">{view.round_number}</span>'
+        f" · {question}</p>",
         unsafe_allow_html=True,
     )
 
@@ -296,11 +299,16 @@ def _vote_buttons(view):
         st.caption(f"Your guess: **{view.my_vote}**. You can change it until the teacher reveals the answer.")
 
 
-def _result(view, personal, digit_width):
+def _result(view, personal, present):
+    """The reveal; beside the digit all of it on a projector, only the network's answer on a phone."""
+    lines = result_html(view, personal)
+    beside, below = (lines, []) if present else (lines[:1], lines[1:])
     with st.container(key="quiz-result"):
-        with st.container(horizontal=True, gap="small", vertical_alignment="center"):
-            _digit(view, digit_width)
-            st.markdown(result_html(view, personal), unsafe_allow_html=True)
+        with st.container(horizontal=True, gap="small", vertical_alignment="center", wrap=False):
+            _digit(view, 360 if present else 72)
+            st.markdown("".join(beside), unsafe_allow_html=True)
+        if below:
+            st.markdown("".join(below), unsafe_allow_html=True)
         st.markdown(bars_html(view), unsafe_allow_html=True)
         if not personal:
             st.caption(f"The digit: {view.source}; the network: {view.model}.")
@@ -340,7 +348,7 @@ def _quiz_body(present):
             return
         _title(view)
         if view.revealed:
-            _result(view, personal=not may_control and not present, digit_width=360 if present else 96)
+            _result(view, personal=not may_control and not present, present=present)
         elif present:
             digit_column, count_column = st.columns([1, 1], vertical_alignment="center")
             with digit_column:
