@@ -240,3 +240,38 @@ def test_presenter_view_shows_the_quiz_and_nothing_else(fresh_quiz):
     assert markdown_with(presenter, "quiz-count") and not vote_buttons(presenter)
     assert not [h for h in presenter.title if "handwriting" in h.value]
 
+
+
+def test_rounds_on_a_class_set_digit_and_on_the_teachers_drawing(fresh_quiz, tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from mnist_cnn.class_set import ClassSet
+    from ui.quiz import shared_quiz
+
+    url = f"sqlite:///{tmp_path / 'class.sqlite'}"
+    monkeypatch.setenv("MNIST_CNN_CLASS_DB_URL", url)
+    teacher = open_class_page()
+    teacher.button(key="quiz-next-button").click().run()  # a first round on a test digit makes this session the host
+    teacher.segmented_control(key="quiz-source").set_value("Class set digit").run()
+    teacher.button(key="quiz-next-button").click().run()
+    assert any("The class set is empty" in w.value for w in teacher.warning)
+    assert shared_quiz().view().round_number == 1
+
+    class_set = ClassSet(url)
+    class_set.add(IMAGE, 4, 4, 0.9, "s1")
+    teacher.button(key="quiz-next-button").click().run()
+    view = shared_quiz().view()
+    assert view.round_number == 2 and view.source.startswith("class set digit #") and np.array_equal(view.image, IMAGE)
+    shared_quiz().reveal(teacher=True)
+    assert shared_quiz().view().label == 4
+    class_set.dispose()
+
+    teacher.segmented_control(key="quiz-source").set_value("My drawing").run()
+    teacher.button(key="quiz-next-button").click().run()
+    assert any("Draw a digit on the Draw page first" in w.value for w in teacher.warning)
+    teacher.session_state["sketch_last_reading"] = SimpleNamespace(verdict="digit", image=np.full((28, 28), 0.5), probabilities=SEVEN)
+    teacher.button(key="quiz-next-button").click().run()
+    view = shared_quiz().view()
+    assert view.round_number == 3 and view.source == "the teacher's drawing" and view.image.max() == 128
+    shared_quiz().reveal(teacher=True)
+    assert shared_quiz().view().network_answer == 7 and shared_quiz().view().label is None

@@ -12,6 +12,7 @@ import base64
 import io
 import re
 import secrets
+import time
 from urllib.parse import urlencode
 
 import numpy as np
@@ -25,6 +26,7 @@ from ui.presenter import PRESENT_PARAM, presenter_mode, presenter_toggle
 from ui.teacher import class_mode_on, teacher_rights
 
 REFRESH_SECONDS = 1.0
+MESSAGE_SECONDS = 6.0
 VOTER_PARAM, HOST_PARAM = "voter", "quiz_host"
 _VOTER_KEY, _HOST_KEY, _MESSAGE_KEY = "quiz_voter", "quiz_host", "quiz_message"
 _TOKEN = re.compile(r"[0-9a-f]{32}")
@@ -76,6 +78,19 @@ header[data-testid="stHeader"] { display: none; }
 </style>"""
 
 
+def _say(text):
+    """A message for this session's quiz, shown for a few seconds (the quiz redraws every second)."""
+    st.session_state[_MESSAGE_KEY] = (text, time.monotonic())
+
+
+def _message():
+    text, said = st.session_state.get(_MESSAGE_KEY) or (None, 0.0)
+    if text is not None and time.monotonic() - said > MESSAGE_SECONDS:
+        st.session_state.pop(_MESSAGE_KEY, None)
+        return None
+    return text
+
+
 @st.cache_resource
 def shared_quiz():
     """The server's one :class:`Quiz`, shared by every session (like the training run)."""
@@ -123,7 +138,7 @@ def _act(action):
     """Run a quiz action for this session with its rights; a refusal becomes the page's message."""
     may, host, teacher = quiz_control()
     if not may:
-        st.session_state[_MESSAGE_KEY] = "Only the teacher who started the quiz can run it."
+        _say("Only the teacher who started the quiz can run it.")
         return False
     if host is None:  # the first move of a new host: from now on this visitor runs the quiz
         host = st.session_state[_HOST_KEY] = secrets.token_hex(16)
@@ -131,7 +146,7 @@ def _act(action):
     try:
         action(shared_quiz(), host, teacher)
     except QuizError as error:
-        st.session_state[_MESSAGE_KEY] = str(error)
+        _say(str(error))
         return False
     return True
 
@@ -158,10 +173,10 @@ def _class_digit_round():
     try:
         digits = class_set().digits()
     except ClassSetUnavailableError as error:
-        st.session_state[_MESSAGE_KEY] = str(error)
+        _say(str(error))
         return
     if not len(digits):
-        st.session_state[_MESSAGE_KEY] = "The class set is empty: draw digits on the Draw page and give them to it first."
+        _say("The class set is empty: draw digits on the Draw page and give them to it first.")
         return
     i = int(np.random.default_rng().integers(len(digits)))
     probabilities = active_predictor().probabilities(digits.images[i][None])[0]
@@ -175,7 +190,7 @@ def _drawing_round():
 
     reading = last_reading()
     if reading is None or reading.image is None:
-        st.session_state[_MESSAGE_KEY] = "Draw a digit on the Draw page first: the quiz asks about your last drawing there."
+        _say("Draw a digit on the Draw page first: the quiz asks about your last drawing there.")
         return
     start_round(reading.image, reading.probabilities, None, "the teacher's drawing", active_model_label())
 
@@ -199,7 +214,7 @@ def _vote(digit, round_number):
     try:
         shared_quiz().vote(voter_id(), digit, round_number)
     except QuizError as error:
-        st.session_state[_MESSAGE_KEY] = str(error)
+        _say(str(error))
 
 
 def bars_html(view):
@@ -334,7 +349,7 @@ def _quiz_body(present):
     quiz = shared_quiz()
     may_control, _, _ = quiz_control()
     view = quiz.view(None if may_control or present else voter_id())
-    message = st.session_state.pop(_MESSAGE_KEY, None)
+    message = _message()
     with st.container(key="quiz-present" if present else "quiz-screen"):
         if message:
             st.warning(message)
@@ -389,4 +404,5 @@ def quiz_this_button(image, probabilities, label, source, model, key):
     if st.button("Quiz the class on this", key=key, icon=":material/quiz:"):
         if start_round(image, probabilities, label, source, model):
             st.switch_page(CLASS_PAGE)
-        st.warning(st.session_state.pop(_MESSAGE_KEY, "The quiz refused this digit."))
+        text, _ = st.session_state.pop(_MESSAGE_KEY, ("The quiz refused this digit.", 0.0))
+        st.warning(text)
