@@ -1,7 +1,8 @@
 """The class quiz "Guess what the network says": one quiz per server, shared by every session.
 
 A round shows one digit; every voter (a random id per browser session) guesses the network's answer
-once, and may change the guess until the teacher reveals it. The network's probabilities are fixed
+once, and may change the guess until the teacher reveals it. A round may also ask what the digit
+really is (when its true label is known); only the network question counts towards the scores. The network's probabilities are fixed
 when the round starts, so every student is shown the same answer. All state sits behind one lock:
 the pages' threads call in at once. ``version`` grows with every change, so a page can tell whether
 there is anything new to draw.
@@ -16,6 +17,7 @@ NUM_DIGITS = 10
 # With no teacher passcode, the visitor who started the quiz runs it; after this long without a
 # move from them (a closed laptop), someone else may take over.
 HOST_IDLE_SECONDS = 20 * 60
+NETWORK, TRUTH = "network", "truth"  # the two questions: what will the network answer, what is the digit really
 SOURCES = ("a random test digit", "a digit from the Mistakes page", "a digit from the class set", "the teacher's drawing")
 
 
@@ -40,15 +42,18 @@ class Round:
     label: int | None
     source: str
     model: str  # which model answers, in words
-    votes: dict = field(default_factory=dict)  # voter id -> digit
+    ask_truth: bool = False  # also ask "what digit is it really?" (only with a known label)
+    votes: dict = field(default_factory=dict)  # voter id -> digit, the network question
+    truth_votes: dict = field(default_factory=dict)  # voter id -> digit, "what digit is it really?"
     revealed: bool = False
 
     @property
     def network_answer(self):
         return int(np.argmax(self.probabilities))
 
-    def vote_counts(self):
-        return np.bincount(np.fromiter(self.votes.values(), int, len(self.votes)), minlength=NUM_DIGITS)
+    def vote_counts(self, question=NETWORK):
+        votes = self.votes if question == NETWORK else self.truth_votes
+        return np.bincount(np.fromiter(votes.values(), int, len(votes)), minlength=NUM_DIGITS)
 
 
 @dataclass(frozen=True)
@@ -67,16 +72,24 @@ class QuizView:
     class_score: tuple  # (votes right, votes), over revealed rounds
     rounds_revealed: int
     host_active: bool  # someone runs the quiz (with no passcode: a visitor who started it)
+    ask_truth: bool = False
+    my_truth_vote: int | None = None
     # Only once revealed:
     probabilities: np.ndarray | None = None
     network_answer: int | None = None
     label: int | None = None
     vote_counts: np.ndarray | None = None
     right_share: float | None = None  # of this round's votes, those equal to the network's answer
+    truth_vote_count: int = 0
+    truth_vote_counts: np.ndarray | None = None  # votes per digit on "what is it really?"
 
     @property
     def my_vote_right(self):
         return None if not self.revealed or self.my_vote is None else self.my_vote == self.network_answer
+
+    @property
+    def my_truth_vote_right(self):
+        return None if not self.revealed or self.my_truth_vote is None else self.my_truth_vote == self.label
 
 
 class Quiz:
@@ -117,10 +130,12 @@ class Quiz:
             raise QuizError("Only the teacher who started the quiz can run it.")
         self._host_seen = self._clock()
 
-    def start_round(self, image, probabilities, label=None, source=SOURCES[0], model="", host=None, teacher=False):
+    def start_round(self, image, probabilities, label=None, source=SOURCES[0], model="", host=None, teacher=False,
+                    ask_truth=False):
         """Open a new round on ``image`` (28 x 28, uint8 or floats in [0, 1]); returns its number.
 
-        An open round that was never revealed is dropped (nobody scores it).
+        ``ask_truth``: also ask what the digit really is (ignored without a ``label``). An open round
+        that was never revealed is dropped (nobody scores it).
         """
         image = np.asarray(image)
         if image.shape != (28, 28):
@@ -134,7 +149,8 @@ class Quiz:
         with self._lock:
             self._check_control(host, teacher)
             number = 1 if self._round is None else self._round.number + 1
-            self._round = Round(number, image.copy(), probabilities.copy(), label, source, model)
+            self._round = Round(number, image.copy(), probabilities.copy(), label, source, model,
+                                ask_truth=bool(ask_truth) and label is not None)
             self.version += 1
             return number
 
@@ -167,10 +183,13 @@ class Quiz:
 
     # Votes ---------------------------------------------------------------------------------------
 
-    def vote(self, voter, digit, round_number):
-        """Record (or change) ``voter``'s guess in round ``round_number`` (the round their screen shows)."""
+    def vote(self, voter, digit, round_number, question=NETWORK):
+        """Record (or change) ``voter``'s guess in round ``round_number`` (the round their screen shows),
+        to ``question``: :data:`NETWORK` (what will the network answer) or :data:`TRUTH` (what is it really)."""
         if not voter:
             raise QuizError("A vote needs a voter id.")
+        if question not in (NETWORK, TRUTH):
+            raise QuizError(f"No such question: {question!r}.")
         digit = _as_digit(digit, "A vote")
         with self._lock:
             current = self._round
@@ -180,8 +199,11 @@ class Quiz:
                 raise QuizError(f"Round {round_number} is over: this is round {current.number}. Vote again, please.")
             if current.revealed:
                 raise QuizError("The answer has been revealed: votes are closed for this round.")
-            if current.votes.get(voter) != digit:
-                current.votes[voter] = digit
+            if question == TRUTH and not current.ask_truth:
+                raise QuizError("This round asks only what the network will answer.")
+            votes = current.votes if question == NETWORK else current.truth_votes
+            if votes.get(voter) != digit:
+                votes[voter] = digit
                 self.version += 1
 
     # Reading ---------------------------------------------------------------------------------------
@@ -200,7 +222,9 @@ class Quiz:
                                 revealed=False, **common)
             view = dict(
                 round_number=current.number, image=current.image, source=current.source, model=current.model,
-                vote_count=len(current.votes), my_vote=current.votes.get(voter), revealed=current.revealed, **common,
+                vote_count=len(current.votes), my_vote=current.votes.get(voter), revealed=current.revealed,
+                ask_truth=current.ask_truth, my_truth_vote=current.truth_votes.get(voter),
+                truth_vote_count=len(current.truth_votes), **common,
             )
             if current.revealed:
                 counts = current.vote_counts()
@@ -209,4 +233,6 @@ class Quiz:
                     probabilities=current.probabilities, network_answer=answer, label=current.label,
                     vote_counts=counts, right_share=counts[answer] / len(current.votes) if current.votes else None,
                 )
+                if current.ask_truth:
+                    view["truth_vote_counts"] = current.vote_counts(TRUTH)
             return QuizView(**view)

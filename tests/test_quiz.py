@@ -275,3 +275,44 @@ def test_rounds_on_a_class_set_digit_and_on_the_teachers_drawing(fresh_quiz, tmp
     assert view.round_number == 3 and view.source == "the teacher's drawing" and view.image.max() == 128
     shared_quiz().reveal(teacher=True)
     assert shared_quiz().view().network_answer == 7 and shared_quiz().view().label is None
+
+
+def test_a_round_may_also_ask_what_the_digit_really_is():
+    quiz = Quiz()
+    quiz.start_round(IMAGE, SEVEN, label=None, host="h", ask_truth=True)
+    assert not quiz.view().ask_truth  # a drawing: its true digit is unknown
+    with pytest.raises(QuizError, match="asks only what the network"):
+        quiz.vote("ann", 3, 1, question="truth")
+    quiz.start_round(IMAGE, SEVEN, label=3, host="h", ask_truth=True)
+    quiz.vote("ann", 7, 2)
+    quiz.vote("ann", 3, 2, question="truth")
+    quiz.vote("bob", 8, 2, question="truth")
+    with pytest.raises(QuizError, match="No such question"):
+        quiz.vote("ann", 3, 2, question="why")
+    view = quiz.view("ann")
+    assert (view.vote_count, view.truth_vote_count, view.my_truth_vote, view.truth_vote_counts) == (1, 2, 3, None)
+    quiz.reveal("h")
+    view = quiz.view("ann")
+    assert view.truth_vote_counts[3] == 1 and view.my_truth_vote_right and view.my_vote_right
+    assert view.my_score == (1, 1) and quiz.view("bob").my_score == (0, 0)  # only the network question scores
+
+
+def test_the_page_asks_both_questions_when_the_teacher_ticks_it(fresh_quiz):  # the label is the test digit's
+    teacher = open_class_page()
+    teacher.checkbox(key="quiz-ask-truth").check().run()
+    teacher.button(key="quiz-next-button").click().run()
+    student = open_class_page()
+    assert len([b for b in student.button if b.key and b.key.startswith("quiz-truth-")]) == 10
+    student.button(key="quiz-vote-1").click().run()
+    from mnist_cnn.data import load_test_set
+    from ui.quiz import shared_quiz
+
+    label = int(load_test_set()[1][int(shared_quiz().view().source.removeprefix("test digit #"))])
+    student.button(key=f"quiz-truth-{label}").click().run()
+    assert student.button(key=f"quiz-truth-{label}").proto.type == "primary"
+    teacher.run()
+    assert "(1 on what it really is)" in markdown_with(teacher, "quiz-count")[0]
+    teacher.button(key="quiz-reveal-button").click().run()
+    student.run()
+    result = "".join(markdown_with(student, "quiz-answer-line"))
+    assert f"<b>100%</b> saw it really is a {label}" in result and f'<span class="quiz-right">you said {label}</span>' in result

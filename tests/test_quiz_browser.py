@@ -135,7 +135,10 @@ def test_a_quiz_round_with_a_teacher_and_three_students(browser, quiz_url):
 def test_the_teacher_quizzes_the_class_on_a_digit_from_the_mistakes_page(browser, quiz_url):
     teacher = open_class(browser, quiz_url, DESKTOP)
     try:
-        teacher.goto(f"{quiz_url}/Mistakes")
+        teacher.get_by_text("Quiz: guess what the network says").click()
+        teacher.get_by_text("Also ask: what digit is it really?").click()  # kept on the way to Mistakes
+        wait_for_app_idle(teacher)
+        teacher.get_by_test_id("stTopNav").get_by_role("link", name="Mistakes", exact=True).click()  # same session
         inspect = teacher.locator("[class*='st-key-inspect-'] button").first
         inspect.wait_for()
         keyed = inspect.evaluate("button => button.closest(\"[class*='st-key-inspect-']\").className")
@@ -147,9 +150,18 @@ def test_the_teacher_quizzes_the_class_on_a_digit_from_the_mistakes_page(browser
         teacher.locator(".quiz-vote-count").wait_for()
         assert round_shown(teacher) == "1" and "quiz_host=" in teacher.url
         student = open_class(browser, quiz_url, PHONE)
-        student.locator(".st-key-quiz-vote-0").wait_for()
+        student.locator(".st-key-quiz-truth-9").wait_for()  # both questions, on the first screen
+        assert bottom_of(student, ".st-key-quiz-truths") <= 740
+        student.locator(".st-key-quiz-vote-4 button").tap()
+        student.wait_for_function("() => document.querySelector('.st-key-quiz-vote-4 button').getAttribute('kind') === 'primary'")
+        student.locator(".st-key-quiz-truth-4 button").tap()
+        student.wait_for_function("() => document.querySelector('.st-key-quiz-truth-4 button').getAttribute('kind') === 'primary'")
+        save_screenshot(student, "quiz-phone-two-questions")
         teacher.locator(".st-key-quiz-reveal-button button").click()
         student.locator(".quiz-reveal").wait_for(timeout=REVEAL_SECONDS * 1000 + 500)
+        assert "saw it really is a" in student.locator(".st-key-quiz-result").inner_text()
+        assert bottom_of(student, ".st-key-quiz-result") <= 740
+        save_screenshot(student, "quiz-phone-two-questions-reveal")
         assert f"test digit #{index}" in teacher.locator(".st-key-quiz").inner_text()
         print(f"inspect to reveal: {time.monotonic() - started:.1f} s")
     finally:

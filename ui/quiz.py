@@ -20,7 +20,7 @@ import streamlit as st
 from PIL import Image
 
 from mnist_cnn.display import enlarge
-from mnist_cnn.quiz import NUM_DIGITS, Quiz, QuizError
+from mnist_cnn.quiz import NETWORK, NUM_DIGITS, TRUTH, Quiz, QuizError
 from ui.join_card import join_card_ui
 from ui.presenter import PRESENT_PARAM, presenter_mode, presenter_toggle
 from ui.teacher import class_mode_on, teacher_rights
@@ -32,6 +32,8 @@ _VOTER_KEY, _HOST_KEY, _MESSAGE_KEY = "quiz_voter", "quiz_host", "quiz_message"
 _TOKEN = re.compile(r"[0-9a-f]{32}")
 SOURCE_TEST, SOURCE_CLASS, SOURCE_DRAWING = "Random test digit", "Class set digit", "My drawing"
 _SOURCE_KEY = "quiz-source"
+_ASK_TRUTH_KEY = "quiz-ask-truth"
+_ASK_TRUTH_CHOICE = "quiz_ask_truth"  # kept when the checkbox is not drawn (e.g. on the Mistakes page)
 CLASS_PAGE = "app_pages/4_Class.py"
 CLASS_PATH = "Class"  # the URL path app.py gives the Class page (its title)
 
@@ -43,9 +45,10 @@ _STYLE = """<style>
   object-fit: fill !important; }  /* Streamlit's markdown images scale down only */
 .st-key-quiz-digit p { margin: 0; }
 .st-key-quiz-digit [data-testid='stMarkdownContainer'] { margin-bottom: 0; }  /* Streamlit's -1rem would let bars overlap */
-.st-key-quiz-votes { gap: 0.35rem; }
-.st-key-quiz-votes button { min-height: 3.2rem; padding: 0; }
-.st-key-quiz-votes button p { font-size: 1.6rem; font-weight: 700; }
+.st-key-quiz-votes, .st-key-quiz-truths { gap: 0.35rem; }
+.st-key-quiz-votes button, .st-key-quiz-truths button { min-height: 3.2rem; padding: 0; }
+.st-key-quiz-votes button p, .st-key-quiz-truths button p { font-size: 1.6rem; font-weight: 700; }
+.st-key-quiz-truths button { min-height: 2.9rem; }
 .st-key-quiz .quiz-count { font-size: 1.25rem; margin: 0; }
 .st-key-quiz .quiz-count b { font-size: 2rem; }
 .quiz-answer-line { margin: 0 0 0.2rem 0; font-size: 1.05rem; line-height: 1.35; }
@@ -152,8 +155,12 @@ def _act(action):
 
 
 def start_round(image, probabilities, label, source, model):
-    """Open a new round on a digit (the caller's active model's probabilities); False with a message when refused."""
-    return _act(lambda quiz, host, teacher: quiz.start_round(image, probabilities, label, source, model, host, teacher))
+    """Open a new round on a digit (the caller's active model's probabilities); False with a message when refused.
+
+    The round also asks "what digit is it really?" when the teacher ticked it and the label is known.
+    """
+    ask_truth = bool(st.session_state.get(_ASK_TRUTH_CHOICE))
+    return _act(lambda quiz, host, teacher: quiz.start_round(image, probabilities, label, source, model, host, teacher, ask_truth))
 
 
 def _test_digit_round():
@@ -202,6 +209,10 @@ def _new_round():
     _ROUND_MAKERS[st.session_state.get(_SOURCE_KEY) or SOURCE_TEST]()
 
 
+def _remember_ask_truth():
+    st.session_state[_ASK_TRUTH_CHOICE] = st.session_state[_ASK_TRUTH_KEY]
+
+
 def _reveal():
     _act(lambda quiz, host, teacher: quiz.reveal(host, teacher))
 
@@ -210,9 +221,9 @@ def _end():
     _act(lambda quiz, host, teacher: quiz.end(host, teacher))
 
 
-def _vote(digit, round_number):
+def _vote(digit, round_number, question=NETWORK):
     try:
-        shared_quiz().vote(voter_id(), digit, round_number)
+        shared_quiz().vote(voter_id(), digit, round_number, question)
     except QuizError as error:
         _say(str(error))
 
@@ -252,6 +263,12 @@ def result_html(view, personal):
         f"<b>{_share(view.vote_counts[answer], view.vote_count)}</b> of the class guessed right "
         f"({view.vote_count} vote{'' if view.vote_count == 1 else 's'})",
     ]
+    if view.ask_truth:
+        lines.append(
+            f"<b>{_share(view.truth_vote_counts[view.label], view.truth_vote_count)}</b> saw it really is a {view.label}"
+            + ("" if not personal or view.my_truth_vote is None else
+               f' · <span class="quiz-{"right" if view.my_truth_vote_right else "wrong"}">you said {view.my_truth_vote}</span>')
+        )
     if personal:
         if view.my_vote is None:
             mine = "You did not vote this round."
@@ -294,20 +311,30 @@ def _digit(view, width):
 
 
 def _vote_count(view):
+    truth = f" ({view.truth_vote_count} on what it really is)" if view.ask_truth else ""
     st.markdown(
         f'<p class="quiz-count"><b class="quiz-vote-count">{view.vote_count}</b> vote{"" if view.vote_count == 1 else "s"}'
-        f'{"" if view.revealed else " so far"}</p>',
+        f'{"" if view.revealed else " so far"}{truth}</p>',
         unsafe_allow_html=True,
     )
 
 
-def _vote_buttons(view):
-    with st.container(horizontal=True, wrap=True, key="quiz-votes", gap=None):
+def _digit_buttons(view, question, chosen, key, button_key):
+    with st.container(horizontal=True, wrap=True, key=key, gap=None):
         for digit in range(NUM_DIGITS):
             st.button(
-                str(digit), key=f"quiz-vote-{digit}", on_click=_vote, args=(digit, view.round_number), width=58,
-                type="primary" if view.my_vote == digit else "secondary",
+                str(digit), key=f"{button_key}-{digit}", on_click=_vote, args=(digit, view.round_number, question), width=58,
+                type="primary" if chosen == digit else "secondary",
             )
+
+
+def _vote_buttons(view):
+    """Ten buttons for the network question (keys ``quiz-vote-0`` … ``quiz-vote-9``), and ten more for
+    "what digit is it really?" (``quiz-truth-0`` …) when the round asks it."""
+    _digit_buttons(view, NETWORK, view.my_vote, "quiz-votes", "quiz-vote")
+    if view.ask_truth:
+        st.markdown('<p class="quiz-title">And what digit is it really?</p>', unsafe_allow_html=True)
+        _digit_buttons(view, TRUTH, view.my_truth_vote, "quiz-truths", "quiz-truth")
     if view.my_vote is None:
         st.caption("Tap the digit you think the network will answer. You can change it until the reveal.")
     else:
@@ -336,6 +363,9 @@ def _controls(view, present):
             st.button("Reveal the answer", key="quiz-reveal-button", on_click=_reveal, type="primary", icon=":material/visibility:")
         if not present or view.revealed or not view.round_number:
             st.segmented_control("Ask about", (SOURCE_TEST, SOURCE_CLASS, SOURCE_DRAWING), default=SOURCE_TEST, key=_SOURCE_KEY)
+            st.checkbox("Also ask: what digit is it really?", value=bool(st.session_state.get(_ASK_TRUTH_CHOICE)),
+                        key=_ASK_TRUTH_KEY, on_change=_remember_ask_truth,
+                        help="A second row of buttons; not asked about a drawing (its true digit is unknown).")
             st.button("Next round" if view.round_number else "Start the quiz", key="quiz-next-button", on_click=_new_round,
                       type="secondary" if view.round_number and not view.revealed else "primary", icon=":material/casino:")
         if view.round_number:
