@@ -25,7 +25,7 @@ from support.streamlit_client import StreamlitClient, answer_in  # noqa: E402
 
 PAGE = "Class"
 REVEAL_CLASS = "quiz-reveal"
-VOTE_SECONDS = 5.0
+VOTE_SECONDS = 5.0  # the "30 students voting in the same 5 seconds"
 
 
 def cpu_seconds(pid):
@@ -100,23 +100,23 @@ async def vote_count(teacher):
     return counts[-1]
 
 
-async def one_round(teacher, students, refresh, pid):
+async def one_round(teacher, students, refresh, pid, vote_seconds):
     await click(teacher, "quiz-next-button")
     start = time.perf_counter()
     seen = {}
     cpu_before = cpu_seconds(pid)
     tasks = [
-        asyncio.create_task(student(s, refresh, start + VOTE_SECONDS + 10, start + random.uniform(0, VOTE_SECONDS), seen))
+        asyncio.create_task(student(s, refresh, start + vote_seconds + 10, start + random.uniform(0, vote_seconds), seen))
         for s in students
     ]
-    await asyncio.sleep(VOTE_SECONDS + 0.5)
+    await asyncio.sleep(vote_seconds + 0.5)
     cpu_used = cpu_seconds(pid) - cpu_before
     votes = await vote_count(teacher)
     clicked = time.perf_counter()
     await click(teacher, "quiz-reveal-button")
     await asyncio.gather(*tasks)
     missing = len(students) - len(seen)
-    return [at - clicked for at in seen.values()], missing, votes, cpu_used / (len(students) * (VOTE_SECONDS + 0.5) / refresh)
+    return [at - clicked for at in seen.values()], missing, votes, cpu_used / (len(students) * (vote_seconds + 0.5) / refresh)
 
 
 async def run(args):
@@ -128,7 +128,9 @@ async def run(args):
         order = [args.students, 1, 1, args.students] * ((args.rounds + 1) // 2)
         results = {size: {"latencies": [], "missing": 0, "votes": [], "cpu_ms_per_refresh": []} for size in classes}
         for size in order[: 2 * args.rounds]:
-            latencies, missing, votes, cpu_per_refresh = await one_round(teacher, classes[size], args.refresh, process.pid)
+            latencies, missing, votes, cpu_per_refresh = await one_round(
+                teacher, classes[size], args.refresh, process.pid, args.vote_seconds
+            )
             results[size]["latencies"] += latencies
             results[size]["missing"] += missing
             results[size]["votes"].append(votes)
@@ -162,6 +164,7 @@ def main():
     parser.add_argument("--students", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=4, help="rounds for each class size")
     parser.add_argument("--refresh", type=float, default=1.0, help="seconds between a student's refreshes (ui.quiz.REFRESH_SECONDS)")
+    parser.add_argument("--vote-seconds", type=float, default=VOTE_SECONDS, help="the votes come within this many seconds")
     parser.add_argument("--data", default=str(Path("/tmp") / "quiz-reveal-data"), help="the server's data folder")
     asyncio.run(run(parser.parse_args()))
 

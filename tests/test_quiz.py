@@ -1,5 +1,8 @@
 """The class quiz: the server-side Quiz (rounds, votes, reveal, scores, who runs it) and its round
 logic on the Class page (AppTest: several sessions of one process share the server's quiz)."""
+import json
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -316,3 +319,17 @@ def test_the_page_asks_both_questions_when_the_teacher_ticks_it(fresh_quiz):  # 
     student.run()
     result = "".join(markdown_with(student, "quiz-answer-line"))
     assert f"<b>100%</b> saw it really is a {label}" in result and f'<span class="quiz-right">you said {label}</span>' in result
+
+
+@pytest.mark.load
+def test_the_quiz_reveal_benchmark_runs(tmp_path):
+    """A short run of benchmarks/quiz_reveal.py, so the tool cannot rot: every vote counted, every reveal seen."""
+    script = Path(CLASS_PAGE).parent.parent / "benchmarks" / "quiz_reveal.py"
+    output = subprocess.run(
+        [sys.executable, str(script), "--students", "3", "--rounds", "1", "--vote-seconds", "1", "--data", str(tmp_path)],
+        capture_output=True, text=True, timeout=180, check=True,
+    ).stdout
+    figures = json.loads(output.strip().splitlines()[-1])
+    for name, size in (("3 students", 3), ("1 student", 1)):
+        assert figures[name]["missed"] == 0 and figures[name]["votes_counted_per_round"] == [size]
+        assert figures[name]["reveals"] == size and figures[name]["reveal_to_screen_s"]["max"] < 2.0
