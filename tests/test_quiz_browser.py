@@ -96,10 +96,12 @@ def test_a_quiz_round_with_a_teacher_and_three_students(browser, quiz_url):
         assert vote_count(teacher) == 3 and all(p.locator(".quiz-reveal").count() == 0 for p in pages)
         save_screenshot(teacher, "quiz-teacher-votes")
 
-        presenter = open_class(browser, quiz_url, DESKTOP, query="?present=1")
+        link = teacher.locator(".st-key-quiz-controls a", has_text="Presenter view").get_attribute("href")
+        assert "present=1" in link and "quiz_host=" in link  # the projector's tab runs the quiz too
+        presenter = open_class(browser, quiz_url, DESKTOP, query=link[link.index("?"):])
         pages.append(presenter)
         presenter.locator(".quiz-vote-count").wait_for()
-        assert vote_count(presenter) == 3
+        assert vote_count(presenter) == 3 and presenter.locator(".st-key-quiz-reveal-button").count() == 1
         assert presenter.locator(".quiz-digit-image").bounding_box()["width"] >= 480  # from the back of the room
         assert presenter.evaluate("() => document.querySelector('.stMain').scrollHeight") <= 1080
         save_screenshot(presenter, "quiz-presenter-votes")

@@ -69,7 +69,7 @@ _STYLE = """<style>
 .st-key-quiz-present .quiz-answer-line { font-size: 2.2rem; }
 .st-key-quiz-present .quiz-answer-line .quiz-reveal { font-size: 6rem; }
 .st-key-quiz-present .quiz-bars { max-width: none; gap: 8px; }
-.st-key-quiz-present .quiz-bar-pair { height: 20rem; gap: 6px; }
+.st-key-quiz-present .quiz-bar-pair { height: 15rem; gap: 6px; }
 .st-key-quiz-present .quiz-bar-label { font-size: 2.4rem; }
 .st-key-quiz-present .quiz-legend { font-size: 1.6rem; }
 .st-key-quiz-present .quiz-legend i { width: 1.6rem; height: 1.6rem; }
@@ -347,7 +347,7 @@ def _result(view, personal, present):
     beside, below = (lines, []) if present else (lines[:1], lines[1:])
     with st.container(key="quiz-result"):
         with st.container(horizontal=True, gap="small", vertical_alignment="center", wrap=False):
-            _digit(view, 360 if present else 72)
+            _digit(view, 320 if present else 72)
             st.markdown("".join(beside), unsafe_allow_html=True)
         if below:
             st.markdown("".join(below), unsafe_allow_html=True)
@@ -362,7 +362,8 @@ def _controls(view, present):
         if view.round_number and not view.revealed:
             st.button("Reveal the answer", key="quiz-reveal-button", on_click=_reveal, type="primary", icon=":material/visibility:")
         if not present or view.revealed or not view.round_number:
-            st.segmented_control("Ask about", (SOURCE_TEST, SOURCE_CLASS, SOURCE_DRAWING), default=SOURCE_TEST, key=_SOURCE_KEY)
+            st.segmented_control("Ask about", (SOURCE_TEST, SOURCE_CLASS, SOURCE_DRAWING), default=SOURCE_TEST, key=_SOURCE_KEY,
+                                 label_visibility="collapsed" if present else "visible")
             st.checkbox("Also ask: what digit is it really?", value=bool(st.session_state.get(_ASK_TRUTH_CHOICE)),
                         key=_ASK_TRUTH_KEY, on_change=_remember_ask_truth,
                         help="A second row of buttons; not asked about a drawing (its true digit is unknown).")
