@@ -149,7 +149,9 @@ class Quiz:
         with self._lock:
             self._check_control(host, teacher)
             number = 1 if self._round is None else self._round.number + 1
-            self._round = Round(number, image.copy(), probabilities.copy(), label, source, model,
+            image, probabilities = image.copy(), probabilities.copy()
+            image.flags.writeable = probabilities.flags.writeable = False  # views share them: read-only
+            self._round = Round(number, image, probabilities, label, source, model,
                                 ask_truth=bool(ask_truth) and label is not None)
             self.version += 1
             return number

@@ -102,6 +102,8 @@ def test_rounds_check_their_digit_and_probabilities():
         quiz.reveal("h")
     quiz.start_round(np.full((28, 28), 0.5), SEVEN, host="h")  # a drawing's float image
     assert quiz.view().image.dtype == np.uint8 and quiz.view().image.max() == 128
+    with pytest.raises(ValueError):
+        quiz.view().image[0, 0] = 1  # every session sees the same digit: nobody may change it
 
 
 def test_version_grows_only_when_something_changed():
