@@ -257,7 +257,7 @@ def test_rounds_on_a_class_set_digit_and_on_the_teachers_drawing(fresh_quiz, tmp
     monkeypatch.setenv("MNIST_CNN_CLASS_DB_URL", url)
     teacher = open_class_page()
     teacher.button(key="quiz-next-button").click().run()  # a first round on a test digit makes this session the host
-    teacher.segmented_control(key="quiz-source").set_value("Class set digit").run()
+    teacher.segmented_control(key="quiz-source").set_value("Class set").run()
     teacher.button(key="quiz-next-button").click().run()
     assert any("The class set is empty" in w.value for w in teacher.warning)
     assert shared_quiz().view().round_number == 1

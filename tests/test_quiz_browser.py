@@ -10,7 +10,7 @@ import time
 import pytest
 
 from support.app_server import save_screenshot, start_streamlit, wait_for_app_idle
-from support.touch import PHONE, scroll_offsets
+from support.touch import PHONE, scroll_offsets, too_small_tap_targets
 
 pytestmark = pytest.mark.browser
 
@@ -76,6 +76,7 @@ def test_a_quiz_round_with_a_teacher_and_three_students(browser, quiz_url):
         for digit in (0, 9):
             box = phone.locator(f".st-key-quiz-vote-{digit} button").bounding_box()
             assert box["width"] >= 44 and box["height"] >= 44
+        assert not too_small_tap_targets(phone)
         save_screenshot(phone, "quiz-phone-vote")
 
         laptop.locator(".st-key-quiz-vote-3 button").click()

@@ -30,7 +30,7 @@ MESSAGE_SECONDS = 6.0
 VOTER_PARAM, HOST_PARAM = "voter", "quiz_host"
 _VOTER_KEY, _HOST_KEY, _MESSAGE_KEY = "quiz_voter", "quiz_host", "quiz_message"
 _TOKEN = re.compile(r"[0-9a-f]{32}")
-SOURCE_TEST, SOURCE_CLASS, SOURCE_DRAWING = "Random test digit", "Class set digit", "My drawing"
+SOURCE_TEST, SOURCE_CLASS, SOURCE_DRAWING = "Test digit", "Class set", "My drawing"  # short: one row on a phone
 _SOURCE_KEY = "quiz-source"
 _ASK_TRUTH_KEY = "quiz-ask-truth"
 _ASK_TRUTH_CHOICE = "quiz_ask_truth"  # kept when the checkbox is not drawn (e.g. on the Mistakes page)
@@ -364,9 +364,9 @@ def _controls(view, present):
         if not present or view.revealed or not view.round_number:
             st.segmented_control("Ask about", (SOURCE_TEST, SOURCE_CLASS, SOURCE_DRAWING), default=SOURCE_TEST, key=_SOURCE_KEY,
                                  label_visibility="collapsed" if present else "visible")
+            # Not asked about a drawing: its true digit is unknown.
             st.checkbox("Also ask: what digit is it really?", value=bool(st.session_state.get(_ASK_TRUTH_CHOICE)),
-                        key=_ASK_TRUTH_KEY, on_change=_remember_ask_truth,
-                        help="A second row of buttons; not asked about a drawing (its true digit is unknown).")
+                        key=_ASK_TRUTH_KEY, on_change=_remember_ask_truth)
             st.button("Next round" if view.round_number else "Start the quiz", key="quiz-next-button", on_click=_new_round,
                       type="secondary" if view.round_number and not view.revealed else "primary", icon=":material/casino:")
         if view.round_number:
