@@ -86,6 +86,8 @@ def test_a_quiz_round_with_a_teacher_and_three_students(browser, quiz_url):
         phone.locator(".st-key-quiz-vote-2 button").tap()
         phone.wait_for_function("() => document.querySelector('.st-key-quiz-vote-2 button').getAttribute('kind') === 'primary'")
         teacher.wait_for_function("() => document.querySelector('.quiz-vote-count')?.innerText === '2'", timeout=2_500)
+        phone.reload()  # same URL, same voter: the vote is still there, and still counted once
+        phone.wait_for_function("() => document.querySelector('.st-key-quiz-vote-2 button')?.getAttribute('kind') === 'primary'")
 
         late = open_class(browser, quiz_url, LAPTOP)  # joins late: lands in the current round
         pages.append(late)
