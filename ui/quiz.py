@@ -5,8 +5,11 @@ phone within two seconds. The quiz lives on the server (:class:`mnist_cnn.quiz.Q
 server); a session is known by a random voter id kept in the URL (``?voter=``), so a reload keeps
 its vote and score. Who runs the quiz: the teacher with a passcode set, else the visitor who started
 it (a random host token in the URL, ``?quiz_host=``). Element keys and CSS classes are stable: the
-class load benchmark finds the quiz by them (``quiz-digit``, ``quiz-vote-0``…``quiz-vote-9``,
-``quiz-round``, ``quiz-reveal``, ``quiz-vote-count``).
+class load benchmark finds the quiz by them: containers ``quiz-digit`` and ``quiz-result``, buttons
+``quiz-vote-0``…``quiz-vote-9`` (``quiz-truth-0``… for the second question), ``quiz-reveal-button``,
+``quiz-next-button``, ``quiz-end-button``; the classes ``quiz-round`` (the round number, with the
+quiz's ``data-version``), ``quiz-vote-count`` (teacher and presenter) and ``quiz-reveal`` (the
+network's answer, sent only once revealed).
 """
 import base64
 import io
