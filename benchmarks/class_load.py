@@ -19,7 +19,10 @@ each its own Streamlit session, do the scenario:
   CSS class in the markdown delta), then clear the canvas as the recorded browser did;
 - ``spectate``: open the Train page and rerun its live fragment whenever the server asks
   (``auto_rerun``), as a browser does;
-- ``mix``: half of each.
+- ``quiz``: open the Class page, where the teacher (one more protocol client) runs quiz rounds one
+  after another: the students vote within the same 5 s, then the teacher reveals; timed from the
+  teacher's Reveal to the reveal on each student's screen (``benchmarks/quiz_reveal.py``'s round);
+- ``mix``: half drawing, half spectating.
 ``--browsers`` real chromium sessions draw in the class window too (a 1 or a 0 with the mouse), as a
 check that the light clients measure what a browser sees: both give the time from the WebSocket
 frame carrying a drawing to the frame carrying its answer.
@@ -64,6 +67,7 @@ from support.streamlit_client import (  # noqa: E402
     canvas_value,
     widget_key,
 )
+from ui.quiz import REFRESH_SECONDS  # noqa: E402
 
 RECORDING = PROJECT_DIR / "benchmarks" / "recordings" / "draw.json"
 CANVAS_COMPONENT = "streamlit_drawable_canvas"  # part of the canvas component's name
@@ -74,7 +78,7 @@ STROKES = {
     "1": [(150, 50 + 9 * k) for k in range(21)],
     "0": [(140 + 60 * math.sin(2 * math.pi * k / 40), 140 - 90 * math.cos(2 * math.pi * k / 40)) for k in range(42)],
 }
-SCENARIOS = ("draw", "spectate", "mix")  # the quiz round joins here once the quiz page exists
+SCENARIOS = ("draw", "spectate", "quiz", "mix")
 
 
 # ---------------------------------------------------------------- recording a real browser
@@ -293,6 +297,33 @@ async def spectating_student(url, stop_at, results):
         await client.close()
 
 
+async def quiz_class(url, size, stop_at, pid, results, vote_seconds=None):
+    """``size`` students on the Class page and a teacher running quiz rounds until ``stop_at``."""
+    from benchmarks.quiz_reveal import VOTE_SECONDS, click, one_round, open_class
+
+    record = {"role": "quiz", "students": size, "latencies": [], "answers": [], "expected": [], "votes_counted": [],
+              "missed": 0, "open_s": None, "error": None}
+    results.append(record)
+    clients = []
+    try:
+        teacher = await open_class(url)
+        clients.append(teacher)
+        await click(teacher, "quiz-next-button")  # the first round makes this session the quiz's host
+        opened = time.perf_counter()
+        clients += await asyncio.gather(*(open_class(url) for _ in range(size)))
+        record["open_s"] = (time.perf_counter() - opened) / size
+        while not record["votes_counted"] or time.perf_counter() < stop_at:  # at least one round
+            latencies, missing, votes, _ = await one_round(teacher, clients[1:], REFRESH_SECONDS, pid, vote_seconds or VOTE_SECONDS)
+            record["latencies"] += latencies
+            record["missed"] += missing
+            record["votes_counted"].append(votes)
+    except Exception as error:  # noqa: BLE001 - a failed class is counted, not fatal
+        record["error"] = f"{type(error).__name__}: {error}"
+    finally:
+        record["dropped"] = sum(bool(c.closed) for c in clients) if record["error"] else 0
+        await asyncio.gather(*(c.close() for c in clients))
+
+
 async def open_browser_student(browser, url):
     """A real chromium session with the Draw page open (opened before the class window: chromium
     shares the server's cores here, a real student's phone does not)."""
@@ -482,7 +513,7 @@ def percentile(values, q):
 
 def class_figures(results, wall):
     by_role = {}
-    for role in ("draw", "spectate", "browser"):
+    for role in ("draw", "spectate", "quiz", "browser"):
         records = [r for r in results if r["role"] == role]
         if not records:
             continue
@@ -499,7 +530,12 @@ def class_figures(results, wall):
             "errors": [r["error"] for r in records if r["error"]],
             "dropped_sessions": sum(bool(r.get("dropped")) for r in records),
         }
-        if role != "spectate":
+        if role == "quiz":
+            by_role[role].update(sessions=sum(r["students"] for r in records), rounds=sum(len(r["votes_counted"]) for r in records),
+                                 votes_counted_per_round=[v for r in records for v in r["votes_counted"]],
+                                 reveals_missed=sum(r["missed"] for r in records))
+            by_role[role]["dropped_sessions"] = sum(r["dropped"] for r in records)
+        elif role != "spectate":
             by_role[role]["answers_right"] = sum(a == e for a, e in answered)
             by_role[role]["no_answer"] = sum(a is None for a, _ in answered)
             by_role[role]["wrong_examples"] = [[a, e] for a, e in answered if a is not None and a != e][:8]  # (shown, meant)
@@ -510,7 +546,7 @@ async def one_class(url, args, size, recording, browser, drawings, runs):
     """Quiet window (training alone), then the class window; figures of both."""
     server_pid = args.server_pid
     monitor = args.monitor
-    with_browsers = browser is not None and args.scenario != "spectate"
+    with_browsers = browser is not None and args.scenario in ("draw", "mix")
     opened = [await open_browser_student(browser, url) for _ in range(args.browsers)] if with_browsers else []
     quiet_started = time.perf_counter()
     cpu_before = cpu_seconds(server_pid)
@@ -522,8 +558,10 @@ async def one_class(url, args, size, recording, browser, drawings, runs):
     class_started = time.perf_counter()
     stop_at = class_started + args.seconds
     think = (args.think_min, args.think_max)
-    drawers = size if args.scenario == "draw" else 0 if args.scenario == "spectate" else size // 2
-    for index in range(size):
+    drawers = size if args.scenario == "draw" else size // 2 if args.scenario == "mix" else 0
+    if args.scenario == "quiz":
+        tasks.append(quiz_class(url, size, stop_at, server_pid, results))
+    for index in range(size if args.scenario != "quiz" else 0):
         if index < drawers:
             tasks.append(drawing_student(url, recording, own_drawings(drawings, index), stop_at, think, results))
         else:
@@ -563,9 +601,12 @@ async def one_class(url, args, size, recording, browser, drawings, runs):
     }
     if profile:
         figures["profile"] = {"file": str(profile), **profile_summary(profile)}
-    main_latencies = figures.get("draw") or figures.get("spectate") or {}
-    figures["passes"] = bool(main_latencies.get("p95_s") is not None and main_latencies["p95_s"] < TARGET_P95_S
-                             and not any(figures[r]["errors"] for r in ("draw", "spectate", "browser") if r in figures))
+    main_latencies = figures.get("draw") or figures.get("spectate") or figures.get("quiz") or {}
+    # A quiz's reveal waits for each screen's next once-a-second refresh: its target is that second more.
+    target = TARGET_P95_S + (REFRESH_SECONDS if args.scenario == "quiz" else 0)
+    figures["passes"] = bool(main_latencies.get("p95_s") is not None and main_latencies["p95_s"] < target
+                             and not any(figures[r]["errors"] for r in ("draw", "spectate", "quiz", "browser") if r in figures)
+                             and not figures.get("quiz", {}).get("reveals_missed"))
     return figures
 
 

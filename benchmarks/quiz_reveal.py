@@ -20,23 +20,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
 
+from benchmarks.class_load import cpu_seconds, percentile  # noqa: E402
 from support.app_server import start_streamlit  # noqa: E402
 from support.streamlit_client import StreamlitClient, answer_in  # noqa: E402
+from ui.quiz import REFRESH_SECONDS  # noqa: E402 - the fragment's run_every, as a browser keeps it
 
 PAGE = "Class"
 REVEAL_CLASS = "quiz-reveal"
 VOTE_SECONDS = 5.0  # the issue's "30 students voting in the same 5 seconds"
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def percentile(values, q):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 async def click(client, key):
@@ -101,22 +92,26 @@ async def vote_count(teacher):
 
 
 async def one_round(teacher, students, refresh, pid, vote_seconds):
+    """One round: the teacher opens it, the students vote within ``vote_seconds``, the teacher reveals.
+    Returns (reveal-to-screen seconds per student, reveals missed, votes counted, server CPU-s per
+    student refresh; None without the server's ``pid``)."""
     await click(teacher, "quiz-next-button")
     start = time.perf_counter()
     seen = {}
-    cpu_before = cpu_seconds(pid)
+    cpu_before = cpu_seconds(pid) if pid else None
     tasks = [
         asyncio.create_task(student(s, refresh, start + vote_seconds + 10, start + random.uniform(0, vote_seconds), seen))
         for s in students
     ]
     await asyncio.sleep(vote_seconds + 0.5)
-    cpu_used = cpu_seconds(pid) - cpu_before
+    cpu_used = cpu_seconds(pid) - cpu_before if pid else None
     votes = await vote_count(teacher)
     clicked = time.perf_counter()
     await click(teacher, "quiz-reveal-button")
     await asyncio.gather(*tasks)
     missing = len(students) - len(seen)
-    return [at - clicked for at in seen.values()], missing, votes, cpu_used / (len(students) * (vote_seconds + 0.5) / refresh)
+    refreshes = len(students) * (vote_seconds + 0.5) / refresh
+    return [at - clicked for at in seen.values()], missing, votes, cpu_used / refreshes if pid else None
 
 
 async def run(args):
@@ -163,7 +158,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--students", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=4, help="rounds for each class size")
-    parser.add_argument("--refresh", type=float, default=1.0, help="seconds between a student's refreshes (ui.quiz.REFRESH_SECONDS)")
+    parser.add_argument("--refresh", type=float, default=REFRESH_SECONDS, help="seconds between a student's refreshes")
     parser.add_argument("--vote-seconds", type=float, default=VOTE_SECONDS, help="the votes come within this many seconds")
     parser.add_argument("--data", default=str(Path("/tmp") / "quiz-reveal-data"), help="the server's data folder")
     asyncio.run(run(parser.parse_args()))

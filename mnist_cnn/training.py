@@ -219,17 +219,22 @@ class _CompiledSteps:
         correct = tf.equal(tf.argmax(probabilities, axis=-1), tf.argmax(targets, axis=-1))
         return loss, tf.reduce_mean(tf.cast(correct, tf.float32))
 
-    @tf.function(reduce_retracing=True)
     def train_steps(self, order, first_batch, steps):
         """Train on batches ``first_batch ..`` of ``order`` (a permutation of the images);
         return each batch's loss and accuracy."""
+        return self._train_steps(self.images, self.labels, order, first_batch, steps)
+
+    # The images go in as arguments, not captured from self: TensorFlow keeps a traced graph's
+    # captures after the run ends (a server would hold every run's 47 MB of training images).
+    @tf.function(reduce_retracing=True)
+    def _train_steps(self, all_images, all_labels, order, first_batch, steps):
         losses = tf.TensorArray(tf.float32, size=steps)
         accuracies = tf.TensorArray(tf.float32, size=steps)
         for step in tf.range(steps):
             start = (first_batch + step) * self.batch_size
             indices = order[start : start + self.batch_size]
-            images = _as_model_input(tf.gather(self.images, indices))
-            targets = tf.one_hot(tf.cast(tf.gather(self.labels, indices), tf.int32), 10)
+            images = _as_model_input(tf.gather(all_images, indices))
+            targets = tf.one_hot(tf.cast(tf.gather(all_labels, indices), tf.int32), 10)
             loss, accuracy = self._one_step(images, targets)
             losses = losses.write(step, loss)
             accuracies = accuracies.write(step, accuracy)

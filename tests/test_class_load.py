@@ -5,12 +5,21 @@ import asyncio
 import base64
 import io
 import threading
+import time
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from benchmarks.class_load import DRAW_PAGE, drawing_class, load_recording, open_page_once, record_drawing, student_drawings
+from benchmarks.class_load import (
+    DRAW_PAGE,
+    drawing_class,
+    load_recording,
+    open_page_once,
+    quiz_class,
+    record_drawing,
+    student_drawings,
+)
 from mnist_cnn.model import load_bundled_model
 from mnist_cnn.predict import Predictor
 from mnist_cnn.preprocess import canvas_to_mnist
@@ -71,3 +80,14 @@ def test_five_protocol_clients_draw_and_get_their_own_digits(app_url):
     right = sum(a == label for (a, _), label in zip(answers, labels, strict=True))
     assert right >= 0.8 * len(labels)  # the digits themselves: MNIST test digits, mostly read right
     assert all(0 < s < 30 for r in results for s in r["latencies"])
+
+
+@pytest.mark.load
+def test_a_quiz_class_votes_and_sees_every_reveal(app_url):
+    results = []
+    run_in_own_thread(quiz_class(app_url, 3, time.perf_counter() + 1, None, results, vote_seconds=1))
+    (record,) = results
+    assert record["error"] is None
+    assert record["votes_counted"] and all(votes == 3 for votes in record["votes_counted"])
+    assert record["missed"] == 0 and len(record["latencies"]) == 3 * len(record["votes_counted"])
+    assert all(0 < s < 3 for s in record["latencies"])  # the next once-a-second refresh brings the reveal

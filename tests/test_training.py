@@ -142,3 +142,27 @@ def test_full_disk_refuses_to_start(small_mnist, tmp_path, monkeypatch):
     monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10**9, 10**9 - 10**6, 10**6))
     with pytest.raises(RunsFolderError, match="expected at least 64 MB free, got 1 MB"):
         train(tiny_config(), data=small_mnist, runs_root=tmp_path)
+
+
+def test_a_finished_run_leaves_its_training_images_to_the_garbage_collector(small_mnist, tmp_path, monkeypatch):
+    """A server trains run after run: each run's images (47 MB for the full set) must go when it ends."""
+    import gc
+    import weakref
+
+    import tensorflow as tf
+
+    config = tiny_config(epochs=1)
+    made, original_constant = [], tf.constant
+
+    def constant(value, *args, **kwargs):  # note every tensor made from the training images
+        tensor = original_constant(value, *args, **kwargs)
+        if getattr(value, "shape", None) == (config.fit_size, 28, 28):
+            made.append(weakref.ref(tensor))
+        return tensor
+
+    monkeypatch.setattr(tf, "constant", constant)
+    train(config, data=small_mnist, run_dir=tmp_path)
+    monkeypatch.undo()
+    gc.collect()
+    assert made, "the training loop no longer makes a tensor of its images: update this test"
+    assert all(ref() is None for ref in made)
