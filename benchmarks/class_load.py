@@ -398,6 +398,7 @@ def memory_mb(pid, field):
 
 def start_profiler(pid, path):
     """py-spy sampling the server (all its threads, idle ones left out) into collapsed stacks at ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     return subprocess.Popen(
         [py_spy, "record", "--pid", str(pid), "--format", "raw", "--output", str(path), "--rate", "50"],
