@@ -7,6 +7,7 @@ import streamlit as st
 
 from mnist_cnn.class_set import ACCEPTED_VERDICTS, ClassSet, ClassSetUnavailableError, database_url, give_to_class
 from mnist_cnn.rate_limit import RateLimiter, RateLimitError
+from ui.secrets import app_secrets
 
 SESSION_ID_KEY = "class_set_session_id"
 PROMPT_KEY = "class_set_prompt"
@@ -17,8 +18,8 @@ DIGIT_BUTTONS_KEY = "class-digit-buttons"
 def configured_url():
     """``url`` under ``[connections.class_set]`` in .streamlit/secrets.toml (st.connection's convention), or None."""
     try:
-        return st.secrets["connections"]["class_set"]["url"]
-    except (KeyError, AttributeError, TypeError, FileNotFoundError):  # no file, no such entry, or a file that does not parse
+        return app_secrets()["connections"]["class_set"]["url"]
+    except (KeyError, TypeError):  # no such entry
         return None
 
 

@@ -5,20 +5,14 @@ import html
 import streamlit as st
 
 from mnist_cnn.join_card import PUBLIC_URL_ENV, app_address, configured_address, qr_png, short_address
-
-
-def _secrets():
-    try:
-        return dict(st.secrets)
-    except Exception:  # no secrets.toml: Streamlit raises its own error types for that
-        return {}
+from ui.secrets import app_secrets
 
 
 def join_address(page_path=None):
     """The address students should open (the host's override, else the browser's URL without
     ``page_path``, the url path of the page that shows the card), or None."""
     try:
-        return app_address(st.context.url, configured_address(_secrets()), page_path=page_path)
+        return app_address(st.context.url, configured_address(app_secrets()), page_path=page_path)
     except ValueError:
         return None
 

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from mnist_cnn.teacher import AttemptLimiter, configured_passcode, token_expiry, unlock
+from ui.secrets import app_secrets
 
 TOKEN_PARAMETER = "teacher"
 PASSCODE_KEY = "teacher-passcode"
@@ -20,16 +21,9 @@ _ATTEMPT_KEY = "teacher_attempt_key"
 _MESSAGE_KEY = "teacher_message"
 
 
-def _secret(name):
-    try:
-        return st.secrets[name]
-    except (KeyError, FileNotFoundError):  # no secrets.toml (or an unreadable one), or no such entry
-        return None
-
-
 def teacher_passcode():
     """The passcode set by the host (environment variable first, then secrets.toml), or None."""
-    return configured_passcode(os.environ, _secret)
+    return configured_passcode(os.environ, app_secrets().get)
 
 
 def class_mode_on():
