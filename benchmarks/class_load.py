@@ -321,6 +321,8 @@ async def quiz_class(url, size, stop_at, pid, results, vote_seconds=None):
         record["error"] = f"{type(error).__name__}: {error}"
     finally:
         record["dropped"] = sum(bool(c.closed) for c in clients) if record["error"] else 0
+        if clients and not clients[0].closed and "quiz-end-button" in clients[0].widget_ids:
+            await click(clients[0], "quiz-end-button")  # the next class's teacher starts a quiz of their own
         await asyncio.gather(*(c.close() for c in clients))
 
 

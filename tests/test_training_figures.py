@@ -10,6 +10,7 @@ from mnist_cnn.training import TrainingConfig
 from mnist_cnn.training_figures import (
     BACKGROUND_COLOUR,
     MAX_RAW_POINTS,
+    SharedFigure,
     SharedLiveFigure,
     metrics_figure,
     smooth,
@@ -55,6 +56,21 @@ def test_shared_live_figure_is_built_once_for_many_viewers_and_refreshed_after_m
     clock[0] += 5.0
     assert shared.figure(snapshot("run-a", 3)) is refreshed  # nothing new: no rebuild even when old
     assert shared.figure(snapshot("run-b", 1)) is not refreshed  # another run is never served stale
+
+
+def test_a_shared_figure_makes_its_dict_once_and_it_is_the_figure_s_own():
+    import json
+
+    import plotly.io
+    import plotly.tools
+
+    live = snapshot_figure(snapshot("run-a", 1))
+    shared = SharedLiveFigure().figure(snapshot("run-a", 1))
+    assert isinstance(shared, SharedFigure)
+    # What st.plotly_chart makes of a figure, on every call, for every viewer:
+    as_sent = plotly.tools.return_figure_from_figure_or_data(shared, validate_figure=True)
+    assert as_sent is plotly.tools.return_figure_from_figure_or_data(shared, validate_figure=True)
+    assert json.loads(plotly.io.to_json(as_sent)) == json.loads(plotly.io.to_json(live.to_dict()))
 
 
 def relative_luminance(colour):

@@ -14,7 +14,7 @@ from mnist_cnn.data import KERAS_MNIST_BYTES, download_progress, load_test_set
 from mnist_cnn.paths import BUNDLED_RUN_DIR
 from mnist_cnn.prediction_wall import WALL_INDICES, empty_wall
 from mnist_cnn.runs import RunState, read_metrics
-from mnist_cnn.training_figures import CHART_HEIGHT, FONT_SIZE, SharedLiveFigure, metrics_figure
+from mnist_cnn.training_figures import CHART_HEIGHT, FONT_SIZE, SharedFigure, SharedLiveFigure, metrics_figure
 from ui.run_status import status_line
 
 ACTIVE_REFRESH_SECONDS = 1.0
@@ -71,7 +71,7 @@ def shared_live_figure(height=CHART_HEIGHT, font_size=FONT_SIZE):
 @st.cache_resource
 def bundled_run_figure(height=CHART_HEIGHT, font_size=FONT_SIZE):
     # Shown to every idle viewer every few seconds; the bundled run never changes.
-    return metrics_figure(read_metrics(BUNDLED_RUN_DIR), height=height, font_size=font_size)
+    return SharedFigure(metrics_figure(read_metrics(BUNDLED_RUN_DIR), height=height, font_size=font_size))
 
 
 @st.cache_resource
