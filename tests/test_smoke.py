@@ -24,6 +24,8 @@ def test_every_page_renders_without_an_exception(app_url, page, path, expected_t
     for chart in page.locator("[data-testid='stPlotlyChart']").all():
         chart.locator(".main-svg").first.wait_for(timeout=30_000)  # charts drawn, not placeholders
     assert page.locator("[data-testid='stException']").count() == 0
+    # The phone links hide from 768 px by a stylesheet that lands a moment after the elements.
+    page.locator(".st-key-phone-navigation").wait_for(state="hidden", timeout=10_000)
     for title in ("Home", "Train", "Draw", "Mistakes", "Class"):  # the top navigation
         assert page.get_by_role("link", name=title, exact=True).count() == 1, title
     assert not console_errors, console_errors
