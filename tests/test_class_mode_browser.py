@@ -53,10 +53,12 @@ def test_chart_text_is_at_least_16_px_and_dark_in_the_browser(app_url, page):
     assert len(ticks) > 10
     assert min(tick["size"] for tick in ticks) >= 16, ticks
     assert {tick["fill"] for tick in ticks} == {"rgb(17, 24, 39)"}  # #111827: 17.7:1 on white
-    loss_labels = page.evaluate(
-        "() => [...[...document.querySelectorAll('.st-key-train-chart .js-plotly-plot')].at(-1)"
-        ".querySelectorAll('.yaxislayer-above')[0].querySelectorAll('text')].map(text => text.textContent)"
-    )
+    loss_labels = page.wait_for_function(  # plotly draws each of the chart's slots in its own time
+        "() => { const labels = [...[...document.querySelectorAll('.st-key-train-chart .js-plotly-plot')].at(-1)"
+        ".querySelectorAll('.yaxislayer-above')[0]?.querySelectorAll('text') ?? []].map(text => text.textContent);"
+        " return labels.length ? labels : null; }",
+        timeout=30_000,
+    ).json_value()
     # Decades only, whatever run the chart shows (no "2, 5" minor-tick labels without their decade).
     assert loss_labels and set(loss_labels) <= {"0.001", "0.01", "0.1", "1", "10", "100"}, loss_labels
 
