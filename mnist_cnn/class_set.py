@@ -21,13 +21,12 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
+from mnist_cnn.data import IMAGE_SHAPE, NUM_CLASSES, as_digit, as_uint8_image
 from mnist_cnn.paths import data_dir
 from mnist_cnn.rate_limit import RateLimiter
 
 DATABASE_URL_ENV = "MNIST_CNN_CLASS_DB_URL"
 SQLITE_FILE = "class_set.sqlite"
-NUM_CLASSES = 10
-IMAGE_SHAPE = (28, 28)
 BUSY_TIMEOUT_SECONDS = 5.0  # how long a write waits for a locked SQLite file before giving up
 CONNECT_TIMEOUT_SECONDS = 5  # how long a page waits for a database server that does not answer
 # After a failed connection, calls fail at once for this long instead of each waiting for the timeout.
@@ -93,26 +92,6 @@ class ClassDigits:
 
     def __len__(self):
         return len(self.ids)
-
-
-def as_uint8_image(image):
-    """A 28x28 uint8 image (0-255) from uint8 or float [0, 1] pixels, or ValueError."""
-    image = np.asarray(image)
-    if image.shape != IMAGE_SHAPE:
-        raise ValueError(f"Expected a 28 x 28 image, got shape {image.shape}.")
-    if image.dtype == np.uint8:
-        return image
-    if not np.issubdtype(image.dtype, np.floating):
-        raise ValueError(f"Expected uint8 or float pixels, got dtype {image.dtype}.")
-    if not np.isfinite(image).all() or image.min() < 0 or image.max() > 1:
-        raise ValueError("Expected float pixels from 0 to 1.")
-    return np.round(image * 255).astype(np.uint8)
-
-
-def _as_digit(value, what):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < NUM_CLASSES:
-        raise ValueError(f"The {what} must be a digit from 0 to 9, got {value!r}.")
-    return int(value)
 
 
 def _use_write_ahead_log(dbapi_connection, busy_timeout):
@@ -244,8 +223,8 @@ class ClassSet:
 
     def add(self, image, label, predicted, confidence, session_id):
         """Store one digit; returns its id. ``image``: 28x28 uint8 (or float in [0, 1])."""
-        label = _as_digit(label, "label")
-        predicted = _as_digit(predicted, "prediction")
+        label = as_digit(label, "label")
+        predicted = as_digit(predicted, "prediction")
         image = as_uint8_image(image)
         if not image.any():
             raise ValueError("The drawing is blank: draw a digit before giving it to the class set.")
@@ -385,7 +364,7 @@ def give_to_class(class_set, limiter: RateLimiter, session_id, label, verdict, i
     too often (:class:`~mnist_cnn.rate_limit.RateLimitError`); a database failure does not count
     against the session's allowance. Returns the new digit's id.
     """
-    label = _as_digit(label, "label")
+    label = as_digit(label, "label")
     if verdict not in ACCEPTED_VERDICTS:
         what = "blank" if verdict == "blank" else "not a digit" if verdict == "not a digit" else f"read as {verdict!r}"
         raise ValueError(f"This drawing is {what}: only drawings of a digit go into the class set.")

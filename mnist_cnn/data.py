@@ -10,6 +10,8 @@ from mnist_cnn.paths import TEST_SET_PATH
 
 MNIST_NPZ_ENV = "MNIST_NPZ"
 MNIST_TRAINING_IMAGES = 60000
+NUM_CLASSES = 10
+IMAGE_SHAPE = (28, 28)
 EXPECTED_ARRAYS = {
     "x_train": (MNIST_TRAINING_IMAGES, 28, 28),
     "y_train": (MNIST_TRAINING_IMAGES,),
@@ -26,6 +28,27 @@ HOW_TO_FIX = (
 
 class MnistUnavailableError(RuntimeError):
     """MNIST could not be loaded; the message says what was tried and how to fix it."""
+
+
+def as_digit(value, what, error=ValueError):
+    """``value`` as an int digit 0-9; else ``error`` saying what ``what`` (e.g. "label") must be."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < NUM_CLASSES:
+        raise error(f"The {what} must be a digit from 0 to 9, got {value!r}.")
+    return int(value)
+
+
+def as_uint8_image(image, error=ValueError):
+    """A 28x28 uint8 image (0-255) from uint8 or float [0, 1] pixels; else ``error``."""
+    image = np.asarray(image)
+    if image.shape != IMAGE_SHAPE:
+        raise error(f"Expected a 28 x 28 image, got shape {image.shape}.")
+    if image.dtype == np.uint8:
+        return image
+    if not np.issubdtype(image.dtype, np.floating):
+        raise error(f"Expected uint8 or float pixels, got dtype {image.dtype}.")
+    if not np.isfinite(image).all() or image.min() < 0 or image.max() > 1:
+        raise error("Expected float pixels from 0 to 1.")
+    return np.round(image * 255).astype(np.uint8)
 
 
 def load_mnist(path=None):

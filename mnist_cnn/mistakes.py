@@ -4,7 +4,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-NUM_CLASSES = 10
+from mnist_cnn.data import NUM_CLASSES
+
 SORT_ORDERS = ("most confident first", "least confident first", "test-set index")
 
 

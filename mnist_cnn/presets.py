@@ -5,8 +5,9 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
+from mnist_cnn.data import NUM_CLASSES
+
 INPUT_SHAPE = (28, 28, 1)
-NUM_CLASSES = 10
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-NUM_DIGITS = 10
+from mnist_cnn.data import NUM_CLASSES, as_digit, as_uint8_image
+
 # With no teacher passcode, the visitor who started the quiz runs it; after this long without a
 # move from them (a closed laptop), someone else may take over.
 HOST_IDLE_SECONDS = 20 * 60
@@ -23,12 +24,6 @@ SOURCES = ("a random test digit", "a digit from the Mistakes page", "a digit fro
 
 class QuizError(ValueError):
     """An action the quiz refuses; the message is meant for the page."""
-
-
-def _as_digit(value, what):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < NUM_DIGITS:
-        raise QuizError(f"{what} must be a digit from 0 to 9, not {value!r}.")
-    return int(value)
 
 
 @dataclass
@@ -53,7 +48,7 @@ class Round:
 
     def vote_counts(self, question=NETWORK):
         votes = self.votes if question == NETWORK else self.truth_votes
-        return np.bincount(np.fromiter(votes.values(), int, len(votes)), minlength=NUM_DIGITS)
+        return np.bincount(np.fromiter(votes.values(), int, len(votes)), minlength=NUM_CLASSES)
 
 
 @dataclass(frozen=True)
@@ -137,15 +132,11 @@ class Quiz:
         ``ask_truth``: also ask what the digit really is (ignored without a ``label``). An open round
         that was never revealed is dropped (nobody scores it).
         """
-        image = np.asarray(image)
-        if image.shape != (28, 28):
-            raise QuizError(f"A quiz digit must be a 28 x 28 image, not {image.shape}.")
-        if image.dtype != np.uint8:
-            image = np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
+        image = as_uint8_image(image, QuizError)
         probabilities = np.asarray(probabilities, dtype=float).reshape(-1)
-        if probabilities.shape != (NUM_DIGITS,) or not np.isfinite(probabilities).all():
+        if probabilities.shape != (NUM_CLASSES,) or not np.isfinite(probabilities).all():
             raise QuizError("The network's answer must be ten probabilities.")
-        label = None if label is None else _as_digit(label, "The true label")
+        label = None if label is None else as_digit(label, "true label", QuizError)
         with self._lock:
             self._check_control(host, teacher)
             number = 1 if self._round is None else self._round.number + 1
@@ -192,7 +183,7 @@ class Quiz:
             raise QuizError("A vote needs a voter id.")
         if question not in (NETWORK, TRUTH):
             raise QuizError(f"No such question: {question!r}.")
-        digit = _as_digit(digit, "A vote")
+        digit = as_digit(digit, "vote", QuizError)
         with self._lock:
             current = self._round
             if current is None:

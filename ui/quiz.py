@@ -22,8 +22,9 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
+from mnist_cnn.data import NUM_CLASSES
 from mnist_cnn.display import enlarge
-from mnist_cnn.quiz import NETWORK, NUM_DIGITS, TRUTH, Quiz, QuizError
+from mnist_cnn.quiz import NETWORK, TRUTH, Quiz, QuizError
 from ui.join_card import join_card_ui
 from ui.presenter import PRESENT_PARAM, presenter_mode, presenter_toggle
 from ui.teacher import class_mode_on, teacher_rights
@@ -235,7 +236,7 @@ def bars_html(view):
     """The network's probabilities next to the share of the class's votes, for each digit (HTML)."""
     votes = view.vote_counts / max(int(view.vote_counts.sum()), 1)
     cells = []
-    for digit in range(NUM_DIGITS):
+    for digit in range(NUM_CLASSES):
         network, share = float(view.probabilities[digit]), float(votes[digit])
         cells.append(
             f'<div class="quiz-bar-pair" title="{digit}: network {network:.0%}, class {share:.0%}">'
@@ -243,7 +244,7 @@ def bars_html(view):
             f'<div class="quiz-bar votes" style="height:{share:.1%}"></div></div>'
         )
     labels = "".join(
-        f'<div class="quiz-bar-label{" answer" if digit == view.network_answer else ""}">{digit}</div>' for digit in range(NUM_DIGITS)
+        f'<div class="quiz-bar-label{" answer" if digit == view.network_answer else ""}">{digit}</div>' for digit in range(NUM_CLASSES)
     )
     return (
         f'<div class="quiz-bars">{"".join(cells)}{labels}</div>'
@@ -324,7 +325,7 @@ def _vote_count(view):
 
 def _digit_buttons(view, question, chosen, key, button_key):
     with st.container(horizontal=True, wrap=True, key=key, gap=None):
-        for digit in range(NUM_DIGITS):
+        for digit in range(NUM_CLASSES):
             st.button(
                 str(digit), key=f"{button_key}-{digit}", on_click=_vote, args=(digit, view.round_number, question), width=58,
                 type="primary" if chosen == digit else "secondary",
