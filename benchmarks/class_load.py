@@ -79,6 +79,7 @@ STROKES = {
     "0": [(140 + 60 * math.sin(2 * math.pi * k / 40), 140 - 90 * math.cos(2 * math.pi * k / 40)) for k in range(42)],
 }
 SCENARIOS = ("draw", "spectate", "quiz", "mix")
+ROLES = ("draw", "spectate", "quiz", "browser")  # what a session in a class does (a mix has two)
 
 
 # ---------------------------------------------------------------- recording a real browser
@@ -516,7 +517,7 @@ def percentile(values, q):
 
 def class_figures(results, wall):
     by_role = {}
-    for role in ("draw", "spectate", "quiz", "browser"):
+    for role in ROLES:
         records = [r for r in results if r["role"] == role]
         if not records:
             continue
@@ -608,7 +609,7 @@ async def one_class(url, args, size, recording, browser, drawings, runs):
     # A quiz's reveal waits for each screen's next once-a-second refresh: its target is that second more.
     target = TARGET_P95_S + (REFRESH_SECONDS if args.scenario == "quiz" else 0)
     figures["passes"] = bool(main_latencies.get("p95_s") is not None and main_latencies["p95_s"] < target
-                             and not any(figures[r]["errors"] for r in ("draw", "spectate", "quiz", "browser") if r in figures)
+                             and not any(figures[r]["errors"] for r in ROLES if r in figures)
                              and not figures.get("quiz", {}).get("reveals_missed"))
     return figures
 

@@ -23,9 +23,8 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState  # noqa: E402
 from benchmarks.class_load import cpu_seconds, percentile  # noqa: E402
 from support.app_server import start_streamlit  # noqa: E402
 from support.streamlit_client import StreamlitClient, answer_in  # noqa: E402
-from ui.quiz import REFRESH_SECONDS  # noqa: E402 - the fragment's run_every, as a browser keeps it
+from ui.quiz import CLASS_PATH, REFRESH_SECONDS  # noqa: E402 - the fragment's run_every, as a browser keeps it
 
-PAGE = "Class"
 REVEAL_CLASS = "quiz-reveal"
 VOTE_SECONDS = 5.0  # the "30 students voting in the same 5 seconds"
 
@@ -40,7 +39,7 @@ async def click(client, key):
 async def open_class(url):
     client = StreamlitClient(url)
     await client.connect()
-    await client.open_page(PAGE)
+    await client.open_page(CLASS_PATH)
     return client
 
 
