@@ -56,6 +56,7 @@ import numpy as np  # noqa: E402
 from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
+from mnist_cnn.display import png_data_url  # noqa: E402 - the canvas sends its image as one
 from support.app_server import CHROMIUM, CHROMIUM_ARGS, start_streamlit  # noqa: E402
 from support.canvas_styles import place_digit, render_on_canvas  # noqa: E402
 from support.streamlit_client import (  # noqa: E402
@@ -63,7 +64,6 @@ from support.streamlit_client import (  # noqa: E402
     ProtocolError,
     StreamlitClient,
     answer_in,
-    canvas_png_data_url,
     canvas_value,
     widget_key,
 )
@@ -228,7 +228,7 @@ def student_drawings(count, seed):
         size = int(rng.integers(140, 230))
         top, left = (int(v) for v in rng.integers(0, 280 - size, 2))
         ink = place_digit(images[index], size, top, left)
-        drawings.append((canvas_png_data_url(render_on_canvas(ink, "light ink on dark")), str(labels[index])))
+        drawings.append((png_data_url(render_on_canvas(ink, "light ink on dark")), str(labels[index])))
     return drawings
 
 

@@ -1,5 +1,9 @@
-"""Images for the screen: a 28x28 digit enlarged without the browser blurring it."""
+"""Images for the screen: a 28x28 digit enlarged without the browser blurring it, or inlined in HTML."""
+import base64
+import io
+
 import numpy as np
+from PIL import Image
 
 
 def enlarge(image, scale):
@@ -21,3 +25,10 @@ def enlarge(image, scale):
         raise ValueError(f"Expected uint8 0-255 or float [0, 1] pixels, got dtype {image.dtype}.")
     pixels = np.clip(image, 0, 255).astype(np.uint8)
     return pixels.repeat(scale, axis=0).repeat(scale, axis=1)
+
+
+def png_data_url(image):
+    """A uint8 image (height x width grey, or with 3 or 4 channels) as a PNG data URL, for inline HTML."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

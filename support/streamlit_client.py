@@ -7,14 +7,11 @@ can change its layout), fragments that ask to be rerun every few seconds. Used b
 ``benchmarks/class_load.py`` and its smoke test.
 """
 import asyncio
-import base64
-import io
 import json
 import re
 import time
 
 import websockets
-from PIL import Image
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -47,13 +44,6 @@ def answer_in(message, css_class=ANSWER_CLASS):
         return None
     match = re.search(rf'class="{re.escape(css_class)}"[^>]*>(.*?)<', element_text(message.delta.new_element), re.S)
     return match.group(1).strip() if match else None
-
-
-def canvas_png_data_url(rgba):
-    """A canvas image (RGBA uint8, H x W x 4) as the PNG data URL the drawable canvas sends."""
-    buffer = io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def canvas_value(template_json, png_data_url):

@@ -3,14 +3,11 @@
 Everything here redraws in place: the chart keeps its height in every state (idle, loading,
 training, finished) and never shows a blank frame on a refresh (see :func:`steady_chart`).
 """
-import base64
-import io
 
-import numpy as np
 import streamlit as st
-from PIL import Image
 
 from mnist_cnn.data import KERAS_MNIST_BYTES, download_progress, load_test_set
+from mnist_cnn.display import png_data_url
 from mnist_cnn.paths import BUNDLED_RUN_DIR
 from mnist_cnn.prediction_wall import WALL_INDICES, empty_wall
 from mnist_cnn.runs import RunState, read_metrics
@@ -78,12 +75,7 @@ def bundled_run_figure(height=CHART_HEIGHT, font_size=FONT_SIZE):
 def wall_image_sources():
     """Data URIs of the wall's digits (28×28 PNGs, enlarged by the browser), made once per server."""
     images, _ = load_test_set()
-    sources = {}
-    for index in WALL_INDICES:
-        buffer = io.BytesIO()
-        Image.fromarray(np.asarray(images[index], dtype=np.uint8)).save(buffer, format="PNG")
-        sources[index] = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-    return sources
+    return {index: png_data_url(images[index]) for index in WALL_INDICES}
 
 
 @st.cache_resource

@@ -11,8 +11,6 @@ class load benchmark finds the quiz by them: containers ``quiz-digit`` and ``qui
 quiz's ``data-version``), ``quiz-vote-count`` (teacher and presenter) and ``quiz-reveal`` (the
 network's answer, sent only once revealed).
 """
-import base64
-import io
 import re
 import secrets
 import time
@@ -20,10 +18,9 @@ from urllib.parse import urlencode
 
 import numpy as np
 import streamlit as st
-from PIL import Image
 
 from mnist_cnn.data import NUM_CLASSES
-from mnist_cnn.display import enlarge
+from mnist_cnn.display import enlarge, png_data_url
 from mnist_cnn.quiz import NETWORK, TRUTH, Quiz, QuizError
 from ui.join_card import join_card_ui
 from ui.presenter import PRESENT_PARAM, presenter_mode, presenter_toggle
@@ -300,9 +297,7 @@ def _title(view):
 @st.cache_data(max_entries=32, show_spinner=False)
 def _digit_source(pixels):
     # Inline, not st.image: a media file re-registered on every refresh of a fragment can show blank.
-    buffer = io.BytesIO()
-    Image.fromarray(enlarge(np.frombuffer(pixels, np.uint8).reshape(28, 28), 8)).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return png_data_url(enlarge(np.frombuffer(pixels, np.uint8).reshape(28, 28), 8))
 
 
 def _digit(view, width):
