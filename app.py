@@ -2,9 +2,10 @@
 import streamlit as st
 
 from mnist_cnn.data import load_test_set
+from mnist_cnn.paths import FAVICON_PATH
 from mnist_cnn.precomputed import tutorial_layer_rows
 from ui.active_model import active_model_label, test_set_probabilities
-from ui.join_card import join_card_ui
+from ui.join_card import home_join_ui
 from ui.navigation import phone_navigation_ui
 from ui.server_tuning import tune_streamlit_for_tensorflow
 from ui.teacher import keep_teacher_link
@@ -15,7 +16,7 @@ tune_streamlit_for_tensorflow()
 
 
 def home():
-    st.set_page_config(page_title="MNIST CNN Studio", page_icon="✍️", layout="wide")
+    st.set_page_config(page_title="MNIST CNN Studio", layout="wide")
     st.title("MNIST CNN Studio")
     st.markdown(
         "Watch a convolutional network learn to read handwritten digits, draw your own digits for it, "
@@ -27,8 +28,7 @@ def home():
     draw_link.page_link(DRAW, label="**Draw**: a digit for it to read", icon=":material/draw:")
     mistakes_link.page_link(MISTAKES, label="**Mistakes**: the digits it gets wrong", icon=":material/search:")
     class_link.page_link(CLASS, label="**Class**: how well it reads us", icon=":material/groups:")
-    with st.expander("Join from a phone (for a class)", expanded=True):
-        join_card_ui(qr_width=260)
+    home_join_ui()
 
     _, labels = load_test_set()
     probabilities = test_set_probabilities()
@@ -73,6 +73,8 @@ CLASS = st.Page("app_pages/4_Class.py", title="Class", icon=":material/groups:")
 # Top navigation on screens from 768 px; below that Streamlit moves it into the sidebar, whose list is
 # switched off in config.toml, and phone_navigation_ui shows a row of links instead.
 PAGES = [st.Page(home, title="Home", icon=":material/home:", default=True), TRAIN, DRAW, MISTAKES, CLASS]
+# The icon is set before st.navigation, or the browser fetches each page's material icon from fonts.gstatic.com.
+st.set_page_config(page_icon=str(FAVICON_PATH))
 keep_teacher_link()  # in-app navigation drops query parameters: put the teacher's token back into the URL
 current_page = st.navigation(PAGES, position="top")
 phone_navigation_ui(PAGES)  # phones get no top navigation from Streamlit

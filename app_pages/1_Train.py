@@ -4,7 +4,7 @@ import streamlit as st
 from ui.presenter import presenter_mode
 from ui.server_tuning import import_tensorflow
 
-st.set_page_config(page_title="Train · MNIST CNN Studio", page_icon="📈", layout="wide")
+st.set_page_config(page_title="Train · MNIST CNN Studio", layout="wide")
 if not presenter_mode():
     st.title("Train")
     st.caption("One run trains at a time on this server; everyone who opens this page watches it live.")

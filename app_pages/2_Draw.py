@@ -6,7 +6,7 @@ from ui.active_model import active_feature_maps, active_model_label, active_pred
 from ui.class_set import give_to_class_ui
 from ui.draw import canvas_ui, probabilities_ui, reading_ui, verdict_ui
 
-st.set_page_config(page_title="Draw · MNIST CNN Studio", page_icon="✏️", layout="centered")
+st.set_page_config(page_title="Draw · MNIST CNN Studio", layout="centered")
 
 st.title("Draw a digit", anchor=False)
 st.caption(f"Draw one digit, 0 to 9, with your finger or the mouse. Read by {active_model_label()}.")

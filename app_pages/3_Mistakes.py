@@ -14,7 +14,7 @@ from ui.mistakes import (
     mistake_count_ui,
 )
 
-st.set_page_config(page_title="Mistakes · MNIST CNN Studio", page_icon="🔍", layout="wide")
+st.set_page_config(page_title="Mistakes · MNIST CNN Studio", layout="wide")
 
 st.title("Mistakes", anchor=False)
 st.caption(f"The 10,000 MNIST test digits as seen by {active_model_label()}.")

@@ -13,7 +13,7 @@ from ui.presenter import presenter_mode
 from ui.quiz import quiz_ui
 from ui.teacher import teacher_rights
 
-st.set_page_config(page_title="Class · MNIST CNN Studio", page_icon="🧑‍🏫", layout="wide")
+st.set_page_config(page_title="Class · MNIST CNN Studio", layout="wide")
 quiz_ui()  # first: a student's phone shows the quiz without scrolling
 if presenter_mode():
     st.stop()

@@ -31,4 +31,9 @@ def png_data_url(image):
     """A uint8 image (height x width grey, or with 3 or 4 channels) as a PNG data URL, for inline HTML."""
     buffer = io.BytesIO()
     Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return png_data_url_of_bytes(buffer.getvalue())
+
+
+def png_data_url_of_bytes(png):
+    """PNG bytes as a data URL, for inline HTML."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")

@@ -7,7 +7,16 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from mnist_cnn.join_card import PUBLIC_URL_ENV, app_address, configured_address, qr_code, qr_png, short_address
+from mnist_cnn.join_card import (
+    PUBLIC_URL_ENV,
+    app_address,
+    configured_address,
+    is_loopback,
+    join_address,
+    qr_code,
+    qr_png,
+    short_address,
+)
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -20,6 +29,42 @@ def test_the_address_never_carries_a_query_string_a_fragment_or_the_page():
     assert app_address(None, None) is None
     with pytest.raises(ValueError, match="http"):
         app_address("ftp://example.org", None)
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "127.1.2.3", "::1", "[::1]", "0.0.0.0", "app.localhost"])
+def test_loopback_hosts_are_recognised(host):
+    assert is_loopback(host)
+
+
+@pytest.mark.parametrize("host", ["10.0.0.5", "192.168.1.20", "studio.example.org", "localhost.example.org", "fe80::1"])
+def test_network_hosts_are_not_loopback(host):
+    assert not is_loopback(host)
+
+
+def test_a_localhost_page_shows_the_servers_network_address_on_the_same_port_and_path():
+    joining = join_address("http://localhost:8501/Train", page_path="Train", server_address="", network_host="192.168.1.20")
+    assert joining == join_address("http://127.0.0.1:8501/Train", page_path="Train", server_address="0.0.0.0",
+                                   network_host="192.168.1.20")
+    assert joining.url == "http://192.168.1.20:8501" and joining.problem is None
+    assert join_address("http://[::1]:9000/studio", server_address="::", network_host="fe80::2").url == "http://[fe80::2]:9000/studio"
+
+
+def test_a_localhost_page_says_plainly_when_phones_cannot_join_and_how_to_fix_it():
+    bound_to_loopback = join_address("http://127.0.0.1:8501", server_address="127.0.0.1", network_host="192.168.1.20")
+    no_network = join_address("http://localhost:8501", server_address="", network_host=None)
+    only_loopback_network = join_address("http://localhost:8501", server_address="", network_host="127.0.0.1")
+    for joining in (bound_to_loopback, no_network, only_loopback_network):
+        assert joining.url is None
+        assert "Phones cannot join at" in joining.problem and PUBLIC_URL_ENV in joining.problem
+        assert "--server.address 0.0.0.0" in joining.problem
+    assert "listens only on 127.0.0.1" in bound_to_loopback.problem
+    assert "no network address" in no_network.problem
+
+
+def test_a_network_address_or_an_override_is_used_as_it_is():
+    assert join_address("http://10.0.0.5:8501/Draw", page_path="Draw", network_host="192.168.1.20").url == "http://10.0.0.5:8501"
+    override = join_address("http://localhost:8501", "https://class.example.org/app", server_address="127.0.0.1")
+    assert override.url == "https://class.example.org/app" and override.problem is None
 
 
 def test_short_address_is_what_a_person_types():
@@ -58,3 +103,56 @@ def test_home_page_shows_the_join_card(monkeypatch):
     source = card.split('src="data:image/png;base64,')[1].split('"')[0]
     expected = np.array(qr_code("https://class.example.org/studio").matrix, dtype=bool)
     assert np.array_equal(decoded_modules(base64.b64decode(source)), expected)
+
+
+def _card(app):
+    return next((markdown.value for markdown in app.markdown if "Scan to join" in markdown.value), None)
+
+
+def test_home_page_opened_at_127_0_0_1_shows_the_network_address(monkeypatch):
+    import ui.join_card
+
+    monkeypatch.delenv(PUBLIC_URL_ENV, raising=False)
+    monkeypatch.setattr(ui.join_card, "network_host", lambda: "192.168.1.20")
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.context["url"] = "http://127.0.0.1:8501/"
+    app.run()
+    assert not app.exception
+    card = _card(app)
+    assert "192.168.1.20:8501" in card and "127.0.0.1" not in card
+    source = card.split('src="data:image/png;base64,')[1].split('"')[0]
+    expected = np.array(qr_code("http://192.168.1.20:8501").matrix, dtype=bool)
+    assert np.array_equal(decoded_modules(base64.b64decode(source)), expected)
+    assert not app.warning
+
+
+def test_home_page_opened_at_localhost_without_a_network_warns_instead_of_a_useless_qr_code(monkeypatch):
+    import ui.join_card
+
+    monkeypatch.delenv(PUBLIC_URL_ENV, raising=False)
+    monkeypatch.setattr(ui.join_card, "network_host", lambda: None)
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.context["url"] = "http://localhost:8501/"
+    app.run()
+    assert not app.exception
+    assert _card(app) is None
+    assert any("Phones cannot join at localhost:8501" in warning.value and PUBLIC_URL_ENV in warning.value for warning in app.warning)
+
+
+@pytest.mark.browser
+def test_the_join_card_at_127_0_0_1_tells_the_teacher_that_phones_cannot_join(app_url, browser):
+    """The shared test server listens on 127.0.0.1 only: a card there must not offer that address to phones."""
+    from support.app_server import save_screenshot, wait_for_app_idle
+
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    page = context.new_page()
+    try:
+        page.goto(app_url)  # http://127.0.0.1:<port>
+        wait_for_app_idle(page)
+        warning = page.get_by_text("Phones cannot join at 127.0.0.1:")
+        warning.wait_for()
+        assert PUBLIC_URL_ENV in warning.inner_text()
+        assert page.locator("img[alt^='QR code']").count() == 0
+        save_screenshot(page, "join-card-127-0-0-1")
+    finally:
+        context.close()

@@ -1,39 +1,52 @@
 """The join card: a large QR code and the short address of this app, for students to scan."""
-import base64
+import functools
 import html
 
 import streamlit as st
+from streamlit import net_util
 
-from mnist_cnn.join_card import PUBLIC_URL_ENV, app_address, configured_address, qr_png, short_address
+from mnist_cnn.display import png_data_url_of_bytes
+from mnist_cnn.join_card import JoinAddress, configured_address, join_address, qr_png, short_address
+from ui.navigation import PHONE_MAX_WIDTH
 from ui.secrets import app_secrets
 
 
-def join_address(page_path=None):
-    """The address students should open (the host's override, else the browser's URL without
-    ``page_path``, the url path of the page that shows the card), or None."""
+@functools.cache
+def network_host():
+    """This machine's address on its network, as Streamlit prints it for "Network URL" (None when it has none).
+    Streamlit finds it by a UDP socket's route, which sends nothing."""
+    return net_util.get_internal_ip()
+
+
+def page_join_address(page_path=None):
+    """The :class:`JoinAddress` for this page (the host's override, else the browser's URL without
+    ``page_path``, the url path of the page that shows the card, on the network address when the
+    browser's is ``localhost``)."""
     try:
-        return app_address(st.context.url, configured_address(app_secrets()), page_path=page_path)
-    except ValueError:
-        return None
+        return join_address(
+            st.context.url, configured_address(app_secrets()), page_path=page_path,
+            server_address=st.get_option("server.address"), network_host=network_host(),
+        )
+    except ValueError as error:
+        return JoinAddress(None, str(error))
 
 
 @st.cache_data(max_entries=8)
 def _qr_source(address):
     # Inline, not st.image: a media file re-registered on every refresh of a fragment can show blank.
-    return "data:image/png;base64," + base64.b64encode(qr_png(address)).decode()
+    return png_data_url_of_bytes(qr_png(address))
 
 
 def join_card_ui(qr_width=220, text_size="2rem", page_path=None, target_page=None):
-    """Show the QR code and the address side by side; returns the address (None when unknown).
+    """Show the QR code and the address side by side; returns the address (None when phones cannot join).
 
     ``target_page``: the url path of a page to open straight away (e.g. "Class" for the quiz).
     """
-    address = join_address(page_path)
-    if address is not None and target_page:
-        address = f"{address.rstrip('/')}/{target_page}"
-    if address is None:
-        st.caption(f"No address to show: set {PUBLIC_URL_ENV} or public_url in secrets.")
+    joining = page_join_address(page_path)
+    if joining.url is None:
+        st.warning(joining.problem or "No address to show.", icon=":material/phonelink_off:")
         return None
+    address = joining.url if not target_page else f"{joining.url.rstrip('/')}/{target_page}"
     short = html.escape(short_address(address))
     with st.container(key="join-card"):
         st.markdown(
@@ -45,3 +58,17 @@ def join_card_ui(qr_width=220, text_size="2rem", page_path=None, target_page=Non
             unsafe_allow_html=True,
         )
     return address
+
+
+def home_join_ui():
+    """The home page's join card: open on a laptop or projector; on a phone, which has joined already,
+    one line with the address to pass on instead of a QR code filling half the first screen."""
+    st.html(
+        f"<style>@media (max-width: {PHONE_MAX_WIDTH}px) {{ .st-key-home-join {{ display: none; }} }}"
+        f"@media (min-width: {PHONE_MAX_WIDTH + 1}px) {{ .st-key-home-join-phone {{ display: none; }} }}</style>"
+    )
+    with st.container(key="home-join"), st.expander("Join from a phone (for a class)", expanded=True):
+        address = join_card_ui(qr_width=260)
+    if address is not None:
+        with st.container(key="home-join-phone"):
+            st.caption(f"Classmates join at **{short_address(address)}**")
