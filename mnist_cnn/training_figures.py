@@ -18,6 +18,7 @@ VALIDATION_COLOUR = "#c2410c"
 CHART_HEIGHT = 560
 # Decades only: a log axis otherwise labels its minor ticks "2, 5" without the decade.
 LOSS_TICKS = (0.001, 0.01, 0.1, 1, 10, 100)
+EMPTY_LOSS_DECADES = (-2, 1)  # 0.01 to 10: where a run's losses start, before its first batch
 # The live x axis ends at the first of these (in epochs) that leaves room beyond the progress.
 X_AXIS_ENDS = (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30)
 X_AXIS_HEADROOM = 1.15
@@ -35,6 +36,21 @@ def smooth(values, weight=0.9):
         average = weight * average + (1 - weight) * value
         smoothed[index] = average / (1 - weight ** (index + 1))
     return smoothed
+
+
+def loss_axis_range(*loss_series):
+    """The loss axis's range (log10 units) from whole decade to whole decade around every positive loss:
+    labels sit at decades only, and a range inside one decade (a run stopped after a few batches at
+    losses between 1 and 2.3) would show no number at all."""
+    values = np.concatenate([np.asarray(series, dtype=float).ravel() for series in loss_series] or [np.empty(0)])
+    values = values[np.isfinite(values) & (values > 0)]
+    if not len(values):
+        return list(EMPTY_LOSS_DECADES)
+    low, high = np.log10(values.min()), np.log10(values.max())
+    lowest, highest = int(np.log10(LOSS_TICKS[0])), int(np.log10(LOSS_TICKS[-1]))
+    low = max(int(np.floor(low)), lowest)
+    high = min(max(int(np.ceil(high)), low + 1), highest)
+    return [min(low, high - 1), high]
 
 
 def _thin(steps, values):
@@ -91,7 +107,8 @@ def training_figure(batch_steps, batch_losses, batch_accuracies, epoch_history, 
     figure.update_xaxes(title_text="epoch", row=2, col=1)
     figure.update_yaxes(**_axis_style(font_size))
     # Log scale: late, small losses stay readable beside the first ones.
-    figure.update_yaxes(type="log", tickvals=LOSS_TICKS, ticktext=[f"{tick:g}" for tick in LOSS_TICKS],
+    losses = (batch_losses, epoch_history["loss"], epoch_history["val_loss"])
+    figure.update_yaxes(type="log", tickvals=LOSS_TICKS, ticktext=[f"{tick:g}" for tick in LOSS_TICKS], range=loss_axis_range(*losses),
                         minor=dict(showgrid=False, ticks=""), row=1, col=1)
     figure.update_yaxes(range=[0, 1.02], tickvals=[0, 0.25, 0.5, 0.75, 1], tickformat=".0%", row=2, col=1)
     figure.update_annotations(font=dict(size=font_size + 2, color=TEXT_COLOUR))  # the subplot titles

@@ -12,6 +12,7 @@ from mnist_cnn.training_figures import (
     MAX_RAW_POINTS,
     SharedFigure,
     SharedLiveFigure,
+    loss_axis_range,
     metrics_figure,
     smooth,
     snapshot_figure,
@@ -120,6 +121,19 @@ def test_loss_axis_is_labelled_at_decades_only_and_the_batch_line_is_visible():
     raw = figure.data[0]
     assert raw.name == "batch" and raw.line.width >= 1.5
     assert contrast(raw.line.color, BACKGROUND_COLOUR) >= 3  # WCAG's minimum for graphics
+
+
+@pytest.mark.parametrize("losses", [[2.3, 2.1, 1.4], [0.35, 0.21], [0.04], [0.0009, 0.5], [250.0, 14.0], [], [float("nan"), 0.0]])
+def test_the_loss_axis_always_shows_labelled_decades_whatever_the_losses(losses):
+    """A run stopped after a few batches (losses between 1 and 2.3) once drew its loss axis with no number."""
+    figure = training_figure(np.arange(len(losses)) / 10, losses, [0.5] * len(losses),
+                             {"epoch": [], "loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}, epochs=1)
+    low, high = figure.layout.yaxis.range
+    shown = [tick for tick in figure.layout.yaxis.tickvals if low <= np.log10(tick) <= high]
+    assert len(shown) >= 2, (losses, low, high)
+    finite = [loss for loss in losses if np.isfinite(loss) and loss > 0]
+    assert all(low <= np.log10(loss) <= high for loss in finite if 1e-3 <= loss <= 100)  # every point in view
+    assert loss_axis_range([0.5], [None], [0.02]) == [-2, 0]  # epoch losses count too, and a missing one is skipped
 
 
 def test_x_axis_grows_with_the_run_and_stops_at_its_end():
