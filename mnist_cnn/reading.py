@@ -5,12 +5,16 @@ a 9 at 100%. :func:`read_drawing` checks two things before it claims a digit:
 
 - the drawing's shape on the canvas: a dot, or one straight stroke lying more than 45 degrees from
   vertical (an upright stroke is a 1), is not a digit, whatever the network says;
-- how far the network's last hidden layer (the input of its final Dense layer) is from where drawn
-  digits lie: a Mahalanobis distance to the nearest of the ten class means, with one covariance
-  shared by the classes (Lee et al. 2018, "A simple unified framework for detecting out-of-distribution
-  samples"). The means and covariance are fitted for each model, once, on 4,000 even-numbered MNIST
-  test digits as the network sees them after being drawn on the canvas (``assets/reference_digits.npz``),
-  and the thresholds are quantiles of the distances of 1,000 others, so they suit any model the visitor picks.
+- how far the network's activations are from where drawn digits lie, in three places (:data:`SIGNALS`):
+  the last hidden layer (the input of its final Dense layer), the statistics of every convolution
+  layer's channels (mean and spread: what strokes and textures it saw), and the last convolution
+  layer's channels on a 2x2 grid (where it saw them). Each is a Mahalanobis distance to the nearest
+  of the ten class means, with one covariance shared by the classes (Lee et al. 2018, "A simple unified
+  framework for detecting out-of-distribution samples"); the verdict uses their sum, each in units of
+  its own 99% quantile. Everything is fitted for each model, once, on 4,000 even-numbered MNIST test
+  digits as the network sees them after being drawn on the canvas (``assets/reference_digits.npz``),
+  and the thresholds are quantiles of the distances of 1,000 others: no non-digit is ever used, so
+  they suit any model the visitor picks.
 """
 import threading
 import weakref
@@ -29,8 +33,11 @@ VERDICTS = ("digit", "unsure", "not a digit", "blank")
 CONFIDENT_PROBABILITY = 0.6
 # Every fifth reference digit is held out to set the thresholds; the others are fitted on.
 HELD_OUT_EVERY = 5
-# A drawing farther from every digit class than this share of held-out drawn digits is "unsure" ...
-UNSURE_QUANTILE = 0.99
+# Each signal's distance is measured in units of this quantile of its held-out drawn digits' distances.
+SIGNAL_SCALE_QUANTILE = 0.99
+# A drawing farther from every digit class (all signals summed) than this share of held-out drawn
+# digits is "unsure" (chosen by benchmarks/not_a_digit.py on one group of non-digit kinds) ...
+UNSURE_QUANTILE = 0.985
 # ... and "not a digit" when it is this many times farther than that.
 NOT_A_DIGIT_FACTOR = 1.5
 # Covariance eigenvalues are pulled this far towards their mean: 1,000 features from 4,000 digits.
@@ -74,7 +81,7 @@ class DrawingReading:
     probabilities: np.ndarray | None  # (10,), None when blank
     image: np.ndarray | None  # the 28x28 float [0, 1] image the network saw, None when blank
     message: str
-    # Distance to the nearest digit class, in units of the "unsure" threshold (above 1: unlike drawn digits).
+    # Distance to the nearest digit class (all signals), in units of the "unsure" threshold (above 1: unlike drawn digits).
     distance: float | None = None
     shape: str | None = None  # "a dot" or "a line" when the shape alone says it is not a digit
 
@@ -91,37 +98,82 @@ def _classifier_layer(model):
     return dense[-1]
 
 
+def channel_statistics(convolution_outputs):
+    """(n, 2 * channels summed over layers): each channel's mean and standard deviation over the image."""
+    parts = []
+    for output in convolution_outputs:
+        mean, variance = tf.nn.moments(output, axes=[1, 2])
+        parts += [mean, tf.sqrt(variance)]
+    return tf.concat(parts, axis=1)
+
+
+def channel_layout(convolution_output):
+    """(n, 4 * channels): each channel's mean in the four quarters of the image (where things were seen)."""
+    height, width = convolution_output.shape[1] // 2, convolution_output.shape[2] // 2
+    quarters = [convolution_output[:, rows, columns] for rows in (slice(None, height), slice(height, None))
+                for columns in (slice(None, width), slice(width, None))]
+    return tf.concat([tf.reduce_mean(quarter, axis=[1, 2]) for quarter in quarters], axis=1)
+
+
+# What each signal measures, in the order of DrawingReader.signal_names.
+SIGNALS = {
+    "last hidden layer": "the input of the final Dense layer",
+    "channel statistics": "each convolution channel's mean and spread",
+    "channel layout": "the last convolution layer's channel means in each quarter of the image",
+}
+
+
 class DrawingReader:
-    """One model's probabilities and distance from drawn digits, fitted once on the reference digits."""
+    """One model's probabilities and distances from drawn digits, fitted once on the reference digits.
+
+    ``signal_names`` are the :data:`SIGNALS` this model has (a model without convolutions has only the
+    first); ``held_out_signal_distances`` (n, signals) are the held-out reference digits' distances, each in
+    units of its SIGNAL_SCALE_QUANTILE, and ``held_out_distances`` their sums in units of the "unsure" threshold.
+    """
 
     def __init__(self, model, reference_images, reference_labels):
         classifier = _classifier_layer(model)
-        extractor = keras.Model(model.inputs[0], [classifier.input, model.layers[-1].output])
-        features, _ = _in_batches(lambda batch: extractor(batch, training=False), reference_images)
-        # The linear algebra runs in TensorFlow: numpy's multi-threaded OpenBLAS took 20 s instead of
-        # 1 s for this eigendecomposition on a busy 2-core machine.
-        features = signed_sqrt(tf.constant(features, tf.float64))
-        held_out_mask = np.arange(len(features)) % HELD_OUT_EVERY == HELD_OUT_EVERY - 1
-        fit, held_out = tf.boolean_mask(features, ~held_out_mask), tf.boolean_mask(features, held_out_mask)
-        labels = np.asarray(reference_labels, np.int64)[~held_out_mask]
-        means = tf.stack([tf.reduce_mean(tf.boolean_mask(fit, labels == digit), axis=0) for digit in range(10)])
-        residuals = fit - tf.gather(means, labels)
-        eigenvalues, eigenvectors = tf.linalg.eigh(tf.transpose(residuals) @ residuals / len(residuals))
-        eigenvalues = tf.maximum(eigenvalues, 0)
-        eigenvalues = (1 - SHRINKAGE) * eigenvalues + SHRINKAGE * tf.reduce_mean(eigenvalues)
-        whiten = eigenvectors / tf.sqrt(eigenvalues)
-        whitened_means = means @ whiten
-        held_out_distances = _nearest_squared_distances(held_out @ whiten, whitened_means).numpy()
-        scale = np.quantile(held_out_distances, UNSURE_QUANTILE)
-        self.held_out_distances = held_out_distances / scale  # for thresholds at other quantiles
-        # Distances come out in units of the "unsure" threshold; one graph for the forward pass and the
-        # distance, as numpy's threads next to TensorFlow's cost ~30 ms a drawing on a busy machine.
-        whiten = tf.cast(whiten / np.sqrt(scale), tf.float32)
-        whitened_means = tf.cast(whitened_means / np.sqrt(scale), tf.float32)
+        convolutions = [layer.output for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+        extractor = keras.Model(model.inputs[0], [classifier.input, model.layers[-1].output, *convolutions])
 
+        def signals_and_probabilities(batch, dtype=tf.float32):
+            hidden, probabilities, *convolution_outputs = extractor(batch, training=False)
+            signals = [hidden]
+            if convolution_outputs:
+                signals += [channel_statistics(convolution_outputs), channel_layout(convolution_outputs[-1])]
+            return [signed_sqrt(tf.cast(signal, dtype)) for signal in signals], probabilities
+
+        self.signal_names = tuple(SIGNALS)[: 3 if convolutions else 1]
+        batch = as_model_input(reference_images)
+        # Fitted in float64: 1,000 features' covariance from 4,000 digits.
+        chunks = [signals_and_probabilities(batch[start : start + 500], tf.float64)[0] for start in range(0, len(batch), 500)]
+        held_out_mask = np.arange(len(batch)) % HELD_OUT_EVERY == HELD_OUT_EVERY - 1
+        labels = np.asarray(reference_labels, np.int64)[~held_out_mask]
+        whitenings, held_out = [], []
+        for position in range(len(self.signal_names)):
+            features = tf.concat([chunk[position] for chunk in chunks], axis=0)
+            fit, check = tf.boolean_mask(features, ~held_out_mask), tf.boolean_mask(features, held_out_mask)
+            whiten, whitened_means = _fit_gaussian(fit, labels)
+            distances = _nearest_squared_distances(check @ whiten, whitened_means).numpy()
+            scale = np.quantile(distances, SIGNAL_SCALE_QUANTILE)
+            held_out.append(distances / scale)
+            # Distances come out in units of each signal's scale.
+            whitenings.append((tf.cast(whiten / np.sqrt(scale), tf.float32), tf.cast(whitened_means / np.sqrt(scale), tf.float32)))
+        self.held_out_signal_distances = np.stack(held_out, axis=1)
+        summed = self.held_out_signal_distances.sum(axis=1)
+        unsure = np.quantile(summed, UNSURE_QUANTILE)
+        self.held_out_distances = summed / unsure  # for thresholds at other quantiles
+
+        # One graph for the forward pass and the distances, as numpy's threads next to TensorFlow's cost
+        # ~30 ms a drawing on a busy machine.
         def read(batch):
-            hidden, probabilities = extractor(batch, training=False)
-            return _nearest_squared_distances(signed_sqrt(hidden) @ whiten, whitened_means), probabilities
+            signals, probabilities = signals_and_probabilities(batch)
+            distances = tf.stack(
+                [_nearest_squared_distances(signal @ whiten, means)
+                 for signal, (whiten, means) in zip(signals, whitenings, strict=True)],
+                axis=1,
+            )
+            return tf.reduce_sum(distances, axis=1) / unsure, probabilities, distances
 
         self._read = tf.function(read, input_signature=[tf.TensorSpec((None, 28, 28, 1), tf.float32)])
         self._read.get_concrete_function()  # traced now, not on a visitor's first drawing
@@ -129,13 +181,32 @@ class DrawingReader:
     def distances_and_probabilities(self, images):
         """Distances (n,) in units of the "unsure" threshold and probabilities (n, 10) of images
         accepted by :func:`~mnist_cnn.predict.as_model_input`."""
-        return _in_batches(self._read, images)
+        return _in_batches(self._read, images)[:2]
+
+    def signal_distances(self, images):
+        """(n, signals): each signal's distance, in units of its SIGNAL_SCALE_QUANTILE (for the benchmark)."""
+        return _in_batches(self._read, images)[2]
+
+
+def _fit_gaussian(features, labels):
+    """A whitening matrix and the whitened class means of features (n, d) with a shared covariance.
+
+    The linear algebra runs in TensorFlow: numpy's multi-threaded OpenBLAS took 20 s instead of 1 s for
+    the eigendecomposition on a busy 2-core machine.
+    """
+    means = tf.stack([tf.reduce_mean(tf.boolean_mask(features, labels == digit), axis=0) for digit in range(10)])
+    residuals = features - tf.gather(means, labels)
+    eigenvalues, eigenvectors = tf.linalg.eigh(tf.transpose(residuals) @ residuals / len(residuals))
+    eigenvalues = tf.maximum(eigenvalues, 0)
+    eigenvalues = (1 - SHRINKAGE) * eigenvalues + SHRINKAGE * tf.reduce_mean(eigenvalues)
+    whiten = eigenvectors / tf.sqrt(eigenvalues)
+    return whiten, means @ whiten
 
 
 def _in_batches(function, images, batch_size=500):
     batch = as_model_input(images)
     outputs = [function(batch[start : start + batch_size]) for start in range(0, len(batch), batch_size)]
-    return tuple(np.concatenate([np.asarray(output[part]) for output in outputs]) for part in range(2))
+    return tuple(np.concatenate([np.asarray(output[part]) for output in outputs]) for part in range(len(outputs[0])))
 
 
 def _nearest_squared_distances(whitened, whitened_means):

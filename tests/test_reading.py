@@ -1,5 +1,7 @@
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image, ImageDraw
 
 from mnist_cnn.data import load_test_set
@@ -8,9 +10,13 @@ from mnist_cnn.paths import REFERENCE_DIGITS_PATH
 from mnist_cnn.predict import Predictor
 from mnist_cnn.reading import (
     HELD_OUT_EVERY,
+    SIGNAL_SCALE_QUANTILE,
+    SIGNALS,
     UNSURE_QUANTILE,
     VERDICTS,
     DrawingReader,
+    channel_layout,
+    channel_statistics,
     drawing_reader,
     drawing_shape,
     read_drawing,
@@ -142,6 +148,72 @@ def test_any_model_gets_its_own_reader():
     distances, probabilities = reader.distances_and_probabilities(images[HELD_OUT_EVERY - 1 :: HELD_OUT_EVERY])
     assert distances.shape == (140,) and probabilities.shape == (140, 10)
     assert np.mean(distances <= 1.0) == pytest.approx(UNSURE_QUANTILE, abs=0.01)  # the held-out quantile is the threshold
+
+
+def test_each_signal_and_their_sum_are_fitted_on_held_out_digits_only(predictor):
+    reader = drawing_reader(predictor)
+    assert reader.signal_names == tuple(SIGNALS)
+    held_out = reader.held_out_signal_distances
+    assert held_out.shape == (1000, len(SIGNALS))
+    # Each signal is in units of its own held-out quantile, and the verdict's threshold is the sum's.
+    np.testing.assert_allclose(np.quantile(held_out, SIGNAL_SCALE_QUANTILE, axis=0), 1.0, rtol=1e-6)
+    assert np.mean(reader.held_out_distances <= 1.0) == pytest.approx(UNSURE_QUANTILE, abs=0.002)
+
+
+def test_the_distance_is_the_sum_of_the_signals(predictor):
+    with np.load(REFERENCE_DIGITS_PATH) as reference:
+        images = reference["images"][HELD_OUT_EVERY - 1 :: HELD_OUT_EVERY][:50]
+    reader = drawing_reader(predictor)
+    distances, _ = reader.distances_and_probabilities(images)
+    signals = reader.signal_distances(images)
+    assert signals.shape == (50, len(SIGNALS)) and (signals >= -1e-3).all()
+    ratios = distances / signals.sum(axis=1)
+    np.testing.assert_allclose(ratios, ratios[0], rtol=1e-4)  # one threshold for the sum
+    # The reference digits' own sums match what the reader stored for them.
+    np.testing.assert_allclose(signals.sum(axis=1) * ratios[0], reader.held_out_distances[:50], rtol=2e-3, atol=2e-3)
+
+
+def smiley(centre=(140, 140), radius=100, width=14):
+    """A round face with two eyes and a smile, as a visitor draws it."""
+    x, y = centre
+    head = [(x + radius * np.cos(a), y + radius * np.sin(a)) for a in np.linspace(0, 2 * np.pi, 40)]
+    eyes = [[(x + side * radius * 0.35, y - radius * 0.35), (x + side * radius * 0.35, y - radius * 0.25)] for side in (-1, 1)]
+    smile = [(x + 0.5 * radius * np.cos(a), y + 0.2 * radius + 0.35 * radius * np.sin(a)) for a in np.linspace(0.3, np.pi - 0.3, 12)]
+    return strokes(head, *eyes, smile, width=width)
+
+
+@pytest.mark.parametrize("width", [10, 20])
+def test_a_smiley_is_not_read_as_a_zero(predictor, width):
+    """The lesson's smiley read as a confident 0: the last hidden layer alone lets it through."""
+    canvas = smiley(width=width)
+    reading = read_drawing(canvas, predictor)
+    assert_well_formed(reading)
+    assert reading.verdict in ("not a digit", "unsure")
+    last_hidden_layer, *convolution_signals = drawing_reader(predictor).signal_distances(reading.image)[0]
+    assert last_hidden_layer < 1 < max(convolution_signals)  # the convolution signals catch it
+
+
+def test_channel_statistics_and_layout():
+    maps = np.zeros((1, 5, 4, 2), np.float32)
+    maps[0, :, :, 0] = 3.0  # channel 0 constant
+    maps[0, :2, :2, 1] = 4.0  # channel 1 only in the top-left quarter (rows 0-1 of 5, columns 0-1 of 4)
+    statistics = channel_statistics([tf.constant(maps)]).numpy()
+    np.testing.assert_allclose(statistics[0, :2], [3.0, 16 / 20], rtol=1e-6)  # means
+    assert statistics[0, 2] == pytest.approx(0.0, abs=1e-6) and statistics[0, 3] > 0  # spreads
+    layout = channel_layout(tf.constant(maps)).numpy().reshape(4, 2)  # quarters x channels
+    np.testing.assert_allclose(layout[:, 0], 3.0)
+    np.testing.assert_allclose(layout[:, 1], [4.0, 0, 0, 0])
+
+
+def test_a_model_without_convolutions_uses_its_last_hidden_layer_only():
+    with np.load(REFERENCE_DIGITS_PATH) as reference:
+        images, labels = reference["images"][:700], reference["labels"][:700]
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Rescaling(1 / 255), keras.layers.Flatten(),
+                              keras.layers.Dense(32, activation="relu"), keras.layers.Dense(10, activation="softmax")])
+    reader = DrawingReader(model, images, labels)
+    assert reader.signal_names == ("last hidden layer",)
+    distances, probabilities = reader.distances_and_probabilities(images[:5])
+    assert distances.shape == (5,) and probabilities.shape == (5, 10)
 
 
 def test_reference_digits_match_the_drawing_pipeline():
