@@ -8,6 +8,7 @@ a run must never be left that nobody can stop.
 """
 import contextlib
 import dataclasses
+import shutil
 import threading
 import time
 import traceback
@@ -204,7 +205,7 @@ class RunManager:
         try:
             data = self._load_data()
             if run.stop_requested.is_set():
-                self._update(run, state=RunState.STOPPED, message="Stopped before training began.", finished=time.monotonic())
+                self._stopped_before_training(run)
                 return
             wall = PredictionWall(*load_test_set()) if self._prediction_wall else None
             self._update(run, state=RunState.STOPPING if run.stop_requested.is_set() else RunState.TRAINING, message="",
@@ -220,6 +221,9 @@ class RunManager:
             )
             del data
             run.class_data = None
+            if result.metrics["status"] == RunState.STOPPED and not result.metrics["batch_history"]["batch"]:
+                self._stopped_before_training(run)  # stopped while it set up: an untrained model is no run
+                return
             self._update(
                 run,
                 state=RunState(result.metrics["status"]),
@@ -232,6 +236,10 @@ class RunManager:
         except Exception as error:  # a bug must not leave the run "training" for ever
             traceback.print_exc()
             self._fail(run, f"Training failed unexpectedly: {error!r}")
+
+    def _stopped_before_training(self, run):
+        self._update(run, state=RunState.STOPPED, message="Stopped before training began.", finished=time.monotonic())
+        shutil.rmtree(run.run_dir, ignore_errors=True)  # nothing trained, nothing to keep: no empty run left behind
 
     def _fail(self, run, message):
         self._update(run, state=RunState.FAILED, message=message, finished=time.monotonic())

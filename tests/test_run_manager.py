@@ -95,6 +95,20 @@ def test_stop_takes_effect_within_a_batch(small_mnist, tmp_path):
     assert metrics["status"] == RunState.STOPPED and (run_dir / MODEL_FILE).is_file()
 
 
+def test_a_stop_while_the_data_loads_leaves_no_empty_run_folder(small_mnist, tmp_path):
+    data = GatedData(small_mnist)
+    manager = RunManager(tmp_path, load_data=data)
+    run_dir = manager.start(tiny_config())
+    assert run_dir.is_dir() and manager.snapshot().state == RunState.LOADING
+    assert manager.stop()
+    data.release.set()
+    manager.wait(60)
+    snapshot = manager.snapshot()
+    assert snapshot.state == RunState.STOPPED and status_line(snapshot) == "Stopped before training began"
+    assert not run_dir.exists() and not [path for path in tmp_path.iterdir() if path.is_dir()]
+    assert list_saved_runs(tmp_path, snapshot) == []
+
+
 def test_run_survives_the_session_that_started_it(small_mnist, tmp_path):
     """The page script that started the run may end at once: the run is the manager's, not the page's."""
     manager = get_run_manager(tmp_path, load_data=lambda: small_mnist)
