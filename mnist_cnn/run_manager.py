@@ -22,6 +22,11 @@ from mnist_cnn.prediction_wall import PredictionWall
 from mnist_cnn.runs import ACTIVE_STATES, RunsFolderError, RunState, check_runs_folder, new_run_dir
 from mnist_cnn.training import BatchEvent, TrainingConfig, check_class_data, train
 
+# The time left is estimated from the rate after the first batches (they trace and compile the step,
+# a second or more), once a few more have been timed: the first batch alone said "672 s" for a minute.
+WARM_UP_BATCHES = 3
+TIMED_BATCHES_FOR_ESTIMATE = 5
+
 
 class RunAlreadyActiveError(RuntimeError):
     """A run is already training on this server."""
@@ -45,6 +50,7 @@ class RunSnapshot:
     elapsed_seconds: float = 0.0
     version: int = 0
     wall: object = None  # a prediction_wall.WallState, or None
+    warmed_up_at: tuple | None = None  # (batches done, seconds elapsed) after the warm-up batches
 
     @property
     def active(self):
@@ -60,9 +66,20 @@ class RunSnapshot:
 
     @property
     def remaining_seconds(self):
-        if not self.last_batch or self.progress <= 0:
+        """Seconds left at the steady rate since the warm-up, or None until enough batches were timed."""
+        if not self.last_batch or self.warmed_up_at is None:
             return None
-        return self.last_batch.elapsed_seconds * (1 - self.progress) / self.progress
+        done, total = batches_done(self.last_batch), self.last_batch.epochs * self.last_batch.batches
+        warm_done, warm_seconds = self.warmed_up_at
+        if done - warm_done < TIMED_BATCHES_FOR_ESTIMATE:
+            return None
+        seconds_per_batch = (self.last_batch.elapsed_seconds - warm_seconds) / (done - warm_done)
+        return seconds_per_batch * (total - done)
+
+
+def batches_done(event):
+    """How many batches of the whole run are done at a :class:`BatchEvent`."""
+    return (event.epoch - 1) * event.batches + event.batch
 
 
 @dataclass
@@ -85,6 +102,7 @@ class _LiveRun:
     version: int = 0
     thread: threading.Thread | None = None
     wall: object = None
+    warmed_up_at: tuple | None = None
 
 
 class RunManager:
@@ -160,6 +178,7 @@ class RunManager:
                 elapsed_seconds=end - run.started,
                 version=run.version,
                 wall=run.wall,
+                warmed_up_at=run.warmed_up_at,
             )
 
     def wait(self, timeout=None):
@@ -182,6 +201,8 @@ class RunManager:
                 run.batch_losses.append(event.loss)
                 run.batch_accuracies.append(event.accuracy)
                 run.last_batch = event
+                if run.warmed_up_at is None and batches_done(event) >= WARM_UP_BATCHES:
+                    run.warmed_up_at = (batches_done(event), event.elapsed_seconds)
             else:
                 run.epoch_events.append(event)
             if run.state == RunState.LOADING:

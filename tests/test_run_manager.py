@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from mnist_cnn.run_manager import RunAlreadyActiveError, RunManager, get_run_manager
+from mnist_cnn.run_manager import WARM_UP_BATCHES, RunAlreadyActiveError, RunManager, get_run_manager
 from mnist_cnn.runs import METRICS_FILE, MODEL_FILE, RunState, list_saved_runs, read_metrics
 from mnist_cnn.training import TrainingConfig
 from ui.run_status import status_line
@@ -44,6 +44,7 @@ def test_a_run_trains_in_the_background_and_is_saved(small_mnist, tmp_path):
     snapshot = manager.snapshot()
     assert snapshot.state == RunState.FINISHED and snapshot.run_dir == run_dir
     assert len(snapshot.batch_losses) == 16 and snapshot.completed_epochs == 2
+    assert snapshot.warmed_up_at[0] == WARM_UP_BATCHES and snapshot.remaining_seconds == 0  # timed after the warm-up
     assert snapshot.test_accuracy == pytest.approx(read_metrics(run_dir)["test_accuracy"])
     assert status_line(snapshot) == f"Finished 2 epochs, test accuracy {snapshot.test_accuracy:.2%}"
     [saved] = list_saved_runs(tmp_path, manager.snapshot())

@@ -26,20 +26,28 @@ def presenter_mode():
     return st.query_params.get(PRESENT_PARAM) == "1"
 
 
-def _enter():
-    st.query_params[PRESENT_PARAM] = "1"  # other parameters (e.g. a teacher's token) stay
-
-
-def _leave():
-    st.query_params.pop(PRESENT_PARAM, None)
+PHONE_CSS = """
+<style>
+@media (max-width: 640px) { .st-key-enter-presenter { display: none; } }  /* no projector on a phone */
+</style>
+"""
 
 
 def presenter_toggle():
-    """The button that switches presenter view on (or off, in presenter view)."""
+    """The button that switches presenter view on (or off, in presenter view).
+
+    It reruns the whole page (the layout changes), also from inside the live fragment, where a
+    button alone would rerun only the fragment and leave the old layout until a reload.
+    """
     if presenter_mode():
-        st.button("Leave presenter view", on_click=_leave, key="leave-presenter")
+        if st.button("Leave presenter view", key="leave-presenter"):
+            st.query_params.pop(PRESENT_PARAM, None)
+            st.rerun(scope="app")
     else:
-        st.button("Presenter view (projector)", on_click=_enter, icon=":material/present_to_all:", key="enter-presenter")
+        st.html(PHONE_CSS)
+        if st.button("Presenter view (projector)", icon=":material/present_to_all:", key="enter-presenter"):
+            st.query_params[PRESENT_PARAM] = "1"  # other parameters (e.g. a teacher's token) stay
+            st.rerun(scope="app")
 
 
 def presenter_ui(manager, started_active, can_stop, request_stop):
@@ -54,10 +62,12 @@ def presenter_ui(manager, started_active, can_stop, request_stop):
         prediction_wall_ui,
         progress_text,
         steady_chart,
+        steady_chart_anew,
     )
     from ui.run_status import status_line
 
     st.html(PRESENTER_CSS)
+    steady_chart_anew()  # the page's layout changed: no chart of the normal view may linger in a slot
 
     @st.fragment(run_every=ACTIVE_REFRESH_SECONDS if started_active else IDLE_REFRESH_SECONDS)
     def presenter_live():
