@@ -32,7 +32,7 @@ def run_page(path, session_state=None):
 
 
 def saved_runs_table(app):
-    return app.dataframe[0].value.set_index("run")
+    return app.dataframe[0].value.set_index("folder")
 
 
 def start_tiny_run_from_the_page():
