@@ -97,7 +97,7 @@ if rights:
     start_a_run_ui()
 else:
     with st.expander("The teacher's run settings", icon=":material/tune:"):
-        st.caption("Teacher? Unlock the controls at the bottom of this page.")
+        st.caption("The teacher unlocks them at the bottom of this page.")
         start_a_run_ui()
 
 st.subheader("Saved runs")
@@ -135,7 +135,7 @@ if len(chosen) == 1:
     elif not run.has_model:
         st.info("This run has no saved model yet: it stopped before its first checkpoint.")
     else:
-        st.markdown(f"Selected: **{title}**", help=f"Folder {run.path.name}")
+        st.markdown(f"Selected: **{title}**")
         if rights:
             use_column, class_column, model_column, csv_column = st.columns(4)
         else:

@@ -9,7 +9,8 @@ from mnist_cnn.runs import read_saved_run
 from support.app_server import save_screenshot, select_saved_run, wait_for_app_idle
 
 RUN_NAME = "20200101-000000-tutorial-copy"
-RUN_IN_WORDS = f"run “{dataclasses.replace(read_saved_run(BUNDLED_RUN_DIR), name=RUN_NAME).title()}”"
+RUN_TITLE = dataclasses.replace(read_saved_run(BUNDLED_RUN_DIR), name=RUN_NAME).title()  # the pages' name for it
+RUN_IN_WORDS = f"run “{RUN_TITLE}”"
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def test_choosing_a_saved_run_changes_only_this_visitors_pages(app_url, browser,
         chooser.get_by_test_id("stTopNav").get_by_role("link", name="Train", exact=True).click()
         chooser.get_by_text("Saved runs").wait_for(timeout=120_000)
         wait_for_app_idle(chooser)
-        select_saved_run(chooser, RUN_NAME)
+        select_saved_run(chooser, RUN_TITLE)
         use = chooser.get_by_role("button", name="Use this model on the Draw and Mistakes pages")
         use.click(timeout=30_000)
         wait_for_app_idle(chooser)

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.browser
 
 PASSCODE = "seven purple owls"
 RUN_NAME = "20200101-000000-tutorial-class"
-RUN_IN_WORDS = f"run “{dataclasses.replace(read_saved_run(BUNDLED_RUN_DIR), name=RUN_NAME).title()}”"
+RUN_TITLE = dataclasses.replace(read_saved_run(BUNDLED_RUN_DIR), name=RUN_NAME).title()  # the pages' name for it
+RUN_IN_WORDS = f"run “{RUN_TITLE}”"
 DESKTOP = {"viewport": {"width": 1920, "height": 1080}}
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 STATUS = ".st-key-train-status"
@@ -144,6 +145,7 @@ def test_only_the_teacher_starts_and_stops_even_after_a_reload_and_from_a_second
 
         second_device = open_train_page(second_device_context, link)
         second_device.get_by_text("Teacher mode", exact=True).wait_for()
+        assert not second_device.get_by_role("button", name=re.compile("Presenter view")).is_visible()  # no projector on a phone
         save_screenshot(second_device, "class-mode-train-teacher-360")
         stop_button(second_device).click()
         wait_until_stopped(second_device)
@@ -162,14 +164,14 @@ def test_the_class_model_reaches_every_visitor_and_survives_a_restart(browser, c
     teacher_context = new_context(browser, DESKTOP)
     try:
         student = open_train_page(student_context, f"{class_server.url}/Train")
-        select_saved_run(student, RUN_NAME)
+        select_saved_run(student, RUN_TITLE)
         student.get_by_role("button", name="Use this model on the Draw and Mistakes pages").wait_for()
         assert student.get_by_role("button", name="Make this the class model").count() == 0
         save_screenshot(student, "class-mode-train-student-1920")
 
         teacher = open_train_page(teacher_context, f"{class_server.url}/Train")
         unlock(teacher)
-        select_saved_run(teacher, RUN_NAME)
+        select_saved_run(teacher, RUN_TITLE)
         teacher.get_by_role("button", name="Make this the class model").click()
         teacher.get_by_text(f"Class model: {RUN_IN_WORDS}").wait_for(timeout=180_000)
 

@@ -19,7 +19,8 @@ TRAIN, DRAW, MISTAKES = (str(PAGES / name) for name in ("1_Train.py", "2_Draw.py
 PASSCODE = "orange kite 7"
 ONLY_THE_TEACHER = "Only the teacher starts and stops runs in this class"
 RUN_NAME = "20260101-000000-tutorial-class"
-RUN_IN_WORDS = f"run “{dataclasses.replace(read_saved_run(BUNDLED_RUN_DIR), name=RUN_NAME).title()}”"
+RUN_TITLE = dataclasses.replace(read_saved_run(BUNDLED_RUN_DIR), name=RUN_NAME).title()  # the pages' name for it
+RUN_IN_WORDS = f"run “{RUN_TITLE}”"
 
 
 def open_page(path, query_params=None, session_state=None):
