@@ -155,8 +155,8 @@ class SavedRun:
             parts.append(f"{self.test_accuracy:.1%}")
         if started := run_started(self.name):
             now = now or time.localtime()
-            same_day = started[:3] == tuple(now)[:3]
-            parts.append(time.strftime("%H:%M" if same_day else "%-d %b %H:%M", started))
+            same_day, same_year = started[:3] == tuple(now)[:3], started[0] == now[0]
+            parts.append(time.strftime("%H:%M" if same_day else "%-d %b %H:%M" if same_year else "%-d %b %Y %H:%M", started))
         return " · ".join(parts)
 
     @property

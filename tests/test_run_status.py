@@ -87,6 +87,7 @@ def test_a_run_has_a_short_human_name_and_keeps_its_folder_name():
     today, another_day = time.strptime("20261202-170000", RUN_TIME_FORMAT), time.strptime("20261203-090000", RUN_TIME_FORMAT)
     assert finished.title(now=today) == "Tutorial · 3 epochs · 98.9% · 14:05"
     assert finished.title(now=another_day) == "Tutorial · 3 epochs · 98.9% · 2 Dec 14:05"
+    assert finished.title(now=time.strptime("20270105-090000", RUN_TIME_FORMAT)).endswith(" · 2 Dec 2026 14:05")
     stopped = SavedRun(folder.name, folder, True, RunState.STOPPED, {"preset": "regularized", "epochs": 8}, 0.971, 1)
     assert stopped.title(now=today) == "Regularized · 1 of 8 epochs · 97.1% · 14:05"
     assert SavedRun("odd", Path("/runs/odd"), False).title() == "odd"
