@@ -92,24 +92,19 @@ def chart_figure(snapshot, height=CHART_HEIGHT, font_size=FONT_SIZE):
     return shared_live_figure(height, font_size).figure(snapshot)
 
 
-STEADY_CHART_KEY = "steady-chart"
+def steady_chart(figure, key="steady-chart", view="page"):
+    """Show ``figure`` without a blank frame when it replaces the previous one (see STEADY_CHART_CSS).
 
-
-def steady_chart_anew(key=STEADY_CHART_KEY):
-    """Start the steady chart's slots afresh: call it in the page's run, outside the refreshing fragment.
-
-    A whole-page run mounts every slot at once (ties in the mount animation go to the last slot), so a
-    slot still holding an older figure (e.g. the normal view's, on entering presenter view) could be
-    drawn over the current one; each slot gets the current figure on the next draw."""
-    st.session_state.pop(f"{key}-slots", None)
-
-
-def steady_chart(figure, key=STEADY_CHART_KEY):
-    """Show ``figure`` without a blank frame when it replaces the previous one (see STEADY_CHART_CSS)."""
+    ``view`` names the layout the chart is in (the page, presenter view): when it changes, every
+    slot is mounted anew at once, and a tie in the mount animation goes to the last slot, so the
+    slots start afresh with ``figure`` (no chart of the other view, in its size and type, on top).
+    """
     # All slots exist from the first draw on: a slot that appeared later would shift the others'
     # positions in the page, and Streamlit would mount them all anew. Three, not two: a busy browser
     # may apply two refreshes in one frame, and one slot must still hold a drawn chart.
-    slots = st.session_state.setdefault(f"{key}-slots", {"figures": [figure] * CHART_SLOTS, "front": 0})
+    slots = st.session_state.get(f"{key}-slots")
+    if slots is None or slots["view"] != view:
+        slots = st.session_state[f"{key}-slots"] = {"figures": [figure] * CHART_SLOTS, "front": 0, "view": view}
     if figure is not slots["figures"][slots["front"]]:
         slots["front"] = (slots["front"] + 1) % CHART_SLOTS
         slots["figures"][slots["front"]] = figure
@@ -224,7 +219,6 @@ def live_run_ui(manager, started_active, can_stop, request_stop):
     ``started_active``: whether a run was active when the page ran; when that changes, the whole
     page reruns (its controls and saved runs change). ``can_stop(snapshot)`` says whether this
     visitor may stop the run; ``request_stop`` is the Stop button's callback."""
-    steady_chart_anew()
 
     @st.fragment(run_every=ACTIVE_REFRESH_SECONDS if started_active else IDLE_REFRESH_SECONDS)
     def live_run():

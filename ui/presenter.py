@@ -62,12 +62,10 @@ def presenter_ui(manager, started_active, can_stop, request_stop):
         prediction_wall_ui,
         progress_text,
         steady_chart,
-        steady_chart_anew,
     )
     from ui.run_status import status_line
 
     st.html(PRESENTER_CSS)
-    steady_chart_anew()  # the page's layout changed: no chart of the normal view may linger in a slot
 
     @st.fragment(run_every=ACTIVE_REFRESH_SECONDS if started_active else IDLE_REFRESH_SECONDS)
     def presenter_live():
@@ -82,7 +80,7 @@ def presenter_ui(manager, started_active, can_stop, request_stop):
                     if live.active and live.last_batch:
                         st.progress(live.progress, text=progress_text(live))
                 with st.container(key="train-chart"):
-                    steady_chart(chart_figure(live, height=PRESENTER_CHART_HEIGHT, font_size=PRESENTER_FONT_SIZE))
+                    steady_chart(chart_figure(live, height=PRESENTER_CHART_HEIGHT, font_size=PRESENTER_FONT_SIZE), view="presenter")
             with wall_column:
                 prediction_wall_ui(live)
                 join_card_ui(qr_width=190, text_size="1.5rem", page_path=TRAIN_PAGE_PATH)
