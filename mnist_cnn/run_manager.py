@@ -8,6 +8,7 @@ a run must never be left that nobody can stop.
 """
 import contextlib
 import dataclasses
+import shutil
 import threading
 import time
 import traceback
@@ -20,6 +21,11 @@ from mnist_cnn.paths import runs_dir
 from mnist_cnn.prediction_wall import PredictionWall
 from mnist_cnn.runs import ACTIVE_STATES, RunsFolderError, RunState, check_runs_folder, new_run_dir
 from mnist_cnn.training import BatchEvent, TrainingConfig, check_class_data, train
+
+# The time left is estimated from the rate after the first batches (they trace and compile the step,
+# a second or more), once a few more have been timed: the first batch alone said "672 s" for a minute.
+WARM_UP_BATCHES = 3
+TIMED_BATCHES_FOR_ESTIMATE = 5
 
 
 class RunAlreadyActiveError(RuntimeError):
@@ -44,6 +50,7 @@ class RunSnapshot:
     elapsed_seconds: float = 0.0
     version: int = 0
     wall: object = None  # a prediction_wall.WallState, or None
+    warmed_up_at: tuple | None = None  # (batches done, seconds elapsed) after the warm-up batches
 
     @property
     def active(self):
@@ -59,9 +66,20 @@ class RunSnapshot:
 
     @property
     def remaining_seconds(self):
-        if not self.last_batch or self.progress <= 0:
+        """Seconds left at the steady rate since the warm-up, or None until enough batches were timed."""
+        if not self.last_batch or self.warmed_up_at is None:
             return None
-        return self.last_batch.elapsed_seconds * (1 - self.progress) / self.progress
+        done, total = batches_done(self.last_batch), self.last_batch.epochs * self.last_batch.batches
+        warm_done, warm_seconds = self.warmed_up_at
+        if done - warm_done < TIMED_BATCHES_FOR_ESTIMATE:
+            return None
+        seconds_per_batch = (self.last_batch.elapsed_seconds - warm_seconds) / (done - warm_done)
+        return seconds_per_batch * (total - done)
+
+
+def batches_done(event):
+    """How many batches of the whole run are done at a :class:`BatchEvent`."""
+    return (event.epoch - 1) * event.batches + event.batch
 
 
 @dataclass
@@ -84,6 +102,7 @@ class _LiveRun:
     version: int = 0
     thread: threading.Thread | None = None
     wall: object = None
+    warmed_up_at: tuple | None = None
 
 
 class RunManager:
@@ -159,6 +178,7 @@ class RunManager:
                 elapsed_seconds=end - run.started,
                 version=run.version,
                 wall=run.wall,
+                warmed_up_at=run.warmed_up_at,
             )
 
     def wait(self, timeout=None):
@@ -181,6 +201,8 @@ class RunManager:
                 run.batch_losses.append(event.loss)
                 run.batch_accuracies.append(event.accuracy)
                 run.last_batch = event
+                if run.warmed_up_at is None and batches_done(event) >= WARM_UP_BATCHES:
+                    run.warmed_up_at = (batches_done(event), event.elapsed_seconds)
             else:
                 run.epoch_events.append(event)
             if run.state == RunState.LOADING:
@@ -204,7 +226,7 @@ class RunManager:
         try:
             data = self._load_data()
             if run.stop_requested.is_set():
-                self._update(run, state=RunState.STOPPED, message="Stopped before training began.", finished=time.monotonic())
+                self._stopped_before_training(run)
                 return
             wall = PredictionWall(*load_test_set()) if self._prediction_wall else None
             self._update(run, state=RunState.STOPPING if run.stop_requested.is_set() else RunState.TRAINING, message="",
@@ -220,6 +242,9 @@ class RunManager:
             )
             del data
             run.class_data = None
+            if result.metrics["status"] == RunState.STOPPED and not result.metrics["batch_history"]["batch"]:
+                self._stopped_before_training(run)  # stopped while it set up: an untrained model is no run
+                return
             self._update(
                 run,
                 state=RunState(result.metrics["status"]),
@@ -232,6 +257,10 @@ class RunManager:
         except Exception as error:  # a bug must not leave the run "training" for ever
             traceback.print_exc()
             self._fail(run, f"Training failed unexpectedly: {error!r}")
+
+    def _stopped_before_training(self, run):
+        self._update(run, state=RunState.STOPPED, message="Stopped before training began.", finished=time.monotonic())
+        shutil.rmtree(run.run_dir, ignore_errors=True)  # nothing trained, nothing to keep: no empty run left behind
 
     def _fail(self, run, message):
         self._update(run, state=RunState.FAILED, message=message, finished=time.monotonic())

@@ -1,6 +1,7 @@
 """Run folders on disk: ``model.keras`` plus ``metrics.json``, written atomically, and listed for the Train page."""
 import csv
 import dataclasses
+import functools
 import io
 import json
 import os
@@ -14,6 +15,7 @@ from pathlib import Path
 
 METRICS_FILE = "metrics.json"
 MODEL_FILE = "model.keras"
+RUN_TIME_FORMAT = "%Y%m%d-%H%M%S"  # a run folder's name starts with its start time
 # Room a run needs: its checkpoint and the temp copy made while replacing it, its metrics, slack.
 SPACE_NEEDED_PER_RUN = 64 * 1024 * 1024
 
@@ -82,7 +84,7 @@ def new_run_dir(root, preset):
     """Create and return a fresh, uniquely named run folder under ``root``."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    name = f"{time.strftime('%Y%m%d-%H%M%S')}-{preset}-{secrets.token_hex(2)}"
+    name = f"{time.strftime(RUN_TIME_FORMAT)}-{preset}-{secrets.token_hex(2)}"
     run_dir = root / name
     run_dir.mkdir()
     return run_dir
@@ -137,9 +139,57 @@ class SavedRun:
     def model_path(self):
         return self.path / MODEL_FILE
 
+    def title(self, now=None):
+        """A short human name for the pages, e.g. "Tutorial · 3 epochs · 98.9% · 14:05" (the folder
+        name stays for downloads); "1 of 8 epochs" for a run that stopped early."""
+        if not self.readable:
+            return self.name
+        epochs = self.config.get("epochs")
+        done = self.completed_epochs
+        parts = [str(self.config.get("preset", "run")).capitalize()]
+        if done == epochs:
+            parts.append(f"{done} epoch{'' if done == 1 else 's'}")
+        else:
+            parts.append(f"{done} of {epochs} epochs")
+        if self.test_accuracy is not None:
+            parts.append(f"{self.test_accuracy:.1%}")
+        if started := run_started(self.name):
+            now = now or time.localtime()
+            same_day, same_year = started[:3] == tuple(now)[:3], started[0] == now[0]
+            parts.append(time.strftime("%H:%M" if same_day else "%-d %b %H:%M" if same_year else "%-d %b %Y %H:%M", started))
+        return " · ".join(parts)
+
     @property
     def has_model(self):
         return self.model_path.is_file()
+
+
+def run_started(folder_name):
+    """When a run started, from its folder's name (see :func:`new_run_dir`) as a ``time.struct_time``, or None."""
+    try:
+        return time.strptime(folder_name[:15], RUN_TIME_FORMAT)
+    except ValueError:
+        return None
+
+
+def run_title(run_dir):
+    """The human name (:meth:`SavedRun.title`) of the run in ``run_dir``, cached until its metrics change."""
+    metrics = Path(run_dir) / METRICS_FILE
+    try:
+        modified = metrics.stat().st_mtime_ns
+    except OSError:
+        modified = None
+    return _run_title(Path(run_dir), modified)
+
+
+def run_in_words(run_dir):
+    """A run as a sentence names it, e.g. 'run “Tutorial · 3 epochs · 98.9% · 14:05”'."""
+    return f"run “{run_title(run_dir)}”"
+
+
+@functools.lru_cache(maxsize=256)
+def _run_title(run_dir, modified):
+    return read_saved_run(run_dir).title()
 
 
 def read_saved_run(path, live_run_dir=None):

@@ -405,7 +405,7 @@ def train(config, data=None, on_event=None, stop_requested=None, runs_root=None,
                 on_event(event)
             if on_model is not None:
                 on_model(model, event)
-        if stop_requested.is_set():
+        if batch < batches:  # stopped mid-epoch; a stop during its last call still records the finished epoch
             status = RunState.STOPPED
             break
         val_loss, val_accuracy = steps.evaluate(validation_images, validation_labels)

@@ -1,12 +1,16 @@
 """Each visitor chooses the model Draw and Mistakes use; one visitor's choice never changes another's."""
+import dataclasses
 import shutil
 
 import pytest
 
 from mnist_cnn.paths import BUNDLED_RUN_DIR
+from mnist_cnn.runs import read_saved_run
 from support.app_server import save_screenshot, select_saved_run, wait_for_app_idle
 
 RUN_NAME = "20200101-000000-tutorial-copy"
+RUN_TITLE = dataclasses.replace(read_saved_run(BUNDLED_RUN_DIR), name=RUN_NAME).title()  # the pages' name for it
+RUN_IN_WORDS = f"run “{RUN_TITLE}”"
 
 
 @pytest.fixture
@@ -26,14 +30,14 @@ def test_choosing_a_saved_run_changes_only_this_visitors_pages(app_url, browser,
         chooser.get_by_test_id("stTopNav").get_by_role("link", name="Train", exact=True).click()
         chooser.get_by_text("Saved runs").wait_for(timeout=120_000)
         wait_for_app_idle(chooser)
-        select_saved_run(chooser, RUN_NAME)
+        select_saved_run(chooser, RUN_TITLE)
         use = chooser.get_by_role("button", name="Use this model on the Draw and Mistakes pages")
         use.click(timeout=30_000)
         wait_for_app_idle(chooser)
 
         # In-app navigation keeps the browser session (a reload would start a new one).
         chooser.get_by_test_id("stTopNav").get_by_role("link", name="Mistakes", exact=True).click()  # not the phone links
-        chooser.get_by_text(f"as seen by run {RUN_NAME}").wait_for(timeout=60_000)
+        chooser.get_by_text(f"as seen by {RUN_IN_WORDS}").wait_for(timeout=60_000)
         chooser.locator(".st-key-mistake-count").wait_for(timeout=60_000)
         wait_for_app_idle(chooser)
         save_screenshot(chooser, "active-model-chosen")
@@ -41,7 +45,7 @@ def test_choosing_a_saved_run_changes_only_this_visitors_pages(app_url, browser,
         other.goto(f"{app_url}/")
         other.get_by_test_id("stTopNav").get_by_role("link", name="Mistakes", exact=True).click()
         other.get_by_text("as seen by the bundled tutorial model").wait_for(timeout=60_000)
-        assert other.get_by_text(RUN_NAME).count() == 0
+        assert other.get_by_text(RUN_IN_WORDS).count() == 0
     finally:
         chooser.context.close()
         other.context.close()

@@ -3,12 +3,14 @@
 One server with a passcode for the module (its own runs folder); the no-passcode case uses the
 shared ``app_url`` server. Runs are tiny (1,000 images) and stopped early.
 """
+import dataclasses
 import re
 import shutil
 
 import pytest
 
 from mnist_cnn.paths import BUNDLED_RUN_DIR
+from mnist_cnn.runs import read_saved_run
 from mnist_cnn.teacher import PASSCODE_ENVIRONMENT_VARIABLE
 from support.app_server import save_screenshot, select_saved_run, start_streamlit, wait_for_app_idle
 
@@ -16,6 +18,8 @@ pytestmark = pytest.mark.browser
 
 PASSCODE = "seven purple owls"
 RUN_NAME = "20200101-000000-tutorial-class"
+RUN_TITLE = dataclasses.replace(read_saved_run(BUNDLED_RUN_DIR), name=RUN_NAME).title()  # the pages' name for it
+RUN_IN_WORDS = f"run “{RUN_TITLE}”"
 DESKTOP = {"viewport": {"width": 1920, "height": 1080}}
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 STATUS = ".st-key-train-status"
@@ -103,6 +107,10 @@ def test_only_the_teacher_starts_and_stops_even_after_a_reload_and_from_a_second
     second_device_context = new_context(browser, PHONE)
     try:
         student = open_train_page(student_context, f"{class_server.url}/Train")
+        assert student.get_by_text("The teacher starts runs here: watch the run live on this page.").count() == 1
+        assert student.get_by_role("button", name="Start training").count() == 0  # the settings are folded away
+        assert student.get_by_role("button", name=re.compile("Presenter view")).count() == 0
+        student.get_by_text("The teacher's run settings").click()
         assert student.get_by_role("button", name="Start training").is_disabled()
         assert student.get_by_text("Only the teacher starts and stops runs").count() == 1
 
@@ -131,12 +139,13 @@ def test_only_the_teacher_starts_and_stops_even_after_a_reload_and_from_a_second
         student.wait_for_function(f"() => document.querySelector('{STATUS}').innerText.includes('Training epoch')")
         wait_for_app_idle(student)
         assert stop_button(student).count() == 0
-        assert student.get_by_role("button", name="Start training").is_disabled()
+        assert student.get_by_role("button", name="Start training").count() == 0
         save_screenshot(student, "class-mode-train-student-360")
         student_context.close()  # fewer pages refreshing every second on the busy test machine
 
         second_device = open_train_page(second_device_context, link)
         second_device.get_by_text("Teacher mode", exact=True).wait_for()
+        assert not second_device.get_by_role("button", name=re.compile("Presenter view")).is_visible()  # no projector on a phone
         save_screenshot(second_device, "class-mode-train-teacher-360")
         stop_button(second_device).click()
         wait_until_stopped(second_device)
@@ -155,23 +164,23 @@ def test_the_class_model_reaches_every_visitor_and_survives_a_restart(browser, c
     teacher_context = new_context(browser, DESKTOP)
     try:
         student = open_train_page(student_context, f"{class_server.url}/Train")
-        select_saved_run(student, RUN_NAME)
+        select_saved_run(student, RUN_TITLE)
         student.get_by_role("button", name="Use this model on the Draw and Mistakes pages").wait_for()
         assert student.get_by_role("button", name="Make this the class model").count() == 0
         save_screenshot(student, "class-mode-train-student-1920")
 
         teacher = open_train_page(teacher_context, f"{class_server.url}/Train")
         unlock(teacher)
-        select_saved_run(teacher, RUN_NAME)
+        select_saved_run(teacher, RUN_TITLE)
         teacher.get_by_role("button", name="Make this the class model").click()
-        teacher.get_by_text(f"Class model: run {RUN_NAME}").wait_for(timeout=180_000)
+        teacher.get_by_text(f"Class model: {RUN_IN_WORDS}").wait_for(timeout=180_000)
 
         # The teacher goes to Draw through the menu (a deep link to /Train shows none: enter at home); in-app
         # navigation drops query parameters, and the app puts the token back.
         token = teacher.url.split("teacher=")[1]
         teacher.goto(f"{class_server.url}/?teacher={token}", wait_until="commit")
         teacher.get_by_role("link", name="Draw", exact=True).click()
-        teacher.get_by_text(f"Read by run {RUN_NAME} (the class model chosen by the teacher)").wait_for(
+        teacher.get_by_text(f"Read by {RUN_IN_WORDS} (the class model chosen by the teacher)").wait_for(
             timeout=180_000
         )
         teacher.wait_for_url(re.compile(r"/Draw\?teacher="), timeout=180_000)
@@ -184,9 +193,9 @@ def test_the_class_model_reaches_every_visitor_and_survives_a_restart(browser, c
     try:
         visitor = visitor_context.new_page()
         visitor.goto(f"{class_server.url}/Mistakes", wait_until="commit", timeout=180_000)
-        visitor.get_by_text(f"as seen by run {RUN_NAME} (the class model chosen by the teacher)").wait_for(timeout=180_000)
+        visitor.get_by_text(f"as seen by {RUN_IN_WORDS} (the class model chosen by the teacher)").wait_for(timeout=180_000)
         visitor.goto(f"{class_server.url}/Draw", wait_until="commit", timeout=180_000)
-        visitor.get_by_text(f"Read by run {RUN_NAME} (the class model chosen by the teacher)").wait_for(
+        visitor.get_by_text(f"Read by {RUN_IN_WORDS} (the class model chosen by the teacher)").wait_for(
             timeout=180_000
         )
     finally:

@@ -1,4 +1,5 @@
 """Class mode on the pages (AppTest): with a passcode only the teacher controls runs; the class model."""
+import dataclasses
 import shutil
 import time
 from pathlib import Path
@@ -9,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from mnist_cnn.class_model import CLASS_MODEL_FILE, set_class_model
 from mnist_cnn.paths import BUNDLED_MODEL_PATH, BUNDLED_RUN_DIR, runs_dir
 from mnist_cnn.run_manager import get_run_manager
-from mnist_cnn.runs import RunState
+from mnist_cnn.runs import RunState, read_saved_run
 from mnist_cnn.teacher import PASSCODE_ENVIRONMENT_VARIABLE
 from ui.teacher import PASSCODE_KEY, TOKEN_PARAMETER, attempt_limiter
 
@@ -18,6 +19,8 @@ TRAIN, DRAW, MISTAKES = (str(PAGES / name) for name in ("1_Train.py", "2_Draw.py
 PASSCODE = "orange kite 7"
 ONLY_THE_TEACHER = "Only the teacher starts and stops runs in this class"
 RUN_NAME = "20260101-000000-tutorial-class"
+RUN_TITLE = dataclasses.replace(read_saved_run(BUNDLED_RUN_DIR), name=RUN_NAME).title()  # the pages' name for it
+RUN_IN_WORDS = f"run “{RUN_TITLE}”"
 
 
 def open_page(path, query_params=None, session_state=None):
@@ -109,11 +112,11 @@ def saved_run():
 def test_a_fresh_visitor_uses_the_class_model_on_draw_and_mistakes(passcode_set, saved_run):
     set_class_model(runs_dir(), saved_run)  # as the Train page's button does; a fresh session reads it
     draw = open_page(DRAW)
-    assert f"Read by run {RUN_NAME} (the class model chosen by the teacher)." in captions(draw)
+    assert f"Read by {RUN_IN_WORDS} (the class model chosen by the teacher)." in captions(draw)
     mistakes = open_page(MISTAKES)
-    assert f"as seen by run {RUN_NAME} (the class model chosen by the teacher)." in captions(mistakes)
+    assert f"as seen by {RUN_IN_WORDS} (the class model chosen by the teacher)." in captions(mistakes)
     train = open_page(TRAIN)
-    assert f"Class model: run {RUN_NAME} (the class model chosen by the teacher)" in captions(train)
+    assert f"Class model: {RUN_IN_WORDS} (the class model chosen by the teacher)" in captions(train)
     assert train.dataframe[0].value["class model"].tolist() == ["", "✓"]
 
 
@@ -122,14 +125,14 @@ def test_the_visitors_own_choice_beats_the_class_model(saved_run):
     draw = open_page(DRAW, session_state={"active_model_path": str(BUNDLED_MODEL_PATH)})
     assert "Read by the bundled tutorial model (your own choice)." in captions(draw)
     no_passcode = open_page(DRAW)
-    assert f"Read by run {RUN_NAME} (the class model)." in captions(no_passcode)
+    assert f"Read by {RUN_IN_WORDS} (the class model)." in captions(no_passcode)
 
 
 @pytest.mark.parametrize(
     ("break_it", "note"),
     [
         (lambda run: shutil.rmtree(run), f"the class model, run {RUN_NAME}, was deleted"),
-        (lambda run: (run / "model.keras").write_bytes(b"not a model"), f"the class model, run {RUN_NAME}, cannot be loaded"),
+        (lambda run: (run / "model.keras").write_bytes(b"not a model"), f"the class model, {RUN_IN_WORDS}, cannot be loaded"),
         (lambda run: (run.parent / CLASS_MODEL_FILE).write_text("{oops"), "the class model setting (class_model.json) cannot be read"),
     ],
     ids=["deleted", "corrupt", "unreadable-setting"],

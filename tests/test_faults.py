@@ -32,7 +32,7 @@ def run_page(path, session_state=None):
 
 
 def saved_runs_table(app):
-    return app.dataframe[0].value.set_index("run")
+    return app.dataframe[0].value.set_index("folder")
 
 
 def start_tiny_run_from_the_page():
@@ -118,10 +118,10 @@ def test_broken_run_folders_are_listed_as_unreadable_on_the_train_page(monkeypat
     assert not app.exception
     table = saved_runs_table(app)
     broken = sorted(path.name for path in run_folders(runs))
-    assert sorted(table.index) == sorted(["bundled example", *broken])  # stray files are not listed as runs
+    assert sorted(table.index) == sorted(["", *broken])  # stray files are not listed as runs; "" is the bundled example
     assert set(table.loc[broken, "status"]) == {RunState.UNREADABLE}
     assert all(note.startswith("unreadable metrics.json") for note in table.loc[broken, "note"])
-    assert table.loc["bundled example", "status"] == RunState.FINISHED
+    assert table.loc["", "status"] == RunState.FINISHED
 
 
 @pytest.mark.parametrize("page", [HOME, DRAW, MISTAKES], ids=lambda page: page.stem)

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from mnist_cnn.run_manager import RunAlreadyActiveError, RunManager, get_run_manager
+from mnist_cnn.run_manager import WARM_UP_BATCHES, RunAlreadyActiveError, RunManager, get_run_manager
 from mnist_cnn.runs import METRICS_FILE, MODEL_FILE, RunState, list_saved_runs, read_metrics
 from mnist_cnn.training import TrainingConfig
 from ui.run_status import status_line
@@ -44,6 +44,7 @@ def test_a_run_trains_in_the_background_and_is_saved(small_mnist, tmp_path):
     snapshot = manager.snapshot()
     assert snapshot.state == RunState.FINISHED and snapshot.run_dir == run_dir
     assert len(snapshot.batch_losses) == 16 and snapshot.completed_epochs == 2
+    assert snapshot.warmed_up_at[0] == WARM_UP_BATCHES and snapshot.remaining_seconds == 0  # timed after the warm-up
     assert snapshot.test_accuracy == pytest.approx(read_metrics(run_dir)["test_accuracy"])
     assert status_line(snapshot) == f"Finished 2 epochs, test accuracy {snapshot.test_accuracy:.2%}"
     [saved] = list_saved_runs(tmp_path, manager.snapshot())
@@ -93,6 +94,20 @@ def test_stop_takes_effect_within_a_batch(small_mnist, tmp_path):
     assert not manager.stop()  # nothing left to stop
     metrics = read_metrics(run_dir)
     assert metrics["status"] == RunState.STOPPED and (run_dir / MODEL_FILE).is_file()
+
+
+def test_a_stop_while_the_data_loads_leaves_no_empty_run_folder(small_mnist, tmp_path):
+    data = GatedData(small_mnist)
+    manager = RunManager(tmp_path, load_data=data)
+    run_dir = manager.start(tiny_config())
+    assert run_dir.is_dir() and manager.snapshot().state == RunState.LOADING
+    assert manager.stop()
+    data.release.set()
+    manager.wait(60)
+    snapshot = manager.snapshot()
+    assert snapshot.state == RunState.STOPPED and status_line(snapshot) == "Stopped before training began"
+    assert not run_dir.exists() and not [path for path in tmp_path.iterdir() if path.is_dir()]
+    assert list_saved_runs(tmp_path, snapshot) == []
 
 
 def test_run_survives_the_session_that_started_it(small_mnist, tmp_path):

@@ -1,12 +1,14 @@
 import re
+import shutil
 import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from mnist_cnn.paths import BUNDLED_RUN_DIR, runs_dir
 from mnist_cnn.run_manager import get_run_manager
-from mnist_cnn.runs import RunState
+from mnist_cnn.runs import RunState, read_saved_run
 from mnist_cnn.training import BOUNDS
 from support.app_server import save_screenshot, wait_for_app_idle
 
@@ -145,3 +147,45 @@ def test_the_form_starts_from_the_chosen_preset_and_recipe():
     assert widget(app.number_input, "Learning rate").value == 0.01  # the recipe's rate wins over the preset's
     widget(app.selectbox, "Settings").set_value("The preset's own settings").run()
     assert widget(app.number_input, "Learning rate").value == 0.002 and widget(app.checkbox, "Scale pixels").value
+
+
+def copy_of_the_bundled_run(name):
+    run_dir = runs_dir() / name
+    shutil.copytree(BUNDLED_RUN_DIR, run_dir)
+    return run_dir
+
+
+def select_rows(app, *positions):
+    """Tick rows of the saved-runs table as a browser would (the table's widget state)."""
+    table = app.dataframe[0]
+    app.session_state[table.key] = {"selection": {"rows": list(positions), "columns": [], "cells": []}}
+    return app.run()
+
+
+def selected_run(app):
+    return next(m.value for m in app.markdown if m.value.startswith("Selected: "))
+
+
+def saved_runs(app):
+    return app.dataframe[0].value
+
+
+def test_a_new_run_at_the_top_never_moves_a_selection_to_its_neighbour():
+    older, newer = copy_of_the_bundled_run("20260101-000000-tutorial-aaaa"), copy_of_the_bundled_run("20260102-000000-tutorial-bbbb")
+    app = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert saved_runs(app)["folder"].tolist() == ["", newer.name, older.name]
+    select_rows(app, 2)
+    assert selected_run(app) == f"Selected: **{read_saved_run(older).title()}**"
+
+    copy_of_the_bundled_run("20260103-000000-tutorial-cccc")  # e.g. the teacher started a run: it is listed first
+    app.run()
+    assert saved_runs(app)["folder"].tolist()[1] == "20260103-000000-tutorial-cccc"
+    assert selected_run(app) == f"Selected: **{read_saved_run(older).title()}**"  # not the neighbour now at row 2
+    next(b for b in app.button if b.label.startswith("Use this model")).click().run()
+    in_use = saved_runs(app).set_index("folder")["in use"]
+    assert in_use[older.name] == "✓" and in_use[newer.name] == ""
+
+    shutil.rmtree(older)  # the chosen run is deleted: the choice is cleared, with a note
+    app.run()
+    assert not [m for m in app.markdown if m.value.startswith("Selected: ")]
+    assert any("no longer listed" in info.value for info in app.info)

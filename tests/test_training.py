@@ -115,6 +115,25 @@ def test_stop_request_ends_the_run_between_batches_and_keeps_the_model(small_mni
     assert load_model(result.run_dir / "model.keras").output_shape == (None, 10)
 
 
+def test_a_stop_during_an_epochs_last_compiled_call_keeps_that_epochs_record(small_mnist, tmp_path):
+    """The last call of epoch 1 trains batches 5-8; a stop that arrives while it runs must not drop the
+    epoch its model already holds (the table's "1 of 2" and "Stopped at epoch 1" must agree)."""
+    stop = threading.Event()
+    seen = []
+
+    def stop_during_the_last_call(event):
+        seen.append(event)
+        if isinstance(event, BatchEvent) and (event.epoch, event.batch) == (1, 5):
+            stop.set()
+
+    config = tiny_config(epochs=2, batch_size=100, train_size=1000, validation_split=0.2, steps_per_call=4)
+    result = train(config, data=small_mnist, on_event=stop_during_the_last_call, stop_requested=stop, runs_root=tmp_path)
+    assert [type(event).__name__ for event in seen] == ["BatchEvent"] * 8 + ["EpochEvent"]  # epoch 2 never began
+    metrics = json.loads((result.run_dir / "metrics.json").read_text())
+    assert metrics["status"] == "stopped" and metrics["completed_epochs"] == 1
+    assert metrics["epoch_history"]["epoch"] == [1] and len(metrics["batch_history"]["batch"]) == 8
+
+
 def test_unscaled_pixels_with_sgd_reproduce_the_tutorials_failure(small_mnist, tmp_path):
     broken = tiny_config(epochs=1, train_size=3000, optimizer="sgd", learning_rate=0.01, scale_pixels=False)
     fixed = tiny_config(epochs=1, train_size=3000, optimizer="adam", scale_pixels=True)

@@ -12,6 +12,7 @@ import streamlit as st
 
 from mnist_cnn.paths import BUNDLED_MODEL_PATH
 from mnist_cnn.precomputed import shipped_test_probabilities
+from mnist_cnn.runs import run_in_words
 from ui.class_model import chosen_by, current_class_model
 from ui.server_tuning import import_tensorflow
 
@@ -43,7 +44,7 @@ class ActiveModel:
 
     @property
     def name(self):
-        return "the bundled tutorial model" if self.path == BUNDLED_MODEL_PATH else f"run {self.path.parent.name}"
+        return "the bundled tutorial model" if self.path == BUNDLED_MODEL_PATH else run_in_words(self.path.parent)
 
     @property
     def label(self):
@@ -83,7 +84,7 @@ def active_model():
         problem = _usable(class_model.model_path)
         if problem is None:
             return ActiveModel(class_model.model_path, chosen_by())
-        problem = f"the class model, run {class_model.run_name}, cannot be loaded ({problem})"
+        problem = f"the class model, {run_in_words(class_model.model_path.parent)}, cannot be loaded ({problem})"
     return ActiveModel(BUNDLED_MODEL_PATH, f"{problem}, so the bundled one is used" if problem else "")
 
 

@@ -3,6 +3,7 @@ import streamlit as st
 
 from mnist_cnn.class_model import read_class_model, set_class_model
 from mnist_cnn.paths import BUNDLED_RUN_DIR, runs_dir
+from mnist_cnn.runs import run_in_words
 from ui.teacher import class_mode_on, teacher_rights
 
 _ERROR_KEY = "class_model_error"
@@ -56,7 +57,10 @@ def class_model_caption():
     """One line for the Train page: which run is the class model (or why none can be used)."""
     class_model = current_class_model()
     if class_model.model_path is not None:
-        return f"Class model: run {class_model.run_name} ({chosen_by()}): Draw and Mistakes use it for every visitor who chose no other."
+        return (
+            f"Class model: {run_in_words(class_model.model_path.parent)} ({chosen_by()}): Draw and Mistakes use it for "
+            "every visitor who chose no other."
+        )
     if class_model.problem:
         return f"No class model can be used: {class_model.problem}. Visitors who chose nothing get the bundled model."
     return "No class model is set: visitors who chose nothing get the bundled model."

@@ -92,12 +92,19 @@ def chart_figure(snapshot, height=CHART_HEIGHT, font_size=FONT_SIZE):
     return shared_live_figure(height, font_size).figure(snapshot)
 
 
-def steady_chart(figure, key="steady-chart"):
-    """Show ``figure`` without a blank frame when it replaces the previous one (see STEADY_CHART_CSS)."""
+def steady_chart(figure, key="steady-chart", view="page"):
+    """Show ``figure`` without a blank frame when it replaces the previous one (see STEADY_CHART_CSS).
+
+    ``view`` names the layout the chart is in (the page, presenter view): when it changes, every
+    slot is mounted anew at once, and a tie in the mount animation goes to the last slot, so the
+    slots start afresh with ``figure`` (no chart of the other view, in its size and type, on top).
+    """
     # All slots exist from the first draw on: a slot that appeared later would shift the others'
     # positions in the page, and Streamlit would mount them all anew. Three, not two: a busy browser
     # may apply two refreshes in one frame, and one slot must still hold a drawn chart.
-    slots = st.session_state.setdefault(f"{key}-slots", {"figures": [figure] * CHART_SLOTS, "front": 0})
+    slots = st.session_state.get(f"{key}-slots")
+    if slots is None or slots["view"] != view:
+        slots = st.session_state[f"{key}-slots"] = {"figures": [figure] * CHART_SLOTS, "front": 0, "view": view}
     if figure is not slots["figures"][slots["front"]]:
         slots["front"] = (slots["front"] + 1) % CHART_SLOTS
         slots["figures"][slots["front"]] = figure

@@ -26,20 +26,28 @@ def presenter_mode():
     return st.query_params.get(PRESENT_PARAM) == "1"
 
 
-def _enter():
-    st.query_params[PRESENT_PARAM] = "1"  # other parameters (e.g. a teacher's token) stay
-
-
-def _leave():
-    st.query_params.pop(PRESENT_PARAM, None)
+PHONE_CSS = """
+<style>
+@media (max-width: 640px) { .st-key-enter-presenter { display: none; } }  /* no projector on a phone */
+</style>
+"""
 
 
 def presenter_toggle():
-    """The button that switches presenter view on (or off, in presenter view)."""
+    """The button that switches presenter view on (or off, in presenter view).
+
+    It reruns the whole page (the layout changes), also from inside the live fragment, where a
+    button alone would rerun only the fragment and leave the old layout until a reload.
+    """
     if presenter_mode():
-        st.button("Leave presenter view", on_click=_leave, key="leave-presenter")
+        if st.button("Leave presenter view", key="leave-presenter"):
+            st.query_params.pop(PRESENT_PARAM, None)
+            st.rerun(scope="app")
     else:
-        st.button("Presenter view (projector)", on_click=_enter, icon=":material/present_to_all:", key="enter-presenter")
+        st.html(PHONE_CSS)
+        if st.button("Presenter view (projector)", icon=":material/present_to_all:", key="enter-presenter"):
+            st.query_params[PRESENT_PARAM] = "1"  # other parameters (e.g. a teacher's token) stay
+            st.rerun(scope="app")
 
 
 def presenter_ui(manager, started_active, can_stop, request_stop):
@@ -72,7 +80,7 @@ def presenter_ui(manager, started_active, can_stop, request_stop):
                     if live.active and live.last_batch:
                         st.progress(live.progress, text=progress_text(live))
                 with st.container(key="train-chart"):
-                    steady_chart(chart_figure(live, height=PRESENTER_CHART_HEIGHT, font_size=PRESENTER_FONT_SIZE))
+                    steady_chart(chart_figure(live, height=PRESENTER_CHART_HEIGHT, font_size=PRESENTER_FONT_SIZE), view="presenter")
             with wall_column:
                 prediction_wall_ui(live)
                 join_card_ui(qr_width=190, text_size="1.5rem", page_path=TRAIN_PAGE_PATH)

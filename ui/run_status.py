@@ -1,4 +1,6 @@
 """The Train page's words about runs: the live run's status line and the saved-runs table (no Streamlit)."""
+import hashlib
+
 from mnist_cnn.model import OPTIMIZER_TITLES
 from mnist_cnn.paths import BUNDLED_RUN_DIR
 from mnist_cnn.runs import RunState
@@ -38,7 +40,7 @@ def saved_run_rows(runs, live_run_dir=None, active_model_path=None, bundled_run_
     """
     return [
         {
-            "run": "bundled example" if run.path == bundled_run_dir else run.name,
+            "run": "bundled example" if run.path == bundled_run_dir else run.title(),
             "status": "training now" if live_run_dir is not None and run.path == live_run_dir else str(run.status),
             "network": run.config.get("preset", ""),
             "epochs": f"{run.completed_epochs} of {run.config.get('epochs', '?')}" if run.readable else "",
@@ -52,6 +54,22 @@ def saved_run_rows(runs, live_run_dir=None, active_model_path=None, bundled_run_
             "in use": "✓" if run.model_path == active_model_path else "",
             "class model": "✓" if class_model_path is not None and run.model_path == class_model_path else "",
             "note": run.error,
+            "folder": "" if run.path == bundled_run_dir else run.name,  # the downloads' file name
         }
         for run in runs
     ]
+
+
+def runs_table_key(runs):
+    """The saved-runs table's widget key, new whenever the list of runs changes.
+
+    A keyed table keeps its selection as row positions; a run inserted above would shift it to a
+    neighbour. A new key starts the table afresh, with the visitor's runs selected again by id.
+    """
+    digest = hashlib.sha1("\n".join(str(run.path) for run in runs).encode()).hexdigest()[:12]
+    return f"runs-table-{digest}"
+
+
+def rows_of_runs(runs, run_ids):
+    """The table positions of the runs whose ids (their folder paths, as strings) are in ``run_ids``."""
+    return [position for position, run in enumerate(runs) if str(run.path) in run_ids]
