@@ -25,11 +25,12 @@ PAGE_SIZE = 24
 GALLERY_TILE_WIDTH = 96  # px: three tiles a row on a 360 px phone
 SELECT_KEY = "{gallery}-select-{digit_id}"  # a gallery tile's checkbox
 STUDENTS_KEY = "class-students"  # the table of students; a revision in the key clears its selection
-UNDO_KEY = "class_undo"  # (deletion id, what was deleted, when): the last deletion, undoable for a minute
+UNDO_KEY = "class_undo"  # (deletion id, what was deleted, when, where): the last deletion, undoable for a minute
 
 
-def delete(what, action):
-    """Run a deletion of the class set (``action``: a ClassSet method's call) for the teacher, undoable for a minute."""
+def delete(what, action, place):
+    """Run a deletion of the class set (``action``: a ClassSet method's call) for the teacher, undoable for a
+    minute; its Undo shows at ``place`` (see :func:`undo_ui`), beside the button the teacher tapped."""
     if not teacher_rights():  # checked again: only a teacher's page shows the buttons
         return
     try:
@@ -38,7 +39,7 @@ def delete(what, action):
         st.session_state["class_action_error"] = str(error)
         return
     text = f"Deleted {deletion.count} digit{'' if deletion.count == 1 else 's'} {what}."
-    st.session_state[UNDO_KEY] = (deletion.id, text, deletion.deleted_at)
+    st.session_state[UNDO_KEY] = (deletion.id, text, deletion.deleted_at, place)
     st.session_state[f"{STUDENTS_KEY}-revision"] = st.session_state.get(f"{STUDENTS_KEY}-revision", 0) + 1
     st.session_state["confirm_clear"] = False
 
@@ -47,14 +48,14 @@ def delete_selected_digits(gallery_key, digit_ids):
     chosen = [digit_id for digit_id in digit_ids if st.session_state.get(SELECT_KEY.format(gallery=gallery_key, digit_id=digit_id))]
     for digit_id in chosen:
         st.session_state[SELECT_KEY.format(gallery=gallery_key, digit_id=digit_id)] = False
-    delete("selected in the gallery", lambda store: store.delete_digits(chosen))
+    delete("selected in the gallery", lambda store: store.delete_digits(chosen), "gallery")
 
 
 def undo_deletion():
     last = st.session_state.pop(UNDO_KEY, None)
     if last is None:  # a second tap on Undo
         return
-    deletion_id, _, _ = last
+    deletion_id = last[0]
     try:
         restored = class_set().undo(deletion_id)
     except ClassSetUnavailableError as error:
@@ -66,19 +67,20 @@ def undo_deletion():
         st.session_state["class_action_error"] = f"Too late to undo: deleted digits are kept for {UNDO_SECONDS} s only."
 
 
-def undo_ui():
-    """The last deletion's message with an Undo button, for UNDO_SECONDS."""
+def undo_ui(place):
+    """The last deletion's message with an Undo button, for UNDO_SECONDS, if it was made at ``place``
+    ("students", "gallery", or "top" for Clear, which leaves nothing further down)."""
     last = st.session_state.get(UNDO_KEY)
-    if last is None:
+    if last is None or last[3] != place:
         return
-    _, text, deleted_at = last
+    _, text, deleted_at, _ = last
     left = UNDO_SECONDS - (datetime.now(UTC) - deleted_at).total_seconds()
     if left <= 0:
         st.session_state.pop(UNDO_KEY)
         return
-    with st.container(horizontal=True, vertical_alignment="center", key="class-undo"):
+    with st.container(horizontal=True, vertical_alignment="center", key="class-undo"):  # Undo first: on a phone the text wraps below
+        st.button("Undo", key="class-undo-button", on_click=undo_deletion, icon=":material/undo:", type="primary")
         st.success(f"{text} Undo within {left:.0f} s.", icon=":material/delete:")
-        st.button("Undo", key="class-undo-button", on_click=undo_deletion, icon=":material/undo:")
 
 
 def digit_tile(image, caption):
@@ -96,6 +98,7 @@ def gallery(indices, digits, predictions, confidences, key, selectable):
         st.number_input(f"Page (of {page_count})", min_value=1, max_value=page_count, step=1, key=key)
     shown = [int(digits.ids[int(indices[position])]) for position in range(start, stop)]
     if selectable:
+        undo_ui("gallery")
         chosen = sum(bool(st.session_state.get(SELECT_KEY.format(gallery=key, digit_id=digit_id))) for digit_id in shown)
         st.button(
             f"Delete the {chosen} selected digit{'' if chosen == 1 else 's'}", key=f"{key}-delete-selected", disabled=not chosen,
@@ -119,7 +122,6 @@ def students_ui(students):
     Returns the students selected."""
     st.subheader("Digits by student")
     st.caption("Each row is one browser, by a random id (no names). Select students to see only their digits or delete them all.")
-    digits_per_student_ui()
     revision = st.session_state.get(f"{STUDENTS_KEY}-revision", 0)
     table = st.dataframe(
         {
@@ -131,6 +133,7 @@ def students_ui(students):
         },
         key=f"{STUDENTS_KEY}-{revision}", on_select="rerun", selection_mode="multi-row", hide_index=True, width="stretch",
     )
+    undo_ui("students")  # where the teacher's finger is: between the table and the button just tapped
     selected = [students[row] for row in table.selection.rows if row < len(students)]
     count = sum(len(student.indices) for student in selected)
     ids = [student.student_id for student in selected]
@@ -138,8 +141,9 @@ def students_ui(students):
     st.button(
         f"Delete the {count} digit{'' if count == 1 else 's'} of the selected students", key="class-delete-students",
         disabled=not selected, type="primary", icon=":material/group_remove:",
-        on_click=delete, args=(who, lambda store: store.delete_students(ids)),
+        on_click=delete, args=(who, lambda store: store.delete_students(ids), "students"),
     )
+    digits_per_student_ui()  # below the table: the table's hover toolbar would cover its + and - on a phone
     return selected
 
 
@@ -152,7 +156,7 @@ for kind in ("error", "message"):
     text = st.session_state.pop(f"class_action_{kind}", None)
     if text:
         (st.error if kind == "error" else st.success)(text)
-undo_ui()
+undo_ui("top")
 
 try:
     store = class_set()
@@ -238,5 +242,5 @@ if teacher:
         st.checkbox(f"Yes, delete all {len(digits):,} digits of the class set", key="confirm_clear")
         st.button(
             "Clear the class set", type="primary", disabled=not st.session_state.get("confirm_clear"),
-            on_click=delete, args=("(the whole class set)", lambda store: store.clear()), icon=":material/delete_forever:",
+            on_click=delete, args=("(the whole class set)", lambda store: store.clear(), "top"), icon=":material/delete_forever:",
         )

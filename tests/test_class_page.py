@@ -3,7 +3,9 @@ path in chromium: draw, give the label 7, see it counted; export round trip."""
 import io
 import math
 import sys
+import uuid
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 import pytest
@@ -14,8 +16,8 @@ from mnist_cnn.data import load_test_set
 from mnist_cnn.evaluation import wilson_interval
 from mnist_cnn.model import load_bundled_model
 from mnist_cnn.predict import Predictor
-from support.app_server import save_screenshot, wait_for_app_idle
-from support.touch import mouse_stroke
+from support.app_server import save_screenshot, select_saved_run, wait_for_app_idle
+from support.touch import PHONE, mouse_stroke, touch_stroke
 
 PAGES = Path(__file__).resolve().parent.parent / "app_pages"
 CLASS_PAGE = str(PAGES / "4_Class.py")
@@ -456,3 +458,106 @@ def test_with_a_passcode_only_the_teacher_deletes_or_clears_class_digits(class_d
     teacher.checkbox(key=f"class_gallery_page-select-{newest}").check().run()
     delete_button(teacher, "Delete the 1 selected digit").click().run()
     assert len(class_db) == 2
+
+
+def smiley_strokes():
+    """A face as a phone user draws it, in canvas pixels: outline, two eyes, a wide smile."""
+
+    def arc(cx, cy, rx, ry, start, end, n):
+        angles = [math.radians(start + (end - start) * k / n) for k in range(n + 1)]
+        return [(cx + rx * math.cos(angle), cy + ry * math.sin(angle)) for angle in angles]
+
+    return [arc(140, 140, 110, 110, -90, 270, 48), [(100, 100), (100, 118)], [(180, 100), (180, 118)], arc(140, 140, 80, 75, 15, 165, 24)]
+
+
+@pytest.mark.browser
+def test_a_smiley_on_a_phone_does_not_go_into_the_class_set_unasked(app_url, browser, app_data_dir):
+    """The lesson's smiley, drawn by touch and given as 4: refused, or held until the student confirms."""
+    context = browser.new_context(**PHONE)
+    phone = context.new_page()
+    try:
+        phone.goto(f"{app_url}/Draw")
+        canvas = phone.locator("canvas.upper-canvas").first
+        canvas.wait_for(timeout=120_000)
+        wait_for_app_idle(phone)
+        box = canvas.bounding_box()
+        for stroke in smiley_strokes():
+            touch_stroke(phone, box, stroke)
+            phone.wait_for_timeout(300)
+        phone.wait_for_selector(".st-key-prediction .verdict:not(.verdict-blank)", timeout=30_000)
+        wait_for_app_idle(phone)
+        save_screenshot(phone, "class-set-smiley-phone-drawn")
+        student = parse_qs(urlparse(phone.url).query)["voter"][0]  # the id is in the URL before the first give
+        give_four = phone.locator(".st-key-class-digit-buttons button").nth(4)
+        verdict = phone.locator(".st-key-prediction .verdict").get_attribute("class")
+        if "verdict-not-a-digit" in verdict:
+            assert give_four.is_disabled()
+            phone.get_by_text("does not see a digit").wait_for(timeout=30_000)
+        else:
+            give_four.tap()
+            phone.locator(".st-key-class-confirm").wait_for(timeout=30_000)  # "not sure" or "reads 0: give it as 4?"
+            assert "give it as 4" in phone.locator(".st-key-class-confirm").inner_text().lower()
+        wait_for_app_idle(phone)
+        phone.locator(".st-key-give-to-class").scroll_into_view_if_needed()
+        assert phone.evaluate("() => document.documentElement.scrollWidth") <= 360
+        save_screenshot(phone, "class-set-smiley-phone")
+        class_set = ClassSet(f"sqlite:///{app_data_dir / 'class_set.sqlite'}")
+        assert student not in class_set.digits().student_ids  # nothing went in
+        class_set.dispose()
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+def test_teachers_per_student_view_on_a_phone_and_a_laptop(app_url, browser, app_data_dir):
+    class_set = ClassSet(f"sqlite:///{app_data_dir / 'class_set.sqlite'}")
+    images, labels = load_test_set()
+    flood = f"{uuid.uuid4().hex}"
+    for i in range(20):  # one phone gave its whole allowance of ones and sevens
+        digit = 1 if i % 2 else 7
+        class_set.add(images[np.flatnonzero(labels == digit)[i]], digit, digit, 0.9, flood)
+    for k in range(3):  # three careful students
+        student = uuid.uuid4().hex
+        for i in range(300 + 10 * k, 304 + 12 * k):
+            class_set.add(images[i], int(labels[i]), int(labels[i]), 0.9, student)
+    class_set.dispose()
+    for name, options in (("laptop", {"viewport": {"width": 1920, "height": 1080}}), ("phone", PHONE)):
+        context = browser.new_context(**options)
+        page = context.new_page()
+        try:
+            page.goto(f"{app_url}/Class")
+            students = page.locator("[data-testid='stDataFrame']").first
+            students.wait_for(timeout=120_000)
+            wait_for_app_idle(page)
+            row = students.locator("[role='row']", has_text=flood[:8])  # the grid's accessible rows
+            row.wait_for(state="attached", timeout=30_000)
+            assert "1×10 · 7×10" in row.text_content()
+            assert page.locator(".st-key-class-digits-per-student input").input_value() == "20"
+            assert page.evaluate("() => document.documentElement.scrollWidth") <= options["viewport"]["width"]
+            accuracy = page.locator("[data-testid='stMetric']").first
+            assert "95% interval" in accuracy.inner_text()
+            save_screenshot(page, f"class-set-accuracy-{name}")
+            delete_students = page.get_by_role("button", name="Delete the 0 digits of the selected students")
+            assert delete_students.is_disabled()
+            page.get_by_text("Digits by student").scroll_into_view_if_needed()
+            save_screenshot(page, f"class-set-students-{name}")
+
+            select_saved_run(page, flood[:8])  # ticks the student's row in the grid
+            delete_flood = page.get_by_role("button", name="Delete the 20 digits of the selected students")
+            delete_flood.wait_for(timeout=30_000)
+            page.get_by_text("The 20 digits of the selected students", exact=True).wait_for(timeout=30_000)
+            wait_for_app_idle(page)
+            (page.get_by_text("Digits by student") if name == "laptop" else delete_flood).scroll_into_view_if_needed()
+            save_screenshot(page, f"class-set-students-{name}-selected")
+            delete_flood.click()
+            page.get_by_text("Deleted 20 digits of 1 student").wait_for(timeout=30_000)
+            wait_for_app_idle(page)
+            assert students.locator("[role='row']", has_text=flood[:8]).count() == 0
+            undo = page.get_by_role("button", name="Undo")
+            assert undo.is_visible() and 0 <= undo.bounding_box()["y"] < options["viewport"]["height"]  # beside the tapped button
+            save_screenshot(page, f"class-set-students-{name}-deleted")
+            undo.click()
+            page.get_by_text("Undone: 20 digits back in the class set").wait_for(timeout=30_000)
+            wait_for_app_idle(page)
+        finally:
+            context.close()

@@ -201,6 +201,6 @@ def digits_per_student_ui():
     st.session_state[DIGITS_PER_STUDENT_KEY] = limit  # what the database says, also after another teacher's change
     st.number_input(
         "Digits each student may give per lesson", min_value=1, max_value=MAX_PER_LESSON, step=1, key=DIGITS_PER_STUDENT_KEY,
-        on_change=_save_digits_per_student,
+        on_change=_save_digits_per_student, width=320,
         help=f"Counted per student over the last {LESSON_SECONDS // 3600} hours; digits you delete do not count.",
     )
