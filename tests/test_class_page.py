@@ -504,6 +504,16 @@ def test_a_smiley_on_a_phone_does_not_go_into_the_class_set_unasked(app_url, bro
         class_set = ClassSet(f"sqlite:///{app_data_dir / 'class_set.sqlite'}")
         assert student not in class_set.digits().student_ids  # nothing went in
         class_set.dispose()
+
+        # A drawing read as "not a digit" (today: a flat stroke) is refused outright, the buttons off.
+        phone.locator(".st-key-canvas-buttons").get_by_role("button", name="Clear").tap()
+        phone.wait_for_selector(".st-key-prediction .verdict-blank", timeout=30_000)
+        touch_stroke(phone, canvas.bounding_box(), [(40 + 10 * k, 150) for k in range(21)])
+        phone.wait_for_selector(".st-key-prediction .verdict-not-a-digit", timeout=30_000)
+        phone.get_by_text("does not see a digit").wait_for(timeout=30_000)
+        assert phone.locator(".st-key-class-digit-buttons button").nth(4).is_disabled()
+        phone.locator(".st-key-give-to-class").scroll_into_view_if_needed()
+        save_screenshot(phone, "class-set-not-a-digit-phone")
     finally:
         context.close()
 
