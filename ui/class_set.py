@@ -101,6 +101,10 @@ def _take_prompt():
         st.session_state["class_set_prompt_error"] = str(error)
 
 
+def _a(digit):
+    return "an" if digit == 8 else "a"
+
+
 def _pending_question(reading):
     """``(label, question)`` waiting for this drawing's yes, or None; a new drawing drops the question."""
     pending = st.session_state.get(PENDING_KEY)
@@ -130,7 +134,7 @@ def give_to_class_ui(reading, predictor_label):
         prompt = st.session_state.get(PROMPT_KEY)
         prompt_error = st.session_state.pop("class_set_prompt_error", None)
         if prompt is not None:
-            st.markdown(f"Your prompt: draw a **{prompt}** next, then tap the digit you drew.")
+            st.markdown(f"Your prompt: draw {_a(prompt)} **{prompt}** next, then tap the digit you drew.")
         if prompt_error:
             st.error(prompt_error)
         refused = refusal(reading.verdict) if reading.image is not None else None
@@ -158,7 +162,7 @@ def give_to_class_ui(reading, predictor_label):
             with asking.container(key="class-confirm", border=True):
                 st.markdown(f"**{question}**")
                 yes_column, no_column = st.columns(2)
-                yes = yes_column.button(f"Yes, it is a {label}", key="class-confirm-yes", type="primary", width="stretch")
+                yes = yes_column.button(f"Yes, it is {_a(label)} {label}", key="class-confirm-yes", type="primary", width="stretch")
                 no = no_column.button("No", key="class-confirm-no", width="stretch")
             if yes or no:
                 st.session_state.pop(PENDING_KEY, None)
