@@ -30,6 +30,7 @@ import sqlalchemy as sa  # noqa: E402
 
 from mnist_cnn.class_set import ClassSet  # noqa: E402
 from mnist_cnn.data import load_test_set  # noqa: E402
+from mnist_cnn.rate_limit import MAX_PER_LESSON  # noqa: E402
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -152,10 +153,11 @@ def measure_drawn_set(folder, per_digit, seed, verbose):
     from support.digit_strokes import digit_strokes
 
     data_dir = Path(folder) / "drawn"
-    process, base_url = start_streamlit({"MNIST_CNN_DATA": str(data_dir), "MNIST_CNN_CLASS_DB_URL": ""})
     rng = np.random.default_rng(seed)
     plan = [digit for _ in range(per_digit) for digit in rng.permutation(10)]
-    refused = []
+    ClassSet(f"sqlite:///{data_dir / 'class_set.sqlite'}").set_digits_per_student(min(len(plan), MAX_PER_LESSON))  # one "student"
+    process, base_url = start_streamlit({"MNIST_CNN_DATA": str(data_dir), "MNIST_CNN_CLASS_DB_URL": ""})
+    refused, confirmed = [], []
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -177,8 +179,13 @@ def measure_drawn_set(folder, per_digit, seed, verbose):
                 page.wait_for_selector(".st-key-prediction .predicted-digit", timeout=30_000)
                 wait_for_app_idle(page)
                 page.locator(".st-key-class-digit-buttons button").nth(int(digit)).click()
-                outcome = page.locator(".st-key-give-to-class [data-testid='stAlert']")
+                outcome = page.locator(".st-key-give-to-class [data-testid='stAlert'], .st-key-class-confirm").first
                 outcome.wait_for(timeout=30_000)
+                if page.locator(".st-key-class-confirm").count():  # misread or unsure: the student says yes, it is that digit
+                    confirmed.append({"digit": int(digit), "question": page.locator(".st-key-class-confirm p").first.inner_text()})
+                    page.locator(".st-key-class-confirm-yes button").click()
+                    outcome = page.locator(".st-key-give-to-class [data-testid='stAlert']").first
+                    outcome.wait_for(timeout=30_000)
                 text = outcome.inner_text()
                 if f"your {digit} is in the class set" not in text:
                     refused.append({"digit": int(digit), "message": text})
@@ -208,6 +215,7 @@ def measure_drawn_set(folder, per_digit, seed, verbose):
         "drawn": len(plan),
         "given": len(digits),
         "refused": refused,
+        "confirmed_after_a_question": confirmed,
         "accuracy_bundled_model": round(float(correct.mean()), 4) if len(digits) else None,
         "correct": int(correct.sum()),
         "per_digit_correct": {str(d): f"{int(correct[digits.labels == d].sum())}/{int((digits.labels == d).sum())}" for d in range(10)},

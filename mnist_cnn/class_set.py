@@ -2,8 +2,12 @@
 
 SQLite by default (one file, nothing to set up); any SQLAlchemy URL, e.g. a PostgreSQL server for
 a host whose disk is wiped on restart. Stored per digit: the 28x28 uint8 image the network saw,
-the label the student meant, the model's prediction and confidence then, a UTC timestamp and an
-anonymous session id. No names, no raw canvas, no addresses.
+the label the student meant, the model's prediction and confidence then, a UTC timestamp and the
+student's anonymous id (random, kept by their browser). No names, no raw canvas, no addresses.
+
+A deletion only hides digits for :data:`UNDO_SECONDS` (so the teacher can undo it); the next write
+after that removes them for good. Each student may give :meth:`ClassSet.digits_per_student` digits
+a lesson (a setting kept in the database, so every server process and a restart see it).
 
 The schema is created on first use and versioned: ``schema_version`` holds the number of
 :data:`MIGRATIONS` applied, and a later change appends a step there.
@@ -14,8 +18,9 @@ import os
 import sqlite3
 import threading
 import time
+import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import sqlalchemy as sa
@@ -23,7 +28,7 @@ from sqlalchemy import exc as sa_exc
 
 from mnist_cnn.data import IMAGE_SHAPE, NUM_CLASSES, as_digit, as_uint8_image
 from mnist_cnn.paths import data_dir
-from mnist_cnn.rate_limit import RateLimiter
+from mnist_cnn.rate_limit import LESSON_SECONDS, MAX_PER_LESSON, RateLimiter, RateLimitError
 
 DATABASE_URL_ENV = "MNIST_CNN_CLASS_DB_URL"
 SQLITE_FILE = "class_set.sqlite"
@@ -31,13 +36,28 @@ BUSY_TIMEOUT_SECONDS = 5.0  # how long a write waits for a locked SQLite file be
 CONNECT_TIMEOUT_SECONDS = 5  # how long a page waits for a database server that does not answer
 # After a failed connection, calls fail at once for this long instead of each waiting for the timeout.
 RETRY_SECONDS = 15.0
-SESSION_ID_LENGTH = 64
-# Drawings the student may give: "unsure" still shows a digit, only the network doubts which.
+STUDENT_ID_LENGTH = 64
+# Drawings the student may give: "unsure" only once the student confirms the digit they meant.
 ACCEPTED_VERDICTS = ("digit", "unsure")
+UNDO_SECONDS = 60  # how long a deletion can be undone
+DEFAULT_DIGITS_PER_STUDENT = 20  # a lesson's allowance per student until the teacher changes it
+DIGITS_PER_STUDENT_SETTING = "digits_per_student"
 
 
 class ClassSetUnavailableError(RuntimeError):
     """The database cannot be reached or is busy; the message is meant for the page."""
+
+
+class StudentLimitError(RateLimitError):
+    """The student has given this lesson's allowance of digits; the message is meant for the page."""
+
+
+class ConfirmationNeeded(Exception):
+    """The drawing goes in only once the student answers yes to ``question`` (the message)."""
+
+    def __init__(self, question):
+        super().__init__(question)
+        self.question = question
 
 
 def database_url(configured_url=None):
@@ -59,7 +79,7 @@ def _class_digits_table_v1(metadata):
         sa.Column("predicted", sa.SmallInteger, nullable=False),
         sa.Column("confidence", sa.Float, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("session_id", sa.String(SESSION_ID_LENGTH), nullable=False),
+        sa.Column("session_id", sa.String(STUDENT_ID_LENGTH), nullable=False),
         sa.CheckConstraint("label BETWEEN 0 AND 9", name="label_is_a_digit"),
         sa.CheckConstraint("predicted BETWEEN 0 AND 9", name="predicted_is_a_digit"),
     )
@@ -69,13 +89,63 @@ def _migrate_to_v1(connection):
     _class_digits_table_v1(sa.MetaData()).create(connection)
 
 
+def _class_digits_table_v2(metadata):
+    """v1 with ``session_id`` renamed ``student_id`` (an id that survives reloads; a v1 session is one
+    student), and deletions that can be undone: ``deleted_at`` and the ``deletion_id`` an undo names."""
+    return sa.Table(
+        "class_digits",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("image", sa.LargeBinary, nullable=False),  # 784 bytes, row by row, 0 = background
+        sa.Column("label", sa.SmallInteger, nullable=False),
+        sa.Column("predicted", sa.SmallInteger, nullable=False),
+        sa.Column("confidence", sa.Float, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("student_id", sa.String(STUDENT_ID_LENGTH), nullable=False),
+        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("deletion_id", sa.String(32), nullable=True),
+        sa.CheckConstraint("label BETWEEN 0 AND 9", name="label_is_a_digit"),
+        sa.CheckConstraint("predicted BETWEEN 0 AND 9", name="predicted_is_a_digit"),
+        sa.Index("class_digits_by_student", "student_id", "created_at"),
+    )
+
+
+def _class_settings_table(metadata):
+    return sa.Table(
+        "class_settings",
+        metadata,
+        sa.Column("name", sa.String(64), primary_key=True),
+        sa.Column("value", sa.Integer, nullable=False),
+    )
+
+
+def _migrate_to_v2(connection):
+    dialect = connection.dialect
+    connection.execute(sa.text("ALTER TABLE class_digits RENAME COLUMN session_id TO student_id"))
+    for name, kind in (("deleted_at", sa.DateTime(timezone=True)), ("deletion_id", sa.String(32))):
+        connection.execute(sa.text(f"ALTER TABLE class_digits ADD COLUMN {name} {kind.compile(dialect=dialect)}"))
+    connection.execute(sa.text("CREATE INDEX class_digits_by_student ON class_digits (student_id, created_at)"))
+    _class_settings_table(sa.MetaData()).create(connection)
+
+
 # Step n brings the schema from version n - 1 to n. Append, never edit: databases out there are at every version.
-MIGRATIONS = (_migrate_to_v1,)
+MIGRATIONS = (_migrate_to_v1, _migrate_to_v2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _METADATA = sa.MetaData()
-CLASS_DIGITS = _class_digits_table_v1(_METADATA)  # the table as the current schema has it
+CLASS_DIGITS = _class_digits_table_v2(_METADATA)  # the table as the current schema has it
+CLASS_SETTINGS = _class_settings_table(_METADATA)
 SCHEMA_VERSION_TABLE = sa.Table("schema_version", _METADATA, sa.Column("version", sa.Integer, nullable=False))
+_LIVE = CLASS_DIGITS.c.deleted_at.is_(None)  # not deleted (deleted digits wait UNDO_SECONDS for an undo)
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """Digits deleted in one action: ``id`` undoes it (:meth:`ClassSet.undo`) until UNDO_SECONDS after ``deleted_at``."""
+
+    id: str
+    count: int
+    deleted_at: datetime
 
 
 @dataclass(frozen=True)
@@ -88,7 +158,7 @@ class ClassDigits:
     predicted: np.ndarray  # (n,) uint8: the model's reading when the digit was given
     confidences: np.ndarray  # (n,) float
     created_at: list  # timezone-aware UTC datetimes
-    session_ids: list
+    student_ids: list  # anonymous
 
     def __len__(self):
         return len(self.ids)
@@ -119,7 +189,8 @@ class ClassSet:
     raises ValueError.
     """
 
-    def __init__(self, url=None, busy_timeout=BUSY_TIMEOUT_SECONDS, retry_seconds=RETRY_SECONDS, clock=time.monotonic):
+    def __init__(self, url=None, busy_timeout=BUSY_TIMEOUT_SECONDS, retry_seconds=RETRY_SECONDS, clock=time.monotonic,
+                 now=lambda: datetime.now(UTC)):
         try:
             self.url = sa.make_url(url or database_url())
         except sa_exc.ArgumentError as error:
@@ -129,6 +200,7 @@ class ClassSet:
         self._schema_lock = threading.Lock()
         self._schema_ready = False
         self._retry_seconds, self._clock = retry_seconds, clock
+        self._now = now  # UTC time of day, for timestamps, the lesson window and undo (tests inject one)
         self._down_until, self._down_message = float("-inf"), ""
 
     @property
@@ -221,8 +293,13 @@ class ClassSet:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def add(self, image, label, predicted, confidence, session_id):
-        """Store one digit; returns its id. ``image``: 28x28 uint8 (or float in [0, 1])."""
+    def add(self, image, label, predicted, confidence, student_id, within_limit=False):
+        """Store one digit; returns its id. ``image``: 28x28 uint8 (or float in [0, 1]).
+
+        ``within_limit``: refuse (:class:`StudentLimitError`) once ``student_id`` has given
+        :meth:`digits_per_student` digits in the last ``LESSON_SECONDS``, counted in the same
+        transaction as the insert, so two servers cannot both let the last one through.
+        """
         label = as_digit(label, "label")
         predicted = as_digit(predicted, "prediction")
         image = as_uint8_image(image)
@@ -231,31 +308,106 @@ class ClassSet:
         confidence = float(confidence)
         if not 0.0 <= confidence <= 1.0:
             raise ValueError(f"The confidence must be a probability from 0 to 1, got {confidence!r}.")
-        if not isinstance(session_id, str) or not 0 < len(session_id) <= SESSION_ID_LENGTH:
-            raise ValueError(f"The session id must be a string of 1 to {SESSION_ID_LENGTH} characters.")
+        if not isinstance(student_id, str) or not 0 < len(student_id) <= STUDENT_ID_LENGTH:
+            raise ValueError(f"The student id must be a string of 1 to {STUDENT_ID_LENGTH} characters.")
+        now = self._now()
         row = dict(
-            image=image.tobytes(), label=label, predicted=predicted, confidence=confidence,
-            created_at=datetime.now(UTC), session_id=session_id,
+            image=image.tobytes(), label=label, predicted=predicted, confidence=confidence, created_at=now, student_id=student_id,
         )
         with self._transaction(writes=True) as connection:
+            self._purge(connection, now)
+            if within_limit:
+                if self.backend == "postgresql":  # one give at a time per student (SQLite's writes are serial anyway)
+                    connection.execute(sa.text("SELECT pg_advisory_xact_lock(1415, hashtext(:student))"), {"student": student_id})
+                limit = self._setting(connection, DIGITS_PER_STUDENT_SETTING, DEFAULT_DIGITS_PER_STUDENT)
+                if self._given_this_lesson(connection, student_id, now) >= limit:
+                    raise StudentLimitError(
+                        f"You have given {limit} digits this lesson, the most each student may give. Thank you! "
+                        "The teacher can raise the limit."
+                    )
             return connection.execute(CLASS_DIGITS.insert().values(**row).returning(CLASS_DIGITS.c.id)).scalar_one()
 
-    def delete(self, digit_id):
-        """Delete one digit; True if it was there."""
+    def _delete_where(self, condition):
+        """Hide the digits matching ``condition`` for UNDO_SECONDS; returns the :class:`Deletion`."""
+        now = self._now()
+        deletion_id = uuid.uuid4().hex
         with self._transaction(writes=True) as connection:
-            return connection.execute(CLASS_DIGITS.delete().where(CLASS_DIGITS.c.id == int(digit_id))).rowcount > 0
+            self._purge(connection, now)
+            count = connection.execute(
+                CLASS_DIGITS.update().where(_LIVE, condition).values(deleted_at=now, deletion_id=deletion_id)
+            ).rowcount
+        return Deletion(deletion_id, count, now)
+
+    def delete_digits(self, digit_ids):
+        """Delete the digits with these ids in one action (undoable for UNDO_SECONDS); a :class:`Deletion`."""
+        return self._delete_where(CLASS_DIGITS.c.id.in_([int(digit_id) for digit_id in digit_ids]))
+
+    def delete_students(self, student_ids):
+        """Delete every digit of these students in one action (undoable for UNDO_SECONDS); a :class:`Deletion`."""
+        return self._delete_where(CLASS_DIGITS.c.student_id.in_([str(student) for student in student_ids]))
+
+    def delete(self, digit_id):
+        """Delete one digit (undoable for UNDO_SECONDS); True if it was there."""
+        return self.delete_digits([digit_id]).count > 0
 
     def clear(self):
-        """Delete every digit; returns how many there were."""
+        """Delete every digit (undoable for UNDO_SECONDS); a :class:`Deletion`."""
+        return self._delete_where(sa.true())
+
+    def undo(self, deletion_id):
+        """Bring back the digits of a deletion made less than UNDO_SECONDS ago; returns how many came back
+        (0 when it is too late or there is no such deletion)."""
+        now = self._now()
         with self._transaction(writes=True) as connection:
-            return connection.execute(CLASS_DIGITS.delete()).rowcount
+            self._purge(connection, now)
+            return connection.execute(
+                CLASS_DIGITS.update().where(CLASS_DIGITS.c.deletion_id == str(deletion_id)).values(deleted_at=None, deletion_id=None)
+            ).rowcount
+
+    def _purge(self, connection, now):
+        # Deletions older than the undo window go for good: the next write after it removes them.
+        connection.execute(CLASS_DIGITS.delete().where(CLASS_DIGITS.c.deleted_at <= now - timedelta(seconds=UNDO_SECONDS)))
+
+    # -- the per-student allowance ----------------------------------------------------------
+
+    @staticmethod
+    def _setting(connection, name, default):
+        value = connection.execute(sa.select(CLASS_SETTINGS.c.value).where(CLASS_SETTINGS.c.name == name)).scalar()
+        return default if value is None else int(value)
+
+    def digits_per_student(self):
+        """How many digits each student may give a lesson (the teacher's setting, else DEFAULT_DIGITS_PER_STUDENT)."""
+        with self._transaction() as connection:
+            return self._setting(connection, DIGITS_PER_STUDENT_SETTING, DEFAULT_DIGITS_PER_STUDENT)
+
+    def set_digits_per_student(self, limit):
+        """Set the allowance, 1 to MAX_PER_LESSON digits per student a lesson, for every server using this database."""
+        if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or not 1 <= limit <= MAX_PER_LESSON:
+            raise ValueError(f"The digits per student must be a whole number from 1 to {MAX_PER_LESSON}, got {limit!r}.")
+        with self._transaction(writes=True) as connection:
+            updated = connection.execute(
+                CLASS_SETTINGS.update().where(CLASS_SETTINGS.c.name == DIGITS_PER_STUDENT_SETTING).values(value=int(limit))
+            ).rowcount
+            if not updated:
+                connection.execute(CLASS_SETTINGS.insert().values(name=DIGITS_PER_STUDENT_SETTING, value=int(limit)))
+
+    @staticmethod
+    def _given_this_lesson(connection, student_id, now):
+        since = now - timedelta(seconds=LESSON_SECONDS)
+        query = sa.select(sa.func.count()).where(_LIVE, CLASS_DIGITS.c.student_id == student_id, CLASS_DIGITS.c.created_at > since)
+        return connection.execute(query).scalar_one()
+
+    def given_this_lesson(self, student_id):
+        """How many of the student's digits from the last LESSON_SECONDS are in the class set."""
+        with self._transaction() as connection:
+            return self._given_this_lesson(connection, student_id, self._now())
 
     # -- reading ----------------------------------------------------------------------------
 
     def count_by_label(self):
         """(10,) int64: how many digits each label has."""
         with self._transaction() as connection:
-            rows = connection.execute(sa.select(CLASS_DIGITS.c.label, sa.func.count()).group_by(CLASS_DIGITS.c.label)).all()
+            rows = connection.execute(sa.select(CLASS_DIGITS.c.label, sa.func.count()).where(_LIVE).group_by(CLASS_DIGITS.c.label)).all()
         counts = np.zeros(NUM_CLASSES, np.int64)
         for label, count in rows:
             counts[label] = count
@@ -273,7 +425,7 @@ class ClassSet:
     def digits(self):
         """Every digit with its reading, oldest first, as :class:`ClassDigits`."""
         with self._transaction() as connection:
-            rows = connection.execute(sa.select(CLASS_DIGITS).order_by(CLASS_DIGITS.c.id)).all()
+            rows = connection.execute(sa.select(CLASS_DIGITS).where(_LIVE).order_by(CLASS_DIGITS.c.id)).all()
         return ClassDigits(
             ids=np.array([row.id for row in rows], np.int64),
             images=np.frombuffer(b"".join(row.image for row in rows), np.uint8).reshape(-1, *IMAGE_SHAPE).copy(),
@@ -281,7 +433,7 @@ class ClassSet:
             predicted=np.array([row.predicted for row in rows], np.uint8),
             confidences=np.array([row.confidence for row in rows], np.float64),
             created_at=[_as_utc(row.created_at) for row in rows],
-            session_ids=[row.session_id for row in rows],
+            student_ids=[row.student_id for row in rows],
         )
 
     def images_and_labels(self):
@@ -308,15 +460,15 @@ def npz_bytes(digits):
 
 
 def csv_text(digits):
-    """One digit a row: id, label, predicted, confidence, created_at (UTC ISO 8601), session_id, then
+    """One digit a row: id, label, predicted, confidence, created_at (UTC ISO 8601), student_id, then
     pixel0 ... pixel783 (row by row, 0-255)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["id", "label", "predicted", "confidence", "created_at", "session_id", *(f"pixel{i}" for i in range(784))])
+    writer.writerow(["id", "label", "predicted", "confidence", "created_at", "student_id", *(f"pixel{i}" for i in range(784))])
     for i in range(len(digits)):
         writer.writerow([
             int(digits.ids[i]), int(digits.labels[i]), int(digits.predicted[i]), f"{digits.confidences[i]:.4f}",
-            digits.created_at[i].isoformat(), digits.session_ids[i], *digits.images[i].reshape(-1).tolist(),
+            digits.created_at[i].isoformat(), digits.student_ids[i], *digits.images[i].reshape(-1).tolist(),
         ])
     return buffer.getvalue()
 
@@ -357,22 +509,74 @@ def _as_utc(moment):
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def give_to_class(class_set, limiter: RateLimiter, session_id, label, verdict, image, probabilities):
-    """Add a drawing the network has read to the class set, with the digit the student meant.
+def refusal(verdict):
+    """Why a drawing read as ``verdict`` never goes into the class set, for the page; None when it may."""
+    if verdict in ACCEPTED_VERDICTS:
+        return None
+    if verdict == "not a digit":
+        return "Not for the class set: the network does not see a digit here. Draw one digit, 0 to 9."
+    return "Nothing to give yet: draw a digit, then tap the digit you meant."
 
-    Refuses a blank or non-digit drawing and a label outside 0-9 (ValueError), a session that gives
-    too often (:class:`~mnist_cnn.rate_limit.RateLimitError`); a database failure does not count
-    against the session's allowance. Returns the new digit's id.
+
+def confirmation_question(verdict, guess, label):
+    """What the student must answer yes to before a drawing read as ``verdict`` (most likely digit
+    ``guess``) goes in as ``label``; None when it goes in at once. ValueError for a drawing that never
+    goes in (see :func:`refusal`) or a label outside 0-9.
     """
     label = as_digit(label, "label")
-    if verdict not in ACCEPTED_VERDICTS:
-        what = "blank" if verdict == "blank" else "not a digit" if verdict == "not a digit" else f"read as {verdict!r}"
-        raise ValueError(f"This drawing is {what}: only drawings of a digit go into the class set.")
+    reason = refusal(verdict)
+    if reason:
+        raise ValueError(reason)
+    if verdict == "unsure":
+        return f"The network is not sure this is a digit (the nearest is {guess}). Give it as {label} only if you drew a clear {label}."
+    if guess != label:
+        return f"The network reads {guess}: give it as {label}?"
+    return None
+
+
+def give_to_class(class_set, limiter: RateLimiter, student_id, label, verdict, image, probabilities, confirmed=False):
+    """Add a drawing the network has read to the class set, with the digit the student meant.
+
+    Refuses a blank or non-digit drawing and a label outside 0-9 (ValueError); raises
+    :class:`ConfirmationNeeded` for an "unsure" drawing or a label other than the confident reading
+    unless ``confirmed``; refuses a student who gives too often or has given the lesson's allowance
+    (:class:`~mnist_cnn.rate_limit.RateLimitError`). A database failure does not count against the
+    student. Returns the new digit's id.
+    """
     if image is None or probabilities is None:
-        raise ValueError("This drawing is blank: only drawings of a digit go into the class set.")
-    probabilities = np.asarray(probabilities, dtype=float).reshape(-1)
-    if probabilities.shape != (NUM_CLASSES,):
+        verdict = "blank"
+    probabilities = None if probabilities is None else np.asarray(probabilities, dtype=float).reshape(-1)
+    if probabilities is not None and probabilities.shape != (NUM_CLASSES,):
         raise ValueError(f"Expected 10 probabilities, got {probabilities.size}.")
-    predicted = int(probabilities.argmax())
-    with limiter.admit(session_id):
-        return class_set.add(image, label, predicted, float(probabilities[predicted]), session_id)
+    predicted = None if probabilities is None else int(probabilities.argmax())
+    question = confirmation_question(verdict, predicted, label)
+    if question and not confirmed:
+        raise ConfirmationNeeded(question)
+    with limiter.admit(student_id):
+        return class_set.add(image, label, predicted, float(probabilities[predicted]), student_id, within_limit=True)
+
+
+@dataclass(frozen=True)
+class StudentDigits:
+    """One student's digits in the class set: ``indices`` into a :class:`ClassDigits`, newest first."""
+
+    student_id: str
+    indices: np.ndarray
+    label_counts: np.ndarray  # (10,)
+    read_right: int  # how many the network reads as the label meant
+    last_given: datetime
+
+
+def by_student(digits, predictions):
+    """The class set's digits grouped by student, the student who gave last first."""
+    predictions = np.asarray(predictions)
+    groups = {}
+    for i in range(len(digits) - 1, -1, -1):  # newest first
+        groups.setdefault(digits.student_ids[i], []).append(i)
+    return [
+        StudentDigits(
+            student, np.array(indices, np.int64), np.bincount(digits.labels[indices], minlength=NUM_CLASSES),
+            int((predictions[indices] == digits.labels[indices]).sum()), digits.created_at[indices[0]],
+        )
+        for student, indices in groups.items()
+    ]

@@ -23,3 +23,19 @@ def evaluate(model, images, labels):
         "test_loss": cross_entropy(probabilities, labels),
         "n": int(len(labels)),
     }
+
+
+def wilson_interval(correct, total, z=1.96):
+    """``(low, high)``: the Wilson score interval of an accuracy of ``correct`` of ``total`` (95% for z = 1.96).
+
+    Unlike the plain ``p ± z·se`` it stays within [0, 1] and is honest for a dozen digits or for 12 of 12
+    right; ``(0.0, 1.0)`` when there is nothing to judge by.
+    """
+    if total <= 0:
+        return 0.0, 1.0
+    if not 0 <= correct <= total:
+        raise ValueError(f"Expected 0 to {total} correct, got {correct}.")
+    p, z2 = correct / total, z * z
+    centre = (p + z2 / (2 * total)) / (1 + z2 / total)
+    half = z / (1 + z2 / total) * np.sqrt(p * (1 - p) / total + z2 / (4 * total * total))
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))

@@ -3,7 +3,9 @@ path in chromium: draw, give the label 7, see it counted; export round trip."""
 import io
 import math
 import sys
+import uuid
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 import pytest
@@ -11,10 +13,11 @@ from streamlit.testing.v1 import AppTest
 
 from mnist_cnn.class_set import ClassSet
 from mnist_cnn.data import load_test_set
+from mnist_cnn.evaluation import wilson_interval
 from mnist_cnn.model import load_bundled_model
 from mnist_cnn.predict import Predictor
-from support.app_server import save_screenshot, wait_for_app_idle
-from support.touch import mouse_stroke
+from support.app_server import save_screenshot, select_saved_run, wait_for_app_idle
+from support.touch import PHONE, mouse_stroke, touch_stroke
 
 PAGES = Path(__file__).resolve().parent.parent / "app_pages"
 CLASS_PAGE = str(PAGES / "4_Class.py")
@@ -62,31 +65,91 @@ def test_counts_accuracy_and_gallery_match_the_database(class_db):
     assert not app.exception
     counts = np.bincount(all_labels, minlength=10)
     assert counts_text(app) == "**32 digits** in the class set · " + " · ".join(f"{d}: {c}" for d, c in enumerate(counts))
-    metrics = {metric.label: metric.value for metric in app.metric}
-    assert metrics["Accuracy on our class set"] == f"{expected_correct / 32:.1%}"
-    assert metrics["Our digits it misreads"] == f"{32 - expected_correct} of 32"
-    assert metrics["Accuracy on MNIST's test set"] == "99.25%"
-    deletes = [button for button in app.button if button.label == "Delete"]
-    assert len(deletes) == 24  # one page of the gallery, each digit deletable while no passcode is set
-    assert app.number_input[0].label == "Page (of 2)"
+    metrics = {metric.label: metric for metric in app.metric}
+    assert metrics["Accuracy on our class set"].value == f"{expected_correct / 32:.1%}"
+    low, high = wilson_interval(expected_correct, 32)
+    assert metrics["Accuracy on our class set"].proto.delta == f"95% interval {low:.0%} to {high:.0%}"  # never a bare percentage
+    assert any(c.value.startswith(f"{expected_correct} of 32 digits read right · too few digits to judge") for c in app.caption)
+    assert metrics["Our digits it misreads"].value == f"{32 - expected_correct} of 32"
+    assert metrics["Accuracy on MNIST's test set"].value == "99.25%"
+    selects = [box for box in app.checkbox if box.label == "Select"]
+    assert len(selects) == 24  # one page of the gallery, each digit selectable while no passcode is set
+    assert app.number_input(key="class_gallery_page").label == "Page (of 2)"
 
 
-def test_teacher_deletes_a_digit_and_clears_the_set_after_confirming(class_db):
+def delete_button(app, starts):
+    return next(button for button in app.button if button.label.startswith(starts))
+
+
+def test_teacher_deletes_a_selection_of_digits_in_one_action_and_undoes_it(class_db):
     fill(class_db, 5)
     app = AppTest.from_file(CLASS_PAGE, default_timeout=120).run()
-    newest = int(class_db.digits().ids[-1])
-    app.button(key=f"class_gallery_page-delete-{newest}").click().run()
+    ids = [int(i) for i in class_db.digits().ids]
+    assert delete_button(app, "Delete the 0 selected digits").disabled
+    for digit_id in ids[-2:]:
+        app.checkbox(key=f"class_gallery_page-select-{digit_id}").check()
+    app.run()
+    delete_button(app, "Delete the 2 selected digits").click().run()
     assert not app.exception
-    assert newest not in class_db.digits().ids and len(class_db) == 4
-    assert counts_text(app).startswith("**4 digits**")
+    assert class_db.digits().ids.tolist() == ids[:3]
+    assert counts_text(app).startswith("**3 digits**")
+    assert "Deleted 2 digits selected in the gallery" in app.success[0].value
+    app.button(key="class-undo-button").click().run()
+    assert "Undone: 2 digits back" in app.success[0].value
+    assert class_db.digits().ids.tolist() == ids and counts_text(app).startswith("**5 digits**")
+    assert not [box for box in app.checkbox if box.label == "Select" and box.value]  # the selection is not armed again
 
+
+def test_teacher_sees_digits_by_student_and_deletes_a_students_digits_in_one_action(class_db):
+    images, labels = load_test_set()
+    fill(class_db, 4)  # s0 (2 digits), s1, s2
+    for i in range(50):  # one phone's flood
+        class_db.add(images[100 + i], 1 if i % 2 else 7, 1 if i % 2 else 7, 0.9, "flooding-phone-0123456789")
+    app = AppTest.from_file(CLASS_PAGE, default_timeout=120).run()
+    assert not app.exception
+    table = app.dataframe[0].value
+    assert list(table["Student"]) == ["flooding", "s0", "s2", "s1"]  # short anonymous ids, latest first
+    assert list(table["Digits"]) == [50, 2, 1, 1]
+    assert table["Meant"][0] == "1×25 · 7×25"
+    assert delete_button(app, "Delete the 0 digits of the selected students").disabled
+
+    # Selecting the row (what st.dataframe's on_select sends) shows that student's digits only.
+    app.session_state["class-students-0"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    app.run()
+    assert any(header.value == "The 50 digits of the selected students" for header in app.subheader)
+    delete_button(app, "Delete the 50 digits of the selected students").click().run()
+    assert not app.exception
+    assert len(class_db) == 4 and "flooding-phone-0123456789" not in class_db.digits().student_ids
+    assert "Deleted 50 digits of 1 student" in app.success[0].value
+    assert list(app.dataframe[0].value["Student"]) == ["s0", "s2", "s1"]
+    assert not any("selected students" in header.value for header in app.subheader)  # the selection went with them
+    app.button(key="class-undo-button").click().run()
+    assert len(class_db) == 54
+
+
+def test_teacher_sets_the_digits_each_student_may_give(class_db):
+    fill(class_db, 1)
+    app = AppTest.from_file(CLASS_PAGE, default_timeout=120).run()
+    setting = app.number_input(key="class-digits-per-student")
+    assert setting.value == 20
+    setting.set_value(5).run()
+    assert not app.exception
+    assert class_db.digits_per_student() == 5
+    assert AppTest.from_file(CLASS_PAGE, default_timeout=120).run().number_input(key="class-digits-per-student").value == 5
+
+
+def test_teacher_clears_the_set_after_confirming_and_can_undo_it(class_db):
+    fill(class_db, 4)
+    app = AppTest.from_file(CLASS_PAGE, default_timeout=120).run()
     clear = next(button for button in app.button if button.label == "Clear the class set")
     assert clear.disabled  # not before the confirmation
     app.checkbox(key="confirm_clear").check().run()
     next(button for button in app.button if button.label == "Clear the class set").click().run()
     assert len(class_db) == 0
-    assert "Deleted all 4 digits" in app.success[0].value
+    assert "Deleted 4 digits (the whole class set)" in app.success[0].value
     assert counts_text(app).startswith("**0 digits**")
+    app.button(key="class-undo-button").click().run()
+    assert len(class_db) == 4 and counts_text(app).startswith("**4 digits**")
 
 
 def test_a_database_that_cannot_be_reached_is_a_message_not_a_traceback(tmp_path, monkeypatch):
@@ -136,14 +199,117 @@ def test_draw_page_gives_the_drawing_with_the_label_tapped(class_db, draw_page_w
     assert not app.exception
     app.button(key="give-7").click().run()
     assert not app.exception
-    assert "your 7 is in the class set" in app.success[0].value
+    assert "your 7 is in the class set (1 of your 20 this lesson)" in app.success[0].value
     digits = class_db.digits()
     assert list(digits.labels) == [7] and digits.predicted[0] == 7 and digits.confidences[0] > 0.5
     assert digits.images[0].shape == (28, 28) and digits.images[0].max() == 255
+    assert digits.student_ids == [app.query_params["voter"]]  # the student's id, kept in the URL for a reload
     # The same drawing again is not a second digit.
     app.button(key="give-7").click().run()
     assert "already in the class set" in app.info[-1].value
     assert len(class_db) == 1
+
+
+def clear_digit(digit):
+    """The first MNIST test image of ``digit`` that the network reads confidently as that digit."""
+    images, labels = load_test_set()
+    candidates = np.flatnonzero(labels == digit)[:20]
+    probabilities = Predictor(load_bundled_model()).probabilities(images[candidates])
+    return images[candidates[int(np.argmax(probabilities[:, digit]))]]
+
+
+def drawing_read_as(verdict, predictor):
+    """An MNIST test image that the Draw page, fed it through the canvas, reads as ``verdict``."""
+    from mnist_cnn.reading import read_drawing
+
+    images, _ = load_test_set()
+    doubtful = np.argsort(predictor.probabilities(images[:3000]).max(axis=1))[:40]
+    for i in doubtful:
+        rgba = np.zeros((280, 280, 4), np.uint8)
+        rgba[..., :3] = np.kron(images[i], np.ones((10, 10), np.uint8))[..., None]
+        rgba[..., 3] = 255
+        reading = read_drawing(rgba, predictor)
+        if reading.verdict == verdict:
+            return images[i], reading.guess
+    pytest.fail(f"none of the 40 least confident test digits reads as {verdict!r}")
+
+
+def test_a_not_a_digit_drawing_is_refused(class_db, draw_page_with_a_drawing):
+    line = np.zeros((28, 28), np.uint8)
+    line[14, 5:23] = 255  # one flat stroke: "not a digit" by its shape
+    app = draw_page_with_a_drawing(line).run()
+    assert not app.exception
+    assert any("verdict-not-a-digit" in m.value for m in app.markdown)
+    assert "does not see a digit" in app.warning[0].value
+    assert all(app.button(key=f"give-{digit}").disabled for digit in range(10))
+    assert len(class_db) == 0
+
+
+def test_an_unsure_drawing_goes_in_only_after_the_student_confirms(class_db, draw_page_with_a_drawing, predictor):
+    image, guess = drawing_read_as("unsure", predictor)
+    app = draw_page_with_a_drawing(image).run()
+    app.button(key=f"give-{guess}").click().run()
+    assert not app.exception
+    assert len(class_db) == 0
+    (question,) = [m.value for m in app.markdown if "not sure this is a digit" in m.value]
+    assert f"Give it as {guess} only if you drew a clear {guess}" in question
+    app.button(key="class-confirm-yes").click().run()
+    assert not app.exception
+    assert f"your {guess} is in the class set" in app.success[0].value
+    assert list(class_db.digits().labels) == [guess]
+    assert not [m for m in app.markdown if "not sure this is a digit" in m.value]  # asked once
+
+
+def test_prompt_never_picks_the_label_and_another_label_is_asked_about_once(class_db, draw_page_with_a_drawing):
+    """The lesson's bug: the prompt painted 3 solid blue while a clear 4 was drawn, and tapping it gave
+    a 4 labelled 3 without a question."""
+    images, labels = load_test_set()
+    for digit in range(10):
+        if digit != 3:
+            class_db.add(images[int(np.flatnonzero(labels == digit)[0])], digit, digit, 0.9, "s")
+    app = draw_page_with_a_drawing(clear_digit(4)).run()
+    app.button(key="class-set-prompt").click().run()
+    assert any("draw a **3** next" in m.value for m in app.markdown)
+    assert {app.button(key=f"give-{digit}").proto.type for digit in range(10)} == {"secondary"}  # none stands out
+    app.button(key="give-3").click().run()
+    assert not app.exception
+    assert any(m.value == "**The network reads 4: give it as 3?**" for m in app.markdown)
+    assert len(class_db) == 9  # nothing given yet
+    app.button(key="class-confirm-no").click().run()
+    assert not [m for m in app.markdown if "give it as 3?" in m.value] and len(class_db) == 9
+    app.button(key="give-3").click().run()
+    app.button(key="class-confirm-yes").click().run()
+    assert "your 3 is in the class set" in app.success[0].value
+    assert class_db.digits().labels[-1] == 3 and class_db.digits().predicted[-1] == 4
+    app.button(key="give-4").click().run()  # the same drawing again: already given, no second question
+    assert "already in the class set" in app.info[-1].value and len(class_db) == 10
+
+
+def test_the_per_student_limit_holds_across_reloads(class_db, draw_page_with_a_drawing):
+    """A reload is a new session with the same id in the URL: the database's count still applies."""
+    import time
+
+    class_db.set_digits_per_student(2)
+    seven, one = clear_digit(7), clear_digit(1)
+    first_visit = draw_page_with_a_drawing(seven).run()
+    first_visit.button(key="give-7").click().run()
+    assert "1 of your 2 this lesson" in first_visit.success[0].value
+    student = first_visit.query_params["voter"]
+    class_db.add(one, 1, 1, 0.9, student)  # the student's second digit
+    time.sleep(1.1)  # past the one-digit-a-second pause, which would answer first
+
+    reloaded = draw_page_with_a_drawing(seven)  # the same drawing: a fresh session would take it, were it not for the id
+    reloaded.query_params["voter"] = student
+    reloaded.run()
+    reloaded.button(key="give-7").click().run()
+    assert not reloaded.exception
+    assert "You have given 2 digits this lesson" in reloaded.warning[0].value
+    assert len(class_db) == 2
+
+    another_student = draw_page_with_a_drawing(seven).run()
+    another_student.button(key="give-7").click().run()
+    assert "1 of your 2 this lesson" in another_student.success[0].value
+    assert len(class_db) == 3
 
 
 def test_draw_page_buttons_are_off_while_nothing_is_drawn(class_db):
@@ -160,6 +326,7 @@ def test_prompt_asks_for_the_least_collected_digit(class_db):
     app = AppTest.from_file(DRAW_PAGE, default_timeout=120).run()
     app.button(key="class-set-prompt").click().run()
     assert any("draw a **3**" in m.value for m in app.markdown)
+    assert {app.button(key=f"give-{digit}").proto.type for digit in range(10)} == {"secondary"}
 
 
 def test_draw_keeps_working_when_the_database_is_down(tmp_path, monkeypatch, draw_page_with_a_drawing):
@@ -279,12 +446,128 @@ def test_with_a_passcode_only_the_teacher_deletes_or_clears_class_digits(class_d
     fill(class_db, 3)
     student = AppTest.from_file(CLASS_PAGE, default_timeout=120).run()
     assert not student.exception
-    assert not [b for b in student.button if b.label in ("Delete", "Clear the class set")]
+    assert not [b for b in student.button if b.label.startswith("Delete") or b.label == "Clear the class set"]
+    assert not [box for box in student.checkbox if box.label == "Select"] and not student.dataframe
+    assert not [n for n in student.number_input if n.key == "class-digits-per-student"]
 
     teacher = AppTest.from_file(CLASS_PAGE, default_timeout=120)
     teacher.query_params[TOKEN_PARAMETER] = issue_token("orange kite 7")
     teacher.run()
-    assert len([b for b in teacher.button if b.label == "Delete"]) == 3
+    assert len([box for box in teacher.checkbox if box.label == "Select"]) == 3
     newest = int(class_db.digits().ids[-1])
-    teacher.button(key=f"class_gallery_page-delete-{newest}").click().run()
+    teacher.checkbox(key=f"class_gallery_page-select-{newest}").check().run()
+    delete_button(teacher, "Delete the 1 selected digit").click().run()
     assert len(class_db) == 2
+
+
+def smiley_strokes():
+    """A face as a phone user draws it, in canvas pixels: outline, two eyes, a wide smile."""
+
+    def arc(cx, cy, rx, ry, start, end, n):
+        angles = [math.radians(start + (end - start) * k / n) for k in range(n + 1)]
+        return [(cx + rx * math.cos(angle), cy + ry * math.sin(angle)) for angle in angles]
+
+    return [arc(140, 140, 110, 110, -90, 270, 48), [(100, 100), (100, 118)], [(180, 100), (180, 118)], arc(140, 140, 80, 75, 15, 165, 24)]
+
+
+@pytest.mark.browser
+def test_a_smiley_on_a_phone_does_not_go_into_the_class_set_unasked(app_url, browser, app_data_dir):
+    """The lesson's smiley, drawn by touch and given as 4: refused, or held until the student confirms."""
+    context = browser.new_context(**PHONE)
+    phone = context.new_page()
+    try:
+        phone.goto(f"{app_url}/Draw")
+        canvas = phone.locator("canvas.upper-canvas").first
+        canvas.wait_for(timeout=120_000)
+        wait_for_app_idle(phone)
+        box = canvas.bounding_box()
+        for stroke in smiley_strokes():
+            touch_stroke(phone, box, stroke)
+            phone.wait_for_timeout(300)
+        phone.wait_for_selector(".st-key-prediction .verdict:not(.verdict-blank)", timeout=30_000)
+        wait_for_app_idle(phone)
+        save_screenshot(phone, "class-set-smiley-phone-drawn")
+        student = parse_qs(urlparse(phone.url).query)["voter"][0]  # the id is in the URL before the first give
+        give_four = phone.locator(".st-key-class-digit-buttons button").nth(4)
+        verdict = phone.locator(".st-key-prediction .verdict").get_attribute("class")
+        if "verdict-not-a-digit" in verdict:
+            assert give_four.is_disabled()
+            phone.get_by_text("does not see a digit").wait_for(timeout=30_000)
+        else:
+            give_four.tap()
+            phone.locator(".st-key-class-confirm").wait_for(timeout=30_000)  # "not sure" or "reads 0: give it as 4?"
+            assert "give it as 4" in phone.locator(".st-key-class-confirm").inner_text().lower()
+        wait_for_app_idle(phone)
+        phone.locator(".st-key-give-to-class").scroll_into_view_if_needed()
+        assert phone.evaluate("() => document.documentElement.scrollWidth") <= 360
+        save_screenshot(phone, "class-set-smiley-phone")
+        class_set = ClassSet(f"sqlite:///{app_data_dir / 'class_set.sqlite'}")
+        assert student not in class_set.digits().student_ids  # nothing went in
+        class_set.dispose()
+
+        # A drawing read as "not a digit" (today: a flat stroke) is refused outright, the buttons off.
+        phone.locator(".st-key-canvas-buttons").get_by_role("button", name="Clear").tap()
+        phone.wait_for_selector(".st-key-prediction .verdict-blank", timeout=30_000)
+        touch_stroke(phone, canvas.bounding_box(), [(40 + 10 * k, 150) for k in range(21)])
+        phone.wait_for_selector(".st-key-prediction .verdict-not-a-digit", timeout=30_000)
+        phone.get_by_text("does not see a digit").wait_for(timeout=30_000)
+        assert phone.locator(".st-key-class-digit-buttons button").nth(4).is_disabled()
+        phone.locator(".st-key-give-to-class").scroll_into_view_if_needed()
+        save_screenshot(phone, "class-set-not-a-digit-phone")
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+def test_teachers_per_student_view_on_a_phone_and_a_laptop(app_url, browser, app_data_dir):
+    class_set = ClassSet(f"sqlite:///{app_data_dir / 'class_set.sqlite'}")
+    images, labels = load_test_set()
+    flood = f"{uuid.uuid4().hex}"
+    for i in range(20):  # one phone gave its whole allowance of ones and sevens
+        digit = 1 if i % 2 else 7
+        class_set.add(images[np.flatnonzero(labels == digit)[i]], digit, digit, 0.9, flood)
+    for k in range(3):  # three careful students
+        student = uuid.uuid4().hex
+        for i in range(300 + 10 * k, 304 + 12 * k):
+            class_set.add(images[i], int(labels[i]), int(labels[i]), 0.9, student)
+    class_set.dispose()
+    for name, options in (("laptop", {"viewport": {"width": 1920, "height": 1080}}), ("phone", PHONE)):
+        context = browser.new_context(**options)
+        page = context.new_page()
+        try:
+            page.goto(f"{app_url}/Class")
+            students = page.locator("[data-testid='stDataFrame']").first
+            students.wait_for(timeout=120_000)
+            wait_for_app_idle(page)
+            row = students.locator("[role='row']", has_text=flood[:8])  # the grid's accessible rows
+            row.wait_for(state="attached", timeout=30_000)
+            assert "1×10 · 7×10" in row.text_content()
+            assert page.locator(".st-key-class-digits-per-student input").input_value() == "20"
+            assert page.evaluate("() => document.documentElement.scrollWidth") <= options["viewport"]["width"]
+            accuracy = page.locator("[data-testid='stMetric']").first
+            assert "95% interval" in accuracy.inner_text()
+            save_screenshot(page, f"class-set-accuracy-{name}")
+            delete_students = page.get_by_role("button", name="Delete the 0 digits of the selected students")
+            assert delete_students.is_disabled()
+            page.get_by_text("Digits by student").scroll_into_view_if_needed()
+            save_screenshot(page, f"class-set-students-{name}")
+
+            select_saved_run(page, flood[:8])  # ticks the student's row in the grid
+            delete_flood = page.get_by_role("button", name="Delete the 20 digits of the selected students")
+            delete_flood.wait_for(timeout=30_000)
+            page.get_by_text("The 20 digits of the selected students", exact=True).wait_for(timeout=30_000)
+            wait_for_app_idle(page)
+            (page.get_by_text("Digits by student") if name == "laptop" else delete_flood).scroll_into_view_if_needed()
+            save_screenshot(page, f"class-set-students-{name}-selected")
+            delete_flood.click()
+            page.get_by_text("Deleted 20 digits of 1 student").wait_for(timeout=30_000)
+            wait_for_app_idle(page)
+            assert students.locator("[role='row']", has_text=flood[:8]).count() == 0
+            undo = page.get_by_role("button", name="Undo")
+            assert undo.is_visible() and 0 <= undo.bounding_box()["y"] < options["viewport"]["height"]  # beside the tapped button
+            save_screenshot(page, f"class-set-students-{name}-deleted")
+            undo.click()
+            page.get_by_text("Undone: 20 digits back in the class set").wait_for(timeout=30_000)
+            wait_for_app_idle(page)
+        finally:
+            context.close()

@@ -11,14 +11,21 @@ import sqlalchemy as sa
 
 from mnist_cnn.class_set import (
     DATABASE_URL_ENV,
+    DEFAULT_DIGITS_PER_STUDENT,
+    MIGRATIONS,
     SCHEMA_VERSION,
+    UNDO_SECONDS,
     ClassSet,
     ClassSetUnavailableError,
+    ConfirmationNeeded,
+    StudentLimitError,
+    by_student,
     database_url,
     give_to_class,
 )
 from mnist_cnn.data import load_test_set
-from mnist_cnn.rate_limit import RateLimiter, RateLimitError
+from mnist_cnn.evaluation import wilson_interval
+from mnist_cnn.rate_limit import LESSON_SECONDS, MAX_PER_LESSON, RateLimiter, RateLimitError
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +57,7 @@ def test_added_digits_come_back_exactly_with_their_reading(class_set, mnist_digi
     np.testing.assert_array_equal(digits.labels, labels[:5])
     np.testing.assert_array_equal(digits.predicted, (labels[:5].astype(int) + 1) % 10)
     np.testing.assert_allclose(digits.confidences, [0.25, 0.26, 0.27, 0.28, 0.29])
-    assert digits.session_ids == ["s0", "s1", "s2", "s3", "s4"]
+    assert digits.student_ids == ["s0", "s1", "s2", "s3", "s4"]
     for moment in digits.created_at:
         assert moment.tzinfo is not None and before - timedelta(seconds=5) <= moment <= datetime.now(UTC) + timedelta(seconds=5)
     x, y = class_set.images_and_labels()
@@ -69,7 +76,7 @@ def test_count_by_label_delete_and_clear(class_set, mnist_digits):
     np.testing.assert_array_equal(class_set.count_by_label(), expected)
     assert ids[3] not in class_set.digits().ids
 
-    assert class_set.clear() == 29
+    assert class_set.clear().count == 29
     assert len(class_set) == 0
     assert class_set.digits().images.shape == (0, 28, 28)
 
@@ -96,12 +103,12 @@ def test_float_images_are_stored_as_uint8(class_set):
         (dict(image=np.zeros((28, 28), np.uint8)), "blank"),
         (dict(image=np.ones((20, 20), np.uint8)), "28 x 28"),
         (dict(image=np.full((28, 28), 2.0)), "from 0 to 1"),
-        (dict(session_id=""), "session id"),
-        (dict(session_id="x" * 65), "session id"),
+        (dict(student_id=""), "student id"),
+        (dict(student_id="x" * 65), "student id"),
     ],
 )
 def test_bad_input_is_refused_with_a_clear_message(class_set, mnist_digits, change, message):
-    arguments = dict(image=mnist_digits[0][0], label=7, predicted=7, confidence=0.5, session_id="s")
+    arguments = dict(image=mnist_digits[0][0], label=7, predicted=7, confidence=0.5, student_id="s")
     arguments.update(change)
     with pytest.raises(ValueError, match=message):
         class_set.add(**arguments)
@@ -193,7 +200,7 @@ def test_thirty_sessions_adding_at_once_lose_nothing(class_set, mnist_digits):
     assert len(digits) == sessions * per_session
     assert len(set(digits.ids.tolist())) == sessions * per_session
     for number in range(sessions):
-        mine = [i for i, session in enumerate(digits.session_ids) if session == f"student-{number}"]
+        mine = [i for i, session in enumerate(digits.student_ids) if session == f"student-{number}"]
         assert len(mine) == per_session
         expected = [(number * per_session + k) % len(labels) for k in range(per_session)]
         np.testing.assert_array_equal(np.sort(digits.labels[mine]), np.sort(labels[expected]))
@@ -300,19 +307,202 @@ def one_hot(digit, probability=0.9):
 
 def test_give_to_class_stores_the_reading_and_refuses_blank_and_non_digits(tmp_path, mnist_digits):
     class_set = ClassSet(f"sqlite:///{tmp_path / 'c.sqlite'}")
-    limiter = RateLimiter(clock=FakeClock())
+    limiter = RateLimiter(min_seconds_between=0, clock=FakeClock())
     image = mnist_digits[0][0]
-    new_id = give_to_class(class_set, limiter, "s", 7, "digit", image, one_hot(1, 0.8))
+    new_id = give_to_class(class_set, limiter, "s", 1, "digit", image, one_hot(1, 0.8))
     digits = class_set.digits()
-    assert list(digits.ids) == [new_id] and digits.labels[0] == 7 and digits.predicted[0] == 1
+    assert list(digits.ids) == [new_id] and digits.labels[0] == 1 and digits.predicted[0] == 1
     assert digits.confidences[0] == pytest.approx(0.8)
-    with pytest.raises(ValueError, match="blank"):
+    with pytest.raises(ValueError, match="draw a digit"):
         give_to_class(class_set, limiter, "s", 7, "blank", None, None)
-    with pytest.raises(ValueError, match="not a digit"):
-        give_to_class(class_set, limiter, "s", 7, "not a digit", image, one_hot(1, 0.3))
+    for confirmed in (False, True):  # "not a digit" is refused, whatever the student says
+        with pytest.raises(ValueError, match="does not see a digit"):
+            give_to_class(class_set, limiter, "s", 7, "not a digit", image, one_hot(0, 0.87), confirmed=confirmed)
     with pytest.raises(ValueError, match="label must be a digit from 0 to 9"):
         give_to_class(class_set, limiter, "s", 12, "digit", image, one_hot(1))
     assert len(class_set) == 1
+
+
+def test_an_unsure_drawing_or_a_label_against_a_confident_reading_goes_in_only_after_a_yes(tmp_path, mnist_digits):
+    class_set = ClassSet(f"sqlite:///{tmp_path / 'c.sqlite'}")
+    limiter = RateLimiter(min_seconds_between=0, clock=FakeClock())
+    image = mnist_digits[0][0]
+    with pytest.raises(ConfirmationNeeded) as asked:
+        give_to_class(class_set, limiter, "s", 3, "digit", image, one_hot(4, 0.95))
+    assert asked.value.question == "The network reads 4: give it as 3?"
+    with pytest.raises(ConfirmationNeeded, match="not sure this is a digit .*nearest is 4.* only if you drew a clear 4"):
+        give_to_class(class_set, limiter, "s", 4, "unsure", image, one_hot(4, 0.5))  # even the digit it leans to
+    assert len(class_set) == 0  # nothing went in without the answer
+    give_to_class(class_set, limiter, "s", 3, "digit", image, one_hot(4, 0.95), confirmed=True)
+    give_to_class(class_set, limiter, "s", 4, "unsure", image, one_hot(4, 0.5), confirmed=True)
+    assert list(class_set.digits().labels) == [3, 4]
+
+
+class WallClock:
+    """A settable UTC time of day for ClassSet(now=...)."""
+
+    def __init__(self):
+        self.now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += timedelta(seconds=seconds)
+
+
+def test_the_per_student_limit_is_kept_in_the_database(class_set_url, mnist_digits):
+    """Counted per student id in the database: a reload (same id), another server process or a restart
+    (another ClassSet) does not reset it; the teacher's setting is shared the same way."""
+    images, labels = mnist_digits
+    clock = WallClock()
+    server, other_server = ClassSet(class_set_url, now=clock), ClassSet(class_set_url, now=clock)
+    assert server.digits_per_student() == DEFAULT_DIGITS_PER_STUDENT == 20
+    server.set_digits_per_student(3)
+    assert other_server.digits_per_student() == 3
+    for i in range(3):
+        clock.advance(10)
+        (server if i % 2 else other_server).add(images[i], int(labels[i]), int(labels[i]), 0.9, "student-a", within_limit=True)
+    for store in (server, other_server):
+        with pytest.raises(StudentLimitError, match="given 3 digits this lesson"):
+            store.add(images[5], int(labels[5]), int(labels[5]), 0.9, "student-a", within_limit=True)
+    assert isinstance(StudentLimitError("x"), RateLimitError)  # the page shows both the same way
+    other_server.add(images[5], int(labels[5]), int(labels[5]), 0.9, "student-b", within_limit=True)  # another student
+    server.add(images[6], int(labels[6]), int(labels[6]), 0.9, "student-a")  # the limit is the give flow's, not the table's
+    assert server.given_this_lesson("student-a") == 4 and server.given_this_lesson("student-b") == 1
+
+    other_server.set_digits_per_student(5)  # the teacher raises it
+    server.add(images[7], int(labels[7]), int(labels[7]), 0.9, "student-a", within_limit=True)
+    with pytest.raises(StudentLimitError):
+        server.add(images[8], int(labels[8]), int(labels[8]), 0.9, "student-a", within_limit=True)
+    clock.advance(LESSON_SECONDS)  # the next lesson
+    assert server.given_this_lesson("student-a") == 0
+    server.add(images[8], int(labels[8]), int(labels[8]), 0.9, "student-a", within_limit=True)
+    for bad in (0, MAX_PER_LESSON + 1, 2.5, True, "20"):
+        with pytest.raises(ValueError, match="whole number from 1"):
+            server.set_digits_per_student(bad)
+    assert other_server.digits_per_student() == 5
+    server.dispose()
+    other_server.dispose()
+
+
+def test_students_giving_at_once_never_pass_the_limit_together(class_set_url, mnist_digits):
+    images, labels = mnist_digits
+    servers = [ClassSet(class_set_url) for _ in range(6)]
+    servers[0].set_digits_per_student(4)
+    start, refused, errors = threading.Barrier(len(servers)), [], []
+
+    def give(number):
+        try:
+            start.wait()
+            for k in range(3):
+                try:
+                    servers[number].add(images[k], int(labels[k]), int(labels[k]), 0.9, "one-phone", within_limit=True)
+                except StudentLimitError:
+                    refused.append(number)
+        except Exception as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=give, args=(n,)) for n in range(len(servers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(servers[0]) == 4 and len(refused) == 6 * 3 - 4
+    for server in servers:
+        server.dispose()
+
+
+def raw_row_count(url):
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        count = connection.execute(sa.text("SELECT COUNT(*) FROM class_digits")).scalar()
+    engine.dispose()
+    return count
+
+
+def test_a_students_digits_or_a_selection_go_in_one_action_and_come_back_with_undo(class_set_url, mnist_digits):
+    images, labels = mnist_digits
+    clock = WallClock()
+    class_set = ClassSet(class_set_url, now=clock)
+    ids = {student: [add_test_digit(class_set, images[i], labels[i], student) for i in range(k, k + 5)]
+           for k, student in enumerate(["spammer", "careful", "other"])}
+    deletion = class_set.delete_students(["spammer", "other"])
+    assert deletion.count == 10 and len(class_set) == 5
+    assert set(class_set.digits().student_ids) == {"careful"}
+    assert class_set.given_this_lesson("spammer") == 0  # deleted digits free the student's allowance
+    clock.advance(UNDO_SECONDS - 1)
+    assert class_set.undo(deletion.id) == 10
+    assert len(class_set) == 15 and class_set.digits().student_ids.count("spammer") == 5
+
+    selection = class_set.delete_digits(ids["careful"][:2] + ids["other"][:1])
+    assert selection.count == 3 and len(class_set) == 12
+    assert not set(ids["careful"][:2]) & set(class_set.digits().ids.tolist())
+    clock.advance(UNDO_SECONDS + 1)
+    assert class_set.undo(selection.id) == 0  # too late: the write before it removed them for good
+    assert len(class_set) == 12 and raw_row_count(class_set_url) == 12
+    assert class_set.undo("no-such-deletion") == 0
+
+    everything = class_set.clear()
+    assert everything.count == 12 and len(class_set) == 0
+    assert class_set.undo(everything.id) == 12  # even Clear all can be undone for a minute
+    class_set.dispose()
+
+
+def test_by_student_groups_the_digits_newest_student_first(class_set, mnist_digits):
+    images, labels = mnist_digits
+    for i, student in enumerate(["a", "b", "a", "c", "a"]):
+        add_test_digit(class_set, images[i], labels[i], student)
+    digits = class_set.digits()
+    predictions = digits.labels.astype(int).copy()
+    predictions[0] = (predictions[0] + 1) % 10  # one of a's digits misread
+    groups = by_student(digits, predictions)
+    assert [group.student_id for group in groups] == ["a", "c", "b"]
+    assert [list(group.indices) for group in groups] == [[4, 2, 0], [3], [1]]
+    assert groups[0].read_right == 2 and groups[0].label_counts.sum() == 3
+    np.testing.assert_array_equal(groups[0].label_counts, np.bincount(labels[[0, 2, 4]], minlength=10))
+    assert groups[0].last_given == digits.created_at[4]
+
+
+def test_wilson_interval_keeps_a_dozen_digits_from_looking_like_a_verdict():
+    low, high = wilson_interval(12, 12)
+    assert low == pytest.approx(12 / (12 + 1.96**2)) and high == 1.0  # 12 of 12: somewhere from 76% to 100%
+    assert wilson_interval(9, 12) == pytest.approx((0.4677, 0.9111), abs=1e-4)  # the lesson's "75%"
+    assert wilson_interval(0, 5) == pytest.approx((0.0, 0.4345), abs=1e-4)
+    low, high = wilson_interval(9_925, 10_000)
+    assert high - low < 0.004  # many digits: a narrow interval
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    with pytest.raises(ValueError):
+        wilson_interval(13, 12)
+
+
+def test_a_version_1_database_is_upgraded_in_place(class_set_url, mnist_digits):
+    """A class set made by the previous app (schema 1, a ``session_id`` per digit) keeps its digits:
+    each old session becomes one student."""
+    images, labels = mnist_digits
+    engine = sa.create_engine(class_set_url)
+    with engine.begin() as connection:
+        MIGRATIONS[0](connection)
+        connection.execute(sa.text("CREATE TABLE schema_version (version INTEGER NOT NULL)"))
+        connection.execute(sa.text("INSERT INTO schema_version (version) VALUES (1)"))
+        for i, session in enumerate(["old-a", "old-b", "old-a"]):
+            connection.execute(
+                sa.text("INSERT INTO class_digits (image, label, predicted, confidence, created_at, session_id) "
+                        "VALUES (:image, :label, :label, 0.9, :at, :session)"),
+                dict(image=images[i].tobytes(), label=int(labels[i]), at=datetime.now(UTC), session=session),
+            )
+    engine.dispose()
+    class_set = ClassSet(class_set_url)
+    assert class_set.schema_version() == SCHEMA_VERSION == 2
+    digits = class_set.digits()
+    assert digits.student_ids == ["old-a", "old-b", "old-a"]
+    np.testing.assert_array_equal(digits.images, images[:3])
+    assert class_set.given_this_lesson("old-a") == 2
+    assert class_set.delete_students(["old-a"]).count == 2
+    add_test_digit(class_set, images[3], labels[3], "new")
+    assert class_set.digits().student_ids == ["old-b", "new"]
+    class_set.dispose()
 
 
 def test_one_digit_a_second_and_a_bounded_number_a_lesson():

@@ -1,17 +1,24 @@
-"""The class set in Streamlit: one shared database handle, the session's anonymous id, and the
+"""The class set in Streamlit: one shared database handle, the student's anonymous id, and the
 "give this drawing to the class" panel of the Draw page."""
 import hashlib
-import uuid
 
 import streamlit as st
 
-from mnist_cnn.class_set import ACCEPTED_VERDICTS, ClassSet, ClassSetUnavailableError, database_url, give_to_class
-from mnist_cnn.rate_limit import RateLimiter, RateLimitError
+from mnist_cnn.class_set import (
+    ClassSet,
+    ClassSetUnavailableError,
+    ConfirmationNeeded,
+    database_url,
+    give_to_class,
+    refusal,
+)
+from mnist_cnn.rate_limit import LESSON_SECONDS, MAX_PER_LESSON, RateLimiter, RateLimitError
 from ui.secrets import app_secrets
 
-SESSION_ID_KEY = "class_set_session_id"
 PROMPT_KEY = "class_set_prompt"
 GIVEN_KEY = "class_set_last_given"  # fingerprint of the drawing this session gave last
+DIGITS_PER_STUDENT_KEY = "class-digits-per-student"
+PENDING_KEY = "class_set_pending"  # (fingerprint, label, question) waiting for the student's yes
 DIGIT_BUTTONS_KEY = "class-digit-buttons"
 
 
@@ -46,29 +53,44 @@ def class_set_size():
         return None
 
 
-def session_id():
-    """A random id for this browser session: it tells digits of one session apart, and nothing about who drew them."""
-    return st.session_state.setdefault(SESSION_ID_KEY, uuid.uuid4().hex)
+def student_id():
+    """This student's anonymous id, the same after a reload: the per-student limit and the teacher's
+    grouping count by it. The one place that says where the id comes from (today the quiz's voter id,
+    kept in the URL)."""
+    from ui.quiz import keep_quiz_link, voter_id
+
+    keep_quiz_link()  # puts the id into the URL now, so a reload of this page keeps it
+    return voter_id()
 
 
 def _fingerprint(image):
     return hashlib.sha256(image.tobytes()).hexdigest()
 
 
-def _give(reading, label):
-    """Add the drawing with ``label``; the message for the page as ``(kind, text)``."""
-    if reading.image is not None and st.session_state.get(GIVEN_KEY) == _fingerprint(reading.image):
+def _give(reading, label, confirmed=False):
+    """Add the drawing with ``label``; the message for the page as ``(kind, text)``.
+
+    A drawing the student must confirm first is kept waiting (PENDING_KEY) and answered with ``("question", text)``.
+    """
+    fingerprint = _fingerprint(reading.image) if reading.image is not None else None
+    if fingerprint is not None and st.session_state.get(GIVEN_KEY) == fingerprint:
         return "info", "This drawing is already in the class set. Draw another digit to give one more."
+    student = student_id()
     try:
-        give_to_class(class_set(), rate_limiter(), session_id(), label, reading.verdict, reading.image, reading.probabilities)
+        store = class_set()
+        give_to_class(store, rate_limiter(), student, label, reading.verdict, reading.image, reading.probabilities, confirmed)
+        given, limit = store.given_this_lesson(student), store.digits_per_student()
+    except ConfirmationNeeded as question:
+        st.session_state[PENDING_KEY] = (fingerprint, label, question.question)
+        return "question", question.question
     except (ValueError, RateLimitError) as error:
         return "warning", str(error)
     except ClassSetUnavailableError as error:
         return "error", str(error)
-    st.session_state[GIVEN_KEY] = _fingerprint(reading.image)
+    st.session_state[GIVEN_KEY] = fingerprint
     if st.session_state.get(PROMPT_KEY) == label:
         st.session_state[PROMPT_KEY] = None
-    return "success", f"Thank you: your {label} is in the class set."
+    return "success", f"Thank you: your {label} is in the class set ({given} of your {limit} this lesson)."
 
 
 def _take_prompt():
@@ -79,47 +101,110 @@ def _take_prompt():
         st.session_state["class_set_prompt_error"] = str(error)
 
 
+def _a(digit):
+    return "an" if digit == 8 else "a"
+
+
+def _pending_question(reading):
+    """``(label, question)`` waiting for this drawing's yes, or None; a new drawing drops the question."""
+    pending = st.session_state.get(PENDING_KEY)
+    if pending is None:
+        return None
+    fingerprint, label, question = pending
+    if reading.image is None or fingerprint != _fingerprint(reading.image):
+        st.session_state.pop(PENDING_KEY, None)
+        return None
+    return label, question
+
+
 def give_to_class_ui(reading, predictor_label):
     """Ten large buttons, 0-9, that give the current drawing to the class set with the digit the
-    student meant, and a prompt that asks for the digit the set has fewest of.
+    student meant, and a prompt that suggests which digit to draw next (the one the set has fewest of).
 
-    ``reading``: the Draw page's reading of the drawing (``verdict``, ``image``, ``probabilities``).
-    The database is only touched on a click, so a class drawing at once costs it nothing, and a
-    database that is down costs the Draw page nothing but a message. Returns the label given on
-    this run, or None.
+    ``reading``: the Draw page's reading of the drawing (``verdict``, ``guess``, ``image``,
+    ``probabilities``). A "not a digit" drawing is refused; an "unsure" one, or a label other than the
+    confident reading, goes in only after the student's yes to one question. The database is only
+    touched on a click, so a class drawing at once costs it nothing, and a database that is down costs
+    the Draw page nothing but a message. Returns the label given on this run, or None.
     """
-    given = None
+    given, message = None, None
+    student_id()  # the id goes into the URL before the first give, so a reload keeps the student's count
     with st.container(key="give-to-class"):
         st.subheader("Give it to the class set")
         prompt = st.session_state.get(PROMPT_KEY)
         prompt_error = st.session_state.pop("class_set_prompt_error", None)
         if prompt is not None:
-            st.markdown(f"Your prompt: draw a **{prompt}**, then tap {prompt}.")
+            st.markdown(f"Your prompt: draw {_a(prompt)} **{prompt}** next, then tap the digit you drew.")
         if prompt_error:
             st.error(prompt_error)
-        can_give = reading.verdict in ACCEPTED_VERDICTS and reading.image is not None
+        refused = refusal(reading.verdict) if reading.image is not None else None
         if reading.image is None:
             st.caption("Draw a digit, then tap the digit you meant: the 28 × 28 image joins the class's handwriting (no name).")
-        elif not can_give:
-            st.caption("Only drawings of a digit go into the class set.")
+        elif refused:
+            st.warning(refused, icon=":material/block:")
         else:
             st.caption(
-                f"Which digit did you mean? {predictor_label.capitalize()} reads it as {int(reading.probabilities.argmax())}; "
+                f"Which digit did you mean? {predictor_label.capitalize()} reads it as {int(reading.probabilities.argmax())}"
+                f"{' but is not sure' if reading.verdict == 'unsure' else ''}; "
                 "only the 28 × 28 image, your digit and that reading are kept (no name)."
             )
+        can_give = reading.image is not None and not refused
         with st.container(horizontal=True, wrap=True, key=DIGIT_BUTTONS_KEY):
-            for digit in range(10):
-                if st.button(str(digit), key=f"give-{digit}", disabled=not can_give, width=64,
-                             type="primary" if digit == prompt else "secondary"):
+            for digit in range(10):  # all alike: a prompt never picks the label for the student
+                if st.button(str(digit), key=f"give-{digit}", disabled=not can_give, width=64):
+                    st.session_state.pop(PENDING_KEY, None)
+                    message = _give(reading, digit)
                     given = digit
-        if given is not None:
-            kind, text = _give(reading, given)
+        pending = _pending_question(reading) if can_give else None
+        if pending is not None:
+            label, question = pending
+            asking = st.empty()
+            with asking.container(key="class-confirm", border=True):
+                st.markdown(f"**{question}**")
+                yes_column, no_column = st.columns(2)
+                yes = yes_column.button(f"Yes, it is {_a(label)} {label}", key="class-confirm-yes", type="primary", width="stretch")
+                no = no_column.button("No", key="class-confirm-no", width="stretch")
+            if yes or no:
+                st.session_state.pop(PENDING_KEY, None)
+                asking.empty()
+            if yes:
+                message, given = _give(reading, label, confirmed=True), label
+        if message is not None and message[0] != "question":  # a question shows above, with its buttons
+            kind, text = message
             getattr(st, kind)(text)
             if kind != "success":
                 given = None
+        elif message is not None:
+            given = None
         st.button("Give me a prompt", key="class-set-prompt", on_click=_take_prompt, icon=":material/casino:")
     st.html(
         f"<style>.st-key-{DIGIT_BUTTONS_KEY} button{{min-height:3.2rem}}"
         f".st-key-{DIGIT_BUTTONS_KEY} button p{{font-size:1.6rem;font-weight:700}}</style>"
     )
     return given
+
+
+def _save_digits_per_student():
+    from ui.teacher import teacher_rights
+
+    if not teacher_rights():  # checked again: only a teacher's page shows the setting
+        return
+    try:
+        class_set().set_digits_per_student(int(st.session_state[DIGITS_PER_STUDENT_KEY]))
+    except (ClassSetUnavailableError, ValueError) as error:
+        st.session_state["class_action_error"] = str(error)
+
+
+def digits_per_student_ui():
+    """The teacher's setting: how many digits each student may give a lesson (kept in the database)."""
+    try:
+        limit = class_set().digits_per_student()
+    except ClassSetUnavailableError as error:
+        st.error(str(error))
+        return
+    st.session_state[DIGITS_PER_STUDENT_KEY] = limit  # what the database says, also after another teacher's change
+    st.number_input(
+        "Digits each student may give per lesson", min_value=1, max_value=MAX_PER_LESSON, step=1, key=DIGITS_PER_STUDENT_KEY,
+        on_change=_save_digits_per_student, width=320,
+        help=f"Counted per student over the last {LESSON_SECONDS // 3600} hours; digits you delete do not count.",
+    )
