@@ -37,7 +37,9 @@ def _leave():
 def presenter_toggle():
     """The button that switches presenter view on (or off, in presenter view)."""
     if presenter_mode():
-        st.button("Leave presenter view", on_click=_leave, key="leave-presenter")
+        if st.button("Leave presenter view", key="leave-presenter"):
+            _leave()
+            st.rerun(scope="app")  # in the live fragment, a rerun of the fragment alone kept presenter view
     else:
         st.button("Presenter view (projector)", on_click=_enter, icon=":material/present_to_all:", key="enter-presenter")
 
