@@ -3,6 +3,7 @@ import re
 
 AA_TEXT_CONTRAST = 4.5  # WCAG 2.1 AA, normal-size text
 DARK_TEXT, LIGHT_TEXT = "#111827", "#ffffff"
+BLACK = "#000000"
 
 
 def rgb(colour):
@@ -31,5 +32,6 @@ def contrast_ratio(foreground, background):
 
 
 def readable_text_colour(background):
-    """Dark or white text, whichever contrasts more with ``background``."""
-    return max((DARK_TEXT, LIGHT_TEXT), key=lambda text: contrast_ratio(text, background))
+    """Black or white text, whichever contrasts more with ``background``: one of them always reaches 4.58:1
+    (on a mid red, #111827 and white both stay under 4.5:1)."""
+    return max((BLACK, LIGHT_TEXT), key=lambda text: contrast_ratio(text, background))
