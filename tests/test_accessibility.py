@@ -271,6 +271,7 @@ def test_only_the_listed_streamlit_violations_are_excused(browser, a11y_url):
     page = new_page(browser)
     try:
         page.goto(f"{a11y_url}/")
+        page.locator(".st-key-join-card img").wait_for()
         wait_for_app_idle(page)
         assert set(axe_violations(page)) == set(STREAMLIT_VIOLATIONS)
     finally:
@@ -293,6 +294,7 @@ def test_motion_stops_for_visitors_who_ask_for_less(browser, a11y_url):
     page = new_page(browser)
     try:
         page.goto(f"{a11y_url}/")
+        page.locator(".st-key-join-card img").wait_for()  # the page has run (and brought its styles)
         wait_for_app_idle(page)
         assert page.evaluate(MOTION_PROBE) == ["1s", "1s", "infinite"]
         page.emulate_media(reduced_motion="reduce")
