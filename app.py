@@ -4,6 +4,7 @@ import streamlit as st
 from mnist_cnn.data import load_test_set
 from mnist_cnn.paths import FAVICON_PATH
 from mnist_cnn.precomputed import tutorial_layer_rows
+from ui.accessibility import accessibility_styles
 from ui.active_model import active_model_label, test_set_probabilities
 from ui.join_card import home_join_ui
 from ui.navigation import phone_navigation_ui
@@ -78,4 +79,5 @@ st.set_page_config(page_icon=str(FAVICON_PATH))
 keep_teacher_link()  # in-app navigation drops query parameters: put the teacher's token back into the URL
 current_page = st.navigation(PAGES, position="top")
 phone_navigation_ui(PAGES)  # phones get no top navigation from Streamlit
+accessibility_styles()  # focus ring, reduced motion
 current_page.run()

@@ -86,7 +86,7 @@ def undo_ui(place):
 def digit_tile(image, caption):
     """A small fixed-width tile: galleries of tiles wrap to the screen (three a row on a phone)."""
     tile = st.container(width=GALLERY_TILE_WIDTH, gap="small")
-    tile.image(enlarge(image, 4), caption=caption, width="stretch")
+    tile.image(enlarge(image, 4), caption=caption, width="stretch", alt="")  # the caption says it
     return tile
 
 

@@ -37,3 +37,12 @@ def png_data_url(image):
 def png_data_url_of_bytes(png):
     """PNG bytes as a data URL, for inline HTML."""
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def digit_as_canvas(image, canvas_size=280):
+    """A 28x28 digit as the Draw page's canvas would send it (white ink on black, RGBA uint8 ``canvas_size`` square),
+    so a digit picked instead of drawn goes through the same reading, explanations and way in."""
+    grey = enlarge(image, canvas_size // 28)
+    pad = canvas_size - grey.shape[0]
+    grey = np.pad(grey, ((pad // 2, pad - pad // 2), (pad // 2, pad - pad // 2)))
+    return np.dstack([grey, grey, grey, np.full_like(grey, 255)])

@@ -6,11 +6,17 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
+from mnist_cnn.contrast import DARK_TEXT, readable_text_colour
+
 DIGITS = list(range(10))
 ACCENT = "#1d4ed8"
 MUTED = "#cbd5e1"
 CORRECT_BACKGROUND = "#f1f5f9"
-CORRECT_TEXT = "#64748b"
+CORRECT_TEXT = "#475569"  # 7:1 on CORRECT_BACKGROUND (WCAG AA needs 4.5:1)
+# Plotly text in the app's dark grey, not the theme's lighter grey (under 4.5:1 on white).
+# Each set explicitly: Streamlit's theme sets tick and title fonts itself, over layout.font and axis colour.
+READABLE_TEXT = dict(font=dict(color=DARK_TEXT))
+READABLE_AXIS = dict(color=DARK_TEXT, tickfont=dict(color=DARK_TEXT), title_font=dict(color=DARK_TEXT))
 
 
 def probability_bar_chart(probabilities, height=260):
@@ -45,15 +51,17 @@ def _bar_chart_template(height):
             marker_color=[MUTED] * 10,
             text=[""] * 10,
             textposition="outside",
+            textfont=dict(color=DARK_TEXT),
             hovertemplate="digit %{x}: %{y:.2%}<extra></extra>",
         )
     )
     figure.update_layout(
         height=height,
         margin=dict(l=10, r=10, t=10, b=10),
-        xaxis=dict(title="digit", tickmode="array", tickvals=DIGITS, fixedrange=True),
-        yaxis=dict(title="probability", range=[0, 1.15], tickformat=".0%", fixedrange=True),
+        xaxis=dict(title="digit", tickmode="array", tickvals=DIGITS, fixedrange=True, **READABLE_AXIS),
+        yaxis=dict(title="probability", range=[0, 1.15], tickformat=".0%", fixedrange=True, **READABLE_AXIS),
         showlegend=False,
+        **READABLE_TEXT,
     )
     return figure.to_dict()
 
@@ -81,7 +89,7 @@ def confusion_cells(confusion):
             else:
                 shade = 0.25 + 0.75 * count / most  # the lightest mistake is still clearly red
                 background = sample_colorscale("Reds", [shade])[0]
-                colour = "#ffffff" if shade > 0.6 else "#111827"
+                colour = readable_text_colour(background)
             row.append({"count": count, "background": background, "color": colour})
         rows.append(row)
     return rows
@@ -126,12 +134,13 @@ def confusion_matrix_figure(confusion):
         )
     )
     for digit in DIGITS:
-        figure.add_annotation(x=digit, y=digit, text=str(confusion[digit, digit]), showarrow=False, font=dict(color="#94a3b8", size=11))
+        figure.add_annotation(x=digit, y=digit, text=str(confusion[digit, digit]), showarrow=False, font=dict(color=CORRECT_TEXT, size=11))
     figure.update_layout(
         height=460,
         margin=dict(l=10, r=10, t=10, b=10),
-        xaxis=dict(title="predicted digit", tickvals=DIGITS, side="top", fixedrange=True, constrain="domain"),
-        yaxis=dict(title="true digit", tickvals=DIGITS, autorange="reversed", fixedrange=True, scaleanchor="x"),
+        xaxis=dict(title="predicted digit", tickvals=DIGITS, side="top", fixedrange=True, constrain="domain", **READABLE_AXIS),
+        yaxis=dict(title="true digit", tickvals=DIGITS, autorange="reversed", fixedrange=True, scaleanchor="x", **READABLE_AXIS),
+        **READABLE_TEXT,
         plot_bgcolor="white",
         clickmode="event+select",
         dragmode=False,
@@ -159,14 +168,16 @@ def label_counts_figure(counts, height=240):
             marker_color=ACCENT,
             text=[str(int(count)) for count in counts],
             textposition="outside",
+            textfont=dict(color=DARK_TEXT),
             hovertemplate="digit %{x}: %{y}<extra></extra>",
         )
     )
     figure.update_layout(
         height=height,
         margin=dict(l=10, r=10, t=10, b=10),
-        xaxis=dict(title="label", tickmode="array", tickvals=DIGITS, fixedrange=True),
-        yaxis=dict(title="digits", range=[0, max(1, counts.max()) * 1.2], fixedrange=True),
+        xaxis=dict(title="label", tickmode="array", tickvals=DIGITS, fixedrange=True, **READABLE_AXIS),
+        yaxis=dict(title="digits", range=[0, max(1, counts.max()) * 1.2], fixedrange=True, **READABLE_AXIS),
         showlegend=False,
+        **READABLE_TEXT,
     )
     return figure

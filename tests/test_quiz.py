@@ -320,7 +320,7 @@ def test_the_page_asks_both_questions_when_the_teacher_ticks_it(fresh_quiz):  # 
     teacher.button(key="quiz-reveal-button").click().run()
     student.run()
     result = "".join(markdown_with(student, "quiz-answer-line"))
-    assert f"<b>100%</b> saw it really is a {label}" in result and f'<span class="quiz-right">you said {label}</span>' in result
+    assert f"<b>100%</b> saw it really is a {label}" in result and f'<span class="quiz-right">✓ you said {label}</span>' in result
 
 
 @pytest.mark.load

@@ -147,7 +147,9 @@ def verdict_ui(reading):
     digit = f'<p class="predicted-digit">{reading.digit}</p>' if reading.verdict == "digit" else ""
     with st.container(key="prediction"):
         st.markdown(
-            f'<div class="verdict {css_class}">{digit}<p class="verdict-message">{html.escape(reading.message)}</p></div>',
+            # A polite live region: screen readers announce each new verdict once (a rerun that keeps it says nothing).
+            f'<div class="verdict {css_class}" role="status" aria-live="polite" aria-atomic="true">{digit}'
+            f'<p class="verdict-message">{html.escape(reading.message)}</p></div>',
             unsafe_allow_html=True,
         )
 

@@ -86,7 +86,7 @@ def _way_in(canvas, image):
         st.info("The drawing changed; draw again to see its way in.")
         return
     tiles, captions = zip(*steps_strip(steps, TILE), strict=True)
-    st.image(list(tiles), caption=list(captions), width=TILE)
+    st.image(list(tiles), caption=list(captions), width=TILE, alt=[""] * len(tiles))  # the captions say it
     st.caption(
         "MNIST's digits were made this way: the ink's bounding box scaled into 20 × 20 pixels (your pen "
         "brought to MNIST's stroke width first), then placed in a 28 × 28 frame with its centre of mass in the middle."
@@ -122,7 +122,7 @@ def _what_if_fragment(image, predictor, key):
     was_digit, top_three = int(original.argmax()), np.argsort(-now)[:3]
     verdict = "still" if top_three[0] == was_digit else "now"
     with reading.container(horizontal=True, vertical_alignment="center", wrap=False):
-        st.image(enlarge(changed, 3), width=84)
+        st.image(enlarge(changed, 3), width=84, alt="the changed digit")
         st.markdown(
             f"Was **{was_digit}** ({original[was_digit]:.0%}); {verdict} **{top_three[0]}** ({now[top_three[0]]:.0%})  \n"
             + ", ".join(f"then {digit} ({now[digit]:.0%})" for digit in top_three[1:])
@@ -155,14 +155,14 @@ def _saliency_fragment(image, predictor, model, compare_with, key):
         )
         st.caption(
             "We covered the image one 5 × 5 square at a time and watched the probabilities. "
-            ":red[Red]: covering it lowers the digit's probability (the network relies on it); "
-            ":blue[blue]: covering it raises it (it speaks against the digit). Dark: no effect. "
+            "**Red**: covering it lowers the digit's probability (the network relies on it); "
+            "**blue**: covering it raises it (it speaks against the digit). Dark: no effect. "
             "A digit the network is sure of may light up only where one patch can change its mind."
         )
     maps.image(
         [saliency_overlay(image, saliency[predicted], TILE // 28), saliency_overlay(image, saliency[other], TILE // 28)],
         caption=[f"for {predicted} ({probabilities[predicted]:.0%}), the answer", f"for {other} ({probabilities[other]:.0%})"],
-        width=TILE,
+        width=TILE, alt=["", ""],  # the captions say it
     )
 
 
@@ -173,7 +173,7 @@ def _look_alikes_part(image, predictor, model, test_index):
     st.image(
         [enlarge(test_images[index], TILE // 28) for index in indices],
         caption=[f"a {labels[index]} (test #{index})" for index in indices],
-        width=TILE,
+        width=TILE, alt=[""] * len(indices),  # the captions say it
     )
     st.caption(
         "The six test digits whose activations in the network's last hidden layer are closest to this "

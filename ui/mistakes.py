@@ -31,6 +31,7 @@ _MATRIX_CSS = """
   touch-action: manipulation; }
 .cm-cell:hover { box-shadow: inset 0 0 0 2px #64748b; }
 .cm-cell[aria-pressed="true"] { box-shadow: inset 0 0 0 4px #1d4ed8; font-weight: 700; }
+.cm-cell:focus-visible { outline: 3px solid #1d4ed8; outline-offset: 1px; position: relative; z-index: 1; }
 """
 _MATRIX_JS = """
 export default function ({ data, parentElement, setTriggerValue }) {
@@ -38,9 +39,15 @@ export default function ({ data, parentElement, setTriggerValue }) {
   if (!grid) {
     grid = document.createElement("div");
     grid.className = "cm";
-    grid.setAttribute("role", "grid");
+    grid.setAttribute("role", "group");
+    grid.setAttribute("aria-label", "Confusion matrix: arrow keys move between cells, Enter shows a cell's mistakes");
+    grid.addEventListener("keydown", moveFocus);
     parentElement.appendChild(grid);
   }
+  // One tab stop for the hundred cells (the arrow keys move within); a redraw keeps the focused cell focused.
+  const focused = parentElement.getRootNode().activeElement;
+  const kept = focused && grid.contains(focused) ? [Number(focused.dataset.true), Number(focused.dataset.predicted)] : null;
+  const current = kept || data.chosen || [0, 0];
   const cell = (tag, className, text) => {
     const element = document.createElement(tag);
     element.className = className;
@@ -62,11 +69,34 @@ export default function ({ data, parentElement, setTriggerValue }) {
       button.setAttribute("aria-label", `true ${trueDigit}, predicted ${predicted}: ${entry.count}${mistake ? " mistakes" : " correct"}`);
       const chosen = data.chosen && data.chosen[0] === trueDigit && data.chosen[1] === predicted;
       button.setAttribute("aria-pressed", chosen ? "true" : "false");
+      button.tabIndex = current[0] === trueDigit && current[1] === predicted ? 0 : -1;
       button.onclick = () => setTriggerValue("cell", [trueDigit, predicted]);
       parts.push(button);
     });
   });
   grid.replaceChildren(...parts);
+  if (kept) grid.querySelector(`.cm-cell[data-true="${kept[0]}"][data-predicted="${kept[1]}"]`).focus();
+}
+
+const MOVES = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+
+function moveFocus(event) {
+  const cell = event.target.closest(".cm-cell");
+  if (!cell) return;
+  let [trueDigit, predicted] = [Number(cell.dataset.true), Number(cell.dataset.predicted)];
+  if (event.key in MOVES) {
+    trueDigit = Math.min(9, Math.max(0, trueDigit + MOVES[event.key][0]));
+    predicted = Math.min(9, Math.max(0, predicted + MOVES[event.key][1]));
+  } else if (event.key === "Home" || event.key === "End") {
+    predicted = event.key === "Home" ? 0 : 9;
+  } else {
+    return;
+  }
+  event.preventDefault();
+  const next = cell.parentElement.querySelector(`.cm-cell[data-true="${trueDigit}"][data-predicted="${predicted}"]`);
+  cell.tabIndex = -1;
+  next.tabIndex = 0;
+  next.focus();
 }
 """
 _confusion_grid = st.components.v2.component(
@@ -186,7 +216,7 @@ def gallery_ui(images, mistakes):
                     enlarge(images[index], 4),
                     caption=f"#{index}: {mistakes.true_digits[position]} read as "
                     f"{mistakes.predicted_digits[position]} ({mistakes.confidences[position]:.0%})",
-                    width="stretch",
+                    width="stretch", alt="",  # the caption says it
                 )
                 if st.button("Inspect", key=f"inspect-{index}", width="stretch"):
                     inspected = index
@@ -199,7 +229,7 @@ def digit_detail_ui(index, image, label, probabilities):
     """Test digit number ``index`` large, with its true label and the model's probabilities."""
     predicted = int(np.argmax(probabilities))
     image_column, words_column = st.columns([1, 2], vertical_alignment="center")
-    image_column.image(enlarge(image, 8))
+    image_column.image(enlarge(image, 8), alt=f"test digit #{index}, a handwritten {label}")
     words_column.markdown(f"True label **{label}**, read as **{predicted}** with probability {probabilities[predicted]:.1%}.")
     st.plotly_chart(probability_bar_chart(probabilities, height=220), config={"displayModeBar": False})
     quiz_this_button(image, probabilities, int(label), f"test digit #{index}", active_model_label(), key="quiz-this-mistake")

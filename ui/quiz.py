@@ -47,6 +47,7 @@ _STYLE = """<style>
 .st-key-quiz-digit p { margin: 0; }
 .st-key-quiz-digit [data-testid='stMarkdownContainer'] { margin-bottom: 0; }  /* Streamlit's -1rem would let bars overlap */
 .st-key-quiz-votes, .st-key-quiz-truths { gap: 0.35rem; }
+.st-key-quiz-result [data-testid='stHorizontalBlock'] { overflow: visible; }  /* no 10 px scroller on a phone */
 .st-key-quiz-votes button, .st-key-quiz-truths button { min-height: 3.2rem; padding: 0; }
 .st-key-quiz-votes button p, .st-key-quiz-truths button p { font-size: 1.6rem; font-weight: 700; }
 .st-key-quiz-truths button { min-height: 2.9rem; }
@@ -58,10 +59,12 @@ _STYLE = """<style>
 .quiz-bars { display: grid; grid-template-columns: repeat(10, 1fr); gap: 2px; align-items: end; max-width: 30rem; }
 .quiz-bar-pair { display: flex; gap: 2px; align-items: flex-end; height: 5.5rem; justify-content: center; }
 .quiz-bar { width: 42%; min-height: 1px; border-radius: 2px 2px 0 0; }
-.quiz-bar.network { background: #1d4ed8; } .quiz-bar.votes { background: #f59e0b; }
+.quiz-bar.network { background: #1d4ed8; }  /* the class's votes striped: told apart without colour */
+.quiz-bar.votes { background: repeating-linear-gradient(135deg, #f59e0b 0 4px, #92400e 4px 6px); }
 .quiz-bar-label { text-align: center; font-weight: 700; font-size: 1rem; }
 .quiz-bar-label.answer { color: #1d4ed8; text-decoration: underline; }
 .quiz-legend { font-size: 0.85rem; color: #334155; margin: 0.1rem 0 0 0; }
+.quiz-legend i.quiz-bar { width: 0.8rem; border-radius: 0; }
 .quiz-legend i { display: inline-block; width: 0.8rem; height: 0.8rem; vertical-align: -0.1rem; margin: 0 0.2rem 0 0.4rem; }
 /* Projector: everything readable from the back of the room. */
 .st-key-quiz-present p.quiz-title { font-size: 2.6rem; }
@@ -244,9 +247,17 @@ def bars_html(view):
         f'<div class="quiz-bar-label{" answer" if digit == view.network_answer else ""}">{digit}</div>' for digit in range(NUM_CLASSES)
     )
     return (
-        f'<div class="quiz-bars">{"".join(cells)}{labels}</div>'
-        '<p class="quiz-legend"><i style="background:#1d4ed8"></i>network\'s probability'
-        '<i style="background:#f59e0b"></i>class\'s votes</p>'
+        f'<div class="quiz-bars" role="img" aria-label="{_bars_summary(view.probabilities, votes)}">{"".join(cells)}{labels}</div>'
+        '<p class="quiz-legend"><i class="quiz-bar network"></i>network\'s probability'
+        '<i class="quiz-bar votes"></i>class\'s votes (striped)</p>'
+    )
+
+
+def _bars_summary(probabilities, votes):
+    """The bars in words, for screen readers: every digit the network or the class gave at least 1%."""
+    shown = [digit for digit in range(NUM_CLASSES) if probabilities[digit] >= 0.01 or votes[digit] >= 0.01]
+    return "Network and class by digit: " + "; ".join(
+        f"{digit}: network {probabilities[digit]:.0%}, class {votes[digit]:.0%}" for digit in shown
     )
 
 
@@ -268,7 +279,8 @@ def result_html(view, personal):
         lines.append(
             f"<b>{_share(view.truth_vote_counts[view.label], view.truth_vote_count)}</b> saw it really is a {view.label}"
             + ("" if not personal or view.my_truth_vote is None else
-               f' · <span class="quiz-{"right" if view.my_truth_vote_right else "wrong"}">you said {view.my_truth_vote}</span>')
+               f' · <span class="quiz-{"right" if view.my_truth_vote_right else "wrong"}">'
+               f'{"✓" if view.my_truth_vote_right else "✗"} you said {view.my_truth_vote}</span>')
         )
     if personal:
         if view.my_vote is None:
