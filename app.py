@@ -4,10 +4,11 @@ import streamlit as st
 from mnist_cnn.data import load_test_set
 from mnist_cnn.precomputed import tutorial_layer_rows
 from ui.active_model import active_model_label, test_set_probabilities
+from ui.identity import carry_identity
 from ui.join_card import join_card_ui
 from ui.navigation import phone_navigation_ui
 from ui.server_tuning import tune_streamlit_for_tensorflow
-from ui.teacher import keep_teacher_link
+from ui.teacher import keep_teacher_rights
 
 # Every page runs through this entry point. No TensorFlow here: the home page shows shipped figures,
 # and what needs a model imports it (ui.server_tuning.import_tensorflow).
@@ -73,7 +74,8 @@ CLASS = st.Page("app_pages/4_Class.py", title="Class", icon=":material/groups:")
 # Top navigation on screens from 768 px; below that Streamlit moves it into the sidebar, whose list is
 # switched off in config.toml, and phone_navigation_ui shows a row of links instead.
 PAGES = [st.Page(home, title="Home", icon=":material/home:", default=True), TRAIN, DRAW, MISTAKES, CLASS]
-keep_teacher_link()  # in-app navigation drops query parameters: put the teacher's token back into the URL
+keep_teacher_rights()  # no token in the address: a one-time sign-in link is exchanged, old ?teacher= links refused
+carry_identity()  # who this browser is (visitor id, teacher and quiz host tokens) lives in cookies
 current_page = st.navigation(PAGES, position="top")
 phone_navigation_ui(PAGES)  # phones get no top navigation from Streamlit
 current_page.run()

@@ -2,9 +2,9 @@
 
 Every screen redraws the quiz once a second (a fragment), so a new round or the reveal reaches every
 phone within two seconds. The quiz lives on the server (:class:`mnist_cnn.quiz.Quiz`, one per
-server); a session is known by a random voter id kept in the URL (``?voter=``), so a reload keeps
-its vote and score. Who runs the quiz: the teacher with a passcode set, else the visitor who started
-it (a random host token in the URL, ``?quiz_host=``). Element keys and CSS classes are stable: the
+server); a voter is known by the browser's visitor id (a cookie, :mod:`ui.identity`), so a reload or a
+second tab keeps its vote and score. Who runs the quiz: the teacher with a passcode set, else the
+visitor who started it (a random host token in a cookie, never in the URL). Element keys and CSS classes are stable: the
 class load benchmark finds the quiz by them: containers ``quiz-digit`` and ``quiz-result``, buttons
 ``quiz-vote-0``…``quiz-vote-9`` (``quiz-truth-0``… for the second question), ``quiz-reveal-button``,
 ``quiz-next-button``, ``quiz-end-button``; the classes ``quiz-round`` (the round number, with the
@@ -14,7 +14,6 @@ network's answer, sent only once revealed).
 import re
 import secrets
 import time
-from urllib.parse import urlencode
 
 import numpy as np
 import streamlit as st
@@ -22,15 +21,16 @@ import streamlit as st
 from mnist_cnn.data import NUM_CLASSES
 from mnist_cnn.display import enlarge, png_data_url
 from mnist_cnn.quiz import NETWORK, TRUTH, Quiz, QuizError
+from ui.identity import QUIZ_HOST_COOKIE, carry_identity, read_cookie, visitor_id, write_cookie
 from ui.join_card import join_card_ui
 from ui.presenter import PRESENT_PARAM, presenter_mode, presenter_toggle
 from ui.teacher import class_mode_on, teacher_rights
 
 REFRESH_SECONDS = 1.0
 MESSAGE_SECONDS = 6.0
-VOTER_PARAM, HOST_PARAM = "voter", "quiz_host"
-_VOTER_KEY, _HOST_KEY, _MESSAGE_KEY = "quiz_voter", "quiz_host", "quiz_message"
-_TOKEN = re.compile(r"[0-9a-f]{32}")
+HOST_TOKEN_SECONDS = 12 * 3600  # how long a browser keeps the host token of a quiz it started
+_MESSAGE_KEY = "quiz_message"
+_HOST_TOKEN = re.compile(r"[0-9a-f]{32}")
 SOURCE_TEST, SOURCE_CLASS, SOURCE_DRAWING = "Test digit", "Class set", "My drawing"  # short: one row on a phone
 _SOURCE_KEY = "quiz-source"
 _ASK_TRUTH_KEY = "quiz-ask-truth"
@@ -101,29 +101,14 @@ def shared_quiz():
     return Quiz()
 
 
-def _token(session_key, param):
-    """A token from session state or the URL (adopted into session state), or None."""
-    for token in (st.session_state.get(session_key), st.query_params.get(param)):
-        if token and _TOKEN.fullmatch(token):
-            st.session_state[session_key] = token
-            return token
-    return None
-
-
 def voter_id():
-    """This session's random voter id; kept in the URL so a reload keeps the vote and the score."""
-    return _token(_VOTER_KEY, VOTER_PARAM) or st.session_state.setdefault(_VOTER_KEY, secrets.token_hex(16))
+    """This browser's voter id: its visitor id, the same in every tab and after a reload."""
+    return visitor_id()
 
 
 def _host_token():
-    return _token(_HOST_KEY, HOST_PARAM)
-
-
-def keep_quiz_link():
-    """Put the voter id (and a host's token) into the URL: in-app navigation drops query parameters."""
-    for param, token in ((VOTER_PARAM, voter_id()), (HOST_PARAM, _host_token())):
-        if token and st.query_params.get(param) != token:
-            st.query_params[param] = token
+    token = read_cookie(QUIZ_HOST_COOKIE)
+    return token if token and _HOST_TOKEN.fullmatch(token) else None
 
 
 def quiz_control():
@@ -144,9 +129,9 @@ def _act(action):
     if not may:
         _say("Only the teacher who started the quiz can run it.")
         return False
-    if host is None:  # the first move of a new host: from now on this visitor runs the quiz
-        host = st.session_state[_HOST_KEY] = secrets.token_hex(16)
-        st.query_params[HOST_PARAM] = host
+    if host is None:  # the first move of a new host: from now on this browser runs the quiz
+        host = secrets.token_hex(16)
+        write_cookie(QUIZ_HOST_COOKIE, host, time.time() + HOST_TOKEN_SECONDS)
     try:
         action(shared_quiz(), host, teacher)
     except QuizError as error:
@@ -371,13 +356,16 @@ def _controls(view, present):
         if view.round_number:
             st.button("End the quiz", key="quiz-end-button", on_click=_end, icon=":material/stop_circle:")
         if not present:
-            st.link_button("Presenter view", f"?{urlencode({**st.query_params.to_dict(), PRESENT_PARAM: '1'})}",
+            # Only present=1: rights come from this browser's cookies, so the projector's address shows no token.
+            st.link_button("Presenter view", f"?{PRESENT_PARAM}=1",
                            icon=":material/present_to_all:")
 
 
 def _quiz_body(present):
     quiz = shared_quiz()
-    may_control, _, _ = quiz_control()
+    may_control, host, _ = quiz_control()
+    quiz.mark_host_seen(host)  # this runs every second: a host whose page is open stays the host
+    carry_identity(key="identity-quiz")  # a button here may have made this browser the host (fragment rerun)
     view = quiz.view(None if may_control or present else voter_id())
     message = _message()
     with st.container(key="quiz-present" if present else "quiz-screen"):
@@ -418,7 +406,6 @@ def quiz_ui():
     Call it at the top of the page, so a phone shows it first. In presenter view (``?present=1``) it
     fills the screen for a projector; the page should then show nothing else.
     """
-    keep_quiz_link()
     present = presenter_mode()
     st.html(_STYLE + (_PRESENTER_PAGE_CSS if present else ""))
     with st.container(key="quiz"):
