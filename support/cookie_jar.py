@@ -19,7 +19,7 @@ class CookieJar:
     def browser_cookies(app, sent=None):
         """The cookies the browser of session ``app`` holds now: those it ``sent``, changed by the session."""
         cookies = dict(sent or {})
-        written = app.session_state[identity.WRITTEN_KEY] if identity.WRITTEN_KEY in app.session_state else {}
+        written = app.session_state.get(identity.WRITTEN_KEY, {})
         for name, (value, _) in written.items():
             if value:
                 cookies[name] = value

@@ -273,17 +273,17 @@ def test_secrets_toml_moves_the_class_set(tmp_path):
 
 def test_with_a_passcode_only_the_teacher_deletes_or_clears_class_digits(class_db, monkeypatch):
     from mnist_cnn.teacher import PASSCODE_ENVIRONMENT_VARIABLE, issue_token
-    from ui.teacher import TOKEN_PARAMETER
+    from support.cookie_jar import CookieJar
+    from ui.identity import TEACHER_COOKIE
 
     monkeypatch.setenv(PASSCODE_ENVIRONMENT_VARIABLE, "orange kite 7")
     fill(class_db, 3)
-    student = AppTest.from_file(CLASS_PAGE, default_timeout=120).run()
+    jar = CookieJar(monkeypatch)
+    student = jar.start(AppTest.from_file(CLASS_PAGE, default_timeout=120))
     assert not student.exception
     assert not [b for b in student.button if b.label in ("Delete", "Clear the class set")]
 
-    teacher = AppTest.from_file(CLASS_PAGE, default_timeout=120)
-    teacher.query_params[TOKEN_PARAMETER] = issue_token("orange kite 7")
-    teacher.run()
+    teacher = jar.start(AppTest.from_file(CLASS_PAGE, default_timeout=120), {TEACHER_COOKIE: issue_token("orange kite 7")})
     assert len([b for b in teacher.button if b.label == "Delete"]) == 3
     newest = int(class_db.digits().ids[-1])
     teacher.button(key=f"class_gallery_page-delete-{newest}").click().run()

@@ -53,6 +53,9 @@ _STYLE = """<style>
 .st-key-quiz .quiz-count { font-size: 1.25rem; margin: 0; }
 .st-key-quiz .quiz-count b { font-size: 2rem; }
 .quiz-answer-line { margin: 0 0 0.2rem 0; font-size: 1.05rem; line-height: 1.35; }
+.quiz-answer-line .quiz-keep { white-space: nowrap; }  /* "truly 7" wraps whole, never split from its digit */
+.st-key-quiz-result [data-testid='stMarkdownContainer'] { margin-bottom: 0; }  /* Streamlit's -1rem clipped the wrapped
+  answer line and pushed the legend over the quiz's border */
 .quiz-answer-line .quiz-reveal { font-size: 2.4rem; font-weight: 800; color: #1d4ed8; vertical-align: -0.2rem; }
 .quiz-right { color: #166534; font-weight: 700; } .quiz-wrong { color: #991b1b; font-weight: 700; }
 .quiz-bars { display: grid; grid-template-columns: repeat(10, 1fr); gap: 2px; align-items: end; max-width: 30rem; }
@@ -61,8 +64,9 @@ _STYLE = """<style>
 .quiz-bar.network { background: #1d4ed8; } .quiz-bar.votes { background: #f59e0b; }
 .quiz-bar-label { text-align: center; font-weight: 700; font-size: 1rem; }
 .quiz-bar-label.answer { color: #1d4ed8; text-decoration: underline; }
-.quiz-legend { font-size: 0.85rem; color: #334155; margin: 0.1rem 0 0 0; }
-.quiz-legend i { display: inline-block; width: 0.8rem; height: 0.8rem; vertical-align: -0.1rem; margin: 0 0.2rem 0 0.4rem; }
+.quiz-legend { font-size: 0.85rem; color: #334155; margin: 0.1rem 0 0 0; display: flex; flex-wrap: wrap; gap: 0 0.9rem; }
+.quiz-legend span { white-space: nowrap; }
+.quiz-legend i { display: inline-block; width: 0.8rem; height: 0.8rem; vertical-align: -0.1rem; margin: 0 0.25rem 0 0; }
 /* Projector: everything readable from the back of the room. */
 .st-key-quiz-present p.quiz-title { font-size: 2.6rem; }
 .st-key-quiz-present .quiz-count { font-size: 2.2rem; }
@@ -230,8 +234,8 @@ def bars_html(view):
     )
     return (
         f'<div class="quiz-bars">{"".join(cells)}{labels}</div>'
-        '<p class="quiz-legend"><i style="background:#1d4ed8"></i>network\'s probability'
-        '<i style="background:#f59e0b"></i>class\'s votes</p>'
+        '<p class="quiz-legend"><span><i style="background:#1d4ed8"></i>network\'s probability</span>'
+        '<span><i style="background:#f59e0b"></i>class\'s votes</span></p>'
     )
 
 
@@ -245,7 +249,8 @@ def result_html(view, personal):
     answer = view.network_answer
     truth = "? (a drawing)" if view.label is None else f"<b>{view.label}</b>"
     lines = [
-        f'The network says <span class="quiz-reveal">{answer}</span> ({view.probabilities[answer]:.0%}) · truly {truth}',
+        f'The network says <span class="quiz-reveal">{answer}</span> <span class="quiz-keep">({view.probabilities[answer]:.0%})'
+        f'</span> <span class="quiz-keep">· truly {truth}</span>',
         f"<b>{_share(view.vote_counts[answer], view.vote_count)}</b> of the class guessed right "
         f"({view.vote_count} vote{'' if view.vote_count == 1 else 's'})",
     ]
