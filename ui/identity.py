@@ -21,6 +21,7 @@ VISITOR_LIFETIME_SECONDS = 30 * 24 * 3600  # an anonymous random id: the same ph
 OLD_URL_PARAMETERS = ("teacher", "quiz_host", "voter")
 WRITTEN_KEY = "identity_cookies"  # name -> (value or None for deleted, expiry in Unix seconds)
 _SENT_KEY = "identity_sent_cookies"  # the cookies the browser sent when this session started
+_CARRIED_KEY = "identity_carried_cookies"  # name -> value, as last handed to the browser's script
 _VISITOR_ID = re.compile(r"[0-9a-f]{32}")
 
 
@@ -83,7 +84,9 @@ def cookie_script(written):
     ]
     return (
         "<script>(function () { var secure = location.protocol === 'https:' ? '; Secure' : '';"
-        f" {json.dumps(cookies)}.forEach(function (cookie) {{ document.cookie = cookie + secure; }}); }})();</script>"
+        f" {json.dumps(cookies)}.forEach(function (cookie) {{ document.cookie = cookie + secure; }});"
+        # Done: no token stays in the page's source either.
+        " if (document.currentScript) { document.currentScript.textContent = ''; } })();</script>"
     )
 
 
@@ -94,9 +97,10 @@ def carry_identity(key="identity"):
     of its own: a fragment's rerun draws only the fragment.
     """
     visitor_id()
-    written = _written()
-    changed = {name: entry for name, entry in written.items() if _sent().get(name) != entry[0]}
-    if changed:
+    carried = st.session_state.setdefault(_CARRIED_KEY, {})
+    changed = {name: entry for name, entry in _written().items() if carried.get(name, _sent().get(name)) != entry[0]}
+    if changed:  # once per change: the script runs when drawn, so a fragment redrawn every second sends nothing more
+        carried.update({name: value for name, (value, _) in changed.items()})
         with st.container(key=key, border=False):  # hidden by CSS: no gap on the page
             st.html(f"<style>.st-key-{key} {{ display: none; }}</style>" + cookie_script(changed),
                     unsafe_allow_javascript=True)
