@@ -102,5 +102,6 @@ def carry_identity(key="identity"):
     if changed:  # once per change: the script runs when drawn, so a fragment redrawn every second sends nothing more
         carried.update({name: value for name, (value, _) in changed.items()})
         with st.container(key=key, border=False):  # hidden by CSS: no gap on the page
-            st.html(f"<style>.st-key-{key} {{ display: none; }}</style>" + cookie_script(changed),
+            hide = f".st-key-{key}, [data-testid='stLayoutWrapper']:has(> .st-key-{key}) {{ display: none; }}"
+            st.html(f"<style>{hide}</style>" + cookie_script(changed),
                     unsafe_allow_javascript=True)
