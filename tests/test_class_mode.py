@@ -122,6 +122,10 @@ def test_only_the_teacher_starts_and_stops_even_after_a_reload_and_from_a_second
         teacher.locator(STATUS).wait_for(timeout=180_000)
         stop_button(teacher).wait_for(timeout=180_000)
         assert teacher.get_by_text("Teacher mode", exact=True).count() == 1
+        teacher.get_by_text("Teacher mode on your second device").click()
+        teacher.get_by_role("button", name="Make a one-time sign-in link").click()
+        link = teacher.locator(".st-key-teacher [data-testid='stCode'] code").inner_text().strip()
+        assert link.startswith(f"{class_server.url}/Train?teacher_sign_in=")
         save_screenshot(teacher, "class-mode-train-teacher-1920")
 
         student.reload(wait_until="commit", timeout=180_000)
@@ -133,10 +137,6 @@ def test_only_the_teacher_starts_and_stops_even_after_a_reload_and_from_a_second
         save_screenshot(student, "class-mode-train-student-360")
         student_context.close()  # fewer pages refreshing every second on the busy test machine
 
-        teacher.get_by_text("Teacher mode on your second device").click()
-        teacher.get_by_role("button", name="Make a one-time sign-in link").click()
-        link = teacher.locator(".st-key-teacher [data-testid='stCode'] code").inner_text().strip()
-        assert link.startswith(f"{class_server.url}/Train?teacher_sign_in=")
         second_device = open_train_page(second_device_context, link)
         second_device.get_by_text("Teacher mode", exact=True).wait_for()
         save_screenshot(second_device, "class-mode-train-teacher-360")
