@@ -76,12 +76,14 @@ def unlock(page, passcode=PASSCODE):
     wait_for_app_idle(page)
 
 
-def start_tiny_run(page, epochs=30):
-    """Start a run on 1,000 images (long enough to reload and stop, short if it is not stopped)."""
+def start_tiny_run(page, epochs=30, thousands=1):
+    """Start a run on ``thousands`` x 1,000 images (long enough to reload and stop, short if it is not stopped)."""
     page.get_by_label("Epochs").fill(str(epochs))
     slider = page.get_by_role("slider", name=re.compile("Training images"))
     slider.focus()
     slider.press("Home")  # the smallest training set
+    for _ in range(thousands - 1):
+        slider.press("ArrowRight")
     page.get_by_role("button", name="Start training").click()
     page.wait_for_function(
         f"() => document.querySelector('{STATUS}').innerText.includes('Training epoch')", timeout=180_000
@@ -114,7 +116,7 @@ def test_only_the_teacher_starts_and_stops_even_after_a_reload_and_from_a_second
         teacher.get_by_text("Teacher mode", exact=True).wait_for()
         assert not urlsplit(teacher.url).query  # the rights live in a cookie, not in the address
         assert teacher.get_by_label("Teacher passcode").count() == 0
-        start_tiny_run(teacher)
+        start_tiny_run(teacher, thousands=3)  # still training when the second device signs in, on a busy machine
         stop_button(teacher).wait_for(timeout=180_000)
 
         # A new browser session: the cookie keeps the rights.
