@@ -6,10 +6,11 @@ from mnist_cnn.paths import FAVICON_PATH
 from mnist_cnn.precomputed import tutorial_layer_rows
 from ui.accessibility import accessibility_styles
 from ui.active_model import active_model_label, test_set_probabilities
+from ui.identity import carry_identity
 from ui.join_card import home_join_ui
 from ui.navigation import phone_navigation_ui
 from ui.server_tuning import tune_streamlit_for_tensorflow
-from ui.teacher import keep_teacher_link
+from ui.teacher import keep_teacher_rights
 
 # Every page runs through this entry point. No TensorFlow here: the home page shows shipped figures,
 # and what needs a model imports it (ui.server_tuning.import_tensorflow).
@@ -76,7 +77,8 @@ CLASS = st.Page("app_pages/4_Class.py", title="Class", icon=":material/groups:")
 PAGES = [st.Page(home, title="Home", icon=":material/home:", default=True), TRAIN, DRAW, MISTAKES, CLASS]
 # The icon is set before st.navigation, or the browser fetches each page's material icon from fonts.gstatic.com.
 st.set_page_config(page_icon=str(FAVICON_PATH))
-keep_teacher_link()  # in-app navigation drops query parameters: put the teacher's token back into the URL
+keep_teacher_rights()  # no token in the address: a one-time sign-in link is exchanged, old ?teacher= links refused
+carry_identity()  # who this browser is (visitor id, teacher and quiz host tokens) lives in cookies
 current_page = st.navigation(PAGES, position="top")
 phone_navigation_ui(PAGES)  # phones get no top navigation from Streamlit
 accessibility_styles()  # focus ring, reduced motion

@@ -9,7 +9,8 @@ A deletion only hides digits for :data:`UNDO_SECONDS` (so the teacher can undo i
 after that removes them for good. Each student may give :meth:`ClassSet.digits_per_student` digits
 a lesson (a setting kept in the database, so every server process and a restart see it).
 
-The schema is created on first use and versioned: ``schema_version`` holds the number of
+The same database keeps the teacher's sign-outs (Lock, "sign out every device"), so they survive a
+restart. The schema is created on first use and versioned: ``schema_version`` holds the number of
 :data:`MIGRATIONS` applied, and a later change appends a step there.
 """
 import csv
@@ -119,6 +120,19 @@ def _class_settings_table(metadata):
     )
 
 
+def _teacher_revocations_table(metadata):
+    # A row revokes one teacher token (Lock), or with no token_id every token issued before issued_before
+    # ("sign out every device"); it may be forgotten after expires_at, when the tokens it names have expired.
+    return sa.Table(
+        "teacher_revocations",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("token_id", sa.String(32), nullable=True),
+        sa.Column("issued_before", sa.Float, nullable=True),  # Unix seconds
+        sa.Column("expires_at", sa.Float, nullable=False),  # Unix seconds
+    )
+
+
 def _migrate_to_v2(connection):
     dialect = connection.dialect
     connection.execute(sa.text("ALTER TABLE class_digits RENAME COLUMN session_id TO student_id"))
@@ -128,13 +142,18 @@ def _migrate_to_v2(connection):
     _class_settings_table(sa.MetaData()).create(connection)
 
 
+def _migrate_to_v3(connection):
+    _teacher_revocations_table(sa.MetaData()).create(connection)
+
+
 # Step n brings the schema from version n - 1 to n. Append, never edit: databases out there are at every version.
-MIGRATIONS = (_migrate_to_v1, _migrate_to_v2)
+MIGRATIONS = (_migrate_to_v1, _migrate_to_v2, _migrate_to_v3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _METADATA = sa.MetaData()
 CLASS_DIGITS = _class_digits_table_v2(_METADATA)  # the table as the current schema has it
 CLASS_SETTINGS = _class_settings_table(_METADATA)
+TEACHER_REVOCATIONS = _teacher_revocations_table(_METADATA)
 SCHEMA_VERSION_TABLE = sa.Table("schema_version", _METADATA, sa.Column("version", sa.Integer, nullable=False))
 _LIVE = CLASS_DIGITS.c.deleted_at.is_(None)  # not deleted (deleted digits wait UNDO_SECONDS for an undo)
 
@@ -440,6 +459,28 @@ class ClassSet:
         """``(x, y)``: (n, 28, 28) uint8 images and (n,) uint8 labels, MNIST's layout."""
         digits = self.digits()
         return digits.images, digits.labels
+
+    # -- teacher sign-outs (the app's database keeps them through a restart: mnist_cnn.teacher.Revocations) --
+
+    def revoke_teacher_token(self, token_id, expires_at):
+        """Remember that the teacher token ``token_id`` (valid until ``expires_at``) was locked."""
+        self._add_revocation(token_id=str(token_id), issued_before=None, expires_at=float(expires_at))
+
+    def sign_out_teacher_tokens(self, before, expires_at):
+        """Remember that every teacher token issued before ``before`` (Unix seconds) was signed out."""
+        self._add_revocation(token_id=None, issued_before=float(before), expires_at=float(expires_at))
+
+    def _add_revocation(self, **row):
+        with self._transaction(writes=True) as connection:
+            connection.execute(TEACHER_REVOCATIONS.delete().where(TEACHER_REVOCATIONS.c.expires_at < time.time()))
+            connection.execute(TEACHER_REVOCATIONS.insert().values(**row))
+
+    def teacher_revocations(self):
+        """``(ids of locked tokens, the latest sign-out time or None)``."""
+        with self._transaction() as connection:
+            rows = connection.execute(sa.select(TEACHER_REVOCATIONS.c.token_id, TEACHER_REVOCATIONS.c.issued_before)).all()
+        befores = [row.issued_before for row in rows if row.issued_before is not None]
+        return {row.token_id for row in rows if row.token_id is not None}, max(befores, default=None)
 
     # -- export -----------------------------------------------------------------------------
 

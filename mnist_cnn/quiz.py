@@ -15,11 +15,10 @@ import numpy as np
 
 from mnist_cnn.data import NUM_CLASSES, as_digit, as_uint8_image
 
-# With no teacher passcode, the visitor who started the quiz runs it; after this long without a
-# move from them (a closed laptop), someone else may take over.
+# With no teacher passcode, the visitor who started the quiz runs it; after this long without their
+# page being open (a closed laptop), someone else may take over.
 HOST_IDLE_SECONDS = 20 * 60
 NETWORK, TRUTH = "network", "truth"  # the two questions: what will the network answer, what is the digit really
-SOURCES = ("a random test digit", "a digit from the Mistakes page", "a digit from the class set", "the teacher's drawing")
 
 
 class QuizError(ValueError):
@@ -116,6 +115,12 @@ class Quiz:
         with self._lock:
             return teacher or not self._host_active() or (host is not None and host == self._host)
 
+    def mark_host_seen(self, host):
+        """The page of the session holding ``host`` is open (it redraws every second): it stays the host."""
+        with self._lock:
+            if host is not None and host == self._host:
+                self._host_seen = self._clock()
+
     def _check_control(self, host, teacher):
         if teacher or not self._host_active():
             if host is not None:
@@ -125,7 +130,7 @@ class Quiz:
             raise QuizError("Only the teacher who started the quiz can run it.")
         self._host_seen = self._clock()
 
-    def start_round(self, image, probabilities, label=None, source=SOURCES[0], model="", host=None, teacher=False,
+    def start_round(self, image, probabilities, label=None, source="a test digit", model="", host=None, teacher=False,
                     ask_truth=False):
         """Open a new round on ``image`` (28 x 28, uint8 or floats in [0, 1]); returns its number.
 

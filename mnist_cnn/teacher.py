@@ -1,27 +1,32 @@
-"""The teacher role: a passcode set by the host, signed expiring tokens, and a limit on wrong guesses.
+"""The teacher role: a passcode set by the host, signed expiring tokens, revocation, one-time
+sign-in links for a second device, and a guard on wrong guesses.
 
 No Streamlit here. Tokens are signed with a key derived from the passcode alone, so they survive a
-server restart and stop working when the host changes the passcode; the passcode itself is never
-stored, logged, or put in a message.
+server restart and stop working when the host changes the passcode; each carries its issue time and
+an id, so Lock (one token) and "sign out every device" (every token issued before a moment) can revoke
+them, kept in the app's database through a restart. The passcode itself is never stored, logged, or
+put in a message.
 """
 import base64
 import functools
 import hashlib
 import hmac
 import math
+import re
 import secrets
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass
 
 PASSCODE_ENVIRONMENT_VARIABLE = "MNIST_CNN_TEACHER_PASSCODE"
 PASSCODE_SECRET_NAME = "teacher_passcode"
-TOKEN_LIFETIME_SECONDS = 12 * 3600  # a school day: a link copied in the morning still works after lunch
+TOKEN_LIFETIME_SECONDS = 12 * 3600  # a school day: unlocked in the morning, still the teacher after lunch
+SIGN_IN_LINK_SECONDS = 5 * 60  # a one-time link for the teacher's second device: open it now or never
 # Fixed salt: the key must come out the same after a restart. The many iterations slow down anyone who
 # holds a token and tries to guess the passcode offline.
-_KEY_SALT = b"mnist-cnn-studio/teacher-token/v1"
+_KEY_SALT = b"mnist-cnn-studio/teacher-token/v2"
 _KEY_ITERATIONS = 200_000
+_PAYLOAD = re.compile(r"(\d{1,16})\.(\d{1,12})\.([0-9a-f]{16})")  # issued (ms).expires (s).id
 
 
 def configured_passcode(environ, secrets_lookup=None):
@@ -58,91 +63,204 @@ def _signature(passcode, payload):
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
+@dataclass(frozen=True)
+class TokenClaims:
+    """What a verified token says: its id, when it was issued and when it expires (Unix seconds)."""
+
+    token_id: str
+    issued_at: float
+    expires_at: int
+
+
 def issue_token(passcode, now=None, lifetime=TOKEN_LIFETIME_SECONDS):
-    """A URL-safe token that proves its holder unlocked the teacher role, valid for ``lifetime`` seconds."""
-    expires = int((time.time() if now is None else now) + lifetime)
-    payload = f"{expires}.{secrets.token_hex(4)}"
+    """A cookie-safe token that proves its holder unlocked the teacher role, valid for ``lifetime`` seconds."""
+    now = time.time() if now is None else now
+    payload = f"{int(now * 1000)}.{int(now + lifetime)}.{secrets.token_hex(8)}"
     return f"{payload}.{_signature(passcode, payload)}"
+
+
+def token_claims(token, passcode, now=None):
+    """The :class:`TokenClaims` of a valid token; None for a forged, altered, malformed or expired one.
+
+    Revocation is not checked here: see :class:`Revocations`.
+    """
+    if not passcode or not isinstance(token, str) or len(token) > 200:
+        return None
+    payload, _, signature = token.rpartition(".")
+    match = _PAYLOAD.fullmatch(payload)
+    if not (match and signature):
+        return None
+    if not hmac.compare_digest(signature.encode(), _signature(passcode, payload).encode()):
+        return None
+    issued_ms, expires, token_id = match.groups()
+    claims = TokenClaims(token_id, int(issued_ms) / 1000, int(expires))
+    return claims if claims.expires_at > (time.time() if now is None else now) else None
 
 
 def token_expiry(token, passcode, now=None):
     """The Unix time a valid token expires; None for a forged, altered, malformed or expired token."""
-    if not passcode or not isinstance(token, str) or len(token) > 200:
-        return None
-    payload, _, signature = token.rpartition(".")
-    expires, _, nonce = payload.partition(".")
-    if not (expires.isdigit() and nonce and signature):
-        return None
-    if not hmac.compare_digest(signature.encode(), _signature(passcode, payload).encode()):
-        return None
-    expires = int(expires)
-    return expires if expires > (time.time() if now is None else now) else None
+    claims = token_claims(token, passcode, now)
+    return None if claims is None else claims.expires_at
 
 
 def token_is_valid(token, passcode, now=None):
     return token_expiry(token, passcode, now) is not None
 
 
-class AttemptLimiter:
-    """Slows down guessing: per visitor, a growing wait after a few wrong passcodes; per server, a cap.
+class Revocations:
+    """Which teacher tokens no longer count: ids revoked by Lock, and every token issued before the
+    last "sign out every device".
 
-    Per key (one browser session): ``free_attempts`` wrong passcodes in a row are allowed at once; after
-    that each one doubles the wait, from ``first_delay`` up to ``max_delay`` seconds. Per server: at most
-    ``server_failures`` wrong passcodes in any ``server_window`` seconds, from all keys together (new
-    sessions cannot reset it). A right passcode clears its key. Thread-safe; ``clock`` is injectable.
+    Kept in memory and in ``store`` (the app's database: an object with ``teacher_revocations()`` ->
+    ``(ids, signed_out_before)``, ``revoke_teacher_token(token_id, expires_at)`` and
+    ``sign_out_teacher_tokens(before, expires_at)``), so they survive a restart. The store is read
+    again every ``refresh_seconds`` (another server process may have revoked). A store that fails
+    (``store_errors``) leaves this process's own revocations in force, and a revoke raises its error
+    after taking effect here.
     """
 
-    def __init__(self, free_attempts=3, first_delay=2.0, max_delay=60.0, server_failures=20, server_window=60.0,
-                 clock=time.monotonic):
+    def __init__(self, store, store_errors=(), refresh_seconds=5.0, clock=time.monotonic):
+        self._store = store
+        self._store_errors = tuple(store_errors)
+        self._refresh_seconds = refresh_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._ids = set()
+        self._before = float("-inf")
+        self._read_at = float("-inf")
+
+    def _refresh(self):
+        if self._clock() - self._read_at < self._refresh_seconds:
+            return
+        self._read_at = self._clock()
+        try:
+            ids, before = self._store().teacher_revocations()
+        except self._store_errors:
+            return
+        self._ids.update(ids)
+        if before is not None:
+            self._before = max(self._before, before)
+
+    def is_revoked(self, claims):
+        with self._lock:
+            self._refresh()
+            return claims.token_id in self._ids or claims.issued_at < self._before
+
+    def revoke(self, claims):
+        """Lock: this one token stops working everywhere."""
+        with self._lock:
+            self._ids.add(claims.token_id)
+        self._store().revoke_teacher_token(claims.token_id, claims.expires_at)
+
+    def revoke_all(self, now=None):
+        """Sign out every device: every token issued before now stops working."""
+        before = time.time() if now is None else now
+        with self._lock:
+            self._before = max(self._before, before)
+        self._store().sign_out_teacher_tokens(before, before + TOKEN_LIFETIME_SECONDS)
+
+
+class SignInLinks:
+    """One-time codes for the teacher's second device: each is valid once, for ``lifetime`` seconds, and
+    only while the token that asked for it is still valid (not expired, not revoked). Thread-safe."""
+
+    def __init__(self, lifetime=SIGN_IN_LINK_SECONDS, clock=time.monotonic):
+        self.lifetime = lifetime
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._codes = {}  # code -> (the asking token, expiry on the clock)
+
+    def create(self, token):
+        code = secrets.token_urlsafe(18)
+        with self._lock:
+            now = self._clock()
+            self._codes = {c: entry for c, entry in self._codes.items() if entry[1] > now}
+            self._codes[code] = (token, now + self.lifetime)
+        return code
+
+    def redeem(self, code):
+        """The token that asked for ``code`` (the caller checks it is still valid), once; else None."""
+        with self._lock:
+            entry = self._codes.pop(code, None) if isinstance(code, str) else None
+        if entry is None or entry[1] <= self._clock():
+            return None
+        return entry[0]
+
+
+class PasscodeGuard:
+    """Keeps guessing slow without ever refusing the right passcode because of someone else's wrong ones.
+
+    Per client (a key that survives a reload, e.g. the client's address): one attempt at a time (a
+    parallel one is refused without comparing), ``free_attempts`` wrong passcodes in a row, then a wait
+    that doubles from ``first_delay`` up to ``max_delay`` seconds, during which attempts are refused
+    without comparing. Server-wide: wrong answers only are serialized through one lock and answered at
+    least ``wrong_answer_spacing`` seconds apart, so a crowd of clients guesses no faster than that,
+    while a right passcode is compared and accepted at once. ``clock`` and ``sleep`` are injectable.
+    """
+
+    def __init__(self, free_attempts=3, first_delay=2.0, max_delay=60.0, wrong_answer_spacing=0.5,
+                 clock=time.monotonic, sleep=time.sleep):
         self.free_attempts = free_attempts
         self.first_delay = first_delay
         self.max_delay = max_delay
-        self.server_failures = server_failures
-        self.server_window = server_window
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._by_key = {}  # key -> (wrong passcodes in a row, time of the last one)
-        self._server = deque()  # times of recent wrong passcodes, oldest first
+        self.wrong_answer_spacing = wrong_answer_spacing
+        self._clock, self._sleep = clock, sleep
+        self._lock = threading.Lock()  # guards the per-client table
+        self._wrong_answers = threading.Lock()  # serializes the replies to wrong passcodes
+        self._last_wrong_reply = float("-inf")
+        self._by_key = {}  # key -> [wrong passcodes in a row, time of the last one]
+        self._in_flight = set()
 
     def _key_delay(self, failures):
         # after free_attempts failures in a row: first_delay, then twice as long after each further one
         extra = failures - self.free_attempts
         return 0.0 if extra < 0 else min(self.first_delay * 2**extra, self.max_delay)
 
+    def _wait(self, key, now):
+        failures, last = self._by_key.get(key, (0, now))
+        return max(0.0, last + self._key_delay(failures) - now)
+
     def wait_seconds(self, key):
         """Seconds before ``key`` may try again (0 when it may now)."""
         with self._lock:
-            now = self._clock()
-            self._forget_old(now)
-            waits = [0.0]
-            if key in self._by_key:
-                failures, last = self._by_key[key]
-                waits.append(last + self._key_delay(failures) - now)
-            if len(self._server) >= self.server_failures:
-                waits.append(self._server[len(self._server) - self.server_failures] + self.server_window - now)
-            return max(waits)
+            return self._wait(key, self._clock())
 
-    def server_is_limited(self):
-        """Whether the server-wide cap is what makes visitors wait now."""
-        with self._lock:
-            self._forget_old(self._clock())
-            return len(self._server) >= self.server_failures
+    def check(self, key, is_right):
+        """Compare one attempt from ``key``: ``is_right()`` is called only when the client may try now.
 
-    def record_failure(self, key):
+        Returns ``(outcome, wait)``: outcome ``"right"``, ``"wrong"``, ``"wait"`` (not compared: the
+        client must wait ``wait`` seconds) or ``"busy"`` (not compared: another attempt of the same
+        client is under way); ``wait`` is the client's wait after this attempt.
+        """
         with self._lock:
             now = self._clock()
-            failures, _ = self._by_key.get(key, (0, now))
-            self._by_key[key] = (failures + 1, now)
-            self._server.append(now)
-            self._forget_old(now)
+            self._forget_idle(now)
+            if key in self._in_flight:
+                return "busy", self._wait(key, now)
+            wait = self._wait(key, now)
+            if wait > 0:
+                return "wait", wait
+            self._in_flight.add(key)
+        try:
+            if is_right():
+                with self._lock:
+                    self._by_key.pop(key, None)
+                return "right", 0.0
+            with self._wrong_answers:  # the server-wide cost of a wrong answer
+                pause = self._last_wrong_reply + self.wrong_answer_spacing - self._clock()
+                if pause > 0:
+                    self._sleep(pause)
+                self._last_wrong_reply = self._clock()
+            with self._lock:
+                now = self._clock()
+                failures = self._by_key.get(key, (0, now))[0]
+                self._by_key[key] = (failures + 1, now)
+                return "wrong", self._wait(key, now)
+        finally:
+            with self._lock:
+                self._in_flight.discard(key)
 
-    def record_success(self, key):
-        with self._lock:
-            self._by_key.pop(key, None)
-
-    def _forget_old(self, now):
-        while self._server and self._server[0] <= now - self.server_window:
-            self._server.popleft()
+    def _forget_idle(self, now):
         # Keys idle for longer than the longest wait start afresh; this also bounds memory.
         for key in [key for key, (_, last) in self._by_key.items() if now - last > 2 * self.max_delay]:
             del self._by_key[key]
@@ -161,25 +279,19 @@ class UnlockResult:
         return self.token is not None
 
 
-def _wait_message(limiter, wait):
-    seconds = max(1, math.ceil(wait))
-    who = "Too many wrong passcodes on this server" if limiter.server_is_limited() else "Too many wrong passcodes"
-    return f"{who}: wait {seconds} s before trying again."
+def _wait_message(wait):
+    return f"Too many wrong passcodes from here: wait {max(1, math.ceil(wait))} s before trying again."
 
 
-def unlock(attempt, passcode, limiter, key, now=None):
-    """Check a passcode attempt from ``key`` through ``limiter``; a token when right.
-
-    While the limiter makes ``key`` wait, the attempt is not even compared (it counts as nothing).
-    """
-    wait = limiter.wait_seconds(key)
-    if wait > 0:
-        return UnlockResult(None, _wait_message(limiter, wait), wait)
-    if passcode_matches(attempt, passcode):
-        limiter.record_success(key)
+def unlock(attempt, passcode, guard, key, now=None):
+    """Check a passcode attempt from client ``key`` through ``guard``; a token when right."""
+    outcome, wait = guard.check(key, lambda: passcode_matches(attempt, passcode))
+    if outcome == "right":
         return UnlockResult(issue_token(passcode, now))
-    limiter.record_failure(key)
-    wait = limiter.wait_seconds(key)
+    if outcome == "busy":
+        return UnlockResult(None, "Another passcode from here is being checked: try again in a moment.", 1.0)
+    if outcome == "wait":
+        return UnlockResult(None, _wait_message(wait), wait)
     if wait > 0:
-        return UnlockResult(None, "Wrong passcode. " + _wait_message(limiter, wait), wait)
+        return UnlockResult(None, "Wrong passcode. " + _wait_message(wait), wait)
     return UnlockResult(None, "Wrong passcode. Try again.")

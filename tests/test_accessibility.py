@@ -9,6 +9,7 @@ import time
 import pytest
 
 from mnist_cnn.contrast import AA_TEXT_CONTRAST, contrast_ratio
+from mnist_cnn.join_card import PUBLIC_URL_ENV
 from mnist_cnn.teacher import PASSCODE_ENVIRONMENT_VARIABLE
 from support.accessibility import (
     DESKTOP_VIEWPORT,
@@ -41,6 +42,8 @@ def a11y_url(tmp_path_factory):
     process, url = start_streamlit({
         PASSCODE_ENVIRONMENT_VARIABLE: PASSCODE, "MNIST_CNN_DATA": str(data), "MNIST_CNN_RUNS": str(data / "runs"),
         "MNIST_CNN_CLASS_DB_URL": "",
+        # The join card's QR code is part of every state audited; at 127.0.0.1 the card would only warn.
+        PUBLIC_URL_ENV: "https://studio.example.org/mnist",
     })
     yield url
     process.terminate()

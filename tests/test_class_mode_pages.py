@@ -12,7 +12,8 @@ from mnist_cnn.paths import BUNDLED_MODEL_PATH, BUNDLED_RUN_DIR, runs_dir
 from mnist_cnn.run_manager import get_run_manager
 from mnist_cnn.runs import RunState, read_saved_run
 from mnist_cnn.teacher import PASSCODE_ENVIRONMENT_VARIABLE
-from ui.teacher import PASSCODE_KEY, TOKEN_PARAMETER, attempt_limiter
+from support.cookie_jar import CookieJar
+from ui.teacher import PASSCODE_KEY, passcode_guard, revocations
 
 PAGES = Path(__file__).resolve().parent.parent / "app_pages"
 TRAIN, DRAW, MISTAKES = (str(PAGES / name) for name in ("1_Train.py", "2_Draw.py", "3_Mistakes.py"))
@@ -23,12 +24,23 @@ RUN_TITLE = dataclasses.replace(read_saved_run(BUNDLED_RUN_DIR), name=RUN_NAME).
 RUN_IN_WORDS = f"run “{RUN_TITLE}”"
 
 
-def open_page(path, query_params=None, session_state=None):
+@pytest.fixture(autouse=True)
+def cookie_jar(monkeypatch):
+    """AppTest sessions have no browser: a CookieJar carries the teacher's cookie to a reload."""
+    global _JAR
+    _JAR = CookieJar(monkeypatch)
+    yield _JAR
+    _JAR = None
+
+
+_JAR = None
+
+
+def open_page(path, cookies=None, session_state=None):
     app = AppTest.from_file(path, default_timeout=120)
-    app.query_params.update(query_params or {})
     for key, value in (session_state or {}).items():
         app.session_state[key] = value
-    app.run()
+    _JAR.start(app, cookies)
     assert not app.exception, app.exception
     return app
 
@@ -55,9 +67,11 @@ def wait_for_training(manager):
 @pytest.fixture
 def passcode_set(monkeypatch):
     monkeypatch.setenv(PASSCODE_ENVIRONMENT_VARIABLE, PASSCODE)
-    attempt_limiter.clear()
+    passcode_guard.clear()
+    revocations.clear()
     yield
-    attempt_limiter.clear()
+    passcode_guard.clear()
+    revocations.clear()
 
 
 def test_with_a_passcode_only_the_teacher_starts_and_stops_and_keeps_control_after_a_reload(passcode_set, mnist_npz_path):
@@ -74,7 +88,7 @@ def test_with_a_passcode_only_the_teacher_starts_and_stops_and_keeps_control_aft
     try:
         wait_for_training(manager)
         assert button(teacher, "Stop training") is not None
-        reloaded = open_page(TRAIN, {TOKEN_PARAMETER: teacher.query_params[TOKEN_PARAMETER]})  # a new session
+        reloaded = open_page(TRAIN, _JAR.browser_cookies(teacher))  # a reload: a new session, the same cookies
         assert button(reloaded, "Stop training") is not None
 
         student.run()
@@ -98,7 +112,7 @@ def test_wrong_passcodes_on_the_train_page_are_slowed_down_with_a_message(passco
     app = open_page(TRAIN)
     for _ in range(3):
         unlock(app, "guess")
-    assert app.error[0].value == "Wrong passcode. Too many wrong passcodes: wait 2 s before trying again."
+    assert app.error[0].value == "Wrong passcode. Too many wrong passcodes from here: wait 2 s before trying again."
     assert button(app, "Start training").disabled
 
 

@@ -5,7 +5,6 @@ import math
 import sys
 import uuid
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 import pytest
@@ -17,7 +16,9 @@ from mnist_cnn.evaluation import wilson_interval
 from mnist_cnn.model import load_bundled_model
 from mnist_cnn.predict import Predictor
 from support.app_server import save_screenshot, select_saved_run, wait_for_app_idle
+from support.cookie_jar import CookieJar
 from support.touch import PHONE, mouse_stroke, touch_stroke
+from ui.identity import VISITOR_COOKIE, WRITTEN_KEY
 
 PAGES = Path(__file__).resolve().parent.parent / "app_pages"
 CLASS_PAGE = str(PAGES / "4_Class.py")
@@ -203,7 +204,7 @@ def test_draw_page_gives_the_drawing_with_the_label_tapped(class_db, draw_page_w
     digits = class_db.digits()
     assert list(digits.labels) == [7] and digits.predicted[0] == 7 and digits.confidences[0] > 0.5
     assert digits.images[0].shape == (28, 28) and digits.images[0].max() == 255
-    assert digits.student_ids == [app.query_params["voter"]]  # the student's id, kept in the URL for a reload
+    assert digits.student_ids == [app.session_state[WRITTEN_KEY][VISITOR_COOKIE][0]]  # the browser's visitor id cookie
     # The same drawing again is not a second digit.
     app.button(key="give-7").click().run()
     assert "already in the class set" in app.info[-1].value
@@ -285,28 +286,28 @@ def test_prompt_never_picks_the_label_and_another_label_is_asked_about_once(clas
     assert "already in the class set" in app.info[-1].value and len(class_db) == 10
 
 
-def test_the_per_student_limit_holds_across_reloads(class_db, draw_page_with_a_drawing):
-    """A reload is a new session with the same id in the URL: the database's count still applies."""
+def test_the_per_student_limit_holds_across_reloads(class_db, draw_page_with_a_drawing, monkeypatch):
+    """A reload is a new session with the same visitor cookie: the database's count still applies."""
     import time
 
+    jar = CookieJar(monkeypatch)
     class_db.set_digits_per_student(2)
     seven, one = clear_digit(7), clear_digit(1)
-    first_visit = draw_page_with_a_drawing(seven).run()
+    first_visit = jar.start(draw_page_with_a_drawing(seven))
     first_visit.button(key="give-7").click().run()
     assert "1 of your 2 this lesson" in first_visit.success[0].value
-    student = first_visit.query_params["voter"]
+    student = first_visit.session_state[WRITTEN_KEY][VISITOR_COOKIE][0]  # the cookie a reload sends back
     class_db.add(one, 1, 1, 0.9, student)  # the student's second digit
     time.sleep(1.1)  # past the one-digit-a-second pause, which would answer first
 
     reloaded = draw_page_with_a_drawing(seven)  # the same drawing: a fresh session would take it, were it not for the id
-    reloaded.query_params["voter"] = student
-    reloaded.run()
+    jar.start(reloaded, {VISITOR_COOKIE: student})
     reloaded.button(key="give-7").click().run()
     assert not reloaded.exception
     assert "You have given 2 digits this lesson" in reloaded.warning[0].value
     assert len(class_db) == 2
 
-    another_student = draw_page_with_a_drawing(seven).run()
+    another_student = jar.start(draw_page_with_a_drawing(seven))
     another_student.button(key="give-7").click().run()
     assert "1 of your 2 this lesson" in another_student.success[0].value
     assert len(class_db) == 3
@@ -440,19 +441,18 @@ def test_secrets_toml_moves_the_class_set(tmp_path):
 
 def test_with_a_passcode_only_the_teacher_deletes_or_clears_class_digits(class_db, monkeypatch):
     from mnist_cnn.teacher import PASSCODE_ENVIRONMENT_VARIABLE, issue_token
-    from ui.teacher import TOKEN_PARAMETER
+    from ui.identity import TEACHER_COOKIE
 
     monkeypatch.setenv(PASSCODE_ENVIRONMENT_VARIABLE, "orange kite 7")
     fill(class_db, 3)
-    student = AppTest.from_file(CLASS_PAGE, default_timeout=120).run()
+    jar = CookieJar(monkeypatch)
+    student = jar.start(AppTest.from_file(CLASS_PAGE, default_timeout=120))
     assert not student.exception
     assert not [b for b in student.button if b.label.startswith("Delete") or b.label == "Clear the class set"]
     assert not [box for box in student.checkbox if box.label == "Select"] and not student.dataframe
     assert not [n for n in student.number_input if n.key == "class-digits-per-student"]
 
-    teacher = AppTest.from_file(CLASS_PAGE, default_timeout=120)
-    teacher.query_params[TOKEN_PARAMETER] = issue_token("orange kite 7")
-    teacher.run()
+    teacher = jar.start(AppTest.from_file(CLASS_PAGE, default_timeout=120), {TEACHER_COOKIE: issue_token("orange kite 7")})
     assert len([box for box in teacher.checkbox if box.label == "Select"]) == 3
     newest = int(class_db.digits().ids[-1])
     teacher.checkbox(key=f"class_gallery_page-select-{newest}").check().run()
@@ -487,7 +487,7 @@ def test_a_smiley_on_a_phone_does_not_go_into_the_class_set_unasked(app_url, bro
         phone.wait_for_selector(".st-key-prediction .verdict:not(.verdict-blank)", timeout=30_000)
         wait_for_app_idle(phone)
         save_screenshot(phone, "class-set-smiley-phone-drawn")
-        student = parse_qs(urlparse(phone.url).query)["voter"][0]  # the id is in the URL before the first give
+        student = next(cookie["value"] for cookie in context.cookies() if cookie["name"] == VISITOR_COOKIE)
         give_four = phone.locator(".st-key-class-digit-buttons button").nth(4)
         verdict = phone.locator(".st-key-prediction .verdict").get_attribute("class")
         if "verdict-not-a-digit" in verdict:

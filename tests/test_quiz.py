@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mnist_cnn.quiz import Quiz, QuizError
+from support.cookie_jar import CookieJar
 
 CLASS_PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "4_Class.py")
 IMAGE = np.arange(784, dtype=np.uint8).reshape(28, 28)
@@ -90,6 +91,18 @@ def test_only_the_host_runs_the_quiz_until_it_ends_or_the_host_goes_idle():
     assert quiz.view().round_number == 0 and quiz.may_control("anyone")
 
 
+def test_the_host_stays_while_their_page_is_open_and_only_then_hands_over():
+    now = [0.0]
+    quiz = started(Quiz(clock=lambda: now[0], host_idle_seconds=60))
+    for _ in range(5):  # five minutes of an open round, no control action: the page redraws
+        now[0] += 59
+        quiz.mark_host_seen("host")
+        quiz.mark_host_seen("student")  # another session's redraw does not make it the host
+        assert not quiz.may_control("student") and quiz.view().host_active
+    now[0] += 60
+    assert quiz.may_control("student")
+
+
 def test_rounds_check_their_digit_and_probabilities():
     quiz = Quiz()
     with pytest.raises(QuizError, match="28 x 28"):
@@ -150,11 +163,24 @@ def fresh_quiz():
     shared_quiz.clear()
 
 
-def open_class_page(**query):
+@pytest.fixture(autouse=True)
+def cookie_jar(monkeypatch):
+    """AppTest sessions have no browser: a CookieJar carries cookies from one session to the next."""
+    global _JAR
+    _JAR = CookieJar(monkeypatch)
+    yield _JAR
+    _JAR = None
+
+
+_JAR = None
+
+
+def open_class_page(cookies=None, **query):
+    """A new session of the Class page from a browser holding ``cookies``."""
     app = AppTest.from_file(CLASS_PAGE, default_timeout=120)
     for name, value in query.items():
         app.query_params[name] = value
-    return app.run()
+    return _JAR.start(app, cookies)
 
 
 def markdown_with(app, css_class):
@@ -203,35 +229,61 @@ def test_a_round_on_the_page_teacher_starts_students_vote_and_only_the_teacher_r
     assert any("quiz-bars" in m for m in (m.value for m in student.markdown))
 
 
-def test_a_student_cannot_reveal_or_start_and_a_reload_keeps_the_vote(fresh_quiz):
-    from ui.quiz import HOST_PARAM, VOTER_PARAM, shared_quiz
+def test_a_student_cannot_reveal_or_start_and_a_reload_keeps_the_vote(fresh_quiz, cookie_jar):
+    from ui.identity import QUIZ_HOST_COOKIE, VISITOR_COOKIE
+    from ui.quiz import shared_quiz
 
     teacher = open_class_page()
     teacher.button(key="quiz-next-button").click().run()
     student = open_class_page()
     student.button(key="quiz-vote-4").click().run()
-    voter = student.query_params[VOTER_PARAM]
-    assert voter and HOST_PARAM not in student.query_params
-    assert shared_quiz().may_control(teacher.query_params[HOST_PARAM])
+    student_cookies = cookie_jar.browser_cookies(student)
+    teacher_cookies = cookie_jar.browser_cookies(teacher)
+    assert student_cookies[VISITOR_COOKIE] != teacher_cookies[VISITOR_COOKIE]
+    assert QUIZ_HOST_COOKIE not in student_cookies
+    assert not student.query_params and not teacher.query_params  # nothing in any address
+    assert shared_quiz().may_control(teacher_cookies[QUIZ_HOST_COOKIE])
     assert not shared_quiz().may_control(None)
 
-    reloaded = open_class_page(**{VOTER_PARAM: voter})  # a reload: new session, same URL
+    reloaded = open_class_page(student_cookies)  # a reload or a second tab: new session, same cookies
     assert reloaded.button(key="quiz-vote-4").proto.type == "primary"
     assert shared_quiz().view().vote_count == 1
-    forged = open_class_page(**{HOST_PARAM: "0" * 32})  # a guessed host token gives no rights
+    forged = open_class_page({QUIZ_HOST_COOKIE: "0" * 32})  # a guessed host token gives no rights
     assert not [b for b in forged.button if b.key == "quiz-reveal-button"]
+    old_link = open_class_page(quiz_host=teacher_cookies[QUIZ_HOST_COOKIE])  # an old link's token is refused
+    assert not [b for b in old_link.button if b.key == "quiz-reveal-button"]  # (app.py takes it out of the address)
     assert not shared_quiz().view().revealed
+
+
+def test_a_host_whose_page_is_open_stays_the_host(fresh_quiz):
+    """A round left open for longer than the idle time: the host's page (it redraws every second) keeps it."""
+    from mnist_cnn.quiz import HOST_IDLE_SECONDS
+    from ui.quiz import shared_quiz
+
+    now = [0.0]
+    shared_quiz()._clock = lambda: now[0]
+    host = open_class_page()
+    host.button(key="quiz-next-button").click().run()
+    student = open_class_page()
+    for _ in range(3):  # an hour of an open round: the host's page redraws, the host never clicks
+        now[0] += HOST_IDLE_SECONDS * 0.4
+        host.run()
+    student.run()
+    assert len(vote_buttons(student)) == 10 and not [b for b in student.button if b.key == "quiz-reveal-button"]
+    now[0] += HOST_IDLE_SECONDS  # the host's laptop is closed: no redraws
+    student.run()
+    assert [b for b in student.button if b.key == "quiz-reveal-button"]
 
 
 def test_with_a_passcode_only_the_teacher_runs_the_quiz(fresh_quiz, monkeypatch):
     from mnist_cnn.teacher import PASSCODE_ENVIRONMENT_VARIABLE, issue_token
-    from ui.teacher import TOKEN_PARAMETER
+    from ui.identity import TEACHER_COOKIE
 
     monkeypatch.setenv(PASSCODE_ENVIRONMENT_VARIABLE, "orange kite 7")
     student = open_class_page()
     assert not [b for b in student.button if b.key == "quiz-next-button"]
     assert any("No quiz right now" in c.value for c in student.caption)
-    teacher = open_class_page(**{TOKEN_PARAMETER: issue_token("orange kite 7")})
+    teacher = open_class_page({TEACHER_COOKIE: issue_token("orange kite 7")})
     teacher.button(key="quiz-next-button").click().run()
     student.run()
     assert len(vote_buttons(student)) == 10 and not [b for b in student.button if b.key == "quiz-reveal-button"]

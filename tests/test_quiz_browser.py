@@ -6,11 +6,13 @@ One server for the module, with its own data folder.
 """
 import re
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
 from support.app_server import save_screenshot, start_streamlit, wait_for_app_idle
 from support.touch import PHONE, scroll_offsets, too_small_tap_targets
+from ui.identity import QUIZ_HOST_COOKIE, VISITOR_COOKIE
 
 pytestmark = pytest.mark.browser
 
@@ -28,14 +30,45 @@ def quiz_url(tmp_path_factory):
     process.wait(timeout=20)
 
 
-def open_class(browser, url, options, query=""):
-    context = browser.new_context(**options)
-    context.set_default_timeout(60_000)
+def open_class(browser, url, options, query="", context=None):
+    """The Class page in a new browser (``context``: a new tab of that browser instead)."""
+    if context is None:
+        context = browser.new_context(**options)
+        context.set_default_timeout(60_000)
     page = context.new_page()
     page.goto(f"{url}/Class{query}")
     page.locator(".st-key-quiz").wait_for()
     wait_for_app_idle(page)
     return page
+
+
+def cookie(page, name):
+    """The value of this browser's cookie ``name``, or None."""
+    return next((c["value"] for c in page.context.cookies() if c["name"] == name), None)
+
+
+def no_query(page):
+    return not urlsplit(page.url).query
+
+
+def overflowing(page, selector):
+    """Texts under ``selector`` that stick out of the screen, of their own box, of the quiz's frame or of
+    an ancestor that clips (a clipped "truly", a legend spilling over the border)."""
+    return page.evaluate(
+        """selector => [...document.querySelectorAll(selector)].filter(e => {
+               const r = e.getBoundingClientRect();
+               if (r.right > window.innerWidth || e.scrollWidth > e.clientWidth + 1) return true;
+               for (let a = e.parentElement; a && !a.matches('.stMain'); a = a.parentElement) {
+                   const style = getComputedStyle(a);
+                   if (style.overflow === 'visible' && !a.matches('.st-key-quiz-screen, .st-key-quiz-present')) continue;
+                   const b = a.getBoundingClientRect();
+                   const border = parseFloat(style.borderBottomWidth) || 0;
+                   if (r.bottom > b.bottom - border + 0.5 || r.right > b.right + 0.5) return true;
+               }
+               return false;
+           }).map(e => e.innerText)""",
+        selector,
+    )
 
 
 def round_shown(page):
@@ -63,12 +96,13 @@ def test_a_quiz_round_with_a_teacher_and_three_students(browser, quiz_url):
         teacher.get_by_text("Quiz: guess what the network says").click()
         teacher.locator(".st-key-quiz-next-button button").click()
         teacher.locator(".quiz-vote-count").wait_for()
-        assert "quiz_host=" in teacher.url
+        teacher.wait_for_function(f"() => document.cookie.includes('{QUIZ_HOST_COOKIE}=')")
+        assert no_query(teacher) and cookie(teacher, QUIZ_HOST_COOKIE)  # the host token: a cookie, never in the URL
         for student in (laptop, phone):  # …until someone has: the others are students now
             student.locator(".st-key-quiz-vote-9 button").wait_for(timeout=2_500)
             assert round_shown(student) == "1"
             assert student.locator(".st-key-quiz-reveal-button, .st-key-quiz-next-button").count() == 0
-            assert "quiz_host=" not in student.url and "voter=" in student.url
+            assert no_query(student) and cookie(student, QUIZ_HOST_COOKIE) is None
 
         # The phone: digit, question and the ten buttons on the first screen, nothing to scroll sideways.
         assert bottom_of(phone, ".st-key-quiz-votes") <= 740
@@ -86,7 +120,9 @@ def test_a_quiz_round_with_a_teacher_and_three_students(browser, quiz_url):
         phone.locator(".st-key-quiz-vote-2 button").tap()
         phone.wait_for_function("() => document.querySelector('.st-key-quiz-vote-2 button').getAttribute('kind') === 'primary'")
         teacher.wait_for_function("() => document.querySelector('.quiz-vote-count')?.innerText === '2'", timeout=2_500)
-        phone.reload()  # same URL, same voter: the vote is still there, and still counted once
+        voter = cookie(phone, VISITOR_COOKIE)
+        assert voter and voter != cookie(laptop, VISITOR_COOKIE)
+        phone.reload()  # same cookie, same voter: the vote is still there, and still counted once
         phone.wait_for_function("() => document.querySelector('.st-key-quiz-vote-2 button')?.getAttribute('kind') === 'primary'")
 
         late = open_class(browser, quiz_url, LAPTOP)  # joins late: lands in the current round
@@ -100,8 +136,8 @@ def test_a_quiz_round_with_a_teacher_and_three_students(browser, quiz_url):
         save_screenshot(teacher, "quiz-teacher-votes")
 
         link = teacher.locator(".st-key-quiz-controls a", has_text="Presenter view").get_attribute("href")
-        assert "present=1" in link and "quiz_host=" in link  # the projector's tab runs the quiz too
-        presenter = open_class(browser, quiz_url, DESKTOP, query=link[link.index("?"):])
+        assert link == "?present=1"  # no token on the projector: the tab runs the quiz by the browser's cookie
+        presenter = open_class(browser, quiz_url, DESKTOP, query=link, context=teacher.context)
         pages.append(presenter)
         presenter.locator(".quiz-vote-count").wait_for()
         assert vote_count(presenter) == 3 and presenter.locator(".st-key-quiz-reveal-button").count() == 1
@@ -125,6 +161,8 @@ def test_a_quiz_round_with_a_teacher_and_three_students(browser, quiz_url):
         assert re.search(rf"Your score: {int(answer == '2')} of 1", phone.locator(".st-key-quiz-result").inner_text())
 
         assert bottom_of(phone, ".st-key-quiz-result") <= 740 and scroll_offsets(phone) == [0, 0]
+        assert not overflowing(phone, ".quiz-answer-line, .quiz-legend, .quiz-bars")  # "truly 4" and the legend fit
+        assert not overflowing(presenter, ".quiz-answer-line, .quiz-legend, .quiz-bars")
         save_screenshot(phone, "quiz-phone-reveal")
         save_screenshot(teacher, "quiz-teacher-reveal")
         assert presenter.evaluate("() => document.querySelector('.stMain').scrollHeight") <= 1080
@@ -153,7 +191,7 @@ def test_the_teacher_quizzes_the_class_on_a_digit_from_the_mistakes_page(browser
         teacher.get_by_role("dialog").get_by_role("button", name="Quiz the class on this").click()
         teacher.wait_for_url(re.compile(r"/Class"))
         teacher.locator(".quiz-vote-count").wait_for()
-        assert round_shown(teacher) == "1" and "quiz_host=" in teacher.url
+        assert round_shown(teacher) == "1" and no_query(teacher)
         student = open_class(browser, quiz_url, PHONE)
         student.locator(".st-key-quiz-truth-9").wait_for()  # both questions, on the first screen
         assert bottom_of(student, ".st-key-quiz-truths") <= 740

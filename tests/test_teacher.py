@@ -1,15 +1,21 @@
-"""The teacher role's logic: passcode source, tokens, and the limit on wrong passcodes (no Streamlit)."""
+"""The teacher role's logic: passcode source, tokens, revocation, sign-in links and the guard on wrong
+passcodes (no Streamlit)."""
 import threading
+import time
 
 import pytest
 
+from mnist_cnn.class_set import ClassSet
 from mnist_cnn.teacher import (
     PASSCODE_ENVIRONMENT_VARIABLE,
     TOKEN_LIFETIME_SECONDS,
-    AttemptLimiter,
+    PasscodeGuard,
+    Revocations,
+    SignInLinks,
     configured_passcode,
     issue_token,
     passcode_matches,
+    token_claims,
     token_expiry,
     token_is_valid,
     unlock,
@@ -65,14 +71,15 @@ def test_a_token_is_valid_until_it_expires_and_survives_a_restart():
 def test_a_token_dies_when_the_passcode_changes_and_cannot_be_forged_or_altered():
     token = issue_token(PASSCODE, now=NOW)
     assert not token_is_valid(token, "a new passcode", now=NOW)
-    expires, nonce, signature = token.split(".")
+    issued, expires, token_id, signature = token.split(".")
     later = str(int(expires) + 10 * TOKEN_LIFETIME_SECONDS)
     forged = [
-        f"{later}.{nonce}.{signature}",  # expiry pushed back
-        f"{expires}.{nonce}x.{signature}",
-        f"{expires}.{nonce}.{signature[:-1]}",
-        f"{expires}.{nonce}.",
-        f"{expires}.{signature}",
+        f"{issued}.{later}.{token_id}.{signature}",  # expiry pushed back
+        f"{int(issued) + 10**6}.{expires}.{token_id}.{signature}",  # issued after a sign-out
+        f"{issued}.{expires}.{token_id[:-1]}0.{signature}",  # another id: escapes a Lock
+        f"{issued}.{expires}.{token_id}.{signature[:-1]}",
+        f"{issued}.{expires}.{token_id}.",
+        f"{expires}.{token_id}.{signature}",  # the old format
         "", "...", "not a token", None, 12345, "9" * 500,
         issue_token("guessed passcode", now=NOW),
     ]
@@ -83,79 +90,227 @@ def test_a_token_dies_when_the_passcode_changes_and_cannot_be_forged_or_altered(
     assert issue_token(PASSCODE, now=NOW) != token  # each unlock gets its own token
 
 
+def test_a_token_carries_its_id_and_issue_time():
+    token = issue_token(PASSCODE, now=NOW + 0.25)
+    claims = token_claims(token, PASSCODE, now=NOW)
+    assert claims.issued_at == NOW + 0.25 and claims.expires_at == int(NOW + 0.25 + TOKEN_LIFETIME_SECONDS)
+    assert len(claims.token_id) == 16 and claims.token_id in token
+    assert token_claims(issue_token(PASSCODE, now=NOW), PASSCODE, now=NOW).token_id != claims.token_id
+
+
+class FakeStore:
+    """A stand-in for the app's database: what ClassSet offers Revocations."""
+
+    def __init__(self):
+        self.ids, self.before, self.fail = set(), None, None
+
+    def __call__(self):
+        if self.fail:
+            raise self.fail
+        return self
+
+    def teacher_revocations(self):
+        return set(self.ids), self.before
+
+    def revoke_teacher_token(self, token_id, expires_at):
+        self.ids.add(token_id)
+
+    def sign_out_teacher_tokens(self, before, expires_at):
+        self.before = max(before, self.before or before)
+
+
+def claims_at(moment):
+    return token_claims(issue_token(PASSCODE, now=moment), PASSCODE, now=moment)
+
+
+def test_lock_revokes_one_token_and_sign_out_every_token_issued_before_it():
+    revocations = Revocations(FakeStore())
+    mine, other = claims_at(NOW), claims_at(NOW + 1)
+    revocations.revoke(mine)
+    assert revocations.is_revoked(mine) and not revocations.is_revoked(other)
+    revocations.revoke_all(now=NOW + 2)
+    later = claims_at(NOW + 3)
+    assert revocations.is_revoked(other) and not revocations.is_revoked(later)
+
+
+def test_revocations_by_another_process_count_after_the_refresh_and_a_broken_store_keeps_our_own():
+    store, clock = FakeStore(), FakeClock()
+    revocations = Revocations(store, store_errors=(OSError,), refresh_seconds=5.0, clock=clock)
+    token = claims_at(NOW)
+    assert not revocations.is_revoked(token)
+    store.ids.add(token.token_id)  # another server process locked it
+    clock.advance(5)
+    assert revocations.is_revoked(token)
+    own = claims_at(NOW)
+    store.fail = OSError("database down")
+    with pytest.raises(OSError):
+        revocations.revoke(own)  # said to the caller ...
+    clock.advance(5)
+    assert revocations.is_revoked(own) and revocations.is_revoked(token)  # ... but in force here
+
+
+def test_revocations_survive_a_restart_in_the_class_set_database(class_set_url):
+    locked, everyone_before, after = claims_at(NOW), claims_at(time.time() - 60), None
+    first = ClassSet(class_set_url)
+    revocations = Revocations(lambda: first)
+    revocations.revoke(locked)
+    revocations.revoke_all()
+    after = claims_at(time.time() + 1)
+    first.dispose()
+
+    restarted = ClassSet(class_set_url)  # a new server process: nothing in memory
+    revocations = Revocations(lambda: restarted)
+    assert revocations.is_revoked(locked) and revocations.is_revoked(everyone_before)
+    assert not revocations.is_revoked(after)
+    restarted.dispose()
+
+
+def test_a_sign_in_link_works_once_and_only_for_a_few_minutes():
+    clock = FakeClock()
+    links = SignInLinks(lifetime=300, clock=clock)
+    code = links.create("the teacher's token")
+    assert len(code) >= 24 and "token" not in code
+    assert links.redeem(code) == "the teacher's token"
+    assert links.redeem(code) is None  # used
+    late = links.create("the teacher's token")
+    clock.advance(300)
+    assert links.redeem(late) is None  # expired
+    assert links.redeem("guessed") is None and links.redeem(None) is None
+
+
+class CountingSleep:
+    """A sleep for the guard that moves the fake clock."""
+
+    def __init__(self, clock):
+        self.clock, self.slept = clock, []
+
+    def __call__(self, seconds):
+        self.slept.append(seconds)
+        self.clock.advance(seconds)
+
+
+def wrong(guard, key):
+    return guard.check(key, lambda: False)
+
+
 def test_wrong_passcodes_are_free_at_first_then_wait_longer_each_time():
     clock = FakeClock()
-    limiter = AttemptLimiter(free_attempts=3, first_delay=2.0, max_delay=10.0, clock=clock)
+    guard = PasscodeGuard(free_attempts=3, first_delay=2.0, max_delay=10.0, wrong_answer_spacing=0, clock=clock)
     for _ in range(2):
-        limiter.record_failure("a")
-        assert limiter.wait_seconds("a") == 0
+        assert wrong(guard, "a") == ("wrong", 0)
     waits = []
     for _ in range(5):
-        limiter.record_failure("a")
-        waits.append(limiter.wait_seconds("a"))
-        clock.advance(waits[-1])
-        assert limiter.wait_seconds("a") == 0
+        outcome, wait = wrong(guard, "a")
+        assert outcome == "wrong"
+        waits.append(wait)
+        assert guard.check("a", lambda: pytest.fail("compared while waiting"))[0] == "wait"
+        clock.advance(wait)
     assert waits == [2.0, 4.0, 8.0, 10.0, 10.0]
-    assert limiter.wait_seconds("b") == 0  # another visitor is not slowed down by "a"
-    limiter.record_success("a")
-    limiter.record_failure("a")
-    assert limiter.wait_seconds("a") == 0  # a right passcode starts afresh
+    assert guard.check("b", lambda: True) == ("right", 0)  # another client is not slowed down by "a"
+    assert guard.check("a", lambda: True) == ("right", 0)
+    assert wrong(guard, "a") == ("wrong", 0)  # a right passcode starts afresh
 
 
-def test_the_server_caps_wrong_passcodes_from_all_sessions_together():
+def test_wrong_answers_are_spaced_server_wide_and_right_ones_are_not():
     clock = FakeClock()
-    limiter = AttemptLimiter(free_attempts=100, server_failures=5, server_window=60.0, clock=clock)
-    for session in range(5):  # a new session for every guess does not escape the cap
-        limiter.record_failure(f"session-{session}")
-        clock.advance(1)
-    assert limiter.server_is_limited()
-    assert limiter.wait_seconds("a fresh session") == pytest.approx(55.0)
-    clock.advance(55)
-    assert limiter.wait_seconds("a fresh session") == 0
-    assert not limiter.server_is_limited()
+    sleep = CountingSleep(clock)
+    guard = PasscodeGuard(free_attempts=100, wrong_answer_spacing=0.5, clock=clock, sleep=sleep)
+    for client in range(4):  # a new client for every guess does not escape the spacing
+        wrong(guard, f"client-{client}")
+    assert sleep.slept == [0.5, 0.5, 0.5]
+    assert guard.check("teacher", lambda: True) == ("right", 0.0)
+    assert sleep.slept == [0.5, 0.5, 0.5]  # the right passcode waited for nothing
+
+
+def test_one_client_tries_one_passcode_at_a_time():
+    guard = PasscodeGuard(wrong_answer_spacing=0)
+    inside, release = threading.Event(), threading.Event()
+    results = []
+
+    def slow_compare():
+        inside.set()
+        release.wait(5)
+        return False
+
+    first = threading.Thread(target=lambda: results.append(guard.check("phone", slow_compare)))
+    first.start()
+    assert inside.wait(5)
+    assert guard.check("phone", lambda: pytest.fail("compared in parallel"))[0] == "busy"  # a second tab, same client
+    assert guard.check("laptop", lambda: True)[0] == "right"
+    release.set()
+    first.join(5)
+    assert results == [("wrong", 0.0)]
 
 
 def test_unlock_refuses_to_even_compare_while_waiting_and_says_how_long():
     clock = FakeClock()
-    limiter = AttemptLimiter(free_attempts=2, first_delay=5.0, clock=clock)
-    first = unlock("wrong", PASSCODE, limiter, "s")
+    guard = PasscodeGuard(free_attempts=2, first_delay=5.0, wrong_answer_spacing=0, clock=clock)
+    first = unlock("wrong", PASSCODE, guard, "s")
     assert not first.unlocked and first.message == "Wrong passcode. Try again."
-    second = unlock("wrong again", PASSCODE, limiter, "s")
-    assert second.message == "Wrong passcode. Too many wrong passcodes: wait 5 s before trying again."
+    second = unlock("wrong again", PASSCODE, guard, "s")
+    assert second.message == "Wrong passcode. Too many wrong passcodes from here: wait 5 s before trying again."
     assert second.wait_seconds == 5.0
     clock.advance(2)
-    refused = unlock(PASSCODE, PASSCODE, limiter, "s")  # right, but too soon: not even compared
-    assert not refused.unlocked and refused.message == "Too many wrong passcodes: wait 3 s before trying again."
+    refused = unlock(PASSCODE, PASSCODE, guard, "s")  # right, but too soon: not even compared
+    assert not refused.unlocked and refused.message == "Too many wrong passcodes from here: wait 3 s before trying again."
+    assert unlock(PASSCODE, PASSCODE, guard, "another client", now=NOW).unlocked
     clock.advance(3)
-    right = unlock(PASSCODE, PASSCODE, limiter, "s", now=NOW)
+    right = unlock(PASSCODE, PASSCODE, guard, "s", now=NOW)
     assert right.unlocked and token_is_valid(right.token, PASSCODE, now=NOW)
     for result in (first, second, refused, right):
         assert PASSCODE not in result.message and "wrong again" not in result.message
 
 
-def test_the_server_wide_message_says_it_is_the_server():
-    clock = FakeClock()
-    limiter = AttemptLimiter(server_failures=2, server_window=30.0, clock=clock)
-    unlock("a", PASSCODE, limiter, "one")
-    result = unlock("b", PASSCODE, limiter, "two")
-    assert result.message == "Wrong passcode. Too many wrong passcodes on this server: wait 30 s before trying again."
+def test_a_flood_of_wrong_passcodes_does_not_delay_the_teachers_right_one():
+    """The issue's test, in real time: a script floods from one client and from many; the teacher's
+    right passcode from another client is accepted at once."""
+    guard = PasscodeGuard()  # the app's settings
+    stop = threading.Event()
+    attempts = []
+
+    def flood(client):
+        while not stop.is_set():
+            attempts.append(unlock("guess", PASSCODE, guard, client).message)
+            time.sleep(0.002)  # a refused client asks again at once, as a network client would (not a GIL-bound spin)
+
+    floods = [threading.Thread(target=flood, args=("script",)) for _ in range(8)]  # one client, eight sessions
+    floods += [threading.Thread(target=flood, args=(f"botnet-{i}",)) for i in range(8)]  # eight more clients
+    issue_token(PASSCODE)  # the signing key is derived once per process (slow on purpose): not part of the measure
+    flood_started = time.perf_counter()
+    for thread in floods:
+        thread.start()
+    try:
+        time.sleep(1.5)  # the flood is under way: wrong answers queue for the server-wide spacing
+        started = time.perf_counter()
+        result = unlock(PASSCODE, PASSCODE, guard, "teacher's laptop")
+        took = time.perf_counter() - started
+    finally:
+        stop.set()
+        for thread in floods:
+            thread.join(30)
+    flood_seconds = time.perf_counter() - flood_started
+    assert result.unlocked, result.message
+    assert took < guard.wrong_answer_spacing, f"the right passcode took {took:.2f} s behind the flood"
+    compared = sum(message.startswith("Wrong passcode") for message in attempts)
+    assert compared <= flood_seconds / guard.wrong_answer_spacing + 1  # the flood itself guessed slowly ...
+    assert any("from here" in message for message in attempts)  # ... and its clients were told to wait
 
 
-def test_the_limiter_counts_every_failure_from_many_threads():
-    limiter = AttemptLimiter(server_failures=10_000)
-    threads = [threading.Thread(target=lambda: [limiter.record_failure("k") for _ in range(200)]) for _ in range(8)]
+def test_the_guard_counts_every_failure_from_many_threads():
+    guard = PasscodeGuard(free_attempts=10_000, wrong_answer_spacing=0)
+    threads = [threading.Thread(target=lambda i=i: [wrong(guard, f"k{i}") for _ in range(200)]) for i in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert limiter._by_key["k"][0] == 1600
+    assert [guard._by_key[f"k{i}"][0] for i in range(8)] == [200] * 8
 
 
-def test_idle_sessions_are_forgotten():
+def test_idle_clients_are_forgotten():
     clock = FakeClock()
-    limiter = AttemptLimiter(max_delay=10.0, clock=clock)
+    guard = PasscodeGuard(max_delay=10.0, wrong_answer_spacing=0, clock=clock)
     for key in range(100):
-        limiter.record_failure(key)
+        wrong(guard, key)
     clock.advance(21)
-    limiter.record_failure("new")
-    assert list(limiter._by_key) == ["new"]
+    wrong(guard, "new")
+    assert list(guard._by_key) == ["new"]

@@ -13,6 +13,7 @@ from mnist_cnn.class_set import (
     refusal,
 )
 from mnist_cnn.rate_limit import LESSON_SECONDS, MAX_PER_LESSON, RateLimiter, RateLimitError
+from ui.identity import visitor_id
 from ui.secrets import app_secrets
 
 PROMPT_KEY = "class_set_prompt"
@@ -55,12 +56,8 @@ def class_set_size():
 
 def student_id():
     """This student's anonymous id, the same after a reload: the per-student limit and the teacher's
-    grouping count by it. The one place that says where the id comes from (today the quiz's voter id,
-    kept in the URL)."""
-    from ui.quiz import keep_quiz_link, voter_id
-
-    keep_quiz_link()  # puts the id into the URL now, so a reload of this page keeps it
-    return voter_id()
+    grouping count by it: the browser's visitor id (a cookie, the same in every tab)."""
+    return visitor_id()
 
 
 def _fingerprint(image):

@@ -2,9 +2,9 @@
 
 Every screen redraws the quiz once a second (a fragment), so a new round or the reveal reaches every
 phone within two seconds. The quiz lives on the server (:class:`mnist_cnn.quiz.Quiz`, one per
-server); a session is known by a random voter id kept in the URL (``?voter=``), so a reload keeps
-its vote and score. Who runs the quiz: the teacher with a passcode set, else the visitor who started
-it (a random host token in the URL, ``?quiz_host=``). Element keys and CSS classes are stable: the
+server); a voter is known by the browser's visitor id (a cookie, :mod:`ui.identity`), so a reload or a
+second tab keeps its vote and score. Who runs the quiz: the teacher with a passcode set, else the
+visitor who started it (a random host token in a cookie, never in the URL). Element keys and CSS classes are stable: the
 class load benchmark finds the quiz by them: containers ``quiz-digit`` and ``quiz-result``, buttons
 ``quiz-vote-0``…``quiz-vote-9`` (``quiz-truth-0``… for the second question), ``quiz-reveal-button``,
 ``quiz-next-button``, ``quiz-end-button``; the classes ``quiz-round`` (the round number, with the
@@ -14,7 +14,6 @@ network's answer, sent only once revealed).
 import re
 import secrets
 import time
-from urllib.parse import urlencode
 
 import numpy as np
 import streamlit as st
@@ -22,15 +21,16 @@ import streamlit as st
 from mnist_cnn.data import NUM_CLASSES
 from mnist_cnn.display import enlarge, png_data_url
 from mnist_cnn.quiz import NETWORK, TRUTH, Quiz, QuizError
+from ui.identity import QUIZ_HOST_COOKIE, carry_identity, read_cookie, visitor_id, write_cookie
 from ui.join_card import join_card_ui
 from ui.presenter import PRESENT_PARAM, presenter_mode, presenter_toggle
 from ui.teacher import class_mode_on, teacher_rights
 
 REFRESH_SECONDS = 1.0
 MESSAGE_SECONDS = 6.0
-VOTER_PARAM, HOST_PARAM = "voter", "quiz_host"
-_VOTER_KEY, _HOST_KEY, _MESSAGE_KEY = "quiz_voter", "quiz_host", "quiz_message"
-_TOKEN = re.compile(r"[0-9a-f]{32}")
+HOST_TOKEN_SECONDS = 12 * 3600  # how long a browser keeps the host token of a quiz it started
+_MESSAGE_KEY = "quiz_message"
+_HOST_TOKEN = re.compile(r"[0-9a-f]{32}")
 SOURCE_TEST, SOURCE_CLASS, SOURCE_DRAWING = "Test digit", "Class set", "My drawing"  # short: one row on a phone
 _SOURCE_KEY = "quiz-source"
 _ASK_TRUTH_KEY = "quiz-ask-truth"
@@ -54,6 +54,9 @@ _STYLE = """<style>
 .st-key-quiz .quiz-count { font-size: 1.25rem; margin: 0; }
 .st-key-quiz .quiz-count b { font-size: 2rem; }
 .quiz-answer-line { margin: 0 0 0.2rem 0; font-size: 1.05rem; line-height: 1.35; }
+.quiz-answer-line .quiz-keep { white-space: nowrap; }  /* "truly 7" wraps whole, never split from its digit */
+.st-key-quiz-result [data-testid='stMarkdownContainer'] { margin-bottom: 0; }  /* Streamlit's -1rem clipped the wrapped
+  answer line and pushed the legend over the quiz's border */
 .quiz-answer-line .quiz-reveal { font-size: 2.4rem; font-weight: 800; color: #1d4ed8; vertical-align: -0.2rem; }
 .quiz-right { color: #166534; font-weight: 700; } .quiz-wrong { color: #991b1b; font-weight: 700; }
 .quiz-bars { display: grid; grid-template-columns: repeat(10, 1fr); gap: 2px; align-items: end; max-width: 30rem; }
@@ -63,9 +66,10 @@ _STYLE = """<style>
 .quiz-bar.votes { background: repeating-linear-gradient(135deg, #f59e0b 0 4px, #92400e 4px 6px); }
 .quiz-bar-label { text-align: center; font-weight: 700; font-size: 1rem; }
 .quiz-bar-label.answer { color: #1d4ed8; text-decoration: underline; }
-.quiz-legend { font-size: 0.85rem; color: #334155; margin: 0.1rem 0 0 0; }
+.quiz-legend { font-size: 0.85rem; color: #334155; margin: 0.1rem 0 0 0; display: flex; flex-wrap: wrap; gap: 0 0.9rem; }
+.quiz-legend span { white-space: nowrap; }
+.quiz-legend i { display: inline-block; width: 0.8rem; height: 0.8rem; vertical-align: -0.1rem; margin: 0 0.25rem 0 0; }
 .quiz-legend i.quiz-bar { width: 0.8rem; border-radius: 0; }
-.quiz-legend i { display: inline-block; width: 0.8rem; height: 0.8rem; vertical-align: -0.1rem; margin: 0 0.2rem 0 0.4rem; }
 /* Projector: everything readable from the back of the room. */
 .st-key-quiz-present p.quiz-title { font-size: 2.6rem; }
 .st-key-quiz-present .quiz-count { font-size: 2.2rem; }
@@ -104,29 +108,14 @@ def shared_quiz():
     return Quiz()
 
 
-def _token(session_key, param):
-    """A token from session state or the URL (adopted into session state), or None."""
-    for token in (st.session_state.get(session_key), st.query_params.get(param)):
-        if token and _TOKEN.fullmatch(token):
-            st.session_state[session_key] = token
-            return token
-    return None
-
-
 def voter_id():
-    """This session's random voter id; kept in the URL so a reload keeps the vote and the score."""
-    return _token(_VOTER_KEY, VOTER_PARAM) or st.session_state.setdefault(_VOTER_KEY, secrets.token_hex(16))
+    """This browser's voter id: its visitor id, the same in every tab and after a reload."""
+    return visitor_id()
 
 
 def _host_token():
-    return _token(_HOST_KEY, HOST_PARAM)
-
-
-def keep_quiz_link():
-    """Put the voter id (and a host's token) into the URL: in-app navigation drops query parameters."""
-    for param, token in ((VOTER_PARAM, voter_id()), (HOST_PARAM, _host_token())):
-        if token and st.query_params.get(param) != token:
-            st.query_params[param] = token
+    token = read_cookie(QUIZ_HOST_COOKIE)
+    return token if token and _HOST_TOKEN.fullmatch(token) else None
 
 
 def quiz_control():
@@ -147,9 +136,9 @@ def _act(action):
     if not may:
         _say("Only the teacher who started the quiz can run it.")
         return False
-    if host is None:  # the first move of a new host: from now on this visitor runs the quiz
-        host = st.session_state[_HOST_KEY] = secrets.token_hex(16)
-        st.query_params[HOST_PARAM] = host
+    if host is None:  # the first move of a new host: from now on this browser runs the quiz
+        host = secrets.token_hex(16)
+        write_cookie(QUIZ_HOST_COOKIE, host, time.time() + HOST_TOKEN_SECONDS)
     try:
         action(shared_quiz(), host, teacher)
     except QuizError as error:
@@ -248,8 +237,8 @@ def bars_html(view):
     )
     return (
         f'<div class="quiz-bars" role="img" aria-label="{_bars_summary(view.probabilities, votes)}">{"".join(cells)}{labels}</div>'
-        '<p class="quiz-legend"><i class="quiz-bar network"></i>network\'s probability'
-        '<i class="quiz-bar votes"></i>class\'s votes (striped)</p>'
+        '<p class="quiz-legend"><span><i class="quiz-bar network"></i>network\'s probability</span>'
+        '<span><i class="quiz-bar votes"></i>class\'s votes (striped)</span></p>'
     )
 
 
@@ -271,7 +260,8 @@ def result_html(view, personal):
     answer = view.network_answer
     truth = "? (a drawing)" if view.label is None else f"<b>{view.label}</b>"
     lines = [
-        f'The network says <span class="quiz-reveal">{answer}</span> ({view.probabilities[answer]:.0%}) · truly {truth}',
+        f'The network says <span class="quiz-reveal">{answer}</span> <span class="quiz-keep">({view.probabilities[answer]:.0%})'
+        f'</span> <span class="quiz-keep">· truly {truth}</span>',
         f"<b>{_share(view.vote_counts[answer], view.vote_count)}</b> of the class guessed right "
         f"({view.vote_count} vote{'' if view.vote_count == 1 else 's'})",
     ]
@@ -383,13 +373,16 @@ def _controls(view, present):
         if view.round_number:
             st.button("End the quiz", key="quiz-end-button", on_click=_end, icon=":material/stop_circle:")
         if not present:
-            st.link_button("Presenter view", f"?{urlencode({**st.query_params.to_dict(), PRESENT_PARAM: '1'})}",
+            # Only present=1: rights come from this browser's cookies, so the projector's address shows no token.
+            st.link_button("Presenter view", f"?{PRESENT_PARAM}=1",
                            icon=":material/present_to_all:")
 
 
 def _quiz_body(present):
     quiz = shared_quiz()
-    may_control, _, _ = quiz_control()
+    may_control, host, _ = quiz_control()
+    quiz.mark_host_seen(host)  # this runs every second: a host whose page is open stays the host
+    carry_identity(key="identity-quiz")  # a button here may have made this browser the host (fragment rerun)
     view = quiz.view(None if may_control or present else voter_id())
     message = _message()
     with st.container(key="quiz-present" if present else "quiz-screen"):
@@ -430,7 +423,6 @@ def quiz_ui():
     Call it at the top of the page, so a phone shows it first. In presenter view (``?present=1``) it
     fills the screen for a projector; the page should then show nothing else.
     """
-    keep_quiz_link()
     present = presenter_mode()
     st.html(_STYLE + (_PRESENTER_PAGE_CSS if present else ""))
     with st.container(key="quiz"):

@@ -1,0 +1,107 @@
+"""Who this browser is, across reloads, page changes and tabs: the one place that keeps a visitor's
+identity (the visitor id, the teacher's token, the quiz host's token) in cookies, never in the URL.
+
+Streamlit cannot set a cookie from Python and reads cookies only when a session starts
+(``st.context.cookies``). So a session remembers what it set in session state, and :func:`carry_identity`
+writes it into the browser with a line of JavaScript; the next session (a reload, a new tab) reads it.
+Cookies: ``path=/``, ``SameSite=Strict``, ``Secure`` on https, expiring with what they carry.
+"""
+import json
+import re
+import secrets
+import time
+
+import streamlit as st
+
+VISITOR_COOKIE = "mnist_cnn_visitor"
+TEACHER_COOKIE = "mnist_cnn_teacher"
+QUIZ_HOST_COOKIE = "mnist_cnn_quiz_host"
+VISITOR_LIFETIME_SECONDS = 30 * 24 * 3600  # an anonymous random id: the same phone is the same voter all term
+# Names that carried identity in the URL before these cookies; taken out of any address that has them.
+OLD_URL_PARAMETERS = ("teacher", "quiz_host", "voter")
+WRITTEN_KEY = "identity_cookies"  # name -> (value or None for deleted, expiry in Unix seconds)
+_SENT_KEY = "identity_sent_cookies"  # the cookies the browser sent when this session started
+_CARRIED_KEY = "identity_carried_cookies"  # name -> value, as last handed to the browser's script
+_VISITOR_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def request_cookies():
+    """The cookies the browser sent when this session started (tests replace this function)."""
+    return st.context.cookies.to_dict()
+
+
+def _sent():
+    # Read once: a session's cookies are those of its start, like st.context.cookies.
+    if _SENT_KEY not in st.session_state:
+        st.session_state[_SENT_KEY] = {name: value for name, value in request_cookies().items() if isinstance(value, str)}
+    return st.session_state[_SENT_KEY]
+
+
+def _written():
+    return st.session_state.setdefault(WRITTEN_KEY, {})
+
+
+def read_cookie(name):
+    """This browser's cookie ``name``: what this session wrote last, else what the browser sent; or None."""
+    written = _written()
+    if name in written:
+        return written[name][0]
+    return _sent().get(name) or None
+
+
+def write_cookie(name, value, expires_at):
+    """Keep ``value`` in this browser until ``expires_at`` (Unix seconds); sent on every later session."""
+    _written()[name] = (value, int(expires_at))
+
+
+def delete_cookie(name):
+    _written()[name] = (None, 0)
+
+
+def visitor_id():
+    """This browser's anonymous random id (the quiz's voter id): the same in every tab and after a reload."""
+    value = read_cookie(VISITOR_COOKIE)
+    if value is None or not _VISITOR_ID.fullmatch(value):
+        value = secrets.token_hex(16)
+        write_cookie(VISITOR_COOKIE, value, time.time() + VISITOR_LIFETIME_SECONDS)
+    return value
+
+
+def strip_old_url_parameters():
+    """Take identity parameters of old links out of the address; returns the names that were there."""
+    found = [name for name in OLD_URL_PARAMETERS if name in st.query_params]
+    for name in found:
+        del st.query_params[name]
+    return found
+
+
+def cookie_script(written):
+    """The JavaScript that writes ``written`` (name -> (value or None, expiry)) into ``document.cookie``."""
+    cookies = [
+        f"{name}={value or ''}; path=/; SameSite=Strict; expires="
+        + time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(expires_at if value else 0))
+        for name, (value, expires_at) in sorted(written.items())
+    ]
+    return (
+        "<script>(function () { var secure = location.protocol === 'https:' ? '; Secure' : '';"
+        f" {json.dumps(cookies)}.forEach(function (cookie) {{ document.cookie = cookie + secure; }});"
+        # Done: no token stays in the page's source either.
+        " if (document.currentScript) { document.currentScript.textContent = ''; } })();</script>"
+    )
+
+
+def carry_identity(key="identity"):
+    """Write what this session changed into the browser's cookies (an invisible element).
+
+    Call it in every full run (app.py) and in any fragment whose buttons change an identity, with a key
+    of its own: a fragment's rerun draws only the fragment.
+    """
+    visitor_id()
+    carried = st.session_state.setdefault(_CARRIED_KEY, {})
+    changed = {name: entry for name, entry in _written().items() if carried.get(name, _sent().get(name)) != entry[0]}
+    if changed:  # once per change: the script runs when drawn, so a fragment redrawn every second sends nothing more
+        carried.update({name: value for name, (value, _) in changed.items()})
+        with st.container(key=key, border=False):  # hidden by CSS: no gap on the page
+            hide = f".st-key-{key}, [data-testid='stLayoutWrapper']:has(> .st-key-{key}) {{ display: none; }}"
+            st.html(f"<style>{hide}</style>" + cookie_script(changed),
+                    unsafe_allow_javascript=True)
