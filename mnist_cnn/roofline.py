@@ -90,6 +90,7 @@ def training_rate(samples_per_second, flops_per_sample, sgemm_gflops):
 
 
 MACHINE_RATE_HELP = (
+    "The top speed: what this machine does on a plain matrix product, the fastest work it knows. "
     "Each training image goes through the network forward once and backward twice (the weights' gradient and "
     "the layer inputs'); the count is of the convolutions' and dense layers' multiply-adds. The top speed is a "
     "large matrix product (numpy's sgemm) timed on this machine before the server's first run. "

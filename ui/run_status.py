@@ -40,11 +40,11 @@ def machine_rate_line(snapshot, sgemm_gflops):
         return None
     flops = preset_training_flops(snapshot.config.preset)
     multiply_adds = batch.samples_per_second * flops / 2 / 1e9
-    line = f"The computer is doing {multiply_adds:,.0f} billion multiply-adds a second ({flops / 2e6:.0f} million per image)"
+    line = f"The computer is doing {multiply_adds:,.0f} billion multiply-adds a second"
     if not sgemm_gflops:
         return line + "."
     _, share = training_rate(batch.samples_per_second, flops, sgemm_gflops)
-    return line + f": {share:.0%} of its measured top speed on a plain matrix product ({sgemm_gflops / 2:,.0f} billion)."
+    return line + f", {share:.0%} of its measured top speed."
 
 
 def saved_run_rows(runs, live_run_dir=None, active_model_path=None, bundled_run_dir=BUNDLED_RUN_DIR, class_model_path=None):
