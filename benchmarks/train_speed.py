@@ -6,10 +6,13 @@ tutorial on the test set (`validation_data=(x_test, y_test)`), our loop on its h
 the training set. Samples/s counts training images over the time of all epochs, validation
 included. Prints JSON.
 
-    MNIST_NPZ=../shared/data/mnist.npz python benchmarks/train_speed.py [--train-size 60000] [--epochs 2]
+    MNIST_NPZ=../shared/data/mnist.npz python benchmarks/train_speed.py [--train-size 60000] [--epochs 2] [--pairs 3] [--before]
 """
 import argparse
+import contextlib
+import functools
 import json
+import os
 import resource
 import sys
 import tempfile
@@ -20,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import keras  # noqa: E402
 
+from mnist_cnn import training  # noqa: E402
 from mnist_cnn.data import load_mnist  # noqa: E402
 from mnist_cnn.model import build_model  # noqa: E402
 from mnist_cnn.training import TrainingConfig, split_training_data, train  # noqa: E402
@@ -41,11 +45,24 @@ def train_plain(config, fit, test):
     return seconds, test_accuracy
 
 
-def train_ours(config, data):
-    """Our loop; timed like `model.fit` above: the epochs with their validation (and checkpoints)."""
-    with tempfile.TemporaryDirectory() as runs_root:
+def train_ours(config, data, fused_optimizer=True):
+    """Our loop; timed like `model.fit` above: the epochs with their validation (and checkpoints).
+
+    ``fused_optimizer=False``: Keras's own Adam update, as before issue 28 (see mnist_cnn/fused_optimizer.py)."""
+    with tempfile.TemporaryDirectory() as runs_root, _keras_optimizer(not fused_optimizer):
         result = train(config, data=data, runs_root=runs_root)
     return sum(result.metrics["epoch_history"]["seconds"]), result.metrics["test_accuracy"]
+
+
+@contextlib.contextmanager
+def _keras_optimizer(enabled):
+    original = training.apply_gradients
+    if enabled:
+        training.apply_gradients = functools.partial(original, fused=False)
+    try:
+        yield
+    finally:
+        training.apply_gradients = original
 
 
 def main():
@@ -55,30 +72,37 @@ def main():
     parser.add_argument("--steps-per-call", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--rounds", type=int, default=1,
-        help="run the two ways in ABBA order this many times, so drifting machine load hits both alike",
+        "--pairs", type=int, default=1,
+        help="interleaved pairs (the order turns each pair, so drifting machine load hits both alike); pair i trains with seed + i",
     )
+    parser.add_argument("--before", action="store_true", help="also our loop with Keras's Adam update, as before issue 28")
     args = parser.parse_args()
 
     data = load_mnist()
-    config = TrainingConfig.for_preset(
-        "tutorial", epochs=args.epochs, train_size=args.train_size, seed=args.seed, steps_per_call=args.steps_per_call
-    )
-    fit, _ = split_training_data(*data[0], config)
-    samples = config.fit_size * config.epochs
-
-    timings = {"plain": [], "ours": []}
-    accuracies = {"plain": [], "ours": []}
-    ways = {"plain": lambda: train_plain(config, fit, data[1]), "ours": lambda: train_ours(config, data)}
-    for _ in range(args.rounds):
-        for way in ("plain", "ours", "ours", "plain") if args.rounds > 1 else ("plain", "ours"):
-            seconds, accuracy = ways[way]()
+    ways = ["plain", "ours"] + (["ours_before"] if args.before else [])
+    timings = {way: [] for way in ways}
+    accuracies = {way: [] for way in ways}
+    loads = []
+    for pair in range(args.pairs):
+        config = TrainingConfig.for_preset(
+            "tutorial", epochs=args.epochs, train_size=args.train_size, seed=args.seed + pair, steps_per_call=args.steps_per_call
+        )
+        fit, _ = split_training_data(*data[0], config)
+        run = {
+            "plain": lambda config=config, fit=fit: train_plain(config, fit, data[1]),
+            "ours": lambda config=config: train_ours(config, data),
+            "ours_before": lambda config=config: train_ours(config, data, fused_optimizer=False),
+        }
+        loads.append(round(os.getloadavg()[0], 1))
+        for way in ways if pair % 2 == 0 else ways[::-1]:
+            seconds, accuracy = run[way]()
             timings[way].append(seconds)
             accuracies[way].append(accuracy)
-    plain_seconds, ours_seconds = sum(timings["plain"]), sum(timings["ours"])
-    plain_accuracy = sum(accuracies["plain"]) / len(accuracies["plain"])
-    ours_accuracy = sum(accuracies["ours"]) / len(accuracies["ours"])
-    samples *= len(timings["plain"])
+        samples = config.fit_size * config.epochs
+        print(f"pair {pair + 1} (seed {config.seed}, load {loads[-1]} before): "
+              + ", ".join(f"{way} {samples / timings[way][-1]:,.0f} samples/s {accuracies[way][-1]:.2%}" for way in ways)
+              + f"; ours/plain {timings['plain'][-1] / timings['ours'][-1]:.2f}x", flush=True)
+    samples = config.fit_size * config.epochs * args.pairs
     print(
         json.dumps(
             {
@@ -88,12 +112,13 @@ def main():
                 "epochs": config.epochs,
                 "batch_size": config.batch_size,
                 "steps_per_call": config.steps_per_call,
-                "trainings_per_way": len(timings["plain"]),
-                "plain_samples_per_second": round(samples / plain_seconds),
-                "ours_samples_per_second": round(samples / ours_seconds),
-                "speedup": round(plain_seconds / ours_seconds, 3),
-                "plain_test_accuracy": round(plain_accuracy, 4),
-                "ours_test_accuracy": round(ours_accuracy, 4),
+                "pairs": args.pairs,
+                **{f"{way}_samples_per_second": round(samples / sum(timings[way])) for way in ways},
+                "speedup": round(sum(timings["plain"]) / sum(timings["ours"]), 3),
+                "pair_speedups": [round(plain / ours, 3) for plain, ours in zip(timings["plain"], timings["ours"], strict=True)],
+                **({"ours_over_before": round(sum(timings["ours_before"]) / sum(timings["ours"]), 3)} if args.before else {}),
+                **{f"{way}_test_accuracy": [round(accuracy, 4) for accuracy in accuracies[way]] for way in ways},
+                "load_average_before_each_pair": loads + [round(os.getloadavg()[0], 1)],
                 "peak_rss_mb_whole_process": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             }
         )

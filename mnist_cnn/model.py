@@ -26,13 +26,19 @@ class ModelFileError(ValueError):
     """A model file is missing, unreadable, too large or not an MNIST classifier."""
 
 
-def make_optimizer(name, learning_rate, decay_steps=None):
-    """An optimizer by name; with ``decay_steps`` its learning rate anneals (cosine) to 1% over that many steps."""
+def make_optimizer(name, learning_rate, decay_steps=None, warmup_fraction=0.0):
+    """An optimizer by name; with ``decay_steps`` its learning rate anneals (cosine) to 1% over that many
+    steps, after rising linearly from a tenth of ``learning_rate`` over their first ``warmup_fraction``."""
     try:
         optimizer_class = OPTIMIZERS[name]
     except KeyError:
         raise ValueError(f"Unknown optimizer {name!r}: expected one of {sorted(OPTIMIZERS)}.") from None
-    if decay_steps:
+    warmup_steps = int(decay_steps * warmup_fraction) if decay_steps else 0
+    if warmup_steps:
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            learning_rate / 10, decay_steps - warmup_steps, alpha=0.01, warmup_target=learning_rate, warmup_steps=warmup_steps
+        )
+    elif decay_steps:
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.01)
     return optimizer_class(learning_rate=learning_rate)
 
@@ -64,6 +70,7 @@ def build_model(preset=DEFAULT_PRESET, optimizer=None, learning_rate=None, decay
             optimizer or spec.optimizer,
             learning_rate or spec.learning_rate,
             decay_steps=decay_steps if spec.cosine_decay else None,
+            warmup_fraction=spec.warmup_fraction,
         ),
         loss="categorical_crossentropy",
         metrics=["accuracy"],

@@ -19,6 +19,7 @@ from mnist_cnn.data import MnistUnavailableError, load_mnist, load_test_set
 from mnist_cnn.model import ModelFileError
 from mnist_cnn.paths import runs_dir
 from mnist_cnn.prediction_wall import PredictionWall
+from mnist_cnn.roofline import machine_sgemm_gflops
 from mnist_cnn.runs import ACTIVE_STATES, RunsFolderError, RunState, check_runs_folder, new_run_dir
 from mnist_cnn.training import BatchEvent, TrainingConfig, check_class_data, train
 
@@ -225,6 +226,7 @@ class RunManager:
     def _train(self, run):
         try:
             data = self._load_data()
+            machine_sgemm_gflops()  # measured once per server, before training can slow it (the page's share of it)
             if run.stop_requested.is_set():
                 self._stopped_before_training(run)
                 return

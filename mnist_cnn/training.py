@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from mnist_cnn.data import MNIST_TRAINING_IMAGES, load_mnist
+from mnist_cnn.fused_optimizer import apply_gradients
 from mnist_cnn.model import OPTIMIZERS, build_model, save_model_atomically
 from mnist_cnn.presets import DEFAULT_PRESET, PRESETS, get_preset
 from mnist_cnn.runs import METRICS_FILE, MODEL_FILE, RunState, check_runs_folder, new_run_dir, write_json_atomically
@@ -209,13 +210,14 @@ class _CompiledSteps:
         self.labels = tf.constant(labels)
         self.batch_size = config.batch_size
         self.loss_function = keras.losses.CategoricalCrossentropy(reduction=None)
+        self.fused_optimizer = True  # see mnist_cnn/fused_optimizer.py; False for the Keras path (benchmarks)
 
     def _one_step(self, images, targets):
         with tf.GradientTape() as tape:
             probabilities = self.model(images, training=True)
             loss = tf.reduce_mean(self.loss_function(targets, probabilities))
         variables = self.model.trainable_variables
-        self.model.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=False))
+        apply_gradients(self.model.optimizer, tape.gradient(loss, variables), variables, fused=self.fused_optimizer)
         correct = tf.equal(tf.argmax(probabilities, axis=-1), tf.argmax(targets, axis=-1))
         return loss, tf.reduce_mean(tf.cast(correct, tf.float32))
 

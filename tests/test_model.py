@@ -38,7 +38,7 @@ def test_every_preset_builds_a_digit_classifier():
 
 
 def test_unknown_preset_and_optimizer_are_named_with_the_valid_choices():
-    with pytest.raises(ValueError, match=r"Unknown preset 'resnet': expected one of \['regularized', 'tutorial'\]"):
+    with pytest.raises(ValueError, match=r"Unknown preset 'resnet': expected one of \['class_demo', 'regularized', 'tutorial'\]"):
         get_preset("resnet")
     with pytest.raises(ValueError, match="Unknown optimizer 'adagrad'"):
         build_model("tutorial", optimizer="adagrad")

@@ -10,9 +10,10 @@ from mnist_cnn.data import KERAS_MNIST_BYTES, download_progress, load_test_set
 from mnist_cnn.display import png_data_url
 from mnist_cnn.paths import BUNDLED_RUN_DIR
 from mnist_cnn.prediction_wall import WALL_INDICES, empty_wall
+from mnist_cnn.roofline import MACHINE_RATE_HELP, machine_sgemm_gflops
 from mnist_cnn.runs import RunState, read_metrics
 from mnist_cnn.training_figures import CHART_HEIGHT, FONT_SIZE, SharedFigure, SharedLiveFigure, metrics_figure
-from ui.run_status import status_line
+from ui.run_status import machine_rate_line, status_line
 
 ACTIVE_REFRESH_SECONDS = 1.0
 CHART_SLOTS = 3
@@ -206,6 +207,7 @@ def _status_lines(snapshot):
         st.progress(downloaded, text=f"Downloading MNIST through Keras: {downloaded * megabytes:.1f} of {megabytes:.1f} MB")
     elif snapshot.active and snapshot.last_batch:
         st.progress(snapshot.progress, text=progress_text(snapshot))
+        st.caption(machine_rate_line(snapshot, machine_sgemm_gflops(measure=False)), help=MACHINE_RATE_HELP)
 
 
 def stop_button(snapshot, request_stop):

@@ -3,6 +3,7 @@ import hashlib
 
 from mnist_cnn.model import OPTIMIZER_TITLES
 from mnist_cnn.paths import BUNDLED_RUN_DIR
+from mnist_cnn.roofline import preset_training_flops, training_rate
 from mnist_cnn.runs import RunState
 
 
@@ -30,6 +31,22 @@ def status_line(snapshot):
         where = "" if batch.batch == batch.batches else f" (batch {batch.batch} of {batch.batches})"
         return f"Stopped at epoch {batch.epoch} of {epochs}{where}{accuracy}"
     return f"Finished {epochs} epochs{accuracy}"
+
+
+def machine_rate_line(snapshot, sgemm_gflops):
+    """How hard the computer works on the last batch, in words a teacher can say; None before a batch.
+
+    ``sgemm_gflops``: the machine's measured matrix-product rate (None: not measured, no share)."""
+    batch = snapshot.last_batch
+    if batch is None or snapshot.config is None:
+        return None
+    flops = preset_training_flops(snapshot.config.preset)
+    multiply_adds = batch.samples_per_second * flops / 2 / 1e9
+    line = f"The computer is doing {multiply_adds:,.0f} billion multiply-adds a second"
+    if not sgemm_gflops:
+        return line + "."
+    _, share = training_rate(batch.samples_per_second, flops, sgemm_gflops)
+    return line + f", {share:.0%} of its measured top speed."
 
 
 def saved_run_rows(runs, live_run_dir=None, active_model_path=None, bundled_run_dir=BUNDLED_RUN_DIR, class_model_path=None):
