@@ -14,11 +14,12 @@ with st.spinner("Starting TensorFlow, once after a server start…", show_time=T
     import_tensorflow()
 
 # Imported after the page's title: they import TensorFlow, which takes seconds after a server start.
-from mnist_cnn.class_set import ClassSetUnavailableError
+from classroom.class_set import ClassSetUnavailableError
+from classroom.run_manager import RunAlreadyActiveError, get_run_manager
+from classroom.runs import list_saved_runs, metrics_csv, read_saved_run
 from mnist_cnn.data import MNIST_TRAINING_IMAGES, mnist_is_available_offline
 from mnist_cnn.paths import BUNDLED_RUN_DIR
-from mnist_cnn.run_manager import RunAlreadyActiveError, get_run_manager
-from mnist_cnn.runs import RunsFolderError, list_saved_runs, metrics_csv, read_metrics, read_saved_run
+from mnist_cnn.run_folder import RunsFolderError, read_metrics
 from mnist_cnn.training_figures import runs_overlay_figure
 from ui.active_model import active_model, set_active_model_path
 from ui.class_model import class_model_button_ui, class_model_caption, current_class_model, is_class_model

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 import numpy as np
 import streamlit as st
 
-from mnist_cnn.class_set import UNDO_SECONDS, ClassSetUnavailableError, by_student, csv_text, npz_bytes
+from classroom.class_set import UNDO_SECONDS, ClassSetUnavailableError, by_student, csv_text, npz_bytes
 from mnist_cnn.data import load_test_set
 from mnist_cnn.display import enlarge
 from mnist_cnn.evaluation import wilson_interval

@@ -497,7 +497,7 @@ async def start_teacher_run(browser, url, epochs=None):
 
 def training_active(runs):
     """Whether a run is under way in ``runs`` (a run folder gets its metrics.json at its first epoch's end)."""
-    from mnist_cnn.runs import ACTIVE_STATES, METRICS_FILE
+    from mnist_cnn.run_folder import ACTIVE_STATES, METRICS_FILE
 
     for run_dir in Path(runs).iterdir():
         try:
@@ -664,7 +664,8 @@ async def run(args):
 
 def runs_left_behind(runs):
     """What a class leaves in the runs folder: each run's state and files, and anything that is not a finished run."""
-    from mnist_cnn.runs import METRICS_FILE, MODEL_FILE, read_saved_run
+    from classroom.runs import read_saved_run
+    from mnist_cnn.run_folder import METRICS_FILE, MODEL_FILE
 
     runs, found, stray = Path(runs), [], []
     for path in sorted(runs.iterdir()):

@@ -28,9 +28,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from mnist_cnn.class_set import ClassSet  # noqa: E402
+from classroom.class_set import ClassSet  # noqa: E402
+from classroom.rate_limit import MAX_PER_LESSON  # noqa: E402
 from mnist_cnn.data import load_test_set  # noqa: E402
-from mnist_cnn.rate_limit import MAX_PER_LESSON  # noqa: E402
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 

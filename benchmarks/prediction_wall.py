@@ -20,10 +20,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
+from classroom.run_manager import RunManager  # noqa: E402
 from mnist_cnn.data import load_mnist  # noqa: E402
 from mnist_cnn.prediction_wall import PredictionWall  # noqa: E402
-from mnist_cnn.run_manager import RunManager  # noqa: E402
-from mnist_cnn.runs import read_metrics  # noqa: E402
+from mnist_cnn.run_folder import read_metrics  # noqa: E402
 from mnist_cnn.training import TrainingConfig  # noqa: E402
 
 wall_seconds_spent = []

@@ -22,9 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import plotly.io  # noqa: E402
 
+from classroom.run_manager import RunManager  # noqa: E402
 from mnist_cnn.data import load_mnist  # noqa: E402
-from mnist_cnn.run_manager import RunManager  # noqa: E402
-from mnist_cnn.runs import RunState, read_metrics  # noqa: E402
+from mnist_cnn.run_folder import RunState, read_metrics  # noqa: E402
 from mnist_cnn.training import TrainingConfig, train  # noqa: E402
 from mnist_cnn.training_figures import SharedLiveFigure  # noqa: E402
 

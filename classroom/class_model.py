@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from mnist_cnn.runs import MODEL_FILE, write_json_atomically
+from mnist_cnn.run_folder import MODEL_FILE, write_json_atomically
 
 CLASS_MODEL_FILE = "class_model.json"
 

@@ -22,14 +22,15 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
+from classroom.rate_limit import LESSON_SECONDS, MAX_PER_LESSON, RateLimiter, RateLimitError
 from mnist_cnn.data import IMAGE_SHAPE, NUM_CLASSES, as_digit, as_uint8_image
-from mnist_cnn.paths import data_dir
-from mnist_cnn.rate_limit import LESSON_SECONDS, MAX_PER_LESSON, RateLimiter, RateLimitError
+from mnist_cnn.paths import PROJECT_DIR
 
 DATABASE_URL_ENV = "MNIST_CNN_CLASS_DB_URL"
 SQLITE_FILE = "class_set.sqlite"
@@ -59,6 +60,11 @@ class ConfirmationNeeded(Exception):
     def __init__(self, question):
         super().__init__(question)
         self.question = question
+
+
+def data_dir():
+    """The folder for the app's own data, such as the class set's SQLite file (`MNIST_CNN_DATA`, else ./data)."""
+    return Path(os.environ.get("MNIST_CNN_DATA", PROJECT_DIR / "data"))
 
 
 def database_url(configured_url=None):
@@ -460,7 +466,7 @@ class ClassSet:
         digits = self.digits()
         return digits.images, digits.labels
 
-    # -- teacher sign-outs (the app's database keeps them through a restart: mnist_cnn.teacher.Revocations) --
+    # -- teacher sign-outs (the app's database keeps them through a restart: classroom.teacher.Revocations) --
 
     def revoke_teacher_token(self, token_id, expires_at):
         """Remember that the teacher token ``token_id`` (valid until ``expires_at``) was locked."""
@@ -581,7 +587,7 @@ def give_to_class(class_set, limiter: RateLimiter, student_id, label, verdict, i
     Refuses a blank or non-digit drawing and a label outside 0-9 (ValueError); raises
     :class:`ConfirmationNeeded` for an "unsure" drawing or a label other than the confident reading
     unless ``confirmed``; refuses a student who gives too often or has given the lesson's allowance
-    (:class:`~mnist_cnn.rate_limit.RateLimitError`). A database failure does not count against the
+    (:class:`~classroom.rate_limit.RateLimitError`). A database failure does not count against the
     student. Returns the new digit's id.
     """
     if image is None or probabilities is None:

@@ -20,7 +20,7 @@ from mnist_cnn.model import ModelFileError
 from mnist_cnn.paths import runs_dir
 from mnist_cnn.prediction_wall import PredictionWall
 from mnist_cnn.roofline import machine_sgemm_gflops
-from mnist_cnn.runs import ACTIVE_STATES, RunsFolderError, RunState, check_runs_folder, new_run_dir
+from mnist_cnn.run_folder import ACTIVE_STATES, RunsFolderError, RunState, check_runs_folder, new_run_dir
 from mnist_cnn.training import BatchEvent, TrainingConfig, check_class_data, train
 
 # The time left is estimated from the rate after the first batches (they trace and compile the step,

@@ -43,7 +43,7 @@ def _evaluate(args):
     from mnist_cnn.evaluation import evaluate
     from mnist_cnn.model import load_bundled_model, load_model
     from mnist_cnn.paths import BUNDLED_MODEL_PATH
-    from mnist_cnn.runs import find_model_file
+    from mnist_cnn.run_folder import find_model_file
 
     if args.run_or_model is None:
         model_path, model = BUNDLED_MODEL_PATH, load_bundled_model()

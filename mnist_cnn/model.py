@@ -9,7 +9,7 @@ import keras
 
 from mnist_cnn.paths import BUNDLED_MODEL_PATH
 from mnist_cnn.presets import DEFAULT_PRESET, INPUT_SHAPE, get_preset
-from mnist_cnn.runs import METRICS_FILE
+from mnist_cnn.run_folder import METRICS_FILE
 
 OPTIMIZERS = {
     "adam": keras.optimizers.Adam,

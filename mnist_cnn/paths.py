@@ -1,8 +1,8 @@
-"""Where the project keeps its files: bundled assets, the runs folder and the data folder."""
+"""Where the project keeps its files: bundled assets and the runs folder."""
 import os
 from pathlib import Path
 
-from mnist_cnn.runs import MODEL_FILE
+from mnist_cnn.run_folder import MODEL_FILE
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ASSETS_DIR = PROJECT_DIR / "assets"
@@ -18,7 +18,3 @@ def runs_dir():
     """The folder where training runs are saved (`MNIST_CNN_RUNS`, else ./runs)."""
     return Path(os.environ.get("MNIST_CNN_RUNS", PROJECT_DIR / "runs"))
 
-
-def data_dir():
-    """The folder for the app's own data, such as the class set's SQLite file (`MNIST_CNN_DATA`, else ./data)."""
-    return Path(os.environ.get("MNIST_CNN_DATA", PROJECT_DIR / "data"))

@@ -21,7 +21,7 @@ from mnist_cnn.data import MNIST_TRAINING_IMAGES, load_mnist
 from mnist_cnn.fused_optimizer import apply_gradients
 from mnist_cnn.model import OPTIMIZERS, build_model, save_model_atomically
 from mnist_cnn.presets import DEFAULT_PRESET, PRESETS, get_preset
-from mnist_cnn.runs import METRICS_FILE, MODEL_FILE, RunState, check_runs_folder, new_run_dir, write_json_atomically
+from mnist_cnn.run_folder import METRICS_FILE, MODEL_FILE, RunState, check_runs_folder, new_run_dir, write_json_atomically
 
 BOUNDS = {
     "epochs": (1, 30),

@@ -122,7 +122,7 @@ def training_figure(batch_steps, batch_losses, batch_accuracies, epoch_history, 
 
 
 def snapshot_figure(snapshot, height=CHART_HEIGHT, font_size=FONT_SIZE):
-    """The live run of a :class:`~mnist_cnn.run_manager.RunSnapshot`: its x axis grows with the run.
+    """The live run of a :class:`~classroom.run_manager.RunSnapshot`: its x axis grows with the run.
 
     Before the first batch it is the same chart, empty, so the page keeps its height."""
     history = {key: [getattr(event, key) for event in snapshot.epoch_events] for key in HISTORY_KEYS}

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
+from classroom.join_card import PUBLIC_URL_ENV
+from classroom.teacher import PASSCODE_ENVIRONMENT_VARIABLE
 from mnist_cnn.contrast import AA_TEXT_CONTRAST, contrast_ratio
-from mnist_cnn.join_card import PUBLIC_URL_ENV
-from mnist_cnn.teacher import PASSCODE_ENVIRONMENT_VARIABLE
 from support.accessibility import (
     DESKTOP_VIEWPORT,
     PHONE_VIEWPORT,

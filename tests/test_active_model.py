@@ -4,8 +4,8 @@ import shutil
 
 import pytest
 
+from classroom.runs import read_saved_run
 from mnist_cnn.paths import BUNDLED_RUN_DIR
-from mnist_cnn.runs import read_saved_run
 from support.app_server import save_screenshot, select_saved_run, wait_for_app_idle
 
 RUN_NAME = "20200101-000000-tutorial-copy"

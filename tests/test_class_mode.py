@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from classroom.runs import read_saved_run
+from classroom.teacher import PASSCODE_ENVIRONMENT_VARIABLE
 from mnist_cnn.paths import BUNDLED_RUN_DIR
-from mnist_cnn.runs import read_saved_run
-from mnist_cnn.teacher import PASSCODE_ENVIRONMENT_VARIABLE
 from support.app_server import save_screenshot, select_saved_run, start_streamlit, wait_for_app_idle
 
 pytestmark = pytest.mark.browser

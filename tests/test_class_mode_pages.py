@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_cnn.class_model import CLASS_MODEL_FILE, set_class_model
+from classroom.class_model import CLASS_MODEL_FILE, set_class_model
+from classroom.run_manager import get_run_manager
+from classroom.runs import read_saved_run
+from classroom.teacher import PASSCODE_ENVIRONMENT_VARIABLE
 from mnist_cnn.paths import BUNDLED_MODEL_PATH, BUNDLED_RUN_DIR, runs_dir
-from mnist_cnn.run_manager import get_run_manager
-from mnist_cnn.runs import RunState, read_saved_run
-from mnist_cnn.teacher import PASSCODE_ENVIRONMENT_VARIABLE
+from mnist_cnn.run_folder import RunState
 from support.cookie_jar import CookieJar
 from ui.teacher import PASSCODE_KEY, passcode_guard, revocations
 

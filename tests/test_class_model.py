@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from mnist_cnn.class_model import CLASS_MODEL_FILE, ClassModel, read_class_model, set_class_model
+from classroom.class_model import CLASS_MODEL_FILE, ClassModel, read_class_model, set_class_model
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def test_set_read_change_and_clear(runs_root):
 def test_a_fresh_process_reads_the_class_model(runs_root):
     run = sorted(runs_root.iterdir())[1]
     set_class_model(runs_root, run)
-    code = f"from mnist_cnn.class_model import read_class_model; print(read_class_model({str(runs_root)!r}).model_path)"
+    code = f"from classroom.class_model import read_class_model; print(read_class_model({str(runs_root)!r}).model_path)"
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.strip() == str(run / "model.keras")
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_cnn.class_set import ClassSet
+from classroom.class_set import ClassSet
 from mnist_cnn.data import load_test_set
 from mnist_cnn.evaluation import wilson_interval
 from mnist_cnn.model import load_bundled_model
@@ -440,7 +440,7 @@ def test_secrets_toml_moves_the_class_set(tmp_path):
 
 
 def test_with_a_passcode_only_the_teacher_deletes_or_clears_class_digits(class_db, monkeypatch):
-    from mnist_cnn.teacher import PASSCODE_ENVIRONMENT_VARIABLE, issue_token
+    from classroom.teacher import PASSCODE_ENVIRONMENT_VARIABLE, issue_token
     from ui.identity import TEACHER_COOKIE
 
     monkeypatch.setenv(PASSCODE_ENVIRONMENT_VARIABLE, "orange kite 7")

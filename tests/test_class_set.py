@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from mnist_cnn.class_set import (
+from classroom.class_set import (
     DATABASE_URL_ENV,
     DEFAULT_DIGITS_PER_STUDENT,
     MIGRATIONS,
@@ -23,9 +23,9 @@ from mnist_cnn.class_set import (
     database_url,
     give_to_class,
 )
+from classroom.rate_limit import LESSON_SECONDS, MAX_PER_LESSON, RateLimiter, RateLimitError
 from mnist_cnn.data import load_test_set
 from mnist_cnn.evaluation import wilson_interval
-from mnist_cnn.rate_limit import LESSON_SECONDS, MAX_PER_LESSON, RateLimiter, RateLimitError
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from classroom.run_manager import get_run_manager
+from classroom.runs import list_saved_runs
 from mnist_cnn.data import load_test_set
 from mnist_cnn.model import load_model
 from mnist_cnn.predict import Predictor
-from mnist_cnn.run_manager import get_run_manager
-from mnist_cnn.runs import RunState, list_saved_runs
+from mnist_cnn.run_folder import RunState
 from support.app_server import PROJECT_DIR
 
 HOME, TRAIN, DRAW, MISTAKES = (

@@ -11,7 +11,7 @@ from mnist_cnn.features import FeatureMaps
 from mnist_cnn.model import INPUT_SCALING_LAYER, build_model, load_model, save_model_atomically
 from mnist_cnn.predict import Predictor
 from mnist_cnn.presets import tutorial_network
-from mnist_cnn.runs import METRICS_FILE, MODEL_FILE
+from mnist_cnn.run_folder import METRICS_FILE, MODEL_FILE
 from mnist_cnn.training import TrainingConfig, train
 
 

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from mnist_cnn.join_card import (
+from classroom.join_card import (
     PUBLIC_URL_ENV,
     app_address,
     configured_address,

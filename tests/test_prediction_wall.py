@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from classroom.run_manager import RunManager
 from mnist_cnn.data import load_test_set
 from mnist_cnn.model import build_model, load_bundled_model
 from mnist_cnn.predict import Predictor
@@ -11,7 +12,6 @@ from mnist_cnn.prediction_wall import (
     choose_wall_indices,
     class_sample_indices,
 )
-from mnist_cnn.run_manager import RunManager
 from mnist_cnn.training import BatchEvent, EpochEvent, TrainingConfig
 
 

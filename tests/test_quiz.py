@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_cnn.quiz import Quiz, QuizError
+from classroom.quiz import Quiz, QuizError
 from support.cookie_jar import CookieJar
 
 CLASS_PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "4_Class.py")
@@ -257,7 +257,7 @@ def test_a_student_cannot_reveal_or_start_and_a_reload_keeps_the_vote(fresh_quiz
 
 def test_a_host_whose_page_is_open_stays_the_host(fresh_quiz):
     """A round left open for longer than the idle time: the host's page (it redraws every second) keeps it."""
-    from mnist_cnn.quiz import HOST_IDLE_SECONDS
+    from classroom.quiz import HOST_IDLE_SECONDS
     from ui.quiz import shared_quiz
 
     now = [0.0]
@@ -276,7 +276,7 @@ def test_a_host_whose_page_is_open_stays_the_host(fresh_quiz):
 
 
 def test_with_a_passcode_only_the_teacher_runs_the_quiz(fresh_quiz, monkeypatch):
-    from mnist_cnn.teacher import PASSCODE_ENVIRONMENT_VARIABLE, issue_token
+    from classroom.teacher import PASSCODE_ENVIRONMENT_VARIABLE, issue_token
     from ui.identity import TEACHER_COOKIE
 
     monkeypatch.setenv(PASSCODE_ENVIRONMENT_VARIABLE, "orange kite 7")
@@ -302,7 +302,7 @@ def test_presenter_view_shows_the_quiz_and_nothing_else(fresh_quiz):
 def test_rounds_on_a_class_set_digit_and_on_the_teachers_drawing(fresh_quiz, tmp_path, monkeypatch):
     from types import SimpleNamespace
 
-    from mnist_cnn.class_set import ClassSet
+    from classroom.class_set import ClassSet
     from ui.quiz import shared_quiz
 
     url = f"sqlite:///{tmp_path / 'class.sqlite'}"

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from classroom.run_manager import RunSnapshot
 from mnist_cnn import roofline
 from mnist_cnn.fused_optimizer import apply_gradients, can_fuse
 from mnist_cnn.model import build_model, make_optimizer
 from mnist_cnn.presets import PRESETS, tutorial_network
-from mnist_cnn.run_manager import RunSnapshot
 from mnist_cnn.training import BatchEvent, TrainingConfig
 from ui.run_status import machine_rate_line
 

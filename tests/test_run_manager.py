@@ -4,8 +4,9 @@ import time
 
 import pytest
 
-from mnist_cnn.run_manager import WARM_UP_BATCHES, RunAlreadyActiveError, RunManager, get_run_manager
-from mnist_cnn.runs import METRICS_FILE, MODEL_FILE, RunState, list_saved_runs, read_metrics
+from classroom.run_manager import WARM_UP_BATCHES, RunAlreadyActiveError, RunManager, get_run_manager
+from classroom.runs import list_saved_runs
+from mnist_cnn.run_folder import METRICS_FILE, MODEL_FILE, RunState, read_metrics
 from mnist_cnn.training import TrainingConfig
 from ui.run_status import status_line
 

@@ -2,8 +2,9 @@
 import time
 from pathlib import Path
 
-from mnist_cnn.run_manager import TIMED_BATCHES_FOR_ESTIMATE, WARM_UP_BATCHES, RunSnapshot
-from mnist_cnn.runs import RUN_TIME_FORMAT, RunState, SavedRun
+from classroom.run_manager import TIMED_BATCHES_FOR_ESTIMATE, WARM_UP_BATCHES, RunSnapshot
+from classroom.runs import SavedRun
+from mnist_cnn.run_folder import RUN_TIME_FORMAT, RunState
 from mnist_cnn.training import BatchEvent, TrainingConfig
 from ui.live_run import progress_text
 from ui.run_status import saved_run_rows, status_line

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-from mnist_cnn.class_set import ClassSet
-from mnist_cnn.teacher import (
+from classroom.class_set import ClassSet
+from classroom.teacher import (
     PASSCODE_ENVIRONMENT_VARIABLE,
     TOKEN_LIFETIME_SECONDS,
     PasscodeGuard,
@@ -64,7 +64,7 @@ def test_a_token_is_valid_until_it_expires_and_survives_a_restart():
     import subprocess
     import sys
 
-    code = f"from mnist_cnn.teacher import token_is_valid; print(token_is_valid({token!r}, {PASSCODE!r}, now={NOW}))"
+    code = f"from classroom.teacher import token_is_valid; print(token_is_valid({token!r}, {PASSCODE!r}, now={NOW}))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "True"
 
 

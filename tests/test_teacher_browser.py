@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from mnist_cnn.teacher import PASSCODE_ENVIRONMENT_VARIABLE
+from classroom.teacher import PASSCODE_ENVIRONMENT_VARIABLE
 from support.app_server import save_screenshot, start_streamlit, wait_for_app_idle
 from support.touch import PHONE
 from ui.identity import TEACHER_COOKIE

@@ -3,7 +3,7 @@ the URL), revocation, slowed-down guessing. Cookies go from session to session t
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_cnn.teacher import PASSCODE_ENVIRONMENT_VARIABLE, issue_token
+from classroom.teacher import PASSCODE_ENVIRONMENT_VARIABLE, issue_token
 from support.cookie_jar import CookieJar
 from ui.identity import TEACHER_COOKIE
 from ui.teacher import PASSCODE_KEY, SIGN_IN_PARAMETER, passcode_guard, revocations, sign_in_links

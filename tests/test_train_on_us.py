@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mnist_cnn.class_set import ClassSet
-from mnist_cnn.run_manager import RunManager, RunSnapshot
-from mnist_cnn.runs import RunState, read_metrics, read_saved_run
+from classroom.class_set import ClassSet
+from classroom.run_manager import RunManager, RunSnapshot
+from classroom.runs import read_saved_run
+from mnist_cnn.run_folder import RunState, read_metrics
 from mnist_cnn.training import MIN_CLASS_DIGITS, TrainingConfig, check_class_data, split_class_digits, train
 from ui.run_status import saved_run_rows, status_line
 
@@ -127,7 +128,7 @@ def test_train_page_says_when_the_class_set_cannot_be_reached(tmp_path, monkeypa
 def test_a_run_started_on_the_train_page_reports_our_digits(tmp_path, monkeypatch, mnist_npz_path):
     import re
 
-    from mnist_cnn.run_manager import get_run_manager
+    from classroom.run_manager import get_run_manager
 
     url = f"sqlite:///{tmp_path / 'class.sqlite'}"
     monkeypatch.setenv("MNIST_CNN_CLASS_DB_URL", url)

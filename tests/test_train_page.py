@@ -6,9 +6,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from classroom.run_manager import get_run_manager
+from classroom.runs import read_saved_run
 from mnist_cnn.paths import BUNDLED_RUN_DIR, runs_dir
-from mnist_cnn.run_manager import get_run_manager
-from mnist_cnn.runs import RunState, read_saved_run
+from mnist_cnn.run_folder import RunState
 from mnist_cnn.training import BOUNDS
 from support.app_server import save_screenshot, wait_for_app_idle
 

@@ -7,7 +7,7 @@ import pytest
 
 from mnist_cnn.model import load_model
 from mnist_cnn.predict import Predictor
-from mnist_cnn.runs import read_metrics
+from mnist_cnn.run_folder import read_metrics
 from mnist_cnn.training import BatchEvent, EpochEvent, TrainingConfig, split_training_data, train
 
 
@@ -143,7 +143,7 @@ def test_unscaled_pixels_with_sgd_reproduce_the_tutorials_failure(small_mnist, t
 
 
 def test_unwritable_runs_folder_refuses_to_start_before_training(small_mnist, tmp_path):
-    from mnist_cnn.runs import RunsFolderError
+    from mnist_cnn.run_folder import RunsFolderError
 
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
@@ -156,7 +156,7 @@ def test_unwritable_runs_folder_refuses_to_start_before_training(small_mnist, tm
 def test_full_disk_refuses_to_start(small_mnist, tmp_path, monkeypatch):
     import shutil
 
-    from mnist_cnn.runs import RunsFolderError
+    from mnist_cnn.run_folder import RunsFolderError
 
     monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10**9, 10**9 - 10**6, 10**6))
     with pytest.raises(RunsFolderError, match="expected at least 64 MB free, got 1 MB"):

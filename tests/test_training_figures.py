@@ -3,9 +3,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from classroom.run_manager import RunSnapshot
 from mnist_cnn.paths import BUNDLED_RUN_DIR
-from mnist_cnn.run_manager import RunSnapshot
-from mnist_cnn.runs import read_metrics
+from mnist_cnn.run_folder import read_metrics
 from mnist_cnn.training import TrainingConfig
 from mnist_cnn.training_figures import (
     BACKGROUND_COLOUR,

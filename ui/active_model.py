@@ -10,9 +10,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from classroom.runs import run_in_words
 from mnist_cnn.paths import BUNDLED_MODEL_PATH
 from mnist_cnn.precomputed import shipped_test_probabilities
-from mnist_cnn.runs import run_in_words
 from ui.class_model import chosen_by, current_class_model
 from ui.server_tuning import import_tensorflow
 

@@ -1,16 +1,16 @@
 """The class model on the pages: the Train page's "Make this the class model" button and what it says."""
 import streamlit as st
 
-from mnist_cnn.class_model import read_class_model, set_class_model
+from classroom.class_model import read_class_model, set_class_model
+from classroom.runs import run_in_words
 from mnist_cnn.paths import BUNDLED_RUN_DIR, runs_dir
-from mnist_cnn.runs import run_in_words
 from ui.teacher import class_mode_on, teacher_rights
 
 _ERROR_KEY = "class_model_error"
 
 
 def current_class_model():
-    """The class model set in the runs folder (a :class:`~mnist_cnn.class_model.ClassModel`)."""
+    """The class model set in the runs folder (a :class:`~classroom.class_model.ClassModel`)."""
     return read_class_model(runs_dir())
 
 

@@ -4,7 +4,7 @@ import hashlib
 
 import streamlit as st
 
-from mnist_cnn.class_set import (
+from classroom.class_set import (
     ClassSet,
     ClassSetUnavailableError,
     ConfirmationNeeded,
@@ -12,7 +12,7 @@ from mnist_cnn.class_set import (
     give_to_class,
     refusal,
 )
-from mnist_cnn.rate_limit import LESSON_SECONDS, MAX_PER_LESSON, RateLimiter, RateLimitError
+from classroom.rate_limit import LESSON_SECONDS, MAX_PER_LESSON, RateLimiter, RateLimitError
 from ui.identity import visitor_id
 from ui.secrets import app_secrets
 

@@ -5,8 +5,8 @@ import html
 import streamlit as st
 from streamlit import net_util
 
+from classroom.join_card import JoinAddress, configured_address, join_address, qr_png, short_address
 from mnist_cnn.display import png_data_url_of_bytes
-from mnist_cnn.join_card import JoinAddress, configured_address, join_address, qr_png, short_address
 from ui.navigation import PHONE_MAX_WIDTH
 from ui.secrets import app_secrets
 

@@ -11,7 +11,7 @@ from mnist_cnn.display import png_data_url
 from mnist_cnn.paths import BUNDLED_RUN_DIR
 from mnist_cnn.prediction_wall import WALL_INDICES, empty_wall
 from mnist_cnn.roofline import MACHINE_RATE_HELP, machine_sgemm_gflops
-from mnist_cnn.runs import RunState, read_metrics
+from mnist_cnn.run_folder import RunState, read_metrics
 from mnist_cnn.training_figures import CHART_HEIGHT, FONT_SIZE, SharedFigure, SharedLiveFigure, metrics_figure
 from ui.run_status import machine_rate_line, status_line
 

@@ -53,7 +53,7 @@ def presenter_toggle():
 def presenter_ui(manager, started_active, can_stop, request_stop):
     """The whole presenter screen; the page should show nothing else."""
     # Here, not at the top: presenter_mode() is asked before the page has loaded TensorFlow.
-    from mnist_cnn.runs import RunState
+    from mnist_cnn.run_folder import RunState
     from ui.join_card import join_card_ui
     from ui.live_run import (
         ACTIVE_REFRESH_SECONDS,

@@ -1,7 +1,7 @@
 """The class quiz on the Class page: "Guess what the network says".
 
 Every screen redraws the quiz once a second (a fragment), so a new round or the reveal reaches every
-phone within two seconds. The quiz lives on the server (:class:`mnist_cnn.quiz.Quiz`, one per
+phone within two seconds. The quiz lives on the server (:class:`classroom.quiz.Quiz`, one per
 server); a voter is known by the browser's visitor id (a cookie, :mod:`ui.identity`), so a reload or a
 second tab keeps its vote and score. Who runs the quiz: the teacher with a passcode set, else the
 visitor who started it (a random host token in a cookie, never in the URL). Element keys and CSS classes are stable: the
@@ -18,9 +18,9 @@ import time
 import numpy as np
 import streamlit as st
 
+from classroom.quiz import NETWORK, TRUTH, Quiz, QuizError
 from mnist_cnn.data import NUM_CLASSES
 from mnist_cnn.display import enlarge, png_data_url
-from mnist_cnn.quiz import NETWORK, TRUTH, Quiz, QuizError
 from ui.identity import QUIZ_HOST_COOKIE, carry_identity, read_cookie, visitor_id, write_cookie
 from ui.join_card import join_card_ui
 from ui.presenter import PRESENT_PARAM, presenter_mode, presenter_toggle
@@ -166,7 +166,7 @@ def _test_digit_round():
 
 
 def _class_digit_round():
-    from mnist_cnn.class_set import ClassSetUnavailableError
+    from classroom.class_set import ClassSetUnavailableError
     from ui.active_model import active_model_label, active_predictor
     from ui.class_set import class_set
 

@@ -4,7 +4,7 @@ import hashlib
 from mnist_cnn.model import OPTIMIZER_TITLES
 from mnist_cnn.paths import BUNDLED_RUN_DIR
 from mnist_cnn.roofline import preset_training_flops, training_rate
-from mnist_cnn.runs import RunState
+from mnist_cnn.run_folder import RunState
 
 
 def status_line(snapshot):
@@ -50,7 +50,7 @@ def machine_rate_line(snapshot, sgemm_gflops):
 
 
 def saved_run_rows(runs, live_run_dir=None, active_model_path=None, bundled_run_dir=BUNDLED_RUN_DIR, class_model_path=None):
-    """One table row (a dict of column: value) per :class:`~mnist_cnn.runs.SavedRun`, in order.
+    """One table row (a dict of column: value) per :class:`~classroom.runs.SavedRun`, in order.
 
     ``live_run_dir`` is the folder of the run training now (shown as such), ``active_model_path``
     the visitor's active model and ``class_model_path`` the class model's (both ticked).

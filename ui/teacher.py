@@ -13,8 +13,8 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from mnist_cnn.class_set import ClassSetUnavailableError
-from mnist_cnn.teacher import (
+from classroom.class_set import ClassSetUnavailableError
+from classroom.teacher import (
     SIGN_IN_LINK_SECONDS,
     PasscodeGuard,
     Revocations,

@@ -1,0 +1,101 @@
+"""A training run's folder: ``model.keras`` plus ``metrics.json``, checkpointed atomically after every epoch.
+
+What the training loop writes and ``python -m mnist_cnn evaluate`` loads; the saved runs a class sees
+(listed, titled, exported) are ``classroom/runs.py``.
+"""
+import json
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from enum import StrEnum
+from pathlib import Path
+
+METRICS_FILE = "metrics.json"
+MODEL_FILE = "model.keras"
+RUN_TIME_FORMAT = "%Y%m%d-%H%M%S"  # a run folder's name starts with its start time
+# Room a run needs: its checkpoint and the temp copy made while replacing it, its metrics, slack.
+SPACE_NEEDED_PER_RUN = 64 * 1024 * 1024
+
+
+class RunState(StrEnum):
+    """Where a run is in its life; the lowercase values are what ``metrics.json`` stores as ``status``."""
+
+    IDLE = "idle"  # no run yet on this server
+    LOADING = "loading"
+    TRAINING = "training"
+    STOPPING = "stopping"
+    FINISHED = "finished"
+    STOPPED = "stopped"
+    INTERRUPTED = "interrupted"  # saved as training, but the server that trained it is gone
+    FAILED = "failed"
+    UNREADABLE = "unreadable"  # a run folder whose metrics.json cannot be read
+
+
+ACTIVE_STATES = frozenset({RunState.LOADING, RunState.TRAINING, RunState.STOPPING})
+
+
+class RunsFolderError(OSError):
+    """The runs folder cannot hold a new run (not writable, or the disk is too full)."""
+
+
+def check_runs_folder(root, space_needed=SPACE_NEEDED_PER_RUN):
+    """Raise :class:`RunsFolderError` unless a run can be saved under ``root``.
+
+    Checked before training starts, so that a run is refused rather than lost at the end.
+    """
+    root = Path(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=root) as probe:
+            probe.write(b"probe")
+    except OSError as error:
+        raise RunsFolderError(
+            f"Cannot save runs in {root}: {error.strerror or error}. Make the folder writable, "
+            "or choose another one with the MNIST_CNN_RUNS environment variable."
+        ) from error
+    free = shutil.disk_usage(root).free
+    if free < space_needed:
+        raise RunsFolderError(
+            f"Cannot save runs in {root}: expected at least {space_needed / 2**20:.0f} MB free, "
+            f"got {free / 2**20:.0f} MB. Free some disk space or delete old runs."
+        )
+
+
+def write_json_atomically(data, path):
+    """Write JSON through a temp file in the same folder and a rename, so readers never see half a file."""
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(handle, "w") as file:
+            json.dump(data, file, indent=1)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def new_run_dir(root, preset):
+    """Create and return a fresh, uniquely named run folder under ``root``."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    name = f"{time.strftime(RUN_TIME_FORMAT)}-{preset}-{secrets.token_hex(2)}"
+    run_dir = root / name
+    run_dir.mkdir()
+    return run_dir
+
+
+def read_metrics(run_dir):
+    """The parsed ``metrics.json`` of a run folder."""
+    with open(Path(run_dir) / METRICS_FILE) as file:
+        return json.load(file)
+
+
+def find_model_file(run_or_model):
+    """A run folder or a ``.keras`` path, as the path of the model file."""
+    path = Path(run_or_model)
+    return path / MODEL_FILE if path.is_dir() else path
