@@ -99,9 +99,12 @@ def carry_identity(key="identity"):
     visitor_id()
     carried = st.session_state.setdefault(_CARRIED_KEY, {})
     changed = {name: entry for name, entry in _written().items() if carried.get(name, _sent().get(name)) != entry[0]}
-    if changed:  # once per change: the script runs when drawn, so a fragment redrawn every second sends nothing more
-        carried.update({name: value for name, (value, _) in changed.items()})
-        with st.container(key=key, border=False):  # hidden by CSS: no gap on the page
-            hide = f".st-key-{key}, [data-testid='stLayoutWrapper']:has(> .st-key-{key}) {{ display: none; }}"
-            st.html(f"<style>{hide}</style>" + cookie_script(changed),
-                    unsafe_allow_javascript=True)
+    # The container is drawn on every run, script or not: were it there on one run and gone on the next,
+    # every element after it would move, and the Draw page's canvas would be mounted anew and lose a stroke.
+    with st.container(key=key, border=False):  # hidden by CSS: no gap on the page
+        hide = f"<style>.st-key-{key}, [data-testid='stLayoutWrapper']:has(> .st-key-{key}) {{ display: none; }}</style>"
+        if changed:  # once per change: the script runs when drawn, so a fragment redrawn every second sends nothing more
+            carried.update({name: value for name, (value, _) in changed.items()})
+            st.html(hide + cookie_script(changed), unsafe_allow_javascript=True)
+        else:
+            st.html(hide)
