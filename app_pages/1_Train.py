@@ -16,10 +16,10 @@ with st.spinner("Starting TensorFlow, once after a server start…", show_time=T
 # Imported after the page's title: they import TensorFlow, which takes seconds after a server start.
 from classroom.class_set import ClassSetUnavailableError
 from classroom.run_manager import RunAlreadyActiveError, get_run_manager
-from classroom.runs import list_saved_runs, metrics_csv, read_saved_run
+from classroom.runs import list_saved_runs, read_saved_run
 from mnist_cnn.data import MNIST_TRAINING_IMAGES, mnist_is_available_offline
 from mnist_cnn.paths import BUNDLED_RUN_DIR
-from mnist_cnn.run_folder import RunsFolderError, read_metrics
+from mnist_cnn.run_folder import RunsFolderError
 from mnist_cnn.training_figures import runs_overlay_figure
 from ui.active_model import active_model, set_active_model_path
 from ui.class_model import class_model_button_ui, class_model_caption, current_class_model, is_class_model
@@ -127,7 +127,7 @@ st.caption("Select one run to use or download it; select two or more to compare 
 
 readable = [run for run in chosen if run.readable]
 if len(readable) >= 2:
-    st.plotly_chart(runs_overlay_figure([(run.title(), read_metrics(run.path)) for run in readable]), key="overlay")
+    st.plotly_chart(runs_overlay_figure([(run.title(), run.record) for run in readable]), key="overlay")
 if len(chosen) == 1:
     run = chosen[0]
     title = "the bundled example" if run.path == BUNDLED_RUN_DIR else run.title()
@@ -152,7 +152,7 @@ if len(chosen) == 1:
             mime="application/octet-stream",
         )
         csv_column.download_button(
-            "Download metrics (CSV)", data=metrics_csv(read_metrics(run.path)), file_name=f"{run.name}.csv",
+            "Download metrics (CSV)", data=run.record.history_csv(), file_name=f"{run.name}.csv",
             mime="text/csv",
         )
 

@@ -56,16 +56,16 @@ def time_to_accuracy(config, data, every):
     load_before = load_average()
     with tempfile.TemporaryDirectory() as runs_root:
         result = train(config, data=data, runs_root=runs_root, on_model=score)
-    metrics = result.metrics
+    record = result.record
     return {
         "preset": config.preset,
         "seed": config.seed,
         "epochs": config.epochs,
         "batch_size": config.batch_size,
         "learning_rate": config.learning_rate,
-        "training_s": round(sum(metrics["epoch_history"]["seconds"]) - scored["wall"], 1),
+        "training_s": round(sum(record.epoch_history.column("seconds")) - scored["wall"], 1),
         "cpu_s": round(time.process_time() - started_cpu - scored["cpu"], 1),
-        "test_accuracy": metrics["test_accuracy"],
+        "test_accuracy": record.test_accuracy,
         **{f"s_to_{milestone:.1%}": round(reached[milestone][0], 1) if milestone in reached else None for milestone in MILESTONES},
         **{f"cpu_s_to_{milestone:.1%}": round(reached[milestone][1], 1) if milestone in reached else None for milestone in MILESTONES},
         "load_average": [load_before, load_average()],

@@ -674,8 +674,8 @@ def runs_left_behind(runs):
             continue
         run = read_saved_run(path)
         files = sorted(p.name for p in path.iterdir())
-        found.append({"run": path.name, "status": run.status, "epochs": run.completed_epochs, "files": files,
-                      "test_accuracy": run.test_accuracy})
+        found.append({"run": path.name, "status": run.status, "epochs": run.record.completed_epochs,
+                      "files": files, "test_accuracy": run.record.test_accuracy})
         if run.status != "finished" or not {MODEL_FILE, METRICS_FILE} <= set(files):
             stray.append(path.name)
         stray += [f"{path.name}/{name}" for name in files if name.startswith(".tmp")]

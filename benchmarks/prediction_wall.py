@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 from classroom.run_manager import RunManager  # noqa: E402
 from mnist_cnn.data import load_mnist  # noqa: E402
 from mnist_cnn.prediction_wall import PredictionWall  # noqa: E402
-from mnist_cnn.run_folder import read_metrics  # noqa: E402
+from mnist_cnn.run_record import read_run_record  # noqa: E402
 from mnist_cnn.training import TrainingConfig  # noqa: E402
 
 wall_seconds_spent = []
@@ -49,8 +49,8 @@ def managed_run(config, data, root, with_wall):
     snapshot = manager.snapshot()
     assert snapshot.state == "finished", snapshot.message
     assert (snapshot.wall is not None) == with_wall
-    metrics = read_metrics(run_dir)
-    return config.fit_size * metrics["completed_epochs"] / metrics["wall_seconds"], metrics["wall_seconds"]
+    record = read_run_record(run_dir)
+    return config.fit_size * record.completed_epochs / record.wall_seconds, record.wall_seconds
 
 
 def main():

@@ -24,20 +24,21 @@ import plotly.io  # noqa: E402
 
 from classroom.run_manager import RunManager  # noqa: E402
 from mnist_cnn.data import load_mnist  # noqa: E402
-from mnist_cnn.run_folder import RunState, read_metrics  # noqa: E402
+from mnist_cnn.run_folder import RunState  # noqa: E402
+from mnist_cnn.run_record import read_run_record  # noqa: E402
 from mnist_cnn.training import TrainingConfig, train  # noqa: E402
 from mnist_cnn.training_figures import SharedLiveFigure  # noqa: E402
 
 
-def training_samples_per_second(metrics):
+def training_samples_per_second(record):
     """Images trained per second of epoch time (data loading and test scoring excluded)."""
-    config = metrics["config"]
+    config = record.config
     fit_size = config["train_size"] - round(config["train_size"] * config["validation_split"])
-    return fit_size * metrics["completed_epochs"] / sum(metrics["epoch_history"]["seconds"])
+    return fit_size * record.completed_epochs / sum(record.epoch_history.column("seconds"))
 
 
 def headless(config, data, root):
-    return training_samples_per_second(train(config, data=data, runs_root=root).metrics)
+    return training_samples_per_second(train(config, data=data, runs_root=root).record)
 
 
 def managed(config, data, root, readers):
@@ -50,7 +51,7 @@ def managed(config, data, root, readers):
         while not stop_reading.wait(1.0):
             started = time.perf_counter()
             snapshot = manager.snapshot()
-            if snapshot.batch_steps:
+            if snapshot.batch_count:
                 plotly.io.to_json(shared_figure.figure(snapshot), validate=False)
             polls.append(time.perf_counter() - started)
 
@@ -63,7 +64,7 @@ def managed(config, data, root, readers):
     for watcher in watchers:
         watcher.join()
     assert manager.snapshot().state == RunState.FINISHED, manager.snapshot().message
-    return training_samples_per_second(read_metrics(run_dir)), polls
+    return training_samples_per_second(read_run_record(run_dir)), polls
 
 
 def main():

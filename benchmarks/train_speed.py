@@ -51,7 +51,7 @@ def train_ours(config, data, fused_optimizer=True):
     ``fused_optimizer=False``: Keras's own Adam update, as before issue 28 (see mnist_cnn/fused_optimizer.py)."""
     with tempfile.TemporaryDirectory() as runs_root, _keras_optimizer(not fused_optimizer):
         result = train(config, data=data, runs_root=runs_root)
-    return sum(result.metrics["epoch_history"]["seconds"]), result.metrics["test_accuracy"]
+    return sum(result.record.epoch_history.column("seconds")), result.record.test_accuracy
 
 
 @contextlib.contextmanager

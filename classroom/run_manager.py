@@ -21,6 +21,7 @@ from mnist_cnn.paths import runs_dir
 from mnist_cnn.prediction_wall import PredictionWall
 from mnist_cnn.roofline import machine_sgemm_gflops
 from mnist_cnn.run_folder import ACTIVE_STATES, RunsFolderError, RunState, check_runs_folder, new_run_dir
+from mnist_cnn.run_record import RunRecord
 from mnist_cnn.training import BatchEvent, TrainingConfig, check_class_data, train
 
 # The time left is estimated from the rate after the first batches (they trace and compile the step,
@@ -35,19 +36,20 @@ class RunAlreadyActiveError(RuntimeError):
 
 @dataclass(frozen=True)
 class RunSnapshot:
-    """An immutable view of the current (or last) run, safe to read from any thread."""
+    """An immutable view of the current (or last) run, safe to read from any thread.
+
+    ``record`` is the run's own record, which the training thread goes on appending to: read its first
+    ``batch_count`` batches and ``epoch_count`` epochs (taking a snapshot copies no history: every
+    spectator takes one every second)."""
 
     state: RunState = RunState.IDLE
     config: TrainingConfig | None = None
     run_dir: Path | None = None
     message: str = ""
-    batch_steps: tuple = ()  # fractional epochs, for plotting
-    batch_losses: tuple = ()
-    batch_accuracies: tuple = ()
-    epoch_events: tuple = ()
+    record: RunRecord = field(default_factory=RunRecord)
+    batch_count: int = 0
+    epoch_count: int = 0
     last_batch: BatchEvent | None = None
-    test_accuracy: float | None = None
-    class_test_accuracy: float | None = None  # on the held-out class digits, for a run that trained on the class set
     elapsed_seconds: float = 0.0
     version: int = 0
     wall: object = None  # a prediction_wall.WallState, or None
@@ -59,7 +61,7 @@ class RunSnapshot:
 
     @property
     def completed_epochs(self):
-        return len(self.epoch_events)
+        return self.epoch_count
 
     @property
     def progress(self):
@@ -90,13 +92,10 @@ class _LiveRun:
     state: RunState = RunState.LOADING
     run_dir: Path | None = None
     message: str = ""
-    batch_steps: list = field(default_factory=list)
-    batch_losses: list = field(default_factory=list)
-    batch_accuracies: list = field(default_factory=list)
-    epoch_events: list = field(default_factory=list)
+    record: RunRecord = field(default_factory=RunRecord)  # appended to by train(), in the training thread
+    batch_count: int = 0  # points of record complete when last counted (a reader's prefix)
+    epoch_count: int = 0
     last_batch: BatchEvent | None = None
-    test_accuracy: float | None = None
-    class_test_accuracy: float | None = None
     class_data: tuple | None = None
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
@@ -134,7 +133,7 @@ class RunManager:
                     "before starting another."
                 )
             check_runs_folder(self.runs_root)
-            run = _LiveRun(config=config, class_data=class_data)
+            run = _LiveRun(config=config, class_data=class_data, record=RunRecord(config=dataclasses.asdict(config)))
             run.run_dir = new_run_dir(self.runs_root, config.preset)
             run.thread = threading.Thread(target=self._train, args=(run,), name="mnist-training", daemon=True)
             self._run = run
@@ -169,13 +168,10 @@ class RunManager:
                 config=run.config,
                 run_dir=run.run_dir,
                 message=run.message,
-                batch_steps=tuple(run.batch_steps),
-                batch_losses=tuple(run.batch_losses),
-                batch_accuracies=tuple(run.batch_accuracies),
-                epoch_events=tuple(run.epoch_events),
+                record=run.record,
+                batch_count=run.batch_count,
+                epoch_count=run.epoch_count,
                 last_batch=run.last_batch,
-                test_accuracy=run.test_accuracy,
-                class_test_accuracy=run.class_test_accuracy,
                 elapsed_seconds=end - run.started,
                 version=run.version,
                 wall=run.wall,
@@ -196,16 +192,15 @@ class RunManager:
             run.version += 1
 
     def _record(self, run, event):
+        """Count the point that train() has just appended to the record (in the training thread)."""
         with self._lock:
             if isinstance(event, BatchEvent):
-                run.batch_steps.append(event.epoch - 1 + event.batch / event.batches)
-                run.batch_losses.append(event.loss)
-                run.batch_accuracies.append(event.accuracy)
+                run.batch_count = len(run.record.batch_history)
                 run.last_batch = event
                 if run.warmed_up_at is None and batches_done(event) >= WARM_UP_BATCHES:
                     run.warmed_up_at = (batches_done(event), event.elapsed_seconds)
             else:
-                run.epoch_events.append(event)
+                run.epoch_count = len(run.record.epoch_history)
             if run.state == RunState.LOADING:
                 run.state, run.message = RunState.TRAINING, ""
             run.version += 1
@@ -241,19 +236,14 @@ class RunManager:
                 run_dir=run.run_dir,
                 class_data=run.class_data,
                 on_model=(lambda model, event: self._watch(run, wall, model, event)) if wall else None,
+                record=run.record,
             )
             del data
             run.class_data = None
-            if result.metrics["status"] == RunState.STOPPED and not result.metrics["batch_history"]["batch"]:
+            if result.record.status == RunState.STOPPED and not len(result.record.batch_history):
                 self._stopped_before_training(run)  # stopped while it set up: an untrained model is no run
                 return
-            self._update(
-                run,
-                state=RunState(result.metrics["status"]),
-                test_accuracy=result.metrics["test_accuracy"],
-                class_test_accuracy=result.metrics.get("class_test_accuracy"),
-                finished=time.monotonic(),
-            )
+            self._update(run, state=RunState(result.record.status), finished=time.monotonic())
         except (MnistUnavailableError, RunsFolderError, ModelFileError, ValueError, OSError) as error:
             self._fail(run, str(error))
         except Exception as error:  # a bug must not leave the run "training" for ever

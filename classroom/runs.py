@@ -1,50 +1,29 @@
-"""The saved runs a class sees: run folders listed for the Train page, titled, and exported as CSV.
+"""The saved runs a class sees: run folders listed for the Train page and titled.
 
 A run folder's format (``model.keras`` plus ``metrics.json``) is the network's: ``mnist_cnn/run_folder.py``.
 """
-import csv
-import dataclasses
 import functools
-import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mnist_cnn.run_folder import ACTIVE_STATES, METRICS_FILE, MODEL_FILE, RUN_TIME_FORMAT, RunState, read_metrics
-
-
-def metrics_csv(metrics):
-    """The run's history as CSV: one row per batch, with the epoch's validation scores on its last batch."""
-    batches, epochs = metrics.get("batch_history", {}), metrics.get("epoch_history", {})
-    validation = {
-        epoch: (loss, accuracy)
-        for epoch, loss, accuracy in zip(epochs.get("epoch", []), epochs.get("val_loss", []), epochs.get("val_accuracy", []), strict=False)
-    }
-    output = io.StringIO()
-    writer = csv.writer(output)
-    writer.writerow(["epoch", "batch", "loss", "accuracy", "val_loss", "val_accuracy"])
-    rows = list(zip(batches.get("epoch", []), batches.get("batch", []), batches.get("loss", []), batches.get("accuracy", []), strict=False))
-    for position, (epoch, batch, loss, accuracy) in enumerate(rows):
-        last_of_epoch = position + 1 == len(rows) or rows[position + 1][0] != epoch
-        val_loss, val_accuracy = validation.get(epoch, ("", "")) if last_of_epoch else ("", "")
-        writer.writerow([epoch, batch, loss, accuracy, val_loss, val_accuracy])
-    return output.getvalue()
+from mnist_cnn.run_folder import ACTIVE_STATES, METRICS_FILE, MODEL_FILE, RUN_TIME_FORMAT, RunState
+from mnist_cnn.run_record import RunRecord, read_run_record
 
 
 @dataclass(frozen=True)
 class SavedRun:
-    """A run folder on disk, as listed on the Train page."""
+    """A run folder on disk, as listed on the Train page: its record, or why it cannot be read."""
 
     name: str
     path: Path
-    readable: bool
-    status: str = ""  # a RunState, or whatever an unknown version wrote
-    config: dict = field(default_factory=dict)
-    test_accuracy: float | None = None
-    completed_epochs: int = 0
-    wall_seconds: float | None = None
-    error: str = ""
-    class_test_accuracy: float | None = None  # on held-out class digits, for a run that trained on the class set
+    status: str = ""  # the record's status, "interrupted" for a run whose server died, or "unreadable"
+    record: RunRecord = field(default_factory=RunRecord)  # empty when unreadable
+    error: str = ""  # why the run folder cannot be read
+
+    @property
+    def readable(self):
+        return not self.error
 
     @property
     def model_path(self):
@@ -55,15 +34,15 @@ class SavedRun:
         name stays for downloads); "1 of 8 epochs" for a run that stopped early."""
         if not self.readable:
             return self.name
-        epochs = self.config.get("epochs")
-        done = self.completed_epochs
-        parts = [str(self.config.get("preset", "run")).capitalize()]
+        epochs = self.record.config.get("epochs")
+        done = self.record.completed_epochs
+        parts = [str(self.record.config.get("preset", "run")).capitalize()]
         if done == epochs:
             parts.append(f"{done} epoch{'' if done == 1 else 's'}")
         else:
             parts.append(f"{done} of {epochs} epochs")
-        if self.test_accuracy is not None:
-            parts.append(f"{self.test_accuracy:.1%}")
+        if self.record.test_accuracy is not None:
+            parts.append(f"{self.record.test_accuracy:.1%}")
         if started := run_started(self.name):
             now = now or time.localtime()
             same_day, same_year = started[:3] == tuple(now)[:3], started[0] == now[0]
@@ -107,34 +86,13 @@ def read_saved_run(path, live_run_dir=None):
     """A :class:`SavedRun` from a run folder, never raising for a broken one."""
     path = Path(path)
     try:
-        metrics = read_metrics(path)
-        config = metrics["config"]
-        status = metrics["status"]
-        if not isinstance(config, dict) or not isinstance(status, str):
-            raise ValueError("config or status has the wrong type")
-        completed_epochs = int(metrics.get("completed_epochs", 0))
-        test_accuracy, class_test_accuracy = metrics.get("test_accuracy"), metrics.get("class_test_accuracy")
-        for name, value in (("test_accuracy", test_accuracy), ("class_test_accuracy", class_test_accuracy)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-                raise ValueError(f"expected {name} as a number, got {value!r}")
+        record = read_run_record(path)
     except (OSError, ValueError, KeyError, TypeError) as error:
-        return SavedRun(
-            name=path.name, path=path, readable=False, status=RunState.UNREADABLE,
-            error=f"unreadable {METRICS_FILE}: {error}",
-        )
+        return SavedRun(name=path.name, path=path, status=RunState.UNREADABLE, error=f"unreadable {METRICS_FILE}: {error}")
+    status = record.status
     if status == RunState.TRAINING and path != live_run_dir:
         status = RunState.INTERRUPTED  # the server died mid-run; the last epoch's checkpoint remains
-    return SavedRun(
-        name=path.name,
-        path=path,
-        readable=True,
-        status=status,
-        config=config,
-        test_accuracy=test_accuracy,
-        completed_epochs=completed_epochs,
-        wall_seconds=metrics.get("wall_seconds"),
-        class_test_accuracy=class_test_accuracy,
-    )
+    return SavedRun(name=path.name, path=path, status=status, record=record)
 
 
 def list_saved_runs(runs_root, live=None):
@@ -154,9 +112,7 @@ def list_saved_runs(runs_root, live=None):
             continue  # a run that died before it saved anything is not a run
         if path == live_run_dir and not (path / METRICS_FILE).exists():
             # Still loading data or in its first epoch: describe it from memory.
-            runs.append(
-                SavedRun(name=path.name, path=path, readable=True, status=live.state, config=dataclasses.asdict(live.config))
-            )
+            runs.append(SavedRun(name=path.name, path=path, status=live.state, record=live.record))
         else:
             runs.append(read_saved_run(path, live_run_dir=live_run_dir))
     return runs

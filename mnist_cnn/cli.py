@@ -33,8 +33,8 @@ def _train(args):
         )
 
     result = train(config, on_event=print_epoch, runs_root=args.out)
-    metrics = result.metrics
-    print(f"test accuracy {metrics['test_accuracy']:.4f}, test loss {metrics['test_loss']:.4f}")
+    record = result.record
+    print(f"test accuracy {record.test_accuracy:.4f}, test loss {record.test_loss:.4f}")
     print(f"run folder: {result.run_dir}")
 
 

@@ -119,7 +119,7 @@ class PredictionWall:
             class_epoch = event.epoch
             progress = float(event.epoch)
         else:
-            progress = event.epoch - 1 + event.batch / event.batches
+            progress = event.epochs_done
         self._guessed_at = self._clock()
         self.state = WallState(digits=digits, progress_epochs=progress, class_accuracy=class_accuracy,
                                class_accuracy_epoch=class_epoch)

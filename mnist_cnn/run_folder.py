@@ -1,5 +1,7 @@
 """A training run's folder: ``model.keras`` plus ``metrics.json``, checkpointed atomically after every epoch.
 
+``metrics.json`` holds a :class:`~mnist_cnn.run_record.RunRecord`, read and written by that module.
+
 What the training loop writes and ``python -m mnist_cnn evaluate`` loads; the saved runs a class sees
 (listed, titled, exported) are ``classroom/runs.py``.
 """
@@ -87,12 +89,6 @@ def new_run_dir(root, preset):
     run_dir = root / name
     run_dir.mkdir()
     return run_dir
-
-
-def read_metrics(run_dir):
-    """The parsed ``metrics.json`` of a run folder."""
-    with open(Path(run_dir) / METRICS_FILE) as file:
-        return json.load(file)
 
 
 def find_model_file(run_or_model):

@@ -21,7 +21,8 @@ from mnist_cnn.data import MNIST_TRAINING_IMAGES, load_mnist
 from mnist_cnn.fused_optimizer import apply_gradients
 from mnist_cnn.model import OPTIMIZERS, build_model, save_model_atomically
 from mnist_cnn.presets import DEFAULT_PRESET, PRESETS, get_preset
-from mnist_cnn.run_folder import METRICS_FILE, MODEL_FILE, RunState, check_runs_folder, new_run_dir, write_json_atomically
+from mnist_cnn.run_folder import MODEL_FILE, RunState, check_runs_folder, new_run_dir
+from mnist_cnn.run_record import BatchPoint, EpochPoint, RunRecord, epochs_done, save_run_record
 
 BOUNDS = {
     "epochs": (1, 30),
@@ -108,30 +109,29 @@ class TrainingConfig:
         return math.ceil(self.fit_size / self.batch_size)
 
 
-@dataclass(frozen=True)
-class BatchEvent:
-    epoch: int
+@dataclass(frozen=True, kw_only=True)
+class BatchEvent(BatchPoint):
+    """A batch's point of the history, with what only the live run shows."""
+
     epochs: int
-    batch: int
     batches: int
-    loss: float
-    accuracy: float
     samples_per_second: float
     elapsed_seconds: float
 
     @property
+    def epochs_done(self):
+        return epochs_done(self.epoch, self.batch, self.batches)
+
+    @property
     def progress(self):
-        return ((self.epoch - 1) * self.batches + self.batch) / (self.epochs * self.batches)
+        return self.epochs_done / self.epochs
 
 
-@dataclass(frozen=True)
-class EpochEvent:
-    epoch: int
+@dataclass(frozen=True, kw_only=True)
+class EpochEvent(EpochPoint):
+    """An epoch's point of the history, with what only the live run shows."""
+
     epochs: int
-    loss: float
-    accuracy: float
-    val_loss: float
-    val_accuracy: float
     samples_per_second: float
     elapsed_seconds: float
 
@@ -144,7 +144,7 @@ class EpochEvent:
 class TrainingResult:
     run_dir: object
     model: keras.Model
-    metrics: dict
+    record: RunRecord
 
 
 def split_training_data(x_train, y_train, config):
@@ -272,65 +272,44 @@ def _library_versions():
 
 
 class _RunRecorder:
-    """Collects the history of a run and keeps ``metrics.json`` and ``model.keras`` up to date."""
+    """Appends a run's history to its :class:`RunRecord` and keeps ``metrics.json`` and ``model.keras`` up to date."""
 
-    def __init__(self, run_dir, config, model):
+    def __init__(self, run_dir, record, model):
         self.run_dir = run_dir
+        self.record = record
         self.model = model
-        self.metrics = {
-            "status": RunState.TRAINING,
-            "config": dataclasses.asdict(config),
-            "parameters": model.count_params(),
-            "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "batch_history": {"epoch": [], "batch": [], "loss": [], "accuracy": []},
-            "epoch_history": {
-                "epoch": [], "loss": [], "accuracy": [], "val_loss": [], "val_accuracy": [], "seconds": []
-            },
-            "completed_epochs": 0,
-            "versions": _library_versions(),
-        }
-        self.save_metrics()
+        self.save_record()
 
     def add_batch(self, event):
-        history = self.metrics["batch_history"]
-        history["epoch"].append(event.epoch)
-        history["batch"].append(event.batch)
-        history["loss"].append(event.loss)
-        history["accuracy"].append(event.accuracy)
+        self.record.batch_history.append(event)
 
-    def add_epoch(self, event, epoch_seconds):
-        history = self.metrics["epoch_history"]
-        for key in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy"):
-            history[key].append(getattr(event, key))
-        history["seconds"].append(epoch_seconds)
-        self.metrics["completed_epochs"] = event.epoch
-        self.metrics["wall_seconds"] = event.elapsed_seconds
+    def add_epoch(self, event):
+        self.record.epoch_history.append(event)
+        self.record.wall_seconds = event.elapsed_seconds
         # Checkpoint: a killed server leaves the model of the last completed epoch.
         save_model_atomically(self.model, self.run_dir / MODEL_FILE)
-        self.save_metrics()
+        self.save_record()
 
     def finish(self, status, test_loss, test_accuracy, test_size, wall_seconds):
-        self.metrics.update(
-            status=status,
-            test_loss=test_loss,
-            test_accuracy=test_accuracy,
-            test_size=test_size,
-            wall_seconds=wall_seconds,
-            finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        )
+        self.record.status, self.record.test_loss, self.record.test_accuracy = status, test_loss, test_accuracy
+        self.record.test_size, self.record.wall_seconds = test_size, wall_seconds
+        self.record.finished_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         save_model_atomically(self.model, self.run_dir / MODEL_FILE)
-        self.save_metrics()
+        self.save_record()
 
-    def save_metrics(self):
-        write_json_atomically(self.metrics, self.run_dir / METRICS_FILE)
+    def save_record(self):
+        save_run_record(self.record, self.run_dir)
 
 
-def train(config, data=None, on_event=None, stop_requested=None, runs_root=None, run_dir=None, class_data=None, on_model=None):
+def train(config, data=None, on_event=None, stop_requested=None, runs_root=None, run_dir=None, class_data=None, on_model=None,
+          record=None):
     """Train a model as ``config`` says and save its run folder.
 
     ``data`` is ``((x_train, y_train), (x_test, y_test))`` as uint8 arrays (default: :func:`load_mnist`).
     ``class_data`` is the class set's ``(images, labels)``, used when ``config.use_class_set``: its
     held-out share is scored at the end as ``class_test_accuracy`` beside MNIST's ``test_accuracy``.
+    The run's :class:`RunRecord` is ``record`` (a new one by default), filled in as the run goes: a
+    caller that keeps it can read the history while it grows.
     ``on_event`` receives a :class:`BatchEvent` for every batch and an :class:`EpochEvent` after
     every epoch. ``stop_requested`` (a ``threading.Event``) stops the run between batches; the
     partly trained model is kept and the run is marked ``stopped``. The run folder is ``run_dir``
@@ -367,12 +346,15 @@ def train(config, data=None, on_event=None, stop_requested=None, runs_root=None,
     shuffler = np.random.default_rng(config.seed)
     if run_dir is None:
         run_dir = new_run_dir(runs_root or runs_dir(), config.preset)
-    recorder = _RunRecorder(run_dir, config, model)
+    record = record if record is not None else RunRecord()
+    record.status, record.config, record.parameters = RunState.TRAINING, dataclasses.asdict(config), model.count_params()
+    record.started_at, record.batches_per_epoch, record.versions = time.strftime("%Y-%m-%dT%H:%M:%S%z"), batches, _library_versions()
     if class_data is not None:
-        recorder.metrics["class_set"] = {
+        record.class_set = {
             "digits": len(class_data[1]), "trained_on": len(class_data[1]) - len(class_held_out[1]),
             "held_out": len(class_held_out[1]), "repeats": config.class_repeats,
         }
+    recorder = _RunRecorder(run_dir, record, model)
 
     started = time.perf_counter()
     status = RunState.FINISHED
@@ -419,17 +401,18 @@ def train(config, data=None, on_event=None, stop_requested=None, runs_root=None,
             accuracy=correct_sum / seen,
             val_loss=val_loss,
             val_accuracy=val_accuracy,
+            seconds=epoch_seconds,
             samples_per_second=seen / epoch_seconds,
             elapsed_seconds=time.perf_counter() - started,
         )
-        recorder.add_epoch(event, epoch_seconds)
+        recorder.add_epoch(event)
         on_event(event)
         if on_model is not None:
             on_model(model, event)
 
     test_loss, test_accuracy = steps.evaluate(x_test, y_test)
     if class_held_out is not None:
-        class_loss, class_accuracy = steps.evaluate(*class_held_out)
-        recorder.metrics.update(class_test_loss=class_loss, class_test_accuracy=class_accuracy, class_test_size=len(class_held_out[1]))
+        record.class_test_loss, record.class_test_accuracy = steps.evaluate(*class_held_out)
+        record.class_test_size = len(class_held_out[1])
     recorder.finish(status, test_loss, test_accuracy, len(x_test), time.perf_counter() - started)
-    return TrainingResult(run_dir=run_dir, model=model, metrics=recorder.metrics)
+    return TrainingResult(run_dir=run_dir, model=model, record=record)

@@ -24,7 +24,6 @@ X_AXIS_ENDS = (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30
 X_AXIS_HEADROOM = 1.15
 # Beyond this many points a curve is thinned for the browser (the smoothing uses every batch).
 MAX_RAW_POINTS = 1500
-HISTORY_KEYS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy")
 
 
 def smooth(values, weight=0.9):
@@ -121,17 +120,25 @@ def training_figure(batch_steps, batch_losses, batch_accuracies, epoch_history, 
     return figure
 
 
+def record_figure(record, batch_count=None, epoch_count=None, x_end=None, revision="saved", height=CHART_HEIGHT,
+                  font_size=FONT_SIZE):
+    """A :class:`~mnist_cnn.run_record.RunRecord`'s history (its first ``batch_count`` batches and
+    ``epoch_count`` epochs, or all), over the run's epochs or up to ``x_end``."""
+    batches = record.batch_history.columns(batch_count)
+    return training_figure(record.batch_epochs(batch_count), batches["loss"], batches["accuracy"],
+                           record.epoch_history.columns(epoch_count), record.config.get("epochs", 1), x_end=x_end,
+                           height=height, revision=revision, font_size=font_size)
+
+
 def snapshot_figure(snapshot, height=CHART_HEIGHT, font_size=FONT_SIZE):
     """The live run of a :class:`~classroom.run_manager.RunSnapshot`: its x axis grows with the run.
 
     Before the first batch it is the same chart, empty, so the page keeps its height."""
-    history = {key: [getattr(event, key) for event in snapshot.epoch_events] for key in HISTORY_KEYS}
     epochs = snapshot.config.epochs if snapshot.config else 1
-    progress_epochs = snapshot.batch_steps[-1] if snapshot.batch_steps else 0.0
+    progress_epochs = snapshot.last_batch.epochs_done if snapshot.last_batch else 0.0
     revision = str(snapshot.run_dir) if snapshot.run_dir else "live"
-    return training_figure(snapshot.batch_steps, snapshot.batch_losses, snapshot.batch_accuracies, history, epochs,
-                           x_end=x_axis_end(progress_epochs, epochs), height=height, revision=revision,
-                           font_size=font_size)
+    return record_figure(snapshot.record, snapshot.batch_count, snapshot.epoch_count, revision=revision,
+                         x_end=x_axis_end(progress_epochs, epochs), height=height, font_size=font_size)
 
 
 class SharedFigure(go.Figure):
@@ -174,23 +181,14 @@ class SharedLiveFigure:
             return self._figure
 
 
-def metrics_figure(metrics, height=CHART_HEIGHT, font_size=FONT_SIZE):
-    """A saved run's history (its ``metrics.json``) in the same layout as the live view."""
-    batches = metrics["batch_history"]
-    per_epoch = max(batches["batch"], default=1)
-    steps = [epoch - 1 + batch / per_epoch for epoch, batch in zip(batches["epoch"], batches["batch"], strict=False)]
-    return training_figure(steps, batches["loss"], batches["accuracy"], metrics["epoch_history"], metrics["config"]["epochs"],
-                           height=height, revision="saved", font_size=font_size)
-
-
 def runs_overlay_figure(runs):
-    """Validation accuracy and loss per epoch of several runs: ``runs`` is ``[(label, metrics), ...]``."""
+    """Validation accuracy and loss per epoch of several runs: ``runs`` is ``[(label, RunRecord), ...]``."""
     figure = make_subplots(rows=1, cols=2, subplot_titles=("validation accuracy", "validation loss"))
-    for label, metrics in runs:
-        history = metrics.get("epoch_history", {})
+    for label, record in runs:
+        history = record.epoch_history
         for column, key in ((1, "val_accuracy"), (2, "val_loss")):
             figure.add_trace(
-                go.Scatter(x=history.get("epoch", []), y=history.get(key, []), mode="lines+markers", name=label,
+                go.Scatter(x=history.column("epoch"), y=history.column(key), mode="lines+markers", name=label,
                            legendgroup=label, showlegend=column == 1),
                 row=1, col=column,
             )

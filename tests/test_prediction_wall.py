@@ -21,7 +21,7 @@ def batch_event(batch, batches=100, epoch=1):
 
 
 def epoch_event(epoch=1):
-    return EpochEvent(epoch=epoch, epochs=2, loss=1.0, accuracy=0.5, val_loss=1.0, val_accuracy=0.5,
+    return EpochEvent(epoch=epoch, epochs=2, loss=1.0, accuracy=0.5, val_loss=1.0, val_accuracy=0.5, seconds=1.0,
                       samples_per_second=1000.0, elapsed_seconds=1.0)
 
 

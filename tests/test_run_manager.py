@@ -6,8 +6,10 @@ import pytest
 
 from classroom.run_manager import WARM_UP_BATCHES, RunAlreadyActiveError, RunManager, get_run_manager
 from classroom.runs import list_saved_runs
-from mnist_cnn.run_folder import METRICS_FILE, MODEL_FILE, RunState, read_metrics
+from mnist_cnn.run_folder import METRICS_FILE, MODEL_FILE, RunState
+from mnist_cnn.run_record import read_run_record
 from mnist_cnn.training import TrainingConfig
+from mnist_cnn.training_figures import record_figure, snapshot_figure
 from ui.run_status import status_line
 
 
@@ -44,10 +46,12 @@ def test_a_run_trains_in_the_background_and_is_saved(small_mnist, tmp_path):
     manager.wait(120)
     snapshot = manager.snapshot()
     assert snapshot.state == RunState.FINISHED and snapshot.run_dir == run_dir
-    assert len(snapshot.batch_losses) == 16 and snapshot.completed_epochs == 2
+    assert snapshot.batch_count == 16 and snapshot.completed_epochs == 2
     assert snapshot.warmed_up_at[0] == WARM_UP_BATCHES and snapshot.remaining_seconds == 0  # timed after the warm-up
-    assert snapshot.test_accuracy == pytest.approx(read_metrics(run_dir)["test_accuracy"])
-    assert status_line(snapshot) == f"Finished 2 epochs, test accuracy {snapshot.test_accuracy:.2%}"
+    assert snapshot.record == read_run_record(run_dir)  # the live record is the one saved
+    live, saved_figure = snapshot_figure(snapshot), record_figure(read_run_record(run_dir))
+    assert [(list(trace.x), list(trace.y)) for trace in live.data] == [(list(trace.x), list(trace.y)) for trace in saved_figure.data]
+    assert status_line(snapshot) == f"Finished 2 epochs, test accuracy {snapshot.record.test_accuracy:.2%}"
     [saved] = list_saved_runs(tmp_path, manager.snapshot())
     assert saved.path == run_dir and saved.status == RunState.FINISHED and saved.has_model
 
@@ -59,7 +63,7 @@ def test_only_one_run_at_a_time(small_mnist, tmp_path):
     with pytest.raises(RunAlreadyActiveError, match="already training"):
         manager.start(tiny_config())
     [listed] = list_saved_runs(tmp_path, manager.snapshot())  # before its first checkpoint, the live run is listed as such
-    assert listed.readable and listed.status == RunState.LOADING and listed.config["epochs"] == 2
+    assert listed.readable and listed.status == RunState.LOADING and listed.record.config["epochs"] == 2
     data.release.set()
     manager.wait(120)
     manager.start(tiny_config(epochs=1))  # free again once it ended
@@ -76,7 +80,7 @@ def test_spectators_see_the_same_live_run(small_mnist, tmp_path):
         time.sleep(0.05)
     assert len(set(seen_versions)) > 2  # the view moved while the run trained
     a, b = manager.snapshot(), manager.snapshot()
-    assert a == b and a.batch_losses == b.batch_losses
+    assert a == b and a.record is b.record and a.batch_count == b.batch_count
     with pytest.raises(AttributeError):
         a.state = RunState.IDLE  # snapshots are immutable
 
@@ -84,17 +88,16 @@ def test_spectators_see_the_same_live_run(small_mnist, tmp_path):
 def test_stop_takes_effect_within_a_batch(small_mnist, tmp_path):
     manager = RunManager(tmp_path, load_data=lambda: small_mnist)
     run_dir = manager.start(tiny_config(epochs=30, train_size=3000))
-    wait_until(lambda: len(manager.snapshot().batch_losses) >= 3)
-    batches_at_stop = len(manager.snapshot().batch_losses)
+    wait_until(lambda: manager.snapshot().batch_count >= 3)
+    batches_at_stop = manager.snapshot().batch_count
     assert manager.stop()
     manager.wait(60)
     snapshot = manager.snapshot()
     assert snapshot.state == RunState.STOPPED
     assert status_line(snapshot).startswith(f"Stopped at epoch {snapshot.last_batch.epoch} of 30")
-    assert len(snapshot.batch_losses) - batches_at_stop <= 1
+    assert snapshot.batch_count - batches_at_stop <= 1
     assert not manager.stop()  # nothing left to stop
-    metrics = read_metrics(run_dir)
-    assert metrics["status"] == RunState.STOPPED and (run_dir / MODEL_FILE).is_file()
+    assert read_run_record(run_dir).status == RunState.STOPPED and (run_dir / MODEL_FILE).is_file()
 
 
 def test_a_stop_while_the_data_loads_leaves_no_empty_run_folder(small_mnist, tmp_path):
@@ -152,7 +155,7 @@ def test_corrupt_and_interrupted_runs_are_listed_without_breaking_the_rest(small
     (tmp_path / "20200101-000000-tutorial-dead" / METRICS_FILE).write_text('{"status": "trai')  # half written
     interrupted = tmp_path / "20200102-000000-tutorial-kill"
     interrupted.mkdir()
-    metrics = read_metrics(good)
+    metrics = json.loads((good / METRICS_FILE).read_text())
     metrics.update(status=RunState.TRAINING, completed_epochs=1)
     (interrupted / METRICS_FILE).write_text(json.dumps(metrics))
 

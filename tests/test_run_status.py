@@ -5,6 +5,7 @@ from pathlib import Path
 from classroom.run_manager import TIMED_BATCHES_FOR_ESTIMATE, WARM_UP_BATCHES, RunSnapshot
 from classroom.runs import SavedRun
 from mnist_cnn.run_folder import RUN_TIME_FORMAT, RunState
+from mnist_cnn.run_record import EpochPoint, RunRecord
 from mnist_cnn.training import BatchEvent, TrainingConfig
 from ui.live_run import progress_text
 from ui.run_status import saved_run_rows, status_line
@@ -13,7 +14,20 @@ CONFIG = TrainingConfig(epochs=5)
 
 
 def batch(epoch, number, batches=10):
-    return BatchEvent(epoch, 5, number, batches, loss=0.1, accuracy=0.9, samples_per_second=1000.0, elapsed_seconds=1.0)
+    return BatchEvent(epoch=epoch, epochs=5, batch=number, batches=batches, loss=0.1, accuracy=0.9, samples_per_second=1000.0,
+                      elapsed_seconds=1.0)
+
+
+def finished_run(test_accuracy, class_test_accuracy=None):
+    return RunRecord(status=RunState.FINISHED, test_accuracy=test_accuracy, class_test_accuracy=class_test_accuracy)
+
+
+def saved_run(name, path, status, config, test_accuracy=None, completed_epochs=0):
+    """A listed run whose record has ``completed_epochs`` epochs."""
+    record = RunRecord(status=status, config=config, test_accuracy=test_accuracy)
+    for epoch in range(1, completed_epochs + 1):
+        record.epoch_history.append(EpochPoint(epoch=epoch, loss=0.1, accuracy=0.9, val_loss=0.1, val_accuracy=0.9, seconds=1.0))
+    return SavedRun(name, path, status, record)
 
 
 def test_every_state_has_its_sentence():
@@ -24,12 +38,12 @@ def test_every_state_has_its_sentence():
     assert status_line(training) == "Training epoch 3 of 5"
     stopping = RunSnapshot(state=RunState.STOPPING, config=CONFIG, last_batch=batch(3, 4))
     assert status_line(stopping) == "Stopping after this batch; Training epoch 3 of 5"
-    stopped = RunSnapshot(state=RunState.STOPPED, config=CONFIG, last_batch=batch(2, 4), test_accuracy=0.9712)
+    stopped = RunSnapshot(state=RunState.STOPPED, config=CONFIG, last_batch=batch(2, 4), record=finished_run(0.9712))
     assert status_line(stopped) == "Stopped at epoch 2 of 5 (batch 4 of 10), test accuracy 97.12%"
     at_epoch_end = RunSnapshot(state=RunState.STOPPED, config=CONFIG, last_batch=batch(2, 10))
     assert status_line(at_epoch_end) == "Stopped at epoch 2 of 5"
     assert status_line(RunSnapshot(state=RunState.STOPPED, config=CONFIG)) == "Stopped before training began"
-    finished = RunSnapshot(state=RunState.FINISHED, config=CONFIG, test_accuracy=0.99)
+    finished = RunSnapshot(state=RunState.FINISHED, config=CONFIG, record=finished_run(0.99))
     assert status_line(finished) == "Finished 5 epochs, test accuracy 99.00%"
 
 
@@ -38,10 +52,10 @@ def test_saved_run_rows_describe_each_run():
     config = {"preset": "tutorial", "epochs": 3, "train_size": 5000, "optimizer": "sgd", "learning_rate": 0.01,
               "scale_pixels": False, "seed": 7}
     runs = [
-        SavedRun("bundled", bundled, True, RunState.FINISHED, {**config, "optimizer": "adam"}, 0.9925, 3),
-        SavedRun("live", live, True, RunState.TRAINING, config, completed_epochs=1),
-        SavedRun("broken", broken, False, RunState.UNREADABLE, error="unreadable metrics.json: oops"),
-        SavedRun("done", done, True, RunState.STOPPED, config, 0.5, 2),
+        saved_run("bundled", bundled, RunState.FINISHED, {**config, "optimizer": "adam"}, 0.9925, 3),
+        saved_run("live", live, RunState.TRAINING, config, completed_epochs=1),
+        SavedRun("broken", broken, RunState.UNREADABLE, error="unreadable metrics.json: oops"),
+        saved_run("done", done, RunState.STOPPED, config, 0.5, 2),
     ]
     rows = saved_run_rows(
         runs, live_run_dir=live, active_model_path=done / "model.keras", bundled_run_dir=bundled,
@@ -62,8 +76,8 @@ def test_saved_run_rows_describe_each_run():
 
 def timed_batch(done, seconds, batches=100, epochs=3):
     epoch, number = divmod(done - 1, batches)
-    return BatchEvent(epoch + 1, epochs, number + 1, batches, loss=0.1, accuracy=0.9, samples_per_second=1000.0,
-                      elapsed_seconds=seconds)
+    return BatchEvent(epoch=epoch + 1, epochs=epochs, batch=number + 1, batches=batches, loss=0.1, accuracy=0.9,
+                      samples_per_second=1000.0, elapsed_seconds=seconds)
 
 
 def test_the_time_left_is_estimated_only_from_a_steady_rate_after_a_few_batches():
@@ -84,11 +98,11 @@ def test_the_time_left_is_estimated_only_from_a_steady_rate_after_a_few_batches(
 def test_a_run_has_a_short_human_name_and_keeps_its_folder_name():
     config = {"preset": "tutorial", "epochs": 3}
     folder = Path("/runs/20261202-140512-tutorial-9e3e")
-    finished = SavedRun(folder.name, folder, True, RunState.FINISHED, config, 0.9891, 3)
+    finished = saved_run(folder.name, folder, RunState.FINISHED, config, 0.9891, 3)
     today, another_day = time.strptime("20261202-170000", RUN_TIME_FORMAT), time.strptime("20261203-090000", RUN_TIME_FORMAT)
     assert finished.title(now=today) == "Tutorial · 3 epochs · 98.9% · 14:05"
     assert finished.title(now=another_day) == "Tutorial · 3 epochs · 98.9% · 2 Dec 14:05"
     assert finished.title(now=time.strptime("20270105-090000", RUN_TIME_FORMAT)).endswith(" · 2 Dec 2026 14:05")
-    stopped = SavedRun(folder.name, folder, True, RunState.STOPPED, {"preset": "regularized", "epochs": 8}, 0.971, 1)
+    stopped = saved_run(folder.name, folder, RunState.STOPPED, {"preset": "regularized", "epochs": 8}, 0.971, 1)
     assert stopped.title(now=today) == "Regularized · 1 of 8 epochs · 97.1% · 14:05"
-    assert SavedRun("odd", Path("/runs/odd"), False).title() == "odd"
+    assert SavedRun("odd", Path("/runs/odd"), RunState.UNREADABLE, error="unreadable").title() == "odd"

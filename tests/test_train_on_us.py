@@ -8,7 +8,8 @@ from streamlit.testing.v1 import AppTest
 from classroom.class_set import ClassSet
 from classroom.run_manager import RunManager, RunSnapshot
 from classroom.runs import read_saved_run
-from mnist_cnn.run_folder import RunState, read_metrics
+from mnist_cnn.run_folder import RunState
+from mnist_cnn.run_record import RunRecord, read_run_record
 from mnist_cnn.training import MIN_CLASS_DIGITS, TrainingConfig, check_class_data, split_class_digits, train
 from ui.run_status import saved_run_rows, status_line
 
@@ -65,26 +66,27 @@ def test_training_adds_the_class_digits_and_reports_accuracy_on_the_held_out_one
     )
     result = train(config, data=small_mnist, runs_root=tmp_path, class_data=(images, labels))
     (_, _), (held_x, held_y) = split_class_digits(images, labels, 0.3, 3)
-    metrics = read_metrics(result.run_dir)
-    assert metrics["class_set"] == {"digits": 40, "trained_on": 40 - len(held_y), "held_out": len(held_y), "repeats": 5}
-    assert metrics["class_test_size"] == len(held_y)
+    record = read_run_record(result.run_dir)
+    assert record.class_set == {"digits": 40, "trained_on": 40 - len(held_y), "held_out": len(held_y), "repeats": 5}
+    assert record.class_test_size == len(held_y)
     # The accuracy reported is the saved model's on exactly the held-out digits.
     from mnist_cnn.model import load_model
     from mnist_cnn.predict import Predictor
 
     predictions = Predictor(load_model(result.run_dir / "model.keras")).probabilities(held_x).argmax(axis=1)
-    assert metrics["class_test_accuracy"] == pytest.approx(float((predictions == held_y).mean()))
-    assert 0 <= metrics["test_accuracy"] <= 1
+    assert record.class_test_accuracy == pytest.approx(float((predictions == held_y).mean()))
+    assert 0 <= record.test_accuracy <= 1
     # The class digits were trained on: 800 MNIST + 5 x the training share of the class digits.
     batches = int(np.ceil((800 + 5 * (40 - len(held_y))) / 100))
-    assert max(metrics["batch_history"]["batch"]) == batches
-    assert read_saved_run(result.run_dir).class_test_accuracy == metrics["class_test_accuracy"]
+    assert max(record.batch_history.column("batch")) == batches == record.batches_per_epoch
+    assert read_saved_run(result.run_dir).record == record == result.record
 
 
 def test_a_run_without_the_class_set_reports_none():
-    finished = RunSnapshot(state=RunState.FINISHED, config=TrainingConfig(epochs=2), test_accuracy=0.99)
+    finished = RunSnapshot(state=RunState.FINISHED, config=TrainingConfig(epochs=2), record=RunRecord(test_accuracy=0.99))
     assert status_line(finished) == "Finished 2 epochs, test accuracy 99.00%"
-    ours = RunSnapshot(state=RunState.FINISHED, config=TrainingConfig(epochs=2), test_accuracy=0.99, class_test_accuracy=0.8)
+    ours = RunSnapshot(state=RunState.FINISHED, config=TrainingConfig(epochs=2),
+                       record=RunRecord(test_accuracy=0.99, class_test_accuracy=0.8))
     assert status_line(ours) == "Finished 2 epochs, test accuracy 99.00% on MNIST, 80.0% on our held-out class digits"
 
 
@@ -95,7 +97,7 @@ def test_saved_runs_table_shows_accuracy_on_our_digits(small_mnist, tmp_path):
     plain = train(TrainingConfig.for_preset("tutorial", epochs=1, batch_size=200, train_size=1000, seed=1), data=small_mnist,
                   runs_root=tmp_path)
     rows = saved_run_rows([read_saved_run(result.run_dir), read_saved_run(plain.run_dir)])
-    assert rows[0]["our digits"] == f"{result.metrics['class_test_accuracy']:.1%}"
+    assert rows[0]["our digits"] == f"{result.record.class_test_accuracy:.1%}"
     assert rows[1]["our digits"] is None
 
 

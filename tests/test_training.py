@@ -7,7 +7,7 @@ import pytest
 
 from mnist_cnn.model import load_model
 from mnist_cnn.predict import Predictor
-from mnist_cnn.run_folder import read_metrics
+from mnist_cnn.run_record import EpochPoint, read_run_record
 from mnist_cnn.training import BatchEvent, EpochEvent, TrainingConfig, split_training_data, train
 
 
@@ -72,7 +72,7 @@ def test_training_emits_batch_and_epoch_events_and_saves_a_run_folder(small_mnis
     assert [event.epoch for event in epoch_events] == [1, 2]
     assert epoch_events[1].loss < epoch_events[0].loss  # it learns
 
-    metrics = read_metrics(result.run_dir)
+    metrics = json.loads((result.run_dir / "metrics.json").read_text())  # the stored format, as older versions read it
     assert metrics["status"] == "finished" and metrics["completed_epochs"] == 2
     assert metrics["config"]["seed"] == 3 and metrics["config"]["batch_size"] == 100
     assert len(metrics["batch_history"]["loss"]) == 16
@@ -80,6 +80,10 @@ def test_training_emits_batch_and_epoch_events_and_saves_a_run_folder(small_mnis
     assert metrics["test_size"] == 1000 and 0.5 < metrics["test_accuracy"] <= 1
     assert {"tensorflow", "keras", "numpy", "python"} <= set(metrics["versions"])
     assert metrics["wall_seconds"] > 0
+    assert read_run_record(result.run_dir) == result.record
+    assert list(result.record.epoch_history) == [  # the history's points are the events' points
+        EpochPoint(**{name: getattr(event, name) for name in result.record.epoch_history.names}) for event in epoch_events
+    ]
 
     saved = Predictor(load_model(result.run_dir / "model.keras"))
     test_images, test_labels = small_mnist[1]
@@ -93,7 +97,7 @@ def test_same_seed_gives_the_same_run(small_mnist, tmp_path):
     second = train(tiny_config(epochs=1), data=small_mnist, runs_root=tmp_path)
     assert first.run_dir != second.run_dir
     np.testing.assert_allclose(
-        first.metrics["batch_history"]["loss"], second.metrics["batch_history"]["loss"], rtol=1e-4
+        first.record.batch_history.column("loss"), second.record.batch_history.column("loss"), rtol=1e-4
     )
 
 
@@ -137,8 +141,8 @@ def test_a_stop_during_an_epochs_last_compiled_call_keeps_that_epochs_record(sma
 def test_unscaled_pixels_with_sgd_reproduce_the_tutorials_failure(small_mnist, tmp_path):
     broken = tiny_config(epochs=1, train_size=3000, optimizer="sgd", learning_rate=0.01, scale_pixels=False)
     fixed = tiny_config(epochs=1, train_size=3000, optimizer="adam", scale_pixels=True)
-    broken_accuracy = train(broken, data=small_mnist, runs_root=tmp_path).metrics["test_accuracy"]
-    fixed_accuracy = train(fixed, data=small_mnist, runs_root=tmp_path).metrics["test_accuracy"]
+    broken_accuracy = train(broken, data=small_mnist, runs_root=tmp_path).record.test_accuracy
+    fixed_accuracy = train(fixed, data=small_mnist, runs_root=tmp_path).record.test_accuracy
     assert broken_accuracy < 0.3 < 0.7 < fixed_accuracy
 
 

@@ -1,3 +1,4 @@
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -5,15 +6,15 @@ import pytest
 
 from classroom.run_manager import RunSnapshot
 from mnist_cnn.paths import BUNDLED_RUN_DIR
-from mnist_cnn.run_folder import read_metrics
-from mnist_cnn.training import TrainingConfig
+from mnist_cnn.run_record import RunRecord, read_run_record
+from mnist_cnn.training import BatchEvent, TrainingConfig
 from mnist_cnn.training_figures import (
     BACKGROUND_COLOUR,
     MAX_RAW_POINTS,
     SharedFigure,
     SharedLiveFigure,
     loss_axis_range,
-    metrics_figure,
+    record_figure,
     smooth,
     snapshot_figure,
     training_figure,
@@ -39,10 +40,23 @@ def test_long_runs_are_thinned_for_the_browser_and_the_smoothing_uses_every_batc
     assert 0.8 < smoothed.y[-1] < 1.3  # near the mean of every batch (1.0), not of the kept ones (3.0)
 
 
+def training_snapshot(positions, epochs=10, run_dir="run-a", version=0, batches=100):
+    """A live run's snapshot with a batch at each of ``positions`` (in epochs, multiples of 1/``batches``)."""
+    config = TrainingConfig.for_preset("tutorial", epochs=epochs)
+    record = RunRecord(config=dataclasses.asdict(config), batches_per_epoch=batches)
+    event = None
+    for done, loss, accuracy in zip(positions, np.linspace(2.3, 0.05, len(positions)), np.linspace(0.1, 0.99, len(positions)),
+                                    strict=True):
+        epoch, batch = divmod(round(done * batches) - 1, batches)
+        event = BatchEvent(epoch=epoch + 1, epochs=epochs, batch=batch + 1, batches=batches, loss=loss, accuracy=accuracy,
+                           samples_per_second=1000.0, elapsed_seconds=1.0)
+        record.batch_history.append(event)
+    return RunSnapshot(state="training", config=config, run_dir=Path(run_dir), record=record,
+                       batch_count=len(positions), last_batch=event, version=version)
+
+
 def snapshot(run_dir, version):
-    config = TrainingConfig.for_preset("tutorial", epochs=2)
-    return RunSnapshot(state="training", config=config, run_dir=Path(run_dir), batch_steps=(0.1, 0.2),
-                       batch_losses=(2.0, 1.5), batch_accuracies=(0.2, 0.4), version=version)
+    return training_snapshot((0.1, 0.2), epochs=2, run_dir=run_dir, version=version)
 
 
 def test_shared_live_figure_is_built_once_for_many_viewers_and_refreshed_after_max_age(monkeypatch):
@@ -57,6 +71,14 @@ def test_shared_live_figure_is_built_once_for_many_viewers_and_refreshed_after_m
     clock[0] += 5.0
     assert shared.figure(snapshot("run-a", 3)) is refreshed  # nothing new: no rebuild even when old
     assert shared.figure(snapshot("run-b", 1)) is not refreshed  # another run is never served stale
+
+
+def test_the_live_figure_shows_the_points_the_snapshot_counted_not_those_appended_since():
+    live = training_snapshot((0.1, 0.2, 0.3), epochs=1)
+    counted = dataclasses.replace(live, batch_count=2)
+    raw = snapshot_figure(counted).data[0]
+    assert list(raw.y) == pytest.approx(list(live.record.batch_history.column("loss", 2)))
+    assert list(raw.x) == pytest.approx([0.1, 0.2])
 
 
 def test_a_shared_figure_makes_its_dict_once_and_it_is_the_figure_s_own():
@@ -92,13 +114,11 @@ def test_contrast_formula_matches_wcag_examples():
 
 def live_snapshot(progress_epochs, epochs=10, run_dir="run-a"):
     steps = tuple(np.linspace(0.01, progress_epochs, 50)) if progress_epochs else ()
-    return RunSnapshot(state="training", config=TrainingConfig.for_preset("tutorial", epochs=epochs), run_dir=Path(run_dir),
-                       batch_steps=steps, batch_losses=tuple(np.linspace(2.3, 0.05, len(steps))),
-                       batch_accuracies=tuple(np.linspace(0.1, 0.99, len(steps))))
+    return training_snapshot(steps, epochs=epochs, run_dir=run_dir)
 
 
 @pytest.mark.parametrize(
-    "make_figure", [lambda: snapshot_figure(live_snapshot(1.3)), lambda: metrics_figure(read_metrics(BUNDLED_RUN_DIR))]
+    "make_figure", [lambda: snapshot_figure(live_snapshot(1.3)), lambda: record_figure(read_run_record(BUNDLED_RUN_DIR))]
 )
 def test_text_is_large_and_dark_enough_for_a_projector(make_figure):
     figure = make_figure()

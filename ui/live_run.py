@@ -11,8 +11,9 @@ from mnist_cnn.display import png_data_url
 from mnist_cnn.paths import BUNDLED_RUN_DIR
 from mnist_cnn.prediction_wall import WALL_INDICES, empty_wall
 from mnist_cnn.roofline import MACHINE_RATE_HELP, machine_sgemm_gflops
-from mnist_cnn.run_folder import RunState, read_metrics
-from mnist_cnn.training_figures import CHART_HEIGHT, FONT_SIZE, SharedFigure, SharedLiveFigure, metrics_figure
+from mnist_cnn.run_folder import RunState
+from mnist_cnn.run_record import read_run_record
+from mnist_cnn.training_figures import CHART_HEIGHT, FONT_SIZE, SharedFigure, SharedLiveFigure, record_figure
 from ui.run_status import machine_rate_line, status_line
 
 ACTIVE_REFRESH_SECONDS = 1.0
@@ -69,7 +70,7 @@ def shared_live_figure(height=CHART_HEIGHT, font_size=FONT_SIZE):
 @st.cache_resource
 def bundled_run_figure(height=CHART_HEIGHT, font_size=FONT_SIZE):
     # Shown to every idle viewer every few seconds; the bundled run never changes.
-    return SharedFigure(metrics_figure(read_metrics(BUNDLED_RUN_DIR), height=height, font_size=font_size))
+    return SharedFigure(record_figure(read_run_record(BUNDLED_RUN_DIR), height=height, font_size=font_size))
 
 
 @st.cache_resource

@@ -21,9 +21,10 @@ def status_line(snapshot):
         epoch = batch.epoch if batch else 1
         prefix = "Stopping after this batch; " if snapshot.state == RunState.STOPPING else ""
         return f"{prefix}Training epoch {epoch} of {epochs}"
-    accuracy = "" if snapshot.test_accuracy is None else f", test accuracy {snapshot.test_accuracy:.2%}"
-    if snapshot.class_test_accuracy is not None:
-        accuracy += f" on MNIST, {snapshot.class_test_accuracy:.1%} on our held-out class digits"
+    record = snapshot.record
+    accuracy = "" if record.test_accuracy is None else f", test accuracy {record.test_accuracy:.2%}"
+    if record.class_test_accuracy is not None:
+        accuracy += f" on MNIST, {record.class_test_accuracy:.1%} on our held-out class digits"
     if snapshot.state == RunState.STOPPED:
         batch = snapshot.last_batch
         if batch is None:
@@ -59,15 +60,15 @@ def saved_run_rows(runs, live_run_dir=None, active_model_path=None, bundled_run_
         {
             "run": "bundled example" if run.path == bundled_run_dir else run.title(),
             "status": "training now" if live_run_dir is not None and run.path == live_run_dir else str(run.status),
-            "network": run.config.get("preset", ""),
-            "epochs": f"{run.completed_epochs} of {run.config.get('epochs', '?')}" if run.readable else "",
-            "images": run.config.get("train_size"),
-            "optimizer": OPTIMIZER_TITLES.get(run.config.get("optimizer"), ""),
-            "learning rate": run.config.get("learning_rate"),
-            "scaled": run.config.get("scale_pixels"),
-            "seed": run.config.get("seed"),
-            "test accuracy": None if run.test_accuracy is None else f"{run.test_accuracy:.2%}",
-            "our digits": None if run.class_test_accuracy is None else f"{run.class_test_accuracy:.1%}",
+            "network": run.record.config.get("preset", ""),
+            "epochs": f"{run.record.completed_epochs} of {run.record.config.get('epochs', '?')}" if run.readable else "",
+            "images": run.record.config.get("train_size"),
+            "optimizer": OPTIMIZER_TITLES.get(run.record.config.get("optimizer"), ""),
+            "learning rate": run.record.config.get("learning_rate"),
+            "scaled": run.record.config.get("scale_pixels"),
+            "seed": run.record.config.get("seed"),
+            "test accuracy": None if run.record.test_accuracy is None else f"{run.record.test_accuracy:.2%}",
+            "our digits": None if run.record.class_test_accuracy is None else f"{run.record.class_test_accuracy:.1%}",
             "in use": "✓" if run.model_path == active_model_path else "",
             "class model": "✓" if class_model_path is not None and run.model_path == class_model_path else "",
             "note": run.error,
