@@ -34,15 +34,15 @@ class SavedRun:
         name stays for downloads); "1 of 8 epochs" for a run that stopped early."""
         if not self.readable:
             return self.name
-        epochs = self.record.config.get("epochs")
-        done = self.record.completed_epochs
-        parts = [str(self.record.config.get("preset", "run")).capitalize()]
+        record = self.record
+        epochs, done = record.config.get("epochs"), record.completed_epochs
+        parts = [str(record.config.get("preset", "run")).capitalize()]
         if done == epochs:
             parts.append(f"{done} epoch{'' if done == 1 else 's'}")
         else:
             parts.append(f"{done} of {epochs} epochs")
-        if self.record.test_accuracy is not None:
-            parts.append(f"{self.record.test_accuracy:.1%}")
+        if record.test_accuracy is not None:
+            parts.append(f"{record.test_accuracy:.1%}")
         if started := run_started(self.name):
             now = now or time.localtime()
             same_day, same_year = started[:3] == tuple(now)[:3], started[0] == now[0]

@@ -56,26 +56,28 @@ def saved_run_rows(runs, live_run_dir=None, active_model_path=None, bundled_run_
     ``live_run_dir`` is the folder of the run training now (shown as such), ``active_model_path``
     the visitor's active model and ``class_model_path`` the class model's (both ticked).
     """
-    return [
-        {
-            "run": "bundled example" if run.path == bundled_run_dir else run.title(),
-            "status": "training now" if live_run_dir is not None and run.path == live_run_dir else str(run.status),
-            "network": run.record.config.get("preset", ""),
-            "epochs": f"{run.record.completed_epochs} of {run.record.config.get('epochs', '?')}" if run.readable else "",
-            "images": run.record.config.get("train_size"),
-            "optimizer": OPTIMIZER_TITLES.get(run.record.config.get("optimizer"), ""),
-            "learning rate": run.record.config.get("learning_rate"),
-            "scaled": run.record.config.get("scale_pixels"),
-            "seed": run.record.config.get("seed"),
-            "test accuracy": None if run.record.test_accuracy is None else f"{run.record.test_accuracy:.2%}",
-            "our digits": None if run.record.class_test_accuracy is None else f"{run.record.class_test_accuracy:.1%}",
-            "in use": "✓" if run.model_path == active_model_path else "",
-            "class model": "✓" if class_model_path is not None and run.model_path == class_model_path else "",
-            "note": run.error,
-            "folder": "" if run.path == bundled_run_dir else run.name,  # the downloads' file name
-        }
-        for run in runs
-    ]
+    return [_saved_run_row(run, live_run_dir, active_model_path, bundled_run_dir, class_model_path) for run in runs]
+
+
+def _saved_run_row(run, live_run_dir, active_model_path, bundled_run_dir, class_model_path):
+    record, config = run.record, run.record.config
+    return {
+        "run": "bundled example" if run.path == bundled_run_dir else run.title(),
+        "status": "training now" if live_run_dir is not None and run.path == live_run_dir else str(run.status),
+        "network": config.get("preset", ""),
+        "epochs": f"{record.completed_epochs} of {config.get('epochs', '?')}" if run.readable else "",
+        "images": config.get("train_size"),
+        "optimizer": OPTIMIZER_TITLES.get(config.get("optimizer"), ""),
+        "learning rate": config.get("learning_rate"),
+        "scaled": config.get("scale_pixels"),
+        "seed": config.get("seed"),
+        "test accuracy": None if record.test_accuracy is None else f"{record.test_accuracy:.2%}",
+        "our digits": None if record.class_test_accuracy is None else f"{record.class_test_accuracy:.1%}",
+        "in use": "✓" if run.model_path == active_model_path else "",
+        "class model": "✓" if class_model_path is not None and run.model_path == class_model_path else "",
+        "note": run.error,
+        "folder": "" if run.path == bundled_run_dir else run.name,  # the downloads' file name
+    }
 
 
 def runs_table_key(runs):
