@@ -77,7 +77,7 @@ def test_a_server_killed_mid_run_leaves_an_interrupted_run_with_a_usable_model(m
     assert trainer.returncode == -signal.SIGKILL
 
     [run] = list_saved_runs(runs)
-    assert run.readable and run.status == RunState.INTERRUPTED and 1 <= run.completed_epochs < 30
+    assert run.readable and run.status == RunState.INTERRUPTED and 1 <= run.record.completed_epochs < 30
     images, _ = load_test_set()
     probabilities = Predictor(load_model(run.model_path)).probabilities(images[:1])
     assert probabilities.shape == (1, 10) and np.isclose(probabilities.sum(), 1, atol=1e-4)
@@ -86,7 +86,7 @@ def test_a_server_killed_mid_run_leaves_an_interrupted_run_with_a_usable_model(m
     app = run_page(TRAIN)
     assert not app.exception
     row = saved_runs_table(app).loc[run.name]
-    assert row["status"] == RunState.INTERRUPTED and row["epochs"] == f"{run.completed_epochs} of 30"
+    assert row["status"] == RunState.INTERRUPTED and row["epochs"] == f"{run.record.completed_epochs} of 30"
 
 
 # 2. Corrupt or half-written files in the runs folder.
