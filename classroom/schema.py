@@ -73,17 +73,24 @@ def upgrade(connection):
     with _MIGRATION_LOCK:
         if connection.dialect.name == "postgresql":
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTGRESQL_LOCK_KEY})
-        scripts = _scripts()
-        context = MigrationContext.configure(connection)
-        revision = context.get_current_revision()
-        if revision is None:
-            version = _hand_made_version(connection)
-            if version is not None and version not in HAND_MADE_REVISIONS and version != 0:
-                raise _too_new(f"version {version}")
-            if version in HAND_MADE_REVISIONS:
-                context.stamp(scripts, HAND_MADE_REVISIONS[version])
-                revision = HAND_MADE_REVISIONS[version]
-        elif revision not in {script.revision for script in scripts.walk_revisions()}:
-            raise _too_new(f"revision {revision}")
-        if revision != scripts.get_current_head():
+        if stamp_hand_made_version(connection) != _scripts().get_current_head():
             command.upgrade(alembic_config(connection), "head")
+
+
+def stamp_hand_made_version(connection):
+    """Stamp a database from before Alembic at the revision equal to its ``schema_version``; returns the
+    database's revision (None when empty). Raises :class:`SchemaTooNewError` for a version or revision
+    this code does not know."""
+    scripts = _scripts()
+    context = MigrationContext.configure(connection)
+    revision = context.get_current_revision()
+    if revision is None:
+        version = _hand_made_version(connection)
+        if version is not None and version not in HAND_MADE_REVISIONS and version != 0:
+            raise _too_new(f"version {version}")
+        if version in HAND_MADE_REVISIONS:
+            revision = HAND_MADE_REVISIONS[version]
+            context.stamp(scripts, revision)
+    elif revision not in {script.revision for script in scripts.walk_revisions()}:
+        raise _too_new(f"revision {revision}")
+    return revision

@@ -1,4 +1,5 @@
 """Alembic migrations of the app's database (classroom/schema.py, classroom/migrations), on SQLite and PostgreSQL."""
+import os
 import shutil
 import subprocess
 import sys
@@ -182,3 +183,20 @@ def test_alembic_revision_on_the_command_line_adds_the_next_step(tmp_path):
     ruff = subprocess.run([Path(sys.executable).with_name("ruff"), "check", "--config", PROJECT_DIR / "pyproject.toml", written],
                           capture_output=True, text=True)
     assert ruff.returncode == 0, ruff.stdout
+
+
+def test_the_command_line_upgrades_a_hand_made_database_like_the_app(tmp_path, mnist_digits):
+    """``alembic upgrade head`` in the project folder stamps a hand-made database and upgrades it;
+    ``alembic check`` then finds nothing to change (env.py compares with the app's tables)."""
+    images, labels = mnist_digits
+    url = f"sqlite:///{tmp_path / 'class_set.sqlite'}"
+    make_hand_made_database(url, 2, [(images[0], labels[0], "old")])
+    alembic = Path(sys.executable).with_name("alembic")
+    environment = {**os.environ, "MNIST_CNN_CLASS_DB_URL": url}
+    for arguments in (["upgrade", "head"], ["check"]):
+        result = subprocess.run([alembic, *arguments], cwd=PROJECT_DIR, env=environment, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+    assert "No new upgrade operations detected" in result.stdout + result.stderr
+    class_set = ClassSet(url)
+    assert class_set.schema_revision() == head_revision() and class_set.digits().student_ids == ["old"]
+    class_set.dispose()

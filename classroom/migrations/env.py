@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from alembic import context
 
 from classroom.class_set import METADATA, database_url
+from classroom.schema import stamp_hand_made_version
 
 
 def run_migrations(connection):
@@ -23,8 +24,9 @@ if context.is_offline_mode():  # alembic upgrade --sql: the SQL as text, for a d
         context.run_migrations()
 elif (app_connection := context.config.attributes.get("connection")) is not None:
     run_migrations(app_connection)
-else:
+else:  # the command line: the app's database, a hand-made one stamped first as the app does
     engine = sa.create_engine(database_url())
-    with engine.connect() as command_line_connection:
+    with engine.begin() as command_line_connection:
+        stamp_hand_made_version(command_line_connection)
         run_migrations(command_line_connection)
     engine.dispose()
