@@ -10,8 +10,9 @@ after that removes them for good. Each student may give :meth:`ClassSet.digits_p
 a lesson (a setting kept in the database, so every server process and a restart see it).
 
 The same database keeps the teacher's sign-outs (Lock, "sign out every device"), so they survive a
-restart. The schema is created on first use and versioned: ``schema_version`` holds the number of
-:data:`MIGRATIONS` applied, and a later change appends a step there.
+restart. The schema is created or upgraded on first use by Alembic (:mod:`classroom.schema`, revisions
+in ``classroom/migrations/versions``); the tables below are the newest revision's, which a test compares
+with a migrated database.
 """
 import csv
 import io
@@ -28,6 +29,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
+from classroom import schema
 from classroom.rate_limit import LESSON_SECONDS, MAX_PER_LESSON, RateLimiter, RateLimitError
 from mnist_cnn.data import IMAGE_SHAPE, NUM_CLASSES, as_digit, as_uint8_image
 from mnist_cnn.paths import PROJECT_DIR
@@ -76,29 +78,8 @@ def database_url(configured_url=None):
     return f"sqlite:///{data_dir() / SQLITE_FILE}"
 
 
-def _class_digits_table_v1(metadata):
-    return sa.Table(
-        "class_digits",
-        metadata,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("image", sa.LargeBinary, nullable=False),  # 784 bytes, row by row, 0 = background
-        sa.Column("label", sa.SmallInteger, nullable=False),
-        sa.Column("predicted", sa.SmallInteger, nullable=False),
-        sa.Column("confidence", sa.Float, nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("session_id", sa.String(STUDENT_ID_LENGTH), nullable=False),
-        sa.CheckConstraint("label BETWEEN 0 AND 9", name="label_is_a_digit"),
-        sa.CheckConstraint("predicted BETWEEN 0 AND 9", name="predicted_is_a_digit"),
-    )
-
-
-def _migrate_to_v1(connection):
-    _class_digits_table_v1(sa.MetaData()).create(connection)
-
-
-def _class_digits_table_v2(metadata):
-    """v1 with ``session_id`` renamed ``student_id`` (an id that survives reloads; a v1 session is one
-    student), and deletions that can be undone: ``deleted_at`` and the ``deletion_id`` an undo names."""
+def _class_digits_table(metadata):
+    """A digit given, hidden by a deletion (``deleted_at``, ``deletion_id``) until it is purged or undone."""
     return sa.Table(
         "class_digits",
         metadata,
@@ -139,28 +120,12 @@ def _teacher_revocations_table(metadata):
     )
 
 
-def _migrate_to_v2(connection):
-    dialect = connection.dialect
-    connection.execute(sa.text("ALTER TABLE class_digits RENAME COLUMN session_id TO student_id"))
-    for name, kind in (("deleted_at", sa.DateTime(timezone=True)), ("deletion_id", sa.String(32))):
-        connection.execute(sa.text(f"ALTER TABLE class_digits ADD COLUMN {name} {kind.compile(dialect=dialect)}"))
-    connection.execute(sa.text("CREATE INDEX class_digits_by_student ON class_digits (student_id, created_at)"))
-    _class_settings_table(sa.MetaData()).create(connection)
-
-
-def _migrate_to_v3(connection):
-    _teacher_revocations_table(sa.MetaData()).create(connection)
-
-
-# Step n brings the schema from version n - 1 to n. Append, never edit: databases out there are at every version.
-MIGRATIONS = (_migrate_to_v1, _migrate_to_v2, _migrate_to_v3)
-SCHEMA_VERSION = len(MIGRATIONS)
-
-_METADATA = sa.MetaData()
-CLASS_DIGITS = _class_digits_table_v2(_METADATA)  # the table as the current schema has it
-CLASS_SETTINGS = _class_settings_table(_METADATA)
-TEACHER_REVOCATIONS = _teacher_revocations_table(_METADATA)
-SCHEMA_VERSION_TABLE = sa.Table("schema_version", _METADATA, sa.Column("version", sa.Integer, nullable=False))
+METADATA = sa.MetaData()  # the schema at the newest Alembic revision (its autogenerate compares against this)
+CLASS_DIGITS = _class_digits_table(METADATA)
+CLASS_SETTINGS = _class_settings_table(METADATA)
+TEACHER_REVOCATIONS = _teacher_revocations_table(METADATA)
+# Left from the hand-made migrations, at 4, so a server from before Alembic refuses this database (revision 0004).
+SCHEMA_VERSION_TABLE = sa.Table("schema_version", METADATA, sa.Column("version", sa.Integer, nullable=False))
 _LIVE = CLASS_DIGITS.c.deleted_at.is_(None)  # not deleted (deleted digits wait UNDO_SECONDS for an undo)
 
 
@@ -296,25 +261,15 @@ class ClassSet:
             self._schema_ready = True
 
     def _migrate(self, connection):
-        if self.backend == "postgresql":  # one server process migrates; the others wait, then see it done
-            connection.execute(sa.text("SELECT pg_advisory_xact_lock(1414)"))
-        SCHEMA_VERSION_TABLE.create(connection, checkfirst=True)
-        version = connection.execute(sa.select(SCHEMA_VERSION_TABLE.c.version)).scalar()
-        if version is None:
-            connection.execute(SCHEMA_VERSION_TABLE.insert().values(version=0))
-            version = 0
-        if version > SCHEMA_VERSION:
-            raise ClassSetUnavailableError(
-                f"The class set's database has schema version {version}, newer than this app's {SCHEMA_VERSION}: update the app."
-            )
-        for step in MIGRATIONS[version:]:
-            step(connection)
-        if version < SCHEMA_VERSION:
-            connection.execute(SCHEMA_VERSION_TABLE.update().values(version=SCHEMA_VERSION))
+        try:
+            schema.upgrade(connection)
+        except schema.SchemaTooNewError as error:
+            raise ClassSetUnavailableError(str(error)) from error
 
-    def schema_version(self):
+    def schema_revision(self):
+        """The Alembic revision the database is at (:func:`classroom.schema.head_revision` once in use)."""
         with self._transaction() as connection:
-            return connection.execute(sa.select(SCHEMA_VERSION_TABLE.c.version)).scalar_one()
+            return schema.current_revision(connection)
 
     # -- writing ----------------------------------------------------------------------------
 

@@ -235,7 +235,12 @@ def test_every_state_by_keyboard_alone_passes_the_audit(browser, a11y_url, mnist
         teacher.keyboard.press("Enter")
         tab_to(teacher, text_is("Start the quiz"))
         teacher.keyboard.press("Enter")
-        teacher.locator(".quiz-vote-count").wait_for()
+        try:
+            teacher.locator(".quiz-vote-count").wait_for(timeout=60_000)
+        except Exception:  # keep what the teacher saw: the failure's only witness
+            teacher.screenshot(path=str(ARTIFACTS_DIR / "keyboard-walk-quiz-not-started.png"), full_page=True)
+            raise AssertionError(f"the quiz did not start; focus on {teacher.evaluate(FOCUSED)}; page: "
+                                 f"{teacher.locator('[data-testid=stMain]').inner_text()[:1500]!r}") from None
         student.goto(f"{a11y_url}/Class")
         student.locator(".st-key-quiz-vote-9 button").wait_for()
         tab_to(student, lambda focused: focused["key"] == "st-key-quiz-vote-0")

@@ -12,8 +12,6 @@ import sqlalchemy as sa
 from classroom.class_set import (
     DATABASE_URL_ENV,
     DEFAULT_DIGITS_PER_STUDENT,
-    MIGRATIONS,
-    SCHEMA_VERSION,
     UNDO_SECONDS,
     ClassSet,
     ClassSetUnavailableError,
@@ -24,8 +22,10 @@ from classroom.class_set import (
     give_to_class,
 )
 from classroom.rate_limit import LESSON_SECONDS, MAX_PER_LESSON, RateLimiter, RateLimitError
+from classroom.schema import head_revision
 from mnist_cnn.data import load_test_set
 from mnist_cnn.evaluation import wilson_interval
+from support.hand_made_schema import make_hand_made_database
 
 
 @pytest.fixture(scope="module")
@@ -118,14 +118,16 @@ def test_bad_input_is_refused_with_a_clear_message(class_set, mnist_digits, chan
 def test_schema_is_created_once_and_versioned(class_set_url, mnist_digits):
     first = ClassSet(class_set_url)
     add_test_digit(first, mnist_digits[0][0], 7)
-    assert first.schema_version() == SCHEMA_VERSION
+    assert first.schema_revision() == head_revision()
     first.dispose()
     second = ClassSet(class_set_url)  # a restarted app finds the schema and the digits
-    assert second.schema_version() == SCHEMA_VERSION
+    assert second.schema_revision() == head_revision()
     assert len(second) == 1
     engine = sa.create_engine(class_set_url)
     with engine.connect() as connection:
-        assert connection.execute(sa.text("SELECT COUNT(*) FROM schema_version")).scalar() == 1
+        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == [head_revision()]
+        # 4: a server from before Alembic (schema version 3) refuses this database as "newer than this app"
+        assert connection.execute(sa.text("SELECT version FROM schema_version")).scalars().all() == [4]
     engine.dispose()
     second.dispose()
 
@@ -134,9 +136,9 @@ def test_a_database_from_a_newer_app_is_refused(class_set_url):
     ClassSet(class_set_url).count_by_label()
     engine = sa.create_engine(class_set_url)
     with engine.begin() as connection:
-        connection.execute(sa.text("UPDATE schema_version SET version = :v"), {"v": SCHEMA_VERSION + 1})
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = 'f00d_from_the_future'"))
     engine.dispose()
-    with pytest.raises(ClassSetUnavailableError, match="newer than this app"):
+    with pytest.raises(ClassSetUnavailableError, match="revision f00d_from_the_future, newer than this app's revision .*update the app"):
         ClassSet(class_set_url).count_by_label()
 
 
@@ -228,7 +230,7 @@ def test_servers_starting_together_create_the_schema_once(class_set_url, mnist_d
     assert len(servers[0]) == len(servers)
     engine = sa.create_engine(class_set_url)
     with engine.connect() as connection:
-        assert connection.execute(sa.text("SELECT version FROM schema_version")).scalars().all() == [SCHEMA_VERSION]
+        assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == [head_revision()]
     engine.dispose()
     for server in servers:
         server.dispose()
@@ -481,20 +483,9 @@ def test_a_version_1_database_is_upgraded_in_place(class_set_url, mnist_digits):
     """A class set made by the previous app (schema 1, a ``session_id`` per digit) keeps its digits:
     each old session becomes one student."""
     images, labels = mnist_digits
-    engine = sa.create_engine(class_set_url)
-    with engine.begin() as connection:
-        MIGRATIONS[0](connection)
-        connection.execute(sa.text("CREATE TABLE schema_version (version INTEGER NOT NULL)"))
-        connection.execute(sa.text("INSERT INTO schema_version (version) VALUES (1)"))
-        for i, session in enumerate(["old-a", "old-b", "old-a"]):
-            connection.execute(
-                sa.text("INSERT INTO class_digits (image, label, predicted, confidence, created_at, session_id) "
-                        "VALUES (:image, :label, :label, 0.9, :at, :session)"),
-                dict(image=images[i].tobytes(), label=int(labels[i]), at=datetime.now(UTC), session=session),
-            )
-    engine.dispose()
+    make_hand_made_database(class_set_url, 1, [(images[i], labels[i], session) for i, session in enumerate(["old-a", "old-b", "old-a"])])
     class_set = ClassSet(class_set_url)
-    assert class_set.schema_version() == SCHEMA_VERSION == 3  # step 2 the class set's, step 3 the teacher's sign-outs
+    assert class_set.schema_revision() == head_revision()
     digits = class_set.digits()
     assert digits.student_ids == ["old-a", "old-b", "old-a"]
     np.testing.assert_array_equal(digits.images, images[:3])
