@@ -8,7 +8,7 @@ from classroom.runs import read_saved_run
 from mnist_cnn.paths import BUNDLED_RUN_DIR
 from support.app_server import save_screenshot, select_saved_run, wait_for_app_idle
 
-RUN_NAME = "20200101-000000-tutorial-copy"
+RUN_NAME = "20200102-000000-tutorial-copy"  # not test_class_mode's minute: the two copies would share a title
 RUN_TITLE = dataclasses.replace(read_saved_run(BUNDLED_RUN_DIR), name=RUN_NAME).title()  # the pages' name for it
 RUN_IN_WORDS = f"run “{RUN_TITLE}”"
 
