@@ -72,6 +72,15 @@ def wait_for_app_idle(page, timeout=60_000):
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
 
 
+def open_draw_page(page, app_url):
+    """Open the Draw page and wait until its canvas is there and the page script has run; returns the canvas."""
+    page.goto(f"{app_url}/Draw")
+    canvas = page.locator("canvas.upper-canvas").first
+    canvas.wait_for(timeout=120_000)
+    wait_for_app_idle(page)
+    return canvas
+
+
 def select_saved_run(page, name):
     """Tick the row of ``name`` in the saved-runs grid (a canvas: click where its checkbox is drawn)."""
     grid = page.locator("[data-testid='stDataFrame']").first

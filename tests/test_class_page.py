@@ -15,7 +15,7 @@ from mnist_cnn.data import load_test_set
 from mnist_cnn.evaluation import wilson_interval
 from mnist_cnn.model import load_bundled_model
 from mnist_cnn.predict import Predictor
-from support.app_server import save_screenshot, select_saved_run, wait_for_app_idle
+from support.app_server import open_draw_page, save_screenshot, select_saved_run, wait_for_app_idle
 from support.cookie_jar import CookieJar
 from support.touch import PHONE, mouse_stroke, touch_stroke
 from ui.identity import VISITOR_COOKIE, WRITTEN_KEY
@@ -356,10 +356,7 @@ def test_draw_give_seven_see_it_counted_and_export_it(app_url, page, tmp_path):
     wait_for_app_idle(page)
     sevens_before = class_count_of(page, 7)
 
-    page.goto(f"{app_url}/Draw")
-    canvas = page.locator("canvas.upper-canvas").first
-    canvas.wait_for(timeout=120_000)
-    wait_for_app_idle(page)
+    canvas = open_draw_page(page, app_url)
     box = canvas.bounding_box()
     mouse_stroke(page, box, [(70, 60), (210, 60), (150, 150), (110, 240)])  # a 7: top bar, then down
     page.wait_for_selector(".st-key-prediction .predicted-digit", timeout=30_000)
@@ -395,10 +392,7 @@ def test_class_page_on_a_phone(app_url, browser):
     context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
     phone = context.new_page()
     try:
-        phone.goto(f"{app_url}/Draw")
-        canvas = phone.locator("canvas.upper-canvas").first
-        canvas.wait_for(timeout=120_000)
-        wait_for_app_idle(phone)
+        canvas = open_draw_page(phone, app_url)
         canvas.scroll_into_view_if_needed()
         box = canvas.bounding_box()
         client = phone.context.new_cdp_session(phone)
@@ -476,10 +470,7 @@ def test_a_smiley_on_a_phone_does_not_go_into_the_class_set_unasked(app_url, bro
     context = browser.new_context(**PHONE)
     phone = context.new_page()
     try:
-        phone.goto(f"{app_url}/Draw")
-        canvas = phone.locator("canvas.upper-canvas").first
-        canvas.wait_for(timeout=120_000)
-        wait_for_app_idle(phone)
+        canvas = open_draw_page(phone, app_url)
         box = canvas.bounding_box()
         for stroke in smiley_strokes():
             touch_stroke(phone, box, stroke)

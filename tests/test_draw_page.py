@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from support.app_server import save_screenshot, wait_for_app_idle
+from support.app_server import open_draw_page, save_screenshot
 from support.touch import PHONE, mouse_stroke, scroll_offsets, too_small_tap_targets, touch_stroke
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "2_Draw.py")
@@ -39,14 +39,6 @@ def wait_for_digit(page, digit):
 
 def wait_for_blank(page):
     page.wait_for_selector(".st-key-prediction .verdict-blank", timeout=30_000)
-
-
-def open_draw_page(page, app_url):
-    page.goto(f"{app_url}/Draw")
-    canvas = page.locator("canvas.upper-canvas").first
-    canvas.wait_for(timeout=120_000)
-    wait_for_app_idle(page)
-    return canvas
 
 
 ELEMENT_AT = """(canvas, [x, y]) => {

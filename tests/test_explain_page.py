@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from support.app_server import save_screenshot, wait_for_app_idle
+from support.app_server import open_draw_page, save_screenshot, wait_for_app_idle
 from support.touch import mouse_stroke, touch_stroke
 
 SEVEN = [(70 + 8 * k, 70) for k in range(17)] + [(200 - 5 * k, 70 + 10 * k) for k in range(1, 17)]
@@ -11,10 +11,7 @@ PARTS = ("The way in", "What if", "Where it looked", "Look-alikes")
 
 
 def draw_a_seven(page, app_url, stroke=mouse_stroke):
-    page.goto(f"{app_url}/Draw")
-    canvas = page.locator("canvas.upper-canvas").first
-    canvas.wait_for(timeout=120_000)
-    wait_for_app_idle(page)
+    canvas = open_draw_page(page, app_url)
     box = canvas.bounding_box()
     scale = box["width"] / 280
     stroke(page, box, [(x * scale, y * scale) for x, y in SEVEN])
