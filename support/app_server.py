@@ -1,4 +1,5 @@
 """A live ``streamlit run app.py`` on a loopback port, and Debian's chromium to look at it."""
+import contextlib
 import os
 import socket
 import subprocess
@@ -62,6 +63,24 @@ def save_screenshot(page, name):
     path = ARTIFACTS_DIR / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@contextlib.contextmanager
+def witness(name, **pages):
+    """On any failure inside, save each named page's screenshot and add what it showed to the error:
+    a browser test's failure in CI has no other witness."""
+    try:
+        yield
+    except Exception as error:
+        seen = []
+        for role, page in pages.items():
+            try:
+                path = save_screenshot(page, f"{name}-{role}")
+                text = page.locator("[data-testid='stApp']").inner_text(timeout=5_000)
+                seen.append(f"{role} at {page.url} ({path.name}): {text[:1200]!r}")
+            except Exception as unseen:  # a closed page must not hide the first error
+                seen.append(f"{role}: not seen ({unseen.__class__.__name__})")
+        raise AssertionError(f"{error}\n" + "\n".join(seen)) from error
 
 
 def wait_for_app_idle(page, timeout=60_000):

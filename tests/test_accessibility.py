@@ -20,7 +20,7 @@ from support.accessibility import (
     cut_the_network,
     missing_icon_glyphs,
 )
-from support.app_server import ARTIFACTS_DIR, start_streamlit, wait_for_app_idle
+from support.app_server import ARTIFACTS_DIR, start_streamlit, wait_for_app_idle, witness
 
 pytestmark = pytest.mark.browser
 
@@ -148,121 +148,8 @@ def test_every_state_by_keyboard_alone_passes_the_audit(browser, a11y_url, mnist
     audit = Audit()
     teacher, student = new_page(browser), new_page(browser)
     try:
-        teacher.goto(f"{a11y_url}/")
-        teacher.locator(".st-key-join-card img").wait_for()
-        audit(teacher, "home")
-        tab_to(teacher, text_is("Train"))  # the top navigation
-        teacher.keyboard.press("Enter")
-        teacher.get_by_text("Teacher? Unlock the controls").wait_for()  # a page is used once it has loaded
-        wait_for_app_idle(teacher)
-
-        tab_to(teacher, summary("Teacher? Unlock the controls"))
-        teacher.keyboard.press("Enter")
-        tab_to(teacher, is_input)  # the passcode
-        audit(teacher, "Train: the teacher's unlock")
-        teacher.keyboard.type(PASSCODE)
-        teacher.keyboard.press("Enter")
-        teacher.get_by_text("Teacher mode", exact=True).wait_for()
-        audit(teacher, "Train: idle")
-        tab_to(teacher, text_is("Start training"))
-        teacher.keyboard.press("Enter")
-        teacher.wait_for_function(f"() => document.querySelector('{STATUS}')?.innerText.includes('Training epoch')")
-        audit(teacher, "Train: training")
-        tab_to(teacher, text_is("Presenter view (projector)"))
-        teacher.keyboard.press("Enter")
-        teacher.locator(".st-key-presenter .js-plotly-plot").first.wait_for()
-        audit(teacher, "Train: presenter view")
-        tab_to(teacher, text_is("Stop training"))
-        teacher.keyboard.press("Space")
-        teacher.wait_for_function(f"() => /Stopped|Finished/.test(document.querySelector('{STATUS}').innerText)")
-        wait_for_app_idle(teacher)  # the stopped run redraws the page
-        tab_to(teacher, text_is("Leave presenter view"))
-        teacher.keyboard.press("Enter")
-        teacher.get_by_text("Saved runs").wait_for()
-        audit(teacher, "Train: finished")
-
-        tab_to(teacher, text_is("Draw"))
-        teacher.keyboard.press("Enter")
-        teacher.locator(".st-key-prediction .verdict-blank").wait_for()
-        wait_for_app_idle(teacher)
-        audit(teacher, "Draw: blank")
-        teacher.evaluate(WATCH_LIVE_REGION)
-        tab_to(teacher, summary("Cannot draw? Read a test digit instead"))
-        teacher.keyboard.press("Enter")
-        tab_to(teacher, is_input)
-        teacher.keyboard.type("42")
-        teacher.keyboard.press("Enter")
-        teacher.locator(".st-key-prediction .predicted-digit").wait_for()
-        assert teacher.locator(".st-key-prediction .predicted-digit").inner_text() == "4"  # test digit #42 is a 4
-        assert "Reading test digit #42" in teacher.locator(".stMain").inner_text()
-        audit(teacher, "Draw: a reading")
-        for label in ("Feature maps", "The way in", "What if", "Where it looked", "Look-alikes"):
-            tab_to(teacher, summary(label))
-            teacher.keyboard.press("Enter")
-            wait_for_app_idle(teacher)
-        teacher.locator(".st-key-draw-look-alikes img").first.wait_for()
-        audit(teacher, "Draw: every explanation open")
-        texts = teacher.evaluate("() => window.liveTexts")
-        assert len(texts) == 2 and "reads 4" in texts[1], texts  # blank, then the reading: once, not on every rerun
-
-        tab_to(teacher, text_is("Mistakes"))
-        teacher.keyboard.press("Enter")
-        teacher.locator(".cm-cell").first.wait_for()
-        wait_for_app_idle(teacher)
-        tab_to(teacher, lambda focused: focused["label"].startswith("true 0, predicted 0"))  # the grid is one tab stop
-        for key in ["ArrowDown"] * 4 + ["End"]:
-            teacher.keyboard.press(key)
-        assert teacher.evaluate(FOCUSED)["label"].startswith("true 4, predicted 9")
-        teacher.keyboard.press("Enter")
-        teacher.locator(".cm-cell[data-true='4'][data-predicted='9'][aria-pressed='true']").wait_for()
-        wait_for_app_idle(teacher)
-        assert teacher.evaluate(FOCUSED)["label"].startswith("true 4, predicted 9")  # the redraw kept the focus
-        assert "of true digit 4 predicted as 9" in teacher.locator(".st-key-mistake-count").inner_text()
-        audit(teacher, "Mistakes: a cell chosen")
-        tab_to(teacher, text_is("Inspect"))
-        teacher.keyboard.press("Enter")
-        dialog = teacher.get_by_role("dialog")
-        dialog.locator(".js-plotly-plot").wait_for()
-        audit(teacher, "Mistakes: the dialog open")
-        teacher.keyboard.press("Escape")
-        dialog.wait_for(state="detached")
-        tab_to(teacher, text_is("Inspect"))  # no trap: the page is reachable again
-
-        tab_to(teacher, text_is("Class"))
-        teacher.keyboard.press("Enter")
-        teacher.get_by_text("Quiz: guess what the network says").wait_for()
-        tab_to(teacher, summary("Quiz: guess what the network says"))
-        teacher.keyboard.press("Enter")
-        tab_to(teacher, text_is("Start the quiz"))
-        teacher.keyboard.press("Enter")
-        try:
-            teacher.locator(".quiz-vote-count").wait_for(timeout=60_000)
-        except Exception:  # keep what the teacher saw: the failure's only witness
-            teacher.screenshot(path=str(ARTIFACTS_DIR / "keyboard-walk-quiz-not-started.png"), full_page=True)
-            raise AssertionError(f"the quiz did not start; focus on {teacher.evaluate(FOCUSED)}; page: "
-                                 f"{teacher.locator('[data-testid=stMain]').inner_text()[:1500]!r}") from None
-        student.goto(f"{a11y_url}/Class")
-        student.locator(".st-key-quiz-vote-9 button").wait_for()
-        tab_to(student, lambda focused: focused["key"] == "st-key-quiz-vote-0")
-        student.keyboard.press("Tab")
-        student.keyboard.press("Tab")
-        assert student.evaluate(FOCUSED)["key"] == "st-key-quiz-vote-2"
-        ARTIFACTS_DIR.mkdir(exist_ok=True)
-        student.locator(".st-key-quiz").screenshot(path=str(ARTIFACTS_DIR / "keyboard-focus-quiz-vote.png"))
-        student.keyboard.press("Space")
-        student.wait_for_function("() => document.querySelector('.st-key-quiz-vote-2 button').getAttribute('kind') === 'primary'")
-        teacher.wait_for_function("() => document.querySelector('.quiz-vote-count')?.innerText === '1'")
-        audit(student, "Class: the quiz before the reveal (student)")
-        audit(teacher, "Class: the quiz before the reveal (teacher)")
-        tab_to(teacher, text_is("Reveal the answer"))
-        teacher.keyboard.press("Enter")
-        student.locator(".quiz-reveal").wait_for()
-        teacher.locator(".quiz-reveal").wait_for()
-        audit(student, "Class: the quiz after the reveal (student)")
-        audit(teacher, "Class: the quiz after the reveal (teacher)")
-        tab_to(teacher, text_is("End the quiz"))
-        teacher.keyboard.press("Enter")
-        student.get_by_text("No quiz right now").wait_for()
+        with witness("keyboard-walk", teacher=teacher, student=student):
+            _keyboard_walk(teacher, student, audit, a11y_url)
     finally:
         teacher.context.close()
         student.context.close()
@@ -270,6 +157,119 @@ def test_every_state_by_keyboard_alone_passes_the_audit(browser, a11y_url, mnist
     report = {key: problems for key, problems in audit.found.items() if problems}
     assert len(audit.found) == 2 * 15
     assert not report, "\n".join(f"{state} @ {width}: {problems}" for (state, width), problems in report.items())
+
+
+def _keyboard_walk(teacher, student, audit, a11y_url):
+    teacher.goto(f"{a11y_url}/")
+    teacher.locator(".st-key-join-card img").wait_for()
+    audit(teacher, "home")
+    tab_to(teacher, text_is("Train"))  # the top navigation
+    teacher.keyboard.press("Enter")
+    teacher.get_by_text("Teacher? Unlock the controls").wait_for()  # a page is used once it has loaded
+    wait_for_app_idle(teacher)
+
+    tab_to(teacher, summary("Teacher? Unlock the controls"))
+    teacher.keyboard.press("Enter")
+    tab_to(teacher, is_input)  # the passcode
+    audit(teacher, "Train: the teacher's unlock")
+    teacher.keyboard.type(PASSCODE)
+    teacher.keyboard.press("Enter")
+    teacher.get_by_text("Teacher mode", exact=True).wait_for()
+    audit(teacher, "Train: idle")
+    tab_to(teacher, text_is("Start training"))
+    teacher.keyboard.press("Enter")
+    teacher.wait_for_function(f"() => document.querySelector('{STATUS}')?.innerText.includes('Training epoch')")
+    audit(teacher, "Train: training")
+    tab_to(teacher, text_is("Presenter view (projector)"))
+    teacher.keyboard.press("Enter")
+    teacher.locator(".st-key-presenter .js-plotly-plot").first.wait_for()
+    audit(teacher, "Train: presenter view")
+    tab_to(teacher, text_is("Stop training"))
+    teacher.keyboard.press("Space")
+    teacher.wait_for_function(f"() => /Stopped|Finished/.test(document.querySelector('{STATUS}').innerText)")
+    wait_for_app_idle(teacher)  # the stopped run redraws the page
+    tab_to(teacher, text_is("Leave presenter view"))
+    teacher.keyboard.press("Enter")
+    teacher.get_by_text("Saved runs").wait_for()
+    audit(teacher, "Train: finished")
+
+    tab_to(teacher, text_is("Draw"))
+    teacher.keyboard.press("Enter")
+    teacher.locator(".st-key-prediction .verdict-blank").wait_for()
+    wait_for_app_idle(teacher)
+    audit(teacher, "Draw: blank")
+    teacher.evaluate(WATCH_LIVE_REGION)
+    tab_to(teacher, summary("Cannot draw? Read a test digit instead"))
+    teacher.keyboard.press("Enter")
+    tab_to(teacher, is_input)
+    teacher.keyboard.type("42")
+    teacher.keyboard.press("Enter")
+    teacher.locator(".st-key-prediction .predicted-digit").wait_for()
+    assert teacher.locator(".st-key-prediction .predicted-digit").inner_text() == "4"  # test digit #42 is a 4
+    assert "Reading test digit #42" in teacher.locator(".stMain").inner_text()
+    audit(teacher, "Draw: a reading")
+    for label in ("Feature maps", "The way in", "What if", "Where it looked", "Look-alikes"):
+        tab_to(teacher, summary(label))
+        teacher.keyboard.press("Enter")
+        wait_for_app_idle(teacher)
+    teacher.locator(".st-key-draw-look-alikes img").first.wait_for()
+    audit(teacher, "Draw: every explanation open")
+    texts = teacher.evaluate("() => window.liveTexts")
+    assert len(texts) == 2 and "reads 4" in texts[1], texts  # blank, then the reading: once, not on every rerun
+
+    tab_to(teacher, text_is("Mistakes"))
+    teacher.keyboard.press("Enter")
+    teacher.locator(".cm-cell").first.wait_for()
+    wait_for_app_idle(teacher)
+    tab_to(teacher, lambda focused: focused["label"].startswith("true 0, predicted 0"))  # the grid is one tab stop
+    for key in ["ArrowDown"] * 4 + ["End"]:
+        teacher.keyboard.press(key)
+    assert teacher.evaluate(FOCUSED)["label"].startswith("true 4, predicted 9")
+    teacher.keyboard.press("Enter")
+    teacher.locator(".cm-cell[data-true='4'][data-predicted='9'][aria-pressed='true']").wait_for()
+    wait_for_app_idle(teacher)
+    assert teacher.evaluate(FOCUSED)["label"].startswith("true 4, predicted 9")  # the redraw kept the focus
+    assert "of true digit 4 predicted as 9" in teacher.locator(".st-key-mistake-count").inner_text()
+    audit(teacher, "Mistakes: a cell chosen")
+    tab_to(teacher, text_is("Inspect"))
+    teacher.keyboard.press("Enter")
+    dialog = teacher.get_by_role("dialog")
+    dialog.locator(".js-plotly-plot").wait_for()
+    audit(teacher, "Mistakes: the dialog open")
+    teacher.keyboard.press("Escape")
+    dialog.wait_for(state="detached")
+    tab_to(teacher, text_is("Inspect"))  # no trap: the page is reachable again
+
+    tab_to(teacher, text_is("Class"))
+    teacher.keyboard.press("Enter")
+    teacher.get_by_text("Quiz: guess what the network says").wait_for()
+    tab_to(teacher, summary("Quiz: guess what the network says"))
+    teacher.keyboard.press("Enter")
+    tab_to(teacher, text_is("Start the quiz"))
+    teacher.keyboard.press("Enter")
+    teacher.locator(".quiz-vote-count").wait_for()
+    student.goto(f"{a11y_url}/Class")
+    student.locator(".st-key-quiz-vote-9 button").wait_for()
+    tab_to(student, lambda focused: focused["key"] == "st-key-quiz-vote-0")
+    student.keyboard.press("Tab")
+    student.keyboard.press("Tab")
+    assert student.evaluate(FOCUSED)["key"] == "st-key-quiz-vote-2"
+    ARTIFACTS_DIR.mkdir(exist_ok=True)
+    student.locator(".st-key-quiz").screenshot(path=str(ARTIFACTS_DIR / "keyboard-focus-quiz-vote.png"))
+    student.keyboard.press("Space")
+    student.wait_for_function("() => document.querySelector('.st-key-quiz-vote-2 button').getAttribute('kind') === 'primary'")
+    teacher.wait_for_function("() => document.querySelector('.quiz-vote-count')?.innerText === '1'")
+    audit(student, "Class: the quiz before the reveal (student)")
+    audit(teacher, "Class: the quiz before the reveal (teacher)")
+    tab_to(teacher, text_is("Reveal the answer"))
+    teacher.keyboard.press("Enter")
+    student.locator(".quiz-reveal").wait_for()
+    teacher.locator(".quiz-reveal").wait_for()
+    audit(student, "Class: the quiz after the reveal (student)")
+    audit(teacher, "Class: the quiz after the reveal (teacher)")
+    tab_to(teacher, text_is("End the quiz"))
+    teacher.keyboard.press("Enter")
+    student.get_by_text("No quiz right now").wait_for()
 
 
 def test_only_the_listed_streamlit_violations_are_excused(browser, a11y_url):

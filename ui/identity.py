@@ -21,7 +21,8 @@ VISITOR_LIFETIME_SECONDS = 30 * 24 * 3600  # an anonymous random id: the same ph
 OLD_URL_PARAMETERS = ("teacher", "quiz_host", "voter")
 WRITTEN_KEY = "identity_cookies"  # name -> (value or None for deleted, expiry in Unix seconds)
 _SENT_KEY = "identity_sent_cookies"  # the cookies the browser sent when this session started
-_CARRIED_KEY = "identity_carried_cookies"  # name -> value, as last handed to the browser's script
+_CARRIED_KEY = "identity_carried_cookies"  # name -> (value, time), as last handed to the browser's script
+CARRY_SECONDS = 10.0  # how long a changed cookie's script stays in the page
 _VISITOR_ID = re.compile(r"[0-9a-f]{32}")
 
 
@@ -97,14 +98,21 @@ def carry_identity(key="identity"):
     of its own: a fragment's rerun draws only the fragment.
     """
     visitor_id()
-    carried = st.session_state.setdefault(_CARRIED_KEY, {})
-    changed = {name: entry for name, entry in _written().items() if carried.get(name, _sent().get(name)) != entry[0]}
+    carried = st.session_state.setdefault(_CARRIED_KEY, {})  # name -> (value, when first handed to the browser)
+    now = time.monotonic()
+    pending = {}
+    for name, (value, expires_at) in _written().items():
+        handed = carried.get(name)
+        if handed is None and value == _sent().get(name):
+            continue  # the browser sent it: nothing to write
+        if handed is None or handed[0] != value:
+            handed = carried[name] = (value, now)
+        if now - handed[1] < CARRY_SECONDS:
+            pending[name] = (value, expires_at)
     # The container is drawn on every run, script or not: were it there on one run and gone on the next,
     # every element after it would move, and the Draw page's canvas would be mounted anew and lose a stroke.
     with st.container(key=key, border=False):  # hidden by CSS: no gap on the page
         hide = f"<style>.st-key-{key}, [data-testid='stLayoutWrapper']:has(> .st-key-{key}) {{ display: none; }}</style>"
-        if changed:  # once per change: the script runs when drawn, so a fragment redrawn every second sends nothing more
-            carried.update({name: value for name, (value, _) in changed.items()})
-            st.html(hide + cookie_script(changed), unsafe_allow_javascript=True)
-        else:
-            st.html(hide)
+        # The same script on every run for a few seconds, then none: a fragment redrawn every second sends
+        # nothing more, and a busy browser that applied two redraws at once has still run it.
+        st.html(hide + cookie_script(pending) if pending else hide, unsafe_allow_javascript=bool(pending))

@@ -95,7 +95,8 @@ def chart_figure(snapshot, height=CHART_HEIGHT, font_size=FONT_SIZE):
 
 
 def steady_chart(figure, key="steady-chart", view="page"):
-    """Show ``figure`` without a blank frame when it replaces the previous one (see STEADY_CHART_CSS).
+    """Show ``figure`` without a blank frame when it replaces the previous one (the page draws
+    STEADY_CHART_CSS once, outside its refreshing fragment).
 
     ``view`` names the layout the chart is in (the page, presenter view): when it changes, every
     slot is mounted anew at once, and a tie in the mount animation goes to the last slot, so the
@@ -110,7 +111,6 @@ def steady_chart(figure, key="steady-chart", view="page"):
     if figure is not slots["figures"][slots["front"]]:
         slots["front"] = (slots["front"] + 1) % CHART_SLOTS
         slots["figures"][slots["front"]] = figure
-    st.html(STEADY_CHART_CSS)
     with st.container(key=key):
         for slot, slot_figure in enumerate(slots["figures"]):
             st.plotly_chart(slot_figure, key=f"{key}-{slot}", theme=None, config={"displayModeBar": False})
@@ -222,6 +222,7 @@ def live_run_ui(manager, started_active, can_stop, request_stop):
     ``started_active``: whether a run was active when the page ran; when that changes, the whole
     page reruns (its controls and saved runs change). ``can_stop(snapshot)`` says whether this
     visitor may stop the run; ``request_stop`` is the Stop button's callback."""
+    st.html(STEADY_CHART_CSS)  # outside the fragment: its refreshes never leave a frame without it
 
     @st.fragment(run_every=ACTIVE_REFRESH_SECONDS if started_active else IDLE_REFRESH_SECONDS)
     def live_run():
