@@ -7,10 +7,10 @@ import pytest
 from support.app_server import CHROMIUM, CHROMIUM_ARGS, IN_CI, start_streamlit
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# One TensorFlow thread in each worker and in each server it starts: two workers share two cores, and a
-# test's run only has to be training, not fast (a server's run at full speed took CPU from every other test).
+# One TensorFlow thread per op in each worker and in each server it starts: two workers share two cores, and
+# a test's run only has to be training, not fast (a server's run at full speed took CPU from every other
+# test). The inter-op pool keeps its default: with one thread there, concurrent graph calls can wait forever.
 os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
-os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 
 @pytest.fixture(scope="session")

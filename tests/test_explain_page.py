@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from support.app_server import open_draw_page, save_screenshot, wait_for_app_idle
+from support.app_server import open_draw_page, save_screenshot, wait_for_app_idle, witness
 from support.touch import mouse_stroke, touch_stroke
 
 SEVEN = [(70 + 8 * k, 70) for k in range(17)] + [(200 - 5 * k, 70 + 10 * k) for k in range(1, 17)]
@@ -97,20 +97,21 @@ def test_explaining_on_a_phone(app_url, browser):
     context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
     phone = context.new_page()
     try:
-        draw_a_seven(phone, app_url, stroke=touch_stroke)
-        for name, images in zip(PARTS, (4, 1, 2, 6), strict=True):
-            open_part(phone, name, images)
-        assert phone.evaluate("() => document.documentElement.scrollWidth") <= 360
-        before = phone.locator(".st-key-draw-what-if-reading").inner_text()
-        move_slider(phone, "Noise", "ArrowRight", 8)
-        phone.wait_for_function(
-            "b => document.querySelector('.st-key-draw-what-if-reading').innerText !== b", arg=before, timeout=30_000
-        )
-        reading = phone.locator(".st-key-draw-what-if-reading").bounding_box()
-        assert 0 <= reading["y"] < 740  # the reading stays in view next to the bottom slider
-        save_screenshot(phone, "explain-phone-noise")
-        assert not phone.locator("[data-testid='stException']").count()
-        save_whole_page(phone, "explain-phone")
+        with witness("explain-phone-failed", phone=phone):
+            draw_a_seven(phone, app_url, stroke=touch_stroke)
+            for name, images in zip(PARTS, (4, 1, 2, 6), strict=True):
+                open_part(phone, name, images)
+            assert phone.evaluate("() => document.documentElement.scrollWidth") <= 360
+            before = phone.locator(".st-key-draw-what-if-reading").inner_text()
+            move_slider(phone, "Noise", "ArrowRight", 8)
+            phone.wait_for_function(
+                "b => document.querySelector('.st-key-draw-what-if-reading').innerText !== b", arg=before, timeout=30_000
+            )
+            reading = phone.locator(".st-key-draw-what-if-reading").bounding_box()
+            assert 0 <= reading["y"] < 740  # the reading stays in view next to the bottom slider
+            save_screenshot(phone, "explain-phone-noise")
+            assert not phone.locator("[data-testid='stException']").count()
+            save_whole_page(phone, "explain-phone")
     finally:
         context.close()
 
