@@ -76,7 +76,7 @@ def test_a_token_dies_when_the_passcode_changes_and_cannot_be_forged_or_altered(
     forged = [
         f"{issued}.{later}.{token_id}.{signature}",  # expiry pushed back
         f"{int(issued) + 10**6}.{expires}.{token_id}.{signature}",  # issued after a sign-out
-        f"{issued}.{expires}.{token_id[:-1]}0.{signature}",  # another id: escapes a Lock
+        f"{issued}.{expires}.{token_id[:-1]}{'1' if token_id.endswith('0') else '0'}.{signature}",  # another id: escapes a Lock
         f"{issued}.{expires}.{token_id}.{signature[:-1]}",
         f"{issued}.{expires}.{token_id}.",
         f"{expires}.{token_id}.{signature}",  # the old format
