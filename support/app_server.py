@@ -102,6 +102,7 @@ def open_draw_page(page, app_url):
 
 def select_saved_run(page, name):
     """Tick the row of ``name`` in the saved-runs grid (a canvas: click where its checkbox is drawn)."""
+    wait_for_app_idle(page)  # a rerun still under way may move the grid after it was measured
     grid = page.locator("[data-testid='stDataFrame']").first
     grid.scroll_into_view_if_needed()
     row = grid.locator("[role='row']", has_text=name).first

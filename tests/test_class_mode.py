@@ -71,12 +71,15 @@ def open_train_page(context, url):
     return page
 
 
-def unlock(page, passcode=PASSCODE):
+def unlock(page, passcode=PASSCODE, then="Teacher mode"):
+    """Type ``passcode`` and wait for ``then``: the unlocked page is laid out differently (the settings
+    unfold above the saved runs), so a click aimed before that rerun lands elsewhere."""
     field = page.get_by_label("Teacher passcode")
     if not field.is_visible():
         page.get_by_text("Teacher? Unlock the controls").click()
     field.fill(passcode)
     field.press("Enter")
+    page.get_by_text(then).first.wait_for(timeout=180_000)
     wait_for_app_idle(page)
 
 
@@ -118,10 +121,8 @@ def test_only_the_teacher_starts_and_stops_even_after_a_reload_and_from_a_second
         assert student.get_by_text("Only the teacher starts and stops runs").count() == 1
 
         teacher = open_train_page(teacher_context, f"{class_server.url}/Train")
-        unlock(teacher, "not the passcode")
-        teacher.get_by_text("Wrong passcode. Try again.").wait_for()
+        unlock(teacher, "not the passcode", then="Wrong passcode. Try again.")
         unlock(teacher)
-        teacher.get_by_text("Teacher mode", exact=True).wait_for()
         assert not urlsplit(teacher.url).query  # the rights live in a cookie, not in the address
         assert teacher.get_by_label("Teacher passcode").count() == 0
         start_tiny_run(teacher, thousands=3)  # still training when the second device signs in, on a busy machine
@@ -176,6 +177,7 @@ def test_the_class_model_reaches_every_visitor_and_survives_a_restart(browser, c
         teacher = open_train_page(teacher_context, f"{class_server.url}/Train")
         unlock(teacher)
         select_saved_run(teacher, RUN_TITLE)
+        teacher.get_by_text(f"Selected: {RUN_TITLE}").wait_for(timeout=180_000)
         teacher.get_by_role("button", name="Make this the class model").click()
         teacher.get_by_text(f"Class model: {RUN_IN_WORDS}").wait_for(timeout=180_000)
 
