@@ -120,10 +120,34 @@ def _teacher_revocations_table(metadata):
     )
 
 
+def _runs_table(metadata):
+    # A saved run: its folder's metrics.json and model.keras (None before the first checkpoint), see classroom.run_store.
+    return sa.Table(
+        "runs",
+        metadata,
+        sa.Column("name", sa.String(128), primary_key=True),
+        sa.Column("record", sa.Text, nullable=False),
+        sa.Column("model", sa.LargeBinary, nullable=True),
+        sa.Column("updated_at", sa.Float, nullable=False),
+    )
+
+
+def _class_choices_table(metadata):
+    # Text settings every server shares, such as the class model (classroom.class_model).
+    return sa.Table(
+        "class_choices",
+        metadata,
+        sa.Column("name", sa.String(64), primary_key=True),
+        sa.Column("value", sa.Text, nullable=False),
+    )
+
+
 METADATA = sa.MetaData()  # the schema at the newest Alembic revision (its autogenerate compares against this)
 CLASS_DIGITS = _class_digits_table(METADATA)
 CLASS_SETTINGS = _class_settings_table(METADATA)
 TEACHER_REVOCATIONS = _teacher_revocations_table(METADATA)
+RUNS = _runs_table(METADATA)
+CLASS_CHOICES = _class_choices_table(METADATA)
 # Left from the hand-made migrations, at 4, so a server from before Alembic refuses this database (revision 0004).
 SCHEMA_VERSION_TABLE = sa.Table("schema_version", METADATA, sa.Column("version", sa.Integer, nullable=False))
 _LIVE = CLASS_DIGITS.c.deleted_at.is_(None)  # not deleted (deleted digits wait UNDO_SECONDS for an undo)
@@ -241,7 +265,9 @@ class ClassSet:
             self._down_until, self._down_message = self._clock() + self._retry_seconds, message
         return ClassSetUnavailableError(message)
 
-    def _transaction(self, writes=False):
+    def transaction(self, writes=False):
+        """``with``: a connection in a transaction on this database (``writes``: taking SQLite's write lock
+        up front); database failures raise :class:`ClassSetUnavailableError`."""
         if self._clock() < self._down_until:  # known down: say so at once, a class of pages need not each wait
             raise ClassSetUnavailableError(self._down_message)
         self._ensure_schema()
@@ -268,7 +294,7 @@ class ClassSet:
 
     def schema_revision(self):
         """The Alembic revision the database is at (:func:`classroom.schema.head_revision` once in use)."""
-        with self._transaction() as connection:
+        with self.transaction() as connection:
             return schema.current_revision(connection)
 
     # -- writing ----------------------------------------------------------------------------
@@ -294,7 +320,7 @@ class ClassSet:
         row = dict(
             image=image.tobytes(), label=label, predicted=predicted, confidence=confidence, created_at=now, student_id=student_id,
         )
-        with self._transaction(writes=True) as connection:
+        with self.transaction(writes=True) as connection:
             self._purge(connection, now)
             if within_limit:
                 if self.backend == "postgresql":  # one give at a time per student (SQLite's writes are serial anyway)
@@ -311,7 +337,7 @@ class ClassSet:
         """Hide the digits matching ``condition`` for UNDO_SECONDS; returns the :class:`Deletion`."""
         now = self._now()
         deletion_id = uuid.uuid4().hex
-        with self._transaction(writes=True) as connection:
+        with self.transaction(writes=True) as connection:
             self._purge(connection, now)
             count = connection.execute(
                 CLASS_DIGITS.update().where(_LIVE, condition).values(deleted_at=now, deletion_id=deletion_id)
@@ -338,7 +364,7 @@ class ClassSet:
         """Bring back the digits of a deletion made less than UNDO_SECONDS ago; returns how many came back
         (0 when it is too late or there is no such deletion)."""
         now = self._now()
-        with self._transaction(writes=True) as connection:
+        with self.transaction(writes=True) as connection:
             self._purge(connection, now)
             return connection.execute(
                 CLASS_DIGITS.update().where(CLASS_DIGITS.c.deletion_id == str(deletion_id)).values(deleted_at=None, deletion_id=None)
@@ -357,14 +383,14 @@ class ClassSet:
 
     def digits_per_student(self):
         """How many digits each student may give a lesson (the teacher's setting, else DEFAULT_DIGITS_PER_STUDENT)."""
-        with self._transaction() as connection:
+        with self.transaction() as connection:
             return self._setting(connection, DIGITS_PER_STUDENT_SETTING, DEFAULT_DIGITS_PER_STUDENT)
 
     def set_digits_per_student(self, limit):
         """Set the allowance, 1 to MAX_PER_LESSON digits per student a lesson, for every server using this database."""
         if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or not 1 <= limit <= MAX_PER_LESSON:
             raise ValueError(f"The digits per student must be a whole number from 1 to {MAX_PER_LESSON}, got {limit!r}.")
-        with self._transaction(writes=True) as connection:
+        with self.transaction(writes=True) as connection:
             updated = connection.execute(
                 CLASS_SETTINGS.update().where(CLASS_SETTINGS.c.name == DIGITS_PER_STUDENT_SETTING).values(value=int(limit))
             ).rowcount
@@ -379,14 +405,14 @@ class ClassSet:
 
     def given_this_lesson(self, student_id):
         """How many of the student's digits from the last LESSON_SECONDS are in the class set."""
-        with self._transaction() as connection:
+        with self.transaction() as connection:
             return self._given_this_lesson(connection, student_id, self._now())
 
     # -- reading ----------------------------------------------------------------------------
 
     def count_by_label(self):
         """(10,) int64: how many digits each label has."""
-        with self._transaction() as connection:
+        with self.transaction() as connection:
             rows = connection.execute(sa.select(CLASS_DIGITS.c.label, sa.func.count()).where(_LIVE).group_by(CLASS_DIGITS.c.label)).all()
         counts = np.zeros(NUM_CLASSES, np.int64)
         for label, count in rows:
@@ -404,7 +430,7 @@ class ClassSet:
 
     def digits(self):
         """Every digit with its reading, oldest first, as :class:`ClassDigits`."""
-        with self._transaction() as connection:
+        with self.transaction() as connection:
             rows = connection.execute(sa.select(CLASS_DIGITS).where(_LIVE).order_by(CLASS_DIGITS.c.id)).all()
         return ClassDigits(
             ids=np.array([row.id for row in rows], np.int64),
@@ -432,13 +458,13 @@ class ClassSet:
         self._add_revocation(token_id=None, issued_before=float(before), expires_at=float(expires_at))
 
     def _add_revocation(self, **row):
-        with self._transaction(writes=True) as connection:
+        with self.transaction(writes=True) as connection:
             connection.execute(TEACHER_REVOCATIONS.delete().where(TEACHER_REVOCATIONS.c.expires_at < time.time()))
             connection.execute(TEACHER_REVOCATIONS.insert().values(**row))
 
     def teacher_revocations(self):
         """``(ids of locked tokens, the latest sign-out time or None)``."""
-        with self._transaction() as connection:
+        with self.transaction() as connection:
             rows = connection.execute(sa.select(TEACHER_REVOCATIONS.c.token_id, TEACHER_REVOCATIONS.c.issued_before)).all()
         befores = [row.issued_before for row in rows if row.issued_before is not None]
         return {row.token_id for row in rows if row.token_id is not None}, max(befores, default=None)
