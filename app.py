@@ -9,6 +9,7 @@ from ui.active_model import active_model_label, test_set_probabilities
 from ui.identity import carry_identity
 from ui.join_card import home_join_ui
 from ui.navigation import phone_navigation_ui
+from ui.run_store import sync_saved_runs
 from ui.server_tuning import tune_streamlit_for_tensorflow
 from ui.teacher import keep_teacher_rights
 
@@ -77,6 +78,7 @@ CLASS = st.Page("app_pages/4_Class.py", title="Class", icon=":material/groups:")
 PAGES = [st.Page(home, title="Home", icon=":material/home:", default=True), TRAIN, DRAW, MISTAKES, CLASS]
 # The icon is set before st.navigation, or the browser fetches each page's material icon from fonts.gstatic.com.
 st.set_page_config(page_icon=str(FAVICON_PATH))
+sync_saved_runs()  # runs trained by another server or before a restart (a wiped disk) come back from the database
 keep_teacher_rights()  # no token in the address: a one-time sign-in link is exchanged, old ?teacher= links refused
 carry_identity()  # who this browser is (visitor id, teacher and quiz host tokens) lives in cookies
 current_page = st.navigation(PAGES, position="top")

@@ -15,7 +15,7 @@ with st.spinner("Starting TensorFlow, once after a server start…", show_time=T
 
 # Imported after the page's title: they import TensorFlow, which takes seconds after a server start.
 from classroom.class_set import ClassSetUnavailableError
-from classroom.run_manager import RunAlreadyActiveError, get_run_manager
+from classroom.run_manager import RunAlreadyActiveError
 from classroom.runs import list_saved_runs, read_saved_run
 from mnist_cnn.data import MNIST_TRAINING_IMAGES, mnist_is_available_offline
 from mnist_cnn.paths import BUNDLED_RUN_DIR
@@ -27,10 +27,11 @@ from ui.class_set import class_set, class_set_size
 from ui.live_run import live_run_ui
 from ui.presenter import presenter_toggle, presenter_ui
 from ui.run_status import rows_of_runs, runs_table_key, saved_run_rows
+from ui.run_store import run_manager, saved_runs_problem
 from ui.teacher import teacher_rights, teacher_ui
 from ui.train_settings import settings_form_ui
 
-manager = get_run_manager()
+manager = run_manager()
 snapshot = manager.snapshot()
 ONLY_THE_TEACHER = "Only the teacher starts and stops runs in this class: watch the run live on this page."
 FOR_STUDENTS = "The teacher starts runs here: watch the run live on this page."
@@ -102,6 +103,8 @@ else:
         start_a_run_ui()
 
 st.subheader("Saved runs")
+if problem := saved_runs_problem():
+    st.warning(f"Saved runs are kept on this server's disk only, which a restart may wipe: {problem}")
 saved = [read_saved_run(BUNDLED_RUN_DIR), *list_saved_runs(manager.runs_root, manager.snapshot())]
 active = active_model()
 active_path, class_model = active.path, current_class_model()

@@ -108,8 +108,9 @@ class _LiveRun:
 class RunManager:
     """Starts, stops and reports training runs; at most one trains at a time."""
 
-    def __init__(self, runs_root=None, load_data=load_mnist, steps_per_call=1, prediction_wall=True):
+    def __init__(self, runs_root=None, load_data=load_mnist, steps_per_call=1, prediction_wall=True, on_saved=None):
         self.runs_root = Path(runs_root or runs_dir())
+        self._on_saved = on_saved  # called with the run folder after every save (the run store's copy)
         self._prediction_wall = prediction_wall
         self._load_data = load_data
         # One batch per compiled call, so a stop takes effect within one batch.
@@ -237,6 +238,7 @@ class RunManager:
                 class_data=run.class_data,
                 on_model=(lambda model, event: self._watch(run, wall, model, event)) if wall else None,
                 record=run.record,
+                on_saved=self._on_saved,
             )
             del data
             run.class_data = None
@@ -264,14 +266,14 @@ _managers = {}
 _managers_lock = threading.Lock()
 
 
-def get_run_manager(runs_root=None, load_data=load_mnist):
+def get_run_manager(runs_root=None, load_data=load_mnist, on_saved=None):
     """The process-wide :class:`RunManager` for a runs folder (default: ``runs_dir()``).
 
-    ``load_data`` is used only by the call that creates the manager.
+    ``load_data`` and ``on_saved`` are used only by the call that creates the manager.
     """
     root = Path(runs_root or runs_dir()).resolve()
     with _managers_lock:
         if root not in _managers:
-            _managers[root] = RunManager(root, load_data=load_data)
+            _managers[root] = RunManager(root, load_data=load_data, on_saved=on_saved)
         return _managers[root]
 

@@ -67,11 +67,16 @@ def check_runs_folder(root, space_needed=SPACE_NEEDED_PER_RUN):
 
 def write_json_atomically(data, path):
     """Write JSON through a temp file in the same folder and a rename, so readers never see half a file."""
+    write_bytes_atomically(json.dumps(data, indent=1).encode(), path)
+
+
+def write_bytes_atomically(data, path):
+    """Write ``data`` through a temp file in the same folder and a rename, so readers never see half a file."""
     path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
     try:
-        with os.fdopen(handle, "w") as file:
-            json.dump(data, file, indent=1)
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
             file.flush()
             os.fsync(file.fileno())
         os.chmod(temporary, 0o644)

@@ -10,6 +10,7 @@ import math
 import platform
 import threading
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -272,12 +273,14 @@ def _library_versions():
 
 
 class _RunRecorder:
-    """Appends a run's history to its :class:`RunRecord` and keeps ``metrics.json`` and ``model.keras`` up to date."""
+    """Appends a run's history to its :class:`RunRecord` and keeps ``metrics.json`` and ``model.keras`` up to date;
+    ``on_saved(run_dir)`` after every save (a copy elsewhere: its failures never stop the run)."""
 
-    def __init__(self, run_dir, record, model):
+    def __init__(self, run_dir, record, model, on_saved=None):
         self.run_dir = run_dir
         self.record = record
         self.model = model
+        self.on_saved = on_saved
         self.save_record()
 
     def add_batch(self, event):
@@ -299,10 +302,15 @@ class _RunRecorder:
 
     def save_record(self):
         save_run_record(self.record, self.run_dir)
+        if self.on_saved is not None:
+            try:
+                self.on_saved(self.run_dir)
+            except Exception:  # the run folder has it; the next save copies it again
+                traceback.print_exc()
 
 
 def train(config, data=None, on_event=None, stop_requested=None, runs_root=None, run_dir=None, class_data=None, on_model=None,
-          record=None):
+          record=None, on_saved=None):
     """Train a model as ``config`` says and save its run folder.
 
     ``data`` is ``((x_train, y_train), (x_test, y_test))`` as uint8 arrays (default: :func:`load_mnist`).
@@ -316,6 +324,7 @@ def train(config, data=None, on_event=None, stop_requested=None, runs_root=None,
     or a new folder under ``runs_root`` (default ``runs/``). ``on_model(model, event)`` is called in the
     training thread after every compiled call (with its last batch's event) and after every epoch, for
     watchers of the live model (the prediction wall) that must not touch it from another thread.
+    ``on_saved(run_dir)`` is called after every save of the run folder (e.g. to copy it to a database).
     """
     from mnist_cnn.paths import runs_dir
 
@@ -354,7 +363,7 @@ def train(config, data=None, on_event=None, stop_requested=None, runs_root=None,
             "digits": len(class_data[1]), "trained_on": len(class_data[1]) - len(class_held_out[1]),
             "held_out": len(class_held_out[1]), "repeats": config.class_repeats,
         }
-    recorder = _RunRecorder(run_dir, record, model)
+    recorder = _RunRecorder(run_dir, record, model, on_saved)
 
     started = time.perf_counter()
     status = RunState.FINISHED

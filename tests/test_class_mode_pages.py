@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from classroom.class_model import CLASS_MODEL_FILE, set_class_model
+from classroom.class_set import ClassSet
 from classroom.run_manager import get_run_manager
+from classroom.run_store import RunStore
 from classroom.runs import read_saved_run
 from classroom.teacher import PASSCODE_ENVIRONMENT_VARIABLE
 from mnist_cnn.paths import BUNDLED_MODEL_PATH, BUNDLED_RUN_DIR, runs_dir
@@ -124,8 +125,15 @@ def saved_run():
     return run_dir
 
 
+def choose_class_model(run_name):
+    """What the Train page's "Make this the class model" does, from outside the server (a second server)."""
+    database = ClassSet()
+    RunStore(database, runs_dir()).set_class_model_name(run_name)
+    database.dispose()
+
+
 def test_a_fresh_visitor_uses_the_class_model_on_draw_and_mistakes(passcode_set, saved_run):
-    set_class_model(runs_dir(), saved_run)  # as the Train page's button does; a fresh session reads it
+    choose_class_model(saved_run.name)  # as the Train page's button does; a fresh session reads it
     draw = open_page(DRAW)
     assert f"Read by {RUN_IN_WORDS} (the class model chosen by the teacher)." in captions(draw)
     mistakes = open_page(MISTAKES)
@@ -136,7 +144,7 @@ def test_a_fresh_visitor_uses_the_class_model_on_draw_and_mistakes(passcode_set,
 
 
 def test_the_visitors_own_choice_beats_the_class_model(saved_run):
-    set_class_model(runs_dir(), saved_run)
+    choose_class_model(saved_run.name)
     draw = open_page(DRAW, session_state={"active_model_path": str(BUNDLED_MODEL_PATH)})
     assert "Read by the bundled tutorial model (your own choice)." in captions(draw)
     no_passcode = open_page(DRAW)
@@ -148,12 +156,12 @@ def test_the_visitors_own_choice_beats_the_class_model(saved_run):
     [
         (lambda run: shutil.rmtree(run), f"the class model, run {RUN_NAME}, was deleted"),
         (lambda run: (run / "model.keras").write_bytes(b"not a model"), f"the class model, {RUN_IN_WORDS}, cannot be loaded"),
-        (lambda run: (run.parent / CLASS_MODEL_FILE).write_text("{oops"), "the class model setting (class_model.json) cannot be read"),
+        (lambda run: choose_class_model("../elsewhere"), "the class model setting names no run folder"),
     ],
-    ids=["deleted", "corrupt", "unreadable-setting"],
+    ids=["deleted", "corrupt", "tampered-setting"],
 )
 def test_a_class_model_that_cannot_be_used_falls_back_to_the_bundled_model_with_a_note(saved_run, break_it, note):
-    set_class_model(runs_dir(), saved_run)
+    choose_class_model(saved_run.name)
     break_it(saved_run)
     draw = open_page(DRAW)
     assert "Read by the bundled tutorial model (" in captions(draw) and note in captions(draw)

@@ -1,0 +1,166 @@
+"""Saved runs and the class model kept in the database, so nothing trained is lost with the server's disk.
+
+The runs folder stays the working copy: training writes it, the pages and ``python -m mnist_cnn evaluate``
+read it. The database keeps each run's ``metrics.json`` and ``model.keras`` (a row of ``runs``) and the
+class model's name (``class_choices``). :meth:`RunStore.sync` copies runs both ways by their last change:
+a server started on an empty disk (Community Cloud after a restart) gets every run back, and run folders
+from before the database go in on first start.
+"""
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from classroom.class_set import CLASS_CHOICES, RUNS, ClassSetUnavailableError
+from mnist_cnn.run_folder import METRICS_FILE, MODEL_FILE, write_bytes_atomically
+
+CLASS_MODEL_CHOICE = "class_model"
+LEGACY_CLASS_MODEL_FILE = "class_model.json"  # where the class model was kept before the database
+SYNC_SECONDS = 2.0  # how often a server looks for runs saved by another (pages call sync on every run)
+CHOICE_SECONDS = 2.0  # how long a server trusts its copy of the class model's name
+SAME_MOMENT_SECONDS = 0.001  # a row's time and its folder's metrics time differ by rounding only
+
+
+class RunStore:
+    """The runs of ``runs_root`` mirrored in ``database`` (a :class:`~classroom.class_set.ClassSet`).
+
+    Every database failure raises :class:`ClassSetUnavailableError` except in :meth:`sync`, which keeps
+    the reason in :attr:`problem` (the pages say it) and leaves the folder as it is. Thread-safe.
+    """
+
+    def __init__(self, database, runs_root, sync_seconds=SYNC_SECONDS, clock=time.monotonic):
+        self.database, self.runs_root = database, Path(runs_root)
+        self.problem = ""  # why the last sync failed, for the pages; "" when it worked
+        self._sync_seconds, self._clock = sync_seconds, clock
+        self._sync_lock = threading.Lock()
+        self._synced_at = float("-inf")
+        self._choice, self._choice_read_at = None, float("-inf")
+
+    # -- runs -------------------------------------------------------------------------------
+
+    def save(self, run_dir):
+        """Copy the run folder ``run_dir`` (its metrics and, once saved, its model) into the database."""
+        run_dir = Path(run_dir)
+        metrics = run_dir / METRICS_FILE
+        changed_at, record = metrics.stat().st_mtime, metrics.read_text()  # the row's version is the folder's
+        model_path = run_dir / MODEL_FILE
+        model = model_path.read_bytes() if model_path.is_file() else None
+        row = {"record": record, "model": model, "updated_at": changed_at}
+        with self.database.transaction(writes=True) as connection:
+            updated = connection.execute(RUNS.update().where(RUNS.c.name == run_dir.name).values(**row)).rowcount
+            if not updated:
+                connection.execute(RUNS.insert().values(name=run_dir.name, **row))
+
+    def backup(self, run_dir):
+        """:meth:`save` for the training loop: a database that is down is noted in :attr:`problem`, never
+        raised (the folder has the run; the next save or sync copies it)."""
+        try:
+            self.save(run_dir)
+        except ClassSetUnavailableError as error:
+            self.problem = str(error)
+
+    def names(self):
+        """The names of the runs in the database, with when each last changed (its metrics' time, Unix seconds)."""
+        with self.database.transaction() as connection:
+            return dict(connection.execute(sa.select(RUNS.c.name, RUNS.c.updated_at)).all())
+
+    def record(self, name):
+        """The saved ``metrics.json`` text of the run ``name``."""
+        with self.database.transaction() as connection:
+            return connection.execute(sa.select(RUNS.c.record).where(RUNS.c.name == name)).scalar_one()
+
+    def restore(self, name):
+        """Write the run ``name`` from the database into the runs folder (a new folder, or newer files)."""
+        with self.database.transaction() as connection:
+            row = connection.execute(sa.select(RUNS).where(RUNS.c.name == name)).one()
+        run_dir = self.runs_root / name
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if row.model is not None:
+            write_bytes_atomically(row.model, run_dir / MODEL_FILE)
+        metrics = run_dir / METRICS_FILE
+        write_bytes_atomically(row.record.encode(), metrics)  # last: a folder with metrics is a whole run
+        os.utime(metrics, (row.updated_at, row.updated_at))  # the same moment as the row: not copied back
+
+    def sync(self, force=False):
+        """Copy runs between the folder and the database, whichever side changed last; at most every
+        ``sync_seconds`` unless ``force``. A run training here is written to the folder first and then
+        saved, so its row is never the newer side.
+
+        Returns the names restored from the database. Never raises for a database that is down.
+        """
+        if not self._sync_lock.acquire(blocking=force):
+            return []  # another page of this server is syncing right now
+        try:
+            if not force and self._clock() - self._synced_at < self._sync_seconds:
+                return []
+            self._synced_at = self._clock()
+            restored = self._sync()
+            self.problem = ""
+            return restored
+        except ClassSetUnavailableError as error:
+            self.problem = str(error)
+            return []
+        finally:
+            self._sync_lock.release()
+
+    def _sync(self):
+        in_database, on_disk = self.names(), self._folders()
+        self._import_legacy_class_model()
+        restored = []
+        for name in sorted(set(in_database) | set(on_disk)):
+            database_time, disk_time = in_database.get(name), on_disk.get(name)
+            if disk_time is not None and (database_time is None or disk_time > database_time + SAME_MOMENT_SECONDS):
+                self.save(self.runs_root / name)
+            elif database_time is not None and (disk_time is None or database_time > disk_time + SAME_MOMENT_SECONDS):
+                self.restore(name)
+                restored.append(name)
+        return restored
+
+    def _folders(self):
+        """Run folders with metrics, and when their metrics last changed (Unix seconds)."""
+        if not self.runs_root.is_dir():
+            return {}
+        folders = {}
+        for path in self.runs_root.iterdir():
+            try:
+                if path.is_dir() and not path.name.startswith("."):
+                    folders[path.name] = (path / METRICS_FILE).stat().st_mtime
+            except OSError:
+                continue  # no metrics yet (a run that is starting) or unreadable: nothing to copy
+        return folders
+
+    # -- the class model --------------------------------------------------------------------
+
+    def class_model_name(self):
+        """The name of the class model's run, or None when none is set (read at most every CHOICE_SECONDS)."""
+        if self._clock() - self._choice_read_at >= CHOICE_SECONDS:
+            with self.database.transaction() as connection:
+                self._choice = connection.execute(
+                    sa.select(CLASS_CHOICES.c.value).where(CLASS_CHOICES.c.name == CLASS_MODEL_CHOICE)
+                ).scalar()
+            self._choice_read_at = self._clock()
+        return self._choice
+
+    def set_class_model_name(self, name):
+        """Make the run ``name`` the class model for every server on this database; None clears it."""
+        with self.database.transaction(writes=True) as connection:
+            connection.execute(CLASS_CHOICES.delete().where(CLASS_CHOICES.c.name == CLASS_MODEL_CHOICE))
+            if name is not None:
+                connection.execute(CLASS_CHOICES.insert().values(name=CLASS_MODEL_CHOICE, value=str(name)))
+        self._choice, self._choice_read_at = name, self._clock()
+
+    def _import_legacy_class_model(self):
+        """A class model set in ``runs/class_model.json`` before the database kept it goes in once."""
+        legacy = self.runs_root / LEGACY_CLASS_MODEL_FILE
+        if not legacy.is_file():
+            return
+        try:
+            name = json.loads(legacy.read_text()).get("run")
+        except (OSError, ValueError, AttributeError):
+            name = None
+        if isinstance(name, str) and self.class_model_name() is None:
+            self.set_class_model_name(name)
+        legacy.unlink(missing_ok=True)
