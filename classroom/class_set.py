@@ -129,6 +129,7 @@ def _runs_table(metadata):
         sa.Column("record", sa.Text, nullable=False),
         sa.Column("model", sa.LargeBinary, nullable=True),
         sa.Column("updated_at", sa.Float, nullable=False),
+        sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
     )
 
 

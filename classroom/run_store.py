@@ -8,6 +8,7 @@ from before the database go in on first start.
 """
 import json
 import os
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -37,6 +38,7 @@ class RunStore:
         self._sync_seconds, self._clock = sync_seconds, clock
         self._sync_lock = threading.Lock()
         self._synced_at = float("-inf")
+        self._seen_on_disk = set()  # run folders here at the last sync: one gone since was deleted
         self._choice, self._choice_read_at = None, float("-inf")
 
     # -- runs -------------------------------------------------------------------------------
@@ -48,7 +50,7 @@ class RunStore:
         changed_at, record = metrics.stat().st_mtime, metrics.read_text()  # the row's version is the folder's
         model_path = run_dir / MODEL_FILE
         model = model_path.read_bytes() if model_path.is_file() else None
-        row = {"record": record, "model": model, "updated_at": changed_at}
+        row = {"record": record, "model": model, "updated_at": changed_at, "deleted": False}
         with self.database.transaction(writes=True) as connection:
             updated = connection.execute(RUNS.update().where(RUNS.c.name == run_dir.name).values(**row)).rowcount
             if not updated:
@@ -62,10 +64,16 @@ class RunStore:
         except ClassSetUnavailableError as error:
             self.problem = str(error)
 
-    def names(self):
-        """The names of the runs in the database, with when each last changed (its metrics' time, Unix seconds)."""
+    def delete(self, name):
+        """Mark the run ``name`` deleted (its model goes): every server deletes its folder at its next sync."""
+        with self.database.transaction(writes=True) as connection:
+            connection.execute(RUNS.update().where(RUNS.c.name == name).values(model=None, deleted=True))
+
+    def _rows(self):
+        """``{name: (when it last changed (its metrics' time, Unix seconds), deleted)}`` for every row."""
         with self.database.transaction() as connection:
-            return dict(connection.execute(sa.select(RUNS.c.name, RUNS.c.updated_at)).all())
+            rows = connection.execute(sa.select(RUNS.c.name, RUNS.c.updated_at, RUNS.c.deleted)).all()
+        return {row.name: (row.updated_at, row.deleted) for row in rows}
 
     def record(self, name):
         """The saved ``metrics.json`` text of the run ``name``."""
@@ -107,16 +115,23 @@ class RunStore:
             self._sync_lock.release()
 
     def _sync(self):
-        in_database, on_disk = self.names(), self._folders()
+        in_database, on_disk = self._rows(), self._folders()
         self._import_legacy_class_model()
         restored = []
         for name in sorted(set(in_database) | set(on_disk)):
-            database_time, disk_time = in_database.get(name), on_disk.get(name)
-            if disk_time is not None and (database_time is None or disk_time > database_time + SAME_MOMENT_SECONDS):
+            database_time, deleted = in_database.get(name, (None, False))
+            disk_time = on_disk.get(name)
+            if deleted:
+                if disk_time is not None:
+                    shutil.rmtree(self.runs_root / name, ignore_errors=True)  # deleted on another server
+            elif disk_time is None and name in self._seen_on_disk:
+                self.delete(name)  # its folder was deleted since the last sync
+            elif disk_time is not None and (database_time is None or disk_time > database_time + SAME_MOMENT_SECONDS):
                 self.save(self.runs_root / name)
             elif database_time is not None and (disk_time is None or database_time > disk_time + SAME_MOMENT_SECONDS):
                 self.restore(name)
                 restored.append(name)
+        self._seen_on_disk = set(self._folders())
         return restored
 
     def _folders(self):

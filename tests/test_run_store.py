@@ -57,16 +57,32 @@ def test_the_newer_side_wins_and_a_second_server_sees_a_run_saved_by_the_first(d
     assert '"stopped"' in (server_b / RUN / METRICS_FILE).read_text()
 
 
+def test_a_folder_deleted_while_its_server_runs_is_a_deleted_run_everywhere(database, tmp_path):
+    server_a, server_b = RunStore(database, tmp_path / "a"), RunStore(database, tmp_path / "b")
+    kept, deleted = copy_bundled_run(tmp_path / "a"), copy_bundled_run(tmp_path / "a", "20260102-000000-tutorial-bbbb")
+    server_a.sync(force=True)
+    assert sorted(server_b.sync(force=True)) == [kept.name, deleted.name]
+    shutil.rmtree(deleted)  # e.g. a run stopped before it trained
+    server_a.sync(force=True)
+    server_b.sync(force=True)
+    assert [run.name for run in list_saved_runs(tmp_path / "b")] == [kept.name]
+    assert RunStore(database, tmp_path / "after-restart").sync(force=True) == [kept.name]  # a wiped disk: only the kept one
+
+
 def test_sync_runs_at_most_every_few_seconds_unless_forced(database, tmp_path):
     now = [0.0]
-    RunStore(database, tmp_path / "a").save(copy_bundled_run(tmp_path / "a"))
+    server_a = RunStore(database, tmp_path / "a")
+    server_a.save(copy_bundled_run(tmp_path / "a"))
     store = RunStore(database, tmp_path / "b", sync_seconds=2.0, clock=lambda: now[0])
     assert store.sync() == [RUN]
-    shutil.rmtree(tmp_path / "b" / RUN)
+    later_run = "20260102-000000-tutorial-bbbb"
+    server_a.save(copy_bundled_run(tmp_path / "a", later_run))
     now[0] = 1.0
     assert store.sync() == []  # too soon
-    now[0] = 2.5
-    assert store.sync() == [RUN]
+    assert store.sync(force=True) == [later_run]
+    server_a.save(copy_bundled_run(tmp_path / "a", "20260103-000000-tutorial-cccc"))
+    now[0] = 3.5
+    assert store.sync() == ["20260103-000000-tutorial-cccc"]
 
 
 def test_a_class_model_set_before_the_database_goes_in_once(database, tmp_path):

@@ -1,7 +1,8 @@
 """Saved runs and the class model in the database, so a server whose disk is wiped loses neither.
 
 ``runs``: one row per run folder: its ``metrics.json`` text and its ``model.keras`` bytes (None until
-the first checkpoint). ``class_choices``: text settings every server shares, such as the class model.
+the first checkpoint); a deleted run keeps its row, marked, so servers with their own copy delete it too.
+``class_choices``: text settings every server shares, such as the class model.
 
 Revision ID: 0005
 Revises: 0004
@@ -21,7 +22,8 @@ def upgrade():
         sa.Column("name", sa.String(128), primary_key=True),  # the run folder's name
         sa.Column("record", sa.Text, nullable=False),  # metrics.json
         sa.Column("model", sa.LargeBinary, nullable=True),  # model.keras
-        sa.Column("updated_at", sa.Float, nullable=False),  # Unix seconds
+        sa.Column("updated_at", sa.Float, nullable=False),  # Unix seconds: its metrics' time
+        sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
     )
     op.create_table(
         "class_choices",
