@@ -25,21 +25,23 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def start_streamlit(env_overrides=None, timeout=90, launcher=("-m", "streamlit"), command_prefix=()):
-    """Start ``streamlit run app.py`` on a free loopback port; return (process, base_url).
+def start_streamlit(env_overrides=None, timeout=90, launcher=("-m", "streamlit"), command_prefix=(), project_dir=PROJECT_DIR):
+    """Start ``streamlit run app.py`` in ``project_dir`` on a free loopback port; return (process, base_url).
 
+    ``env_overrides``: variables to set, or to remove where the value is None;
     ``launcher``: what follows the Python interpreter in place of ``-m streamlit``;
     ``command_prefix``: what runs the interpreter, e.g. ``("taskset", "-c", "0")``.
     """
     port = free_port()
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env_overrides or {})}
+    env = {name: value for name, value in env.items() if value is not None}
     process = subprocess.Popen(
         [
             *command_prefix, sys.executable, *launcher, "run", "app.py",
             "--server.headless=true", f"--server.port={port}", "--server.address=127.0.0.1",
             "--browser.gatherUsageStats=false", "--server.fileWatcherType=none",
         ],
-        cwd=PROJECT_DIR,
+        cwd=project_dir,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
