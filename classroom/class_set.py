@@ -133,6 +133,20 @@ def _runs_table(metadata):
     )
 
 
+def _live_run_table(metadata):
+    # The run training now, as its server last published it (classroom.live_board); one row, id 1.
+    return sa.Table(
+        "live_run",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("server_id", sa.String(32), nullable=False),
+        sa.Column("run_name", sa.String(128), nullable=False),
+        sa.Column("snapshot", sa.Text, nullable=False),
+        sa.Column("stop_requested", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("updated_at", sa.Float, nullable=False),
+    )
+
+
 def _class_choices_table(metadata):
     # Text settings every server shares, such as the class model (classroom.class_model).
     return sa.Table(
@@ -149,6 +163,7 @@ CLASS_SETTINGS = _class_settings_table(METADATA)
 TEACHER_REVOCATIONS = _teacher_revocations_table(METADATA)
 RUNS = _runs_table(METADATA)
 CLASS_CHOICES = _class_choices_table(METADATA)
+LIVE_RUN = _live_run_table(METADATA)
 # Left from the hand-made migrations, at 4, so a server from before Alembic refuses this database (revision 0004).
 SCHEMA_VERSION_TABLE = sa.Table("schema_version", METADATA, sa.Column("version", sa.Integer, nullable=False))
 _LIVE = CLASS_DIGITS.c.deleted_at.is_(None)  # not deleted (deleted digits wait UNDO_SECONDS for an undo)

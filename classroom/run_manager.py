@@ -15,6 +15,8 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from classroom.class_set import ClassSetUnavailableError
+from classroom.live_board import PUBLISH_SECONDS
 from mnist_cnn.data import MnistUnavailableError, load_mnist, load_test_set
 from mnist_cnn.model import ModelFileError
 from mnist_cnn.paths import runs_dir
@@ -31,7 +33,7 @@ TIMED_BATCHES_FOR_ESTIMATE = 5
 
 
 class RunAlreadyActiveError(RuntimeError):
-    """A run is already training on this server."""
+    """A run is already training on this server or another one on the same database."""
 
 
 @dataclass(frozen=True)
@@ -108,9 +110,10 @@ class _LiveRun:
 class RunManager:
     """Starts, stops and reports training runs; at most one trains at a time."""
 
-    def __init__(self, runs_root=None, load_data=load_mnist, steps_per_call=1, prediction_wall=True, on_saved=None):
+    def __init__(self, runs_root=None, load_data=load_mnist, steps_per_call=1, prediction_wall=True, on_saved=None, board=None):
         self.runs_root = Path(runs_root or runs_dir())
         self._on_saved = on_saved  # called with the run folder after every save (the run store's copy)
+        self._board = board  # a LiveBoard: the servers on one database share one live run
         self._prediction_wall = prediction_wall
         self._load_data = load_data
         # One batch per compiled call, so a stop takes effect within one batch.
@@ -136,21 +139,56 @@ class RunManager:
             check_runs_folder(self.runs_root)
             run = _LiveRun(config=config, class_data=class_data, record=RunRecord(config=dataclasses.asdict(config)))
             run.run_dir = new_run_dir(self.runs_root, config.preset)
+            if not self._claim(run.run_dir.name):
+                run.run_dir.rmdir()
+                raise RunAlreadyActiveError(
+                    "A run is already training on another server of this class: watch it live, or wait for it to "
+                    "finish before starting another."
+                )
             run.thread = threading.Thread(target=self._train, args=(run,), name="mnist-training", daemon=True)
             self._run = run
         run.thread.start()
+        if self._board is not None:
+            threading.Thread(target=self._publish, args=(run,), name="mnist-live-board", daemon=True).start()
         return run.run_dir
 
+    def _claim(self, run_name):
+        if self._board is None:
+            return True
+        try:
+            return self._board.claim(run_name)
+        except ClassSetUnavailableError:
+            traceback.print_exc()
+            return True  # the database is down: this server trains alone, as it would without one
+
+    def _publish(self, run):
+        """Publish ``run`` to the other servers until it ends, and honour a Stop pressed on one of them."""
+        while True:
+            snapshot = self._local_snapshot()
+            try:
+                if self._board.publish(run.run_dir.name, snapshot) and snapshot.active:
+                    self.stop()
+            except ClassSetUnavailableError:
+                traceback.print_exc()
+            if not snapshot.active:
+                return  # its last state is published
+            time.sleep(PUBLISH_SECONDS)
+
     def stop(self):
-        """Ask the current run to stop after its current batch; False when no run is active."""
+        """Ask the current run to stop after its current batch (a run on another server: at its next
+        publish); False when no run is active."""
         with self._lock:
             run = self._run
-            if run is None or run.state not in ACTIVE_STATES:
-                return False
-            run.stop_requested.set()
-            run.state = RunState.STOPPING if run.state == RunState.TRAINING else run.state
-            run.version += 1
-            return True
+            if run is not None and run.state in ACTIVE_STATES:
+                run.stop_requested.set()
+                run.state = RunState.STOPPING if run.state == RunState.TRAINING else run.state
+                run.version += 1
+                return True
+        elsewhere = self._elsewhere()
+        try:
+            return elsewhere is not None and self._board.request_stop(elsewhere.run_name)
+        except ClassSetUnavailableError:
+            return False
 
     @property
     def steps_per_call(self):
@@ -158,7 +196,37 @@ class RunManager:
         return self._steps_per_call
 
     def snapshot(self):
-        """The current run as an immutable :class:`RunSnapshot` (state idle before any run)."""
+        """The current run as an immutable :class:`RunSnapshot` (state idle before any run): this server's,
+        or the one another server on the database is training."""
+        local = self._local_snapshot()
+        if local.active:
+            return local
+        elsewhere = self._elsewhere()
+        return local if elsewhere is None else self._published_snapshot(elsewhere)
+
+    def _elsewhere(self):
+        if self._board is None:
+            return None
+        try:
+            return self._board.elsewhere()
+        except ClassSetUnavailableError:
+            return None  # the database is down: this server shows its own runs only
+
+    def _published_snapshot(self, published):
+        try:
+            config = TrainingConfig(**published.config)
+            last_batch = BatchEvent(**published.last_batch) if published.last_batch else None
+        except TypeError:  # published by another version of the app
+            config, last_batch = None, None
+        record = published.record
+        return RunSnapshot(
+            state=published.state, config=config, run_dir=self.runs_root / published.run_name, message=published.message,
+            record=record, batch_count=len(record.batch_history), epoch_count=len(record.epoch_history),
+            last_batch=last_batch, elapsed_seconds=published.elapsed_seconds, version=published.version,
+            warmed_up_at=published.warmed_up_at,
+        )
+
+    def _local_snapshot(self):
         with self._lock:
             run = self._run
             if run is None:
@@ -266,14 +334,14 @@ _managers = {}
 _managers_lock = threading.Lock()
 
 
-def get_run_manager(runs_root=None, load_data=load_mnist, on_saved=None):
+def get_run_manager(runs_root=None, load_data=load_mnist, on_saved=None, board=None):
     """The process-wide :class:`RunManager` for a runs folder (default: ``runs_dir()``).
 
-    ``load_data`` and ``on_saved`` are used only by the call that creates the manager.
+    ``load_data``, ``on_saved`` and ``board`` are used only by the call that creates the manager.
     """
     root = Path(runs_root or runs_dir()).resolve()
     with _managers_lock:
         if root not in _managers:
-            _managers[root] = RunManager(root, load_data=load_data, on_saved=on_saved)
+            _managers[root] = RunManager(root, load_data=load_data, on_saved=on_saved, board=board)
         return _managers[root]
 

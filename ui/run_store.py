@@ -3,6 +3,7 @@ one store per server, synced with the runs folder on every page run at most ever
 import streamlit as st
 
 from classroom.class_set import ClassSetUnavailableError
+from classroom.live_board import LiveBoard
 from classroom.run_store import RunStore
 from mnist_cnn.paths import runs_dir
 from ui.class_set import class_set
@@ -24,12 +25,20 @@ def run_store():
     return _shared_run_store(str(runs_dir().resolve()), str(database.url), database)
 
 
+@st.cache_resource(show_spinner=False)
+def _shared_live_board(url, _database):
+    return LiveBoard(_database)
+
+
 def run_manager():
-    """The server's run manager, saving every run into the database as it trains."""
+    """The server's run manager: it saves every run into the database as it trains, and shares the live
+    run with every server on the database."""
     from classroom.run_manager import get_run_manager  # imports TensorFlow: only the pages that train need it
 
     store = run_store()
-    return get_run_manager(on_saved=store.backup if store is not None else None)
+    if store is None:
+        return get_run_manager()
+    return get_run_manager(on_saved=store.backup, board=_shared_live_board(str(store.database.url), store.database))
 
 
 def sync_saved_runs():

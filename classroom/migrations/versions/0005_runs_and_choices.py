@@ -1,7 +1,9 @@
-"""Saved runs and the class model in the database, so a server whose disk is wiped loses neither.
+"""Saved runs, the live run and the class model in the database: a server whose disk is wiped loses
+nothing, and every server on the database shows the same run.
 
 ``runs``: one row per run folder: its ``metrics.json`` text and its ``model.keras`` bytes (None until
 the first checkpoint); a deleted run keeps its row, marked, so servers with their own copy delete it too.
+``live_run``: one row, the run training now as its server last published it (classroom.live_board).
 ``class_choices``: text settings every server shares, such as the class model.
 
 Revision ID: 0005
@@ -26,6 +28,15 @@ def upgrade():
         sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
     )
     op.create_table(
+        "live_run",
+        sa.Column("id", sa.Integer, primary_key=True),  # always 1: one run trains at a time
+        sa.Column("server_id", sa.String(32), nullable=False),  # the process that trains it
+        sa.Column("run_name", sa.String(128), nullable=False),
+        sa.Column("snapshot", sa.Text, nullable=False),  # JSON: state, settings, thinned history, last batch
+        sa.Column("stop_requested", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("updated_at", sa.Float, nullable=False),  # Unix seconds: a stale row is a dead server's
+    )
+    op.create_table(
         "class_choices",
         sa.Column("name", sa.String(64), primary_key=True),
         sa.Column("value", sa.Text, nullable=False),
@@ -34,4 +45,5 @@ def upgrade():
 
 def downgrade():
     op.drop_table("class_choices")
+    op.drop_table("live_run")
     op.drop_table("runs")

@@ -1,0 +1,76 @@
+"""Two servers on one database share one live run: B sees A's run move, cannot start another, and stops it."""
+import json
+import time
+
+import pytest
+
+from classroom.class_set import ClassSet
+from classroom.live_board import MAX_BATCH_POINTS, STALE_SECONDS, LiveBoard, thinned
+from classroom.run_manager import RunAlreadyActiveError, RunManager
+from mnist_cnn.run_folder import RunState
+from mnist_cnn.run_record import BatchPoint, RunRecord
+from mnist_cnn.training import TrainingConfig
+
+
+def wait_until(predicate, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+@pytest.fixture
+def database(class_set_url):
+    database = ClassSet(class_set_url)
+    yield database
+    database.dispose()
+
+
+def test_server_b_watches_and_stops_the_run_server_a_trains(database, small_mnist, tmp_path):
+    server_a = RunManager(tmp_path / "a", load_data=lambda: small_mnist, prediction_wall=False, board=LiveBoard(database))
+    server_b = RunManager(tmp_path / "b", load_data=lambda: small_mnist, prediction_wall=False, board=LiveBoard(database))
+    config = TrainingConfig.for_preset("tutorial", epochs=30, batch_size=100, train_size=1000)
+    run_dir = server_a.start(config)
+    try:
+        seen = wait_until(lambda: (s := server_b.snapshot()).state == RunState.TRAINING and s.batch_count > 0 and s)
+        assert seen.run_dir == tmp_path / "b" / run_dir.name and seen.config == server_a.snapshot().config
+        later = wait_until(lambda: (s := server_b.snapshot()).batch_count > seen.batch_count + 5 and s)
+        assert later.last_batch.elapsed_seconds > seen.last_batch.elapsed_seconds
+        assert abs(later.progress - server_a.snapshot().progress) < 0.1  # at most about a second behind
+
+        with pytest.raises(RunAlreadyActiveError, match="another server"):
+            server_b.start(config)
+        assert not list((tmp_path / "b").glob("*-tutorial-*"))  # the refused run left no folder
+
+        asked = time.monotonic()
+        assert server_b.stop()
+        wait_until(lambda: not server_a.snapshot().active)
+        assert time.monotonic() - asked < 2.0
+        assert server_a.snapshot().state == RunState.STOPPED
+        wait_until(lambda: not server_b.snapshot().active)  # its last state is published: B is idle again
+    finally:
+        server_a.stop()
+        server_a.wait(60)
+
+
+def test_a_dead_servers_run_is_not_shown_and_does_not_block(database, tmp_path):
+    now = [1000.0]
+    dead, alive = LiveBoard(database, clock=lambda: now[0]), LiveBoard(database, clock=lambda: now[0])
+    assert dead.claim("20260101-000000-tutorial-dead")
+    assert not alive.claim("20260101-000001-tutorial-next")  # fresh: one run at a time
+    now[0] += STALE_SECONDS + 1  # the server that claimed it was killed
+    assert alive.elsewhere() is None
+    assert alive.claim("20260101-000001-tutorial-next")
+
+
+def test_the_published_history_is_thinned_but_keeps_the_last_batch():
+    record = RunRecord()
+    for step in range(10_000):
+        record.batch_history.append(BatchPoint(epoch=1 + step // 1000, batch=1 + step % 1000, loss=1.0, accuracy=0.5))
+    small = thinned(record, 9_000, 0)
+    batches = small.batch_history.columns()
+    assert len(small.batch_history) <= MAX_BATCH_POINTS + 1
+    assert (batches["epoch"][-1], batches["batch"][-1]) == (9, 1000)  # the 9,000th batch
+    assert len(json.dumps(small.to_json())) < 200_000
