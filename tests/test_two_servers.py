@@ -1,0 +1,142 @@
+"""Two servers, one database, and nothing lost when one dies.
+
+Server A (the teacher's, with a lesson's state: two finished runs, a class model, class digits) and server
+B, started in an empty copy of the project folder with only the database's URL (as Community Cloud
+restarts an app on a wiped disk), share one database. B shows A's runs and class model; a run started on
+A moves on B; Stop on B stops it; a class model chosen on B applies on A. Then A is killed with SIGKILL
+mid-run: B shows that run "interrupted", with its last epoch's model, which still reads digits.
+"""
+import dataclasses
+import json
+import shutil
+import time
+
+import numpy as np
+import pytest
+
+from classroom.class_set import ClassSet
+from classroom.run_store import CHOICE_SECONDS, RunStore
+from classroom.runs import read_saved_run
+from mnist_cnn.data import load_test_set
+from mnist_cnn.paths import BUNDLED_RUN_DIR, PROJECT_DIR
+from support.app_server import select_saved_run, start_streamlit, wait_for_app_idle, witness
+
+pytestmark = pytest.mark.browser
+
+FINISHED_RUNS = ["20250301-090000-tutorial-aaaa", "20250302-090000-tutorial-bbbb"]
+TITLES = [dataclasses.replace(read_saved_run(BUNDLED_RUN_DIR), name=name).title() for name in FINISHED_RUNS]
+STATUS = ".st-key-train-status"
+# What a fresh clone has, without what a server leaves behind (runs, data) or a developer keeps.
+NOT_THE_PROJECT = shutil.ignore_patterns(".git", ".venv", "runs", "data", "test-artifacts", "__pycache__", ".*cache")
+
+
+def lesson_state(database_url, runs_root):
+    """Two finished runs (saved as training saves them), the first the class model, and three class digits."""
+    database = ClassSet(database_url)
+    store = RunStore(database, runs_root)
+    for name in FINISHED_RUNS:
+        shutil.copytree(BUNDLED_RUN_DIR, runs_root / name)
+        store.save(runs_root / name)
+    store.set_class_model_name(FINISHED_RUNS[0])
+    images, labels = load_test_set()
+    for image, label in zip(images[:3], labels[:3], strict=True):
+        database.add(image, int(label), int(label), 0.99, "student-before-the-restart")
+    return database, store
+
+
+def open_train_page(page, url):
+    page.goto(f"{url}/Train", timeout=120_000)
+    page.get_by_text("Saved runs", exact=True).wait_for(timeout=120_000)
+    wait_for_app_idle(page)
+
+
+def status(page):
+    return page.locator(STATUS).inner_text()
+
+
+def start_tiny_run(page):
+    page.get_by_label("Epochs").fill("30")
+    slider = page.get_by_role("slider", name="Training images")
+    slider.focus()
+    slider.press("Home")  # the smallest training set: short epochs
+    page.get_by_role("button", name="Start training").click()
+    page.wait_for_function(f"() => document.querySelector('{STATUS}').innerText.includes('Training epoch')", timeout=120_000)
+
+
+def saved_row(page, text):
+    return page.locator("[data-testid='stDataFrame']").first.locator("[role='row']", has_text=text)
+
+
+def test_two_servers_share_a_lesson_and_a_killed_one_loses_nothing(browser, tmp_path, mnist_npz_path):
+    database_url = f"sqlite:///{tmp_path / 'lesson.sqlite'}"
+    runs_a = tmp_path / "server-a-runs"
+    database, store = lesson_state(database_url, runs_a)
+    empty_copy = tmp_path / "fresh-project"
+    shutil.copytree(PROJECT_DIR, empty_copy, ignore=NOT_THE_PROJECT)
+    server_a, url_a = start_streamlit({"MNIST_CNN_CLASS_DB_URL": database_url, "MNIST_CNN_RUNS": str(runs_a)})
+    server_b, url_b = start_streamlit(
+        {"MNIST_CNN_CLASS_DB_URL": database_url, "MNIST_CNN_RUNS": None, "MNIST_CNN_DATA": None}, project_dir=empty_copy
+    )
+    teacher_context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    student_context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    teacher, student = teacher_context.new_page(), student_context.new_page()
+    try:
+        with witness("two-servers", teacher_on_a=teacher, student_on_b=student):
+            open_train_page(teacher, url_a)
+            open_train_page(student, url_b)  # B's disk is empty: the runs and class model come from the database
+            for title in TITLES:
+                saved_row(student, title).wait_for(state="attached", timeout=30_000)
+            student.get_by_text(f"Class model: run “{TITLES[0]}”").wait_for(timeout=30_000)
+
+            start_tiny_run(teacher)  # on A
+            student.wait_for_function(
+                f"() => document.querySelector('{STATUS}').innerText.includes('Training epoch')", timeout=10_000
+            )
+            seen = status(student)
+            student.wait_for_function(  # it moves on B: a new epoch within a few seconds (1,000 images an epoch)
+                f"() => document.querySelector('{STATUS}').innerText !== {json.dumps(seen)}", timeout=10_000
+            )
+            student.get_by_role("button", name="Stop training").click()  # no passcode: anyone may stop
+            asked = time.monotonic()
+            teacher.wait_for_function(f"() => document.querySelector('{STATUS}').innerText.includes('Stopped')", timeout=10_000)
+            stop_seconds = time.monotonic() - asked
+
+            select_saved_run(student, TITLES[1])
+            student.get_by_role("button", name="Make this the class model").click()
+            student.get_by_text(f"Class model: run “{TITLES[1]}”").wait_for(timeout=30_000)
+            time.sleep(CHOICE_SECONDS)  # how long A may trust the class model it read last
+            open_train_page(teacher, url_a)
+            teacher.get_by_text(f"Class model: run “{TITLES[1]}”").wait_for(timeout=30_000)
+            student.goto(f"{url_b}/Class", timeout=120_000)
+            student.locator(".st-key-class-counts").get_by_text("3 digits").wait_for(timeout=120_000)
+
+            before = {path.name for path in runs_a.iterdir()}
+            start_tiny_run(teacher)
+            [killed_run] = {path.name for path in runs_a.iterdir()} - before
+            deadline = time.monotonic() + 120
+            while not json.loads(store.record(killed_run))["completed_epochs"]:  # its first checkpoint is in the database
+                assert time.monotonic() < deadline, "no epoch checkpoint reached the database"
+                time.sleep(0.1)
+            server_a.kill()  # SIGKILL, mid-epoch: no shutdown code runs
+            server_a.wait(timeout=20)
+
+            open_train_page(student, url_b)  # B shows the run as A left it, once A's live run went stale
+            saved_row(student, "interrupted").wait_for(state="attached", timeout=60_000)
+    finally:
+        teacher_context.close()
+        student_context.close()
+        for server in (server_a, server_b):
+            if server.poll() is None:
+                server.kill()
+                server.wait(timeout=20)
+        database.dispose()
+
+    assert stop_seconds < 3.0, f"Stop on B took {stop_seconds:.1f} s to stop A's run"
+    # The killed run's last epoch, copied to B's empty folder, still reads digits.
+    restored = read_saved_run(empty_copy / "runs" / killed_run)
+    assert restored.status == "interrupted" and restored.record.completed_epochs >= 1 and restored.has_model
+    from mnist_cnn.model import load_model
+
+    images, labels = load_test_set()
+    readings = load_model(restored.model_path).predict(images[:500], verbose=0).argmax(axis=1)
+    assert np.mean(readings == labels[:500]) > 0.5
