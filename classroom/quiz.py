@@ -341,7 +341,8 @@ def _upsert_vote(connection, round_number, question, voter, digit):
         index_elements=[column.name for column in QUIZ_VOTES.primary_key],
         set_={"digit": statement.excluded.digit}, where=QUIZ_VOTES.c.digit != statement.excluded.digit,
     )
-    return connection.execute(statement).rowcount > 0
+    # A row comes back when the vote went in or changed (not rowcount: psycopg reports -1 for an upsert).
+    return connection.execute(statement.returning(QUIZ_VOTES.c.digit)).first() is not None
 
 
 def _scores(connection, answers):

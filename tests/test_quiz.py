@@ -398,3 +398,11 @@ def test_the_quiz_reveal_benchmark_runs(tmp_path):
     for name, size in (("3 students", 3), ("1 student", 1)):
         assert figures[name]["missed"] == 0 and figures[name]["votes_counted_per_round"] == [size]
         assert figures[name]["reveals"] == size and figures[name]["reveal_to_screen_s"]["max"] < 2.0
+
+
+def test_a_database_that_is_down_pauses_the_quiz_with_a_message(fresh_quiz, monkeypatch):
+    monkeypatch.setenv("MNIST_CNN_CLASS_DB_URL", "postgresql+psycopg://nobody@127.0.0.1:1/class")
+    page = open_class_page()
+    assert not page.exception
+    assert any("The quiz is paused" in w.value for w in page.warning)
+    assert not vote_buttons(page) and not [b for b in page.button if b.key == "quiz-next-button"]
