@@ -1,6 +1,9 @@
 """The quiz in the database: two Quiz objects on one database are two servers, a new one is a restart;
 on SQLite always and on PostgreSQL when one is available (always in CI)."""
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +14,7 @@ from classroom.quiz import Quiz, QuizError, QuizUnavailableError
 
 IMAGE = np.arange(784, dtype=np.uint8).reshape(28, 28)
 SEVEN = np.eye(10)[7] * 0.9 + 0.01  # the network answers 7
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -51,6 +55,31 @@ def test_the_host_runs_the_quiz_on_every_server(servers):
         second.reveal("student")
     second.end("host")
     assert first.view().round_number == 0 and first.may_control("student")
+
+
+OTHER_SERVER = """
+import sys
+from classroom.class_set import ClassSet
+from classroom.quiz import Quiz
+quiz = Quiz(ClassSet(sys.argv[1]))
+for digit in range(10):
+    quiz.vote(f"phone-{digit}", digit, 1)
+quiz.reveal("host")
+"""
+
+
+def test_another_server_process_counts_votes_and_reveals_on_the_same_quiz(class_set_url):
+    database = ClassSet(class_set_url)
+    quiz = Quiz(database)
+    quiz.start_round(IMAGE, SEVEN, host="host")
+    quiz.vote("ann", 7, 1)
+    assert quiz.view().vote_count == 1
+    other = subprocess.run([sys.executable, "-c", OTHER_SERVER, class_set_url], cwd=PROJECT_DIR, capture_output=True, text=True,
+                           timeout=120)
+    assert other.returncode == 0, other.stderr
+    view = quiz.view("ann")
+    assert view.revealed and view.vote_count == 11 and list(view.vote_counts) == [1] * 7 + [2, 1, 1] and view.my_score == (1, 1)
+    database.dispose()
 
 
 def test_a_restart_keeps_the_round_the_votes_and_the_scores(class_set_url):
