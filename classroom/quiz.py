@@ -27,8 +27,6 @@ from mnist_cnn.data import IMAGE_SHAPE, NUM_CLASSES, as_digit, as_uint8_image
 # page being open (a closed laptop), someone else may take over.
 HOST_IDLE_SECONDS = 20 * 60
 NETWORK, TRUTH = "network", "truth"  # the two questions: what will the network answer, what is the digit really
-
-
 # The host's page redraws every second; its last-seen time is written at most this often.
 HOST_SEEN_WRITE_SECONDS = 10.0
 UNAVAILABLE_MESSAGE = ("The quiz is paused: its database cannot be reached or is busy right now. "
@@ -62,7 +60,7 @@ class Round:
 
     @property
     def network_answer(self):
-        return int(np.argmax(self.probabilities))
+        return _answer(self.probabilities)
 
     def vote_counts(self, question=NETWORK):
         votes = self.votes if question == NETWORK else self.truth_votes
@@ -277,7 +275,7 @@ class Quiz:
                 .where(QUIZ_VOTES.c.round_number == state.round_number)
             ).all()
             answers = {
-                number: int(np.argmax(_probabilities(stored)))
+                number: _answer(_probabilities(stored))
                 for number, stored in connection.execute(
                     sa.select(QUIZ_ROUNDS.c.number, QUIZ_ROUNDS.c.probabilities).where(QUIZ_ROUNDS.c.revealed)
                 ).all()
@@ -356,6 +354,10 @@ def _scores(connection, answers):
         .group_by(QUIZ_VOTES.c.voter)
     ).all()
     return {voter: (int(right_count), int(voted)) for voter, right_count, voted in rows}
+
+
+def _answer(probabilities):
+    return int(np.argmax(probabilities))
 
 
 def _probabilities(stored):
