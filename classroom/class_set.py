@@ -10,8 +10,9 @@ after that removes them for good. Each student may give :meth:`ClassSet.digits_p
 a lesson (a setting kept in the database, so every server process and a restart see it).
 
 The same database keeps the teacher's sign-outs (Lock, "sign out every device"), so they survive a
-restart. The schema is created or upgraded on first use by Alembic (:mod:`classroom.schema`, revisions
-in ``classroom/migrations/versions``); the tables below are the newest revision's, which a test compares
+restart, and the class quiz (:mod:`classroom.quiz`), so every server process on it shows one quiz.
+The schema is created or upgraded on first use by Alembic (:mod:`classroom.schema`, revisions in
+``classroom/migrations/versions``); the tables below are the newest revision's, which a test compares
 with a migrated database.
 """
 import csv
@@ -157,6 +158,48 @@ def _class_choices_table(metadata):
     )
 
 
+def _quiz_state_table(metadata):
+    # One row (id 1): the class quiz as a whole (classroom.quiz); its round 0 means no quiz is running.
+    return sa.Table(
+        "quiz_state",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("round_number", sa.Integer, nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),  # grows with every change a screen shows
+        sa.Column("host", sa.String(64), nullable=True),  # the host token of the visitor who runs it
+        sa.Column("host_seen", sa.Float, nullable=False),  # Unix seconds
+    )
+
+
+def _quiz_rounds_table(metadata):
+    return sa.Table(
+        "quiz_rounds",
+        metadata,
+        sa.Column("number", sa.Integer, primary_key=True),
+        sa.Column("image", sa.LargeBinary, nullable=False),  # 784 bytes, row by row, 0 = background
+        sa.Column("probabilities", sa.LargeBinary, nullable=False),  # 10 little-endian float64
+        sa.Column("label", sa.SmallInteger, nullable=True),
+        sa.Column("source", sa.Text, nullable=False),
+        sa.Column("model", sa.Text, nullable=False),
+        sa.Column("ask_truth", sa.Boolean, nullable=False),
+        sa.Column("revealed", sa.Boolean, nullable=False),
+        sa.Column("created_at", sa.Float, nullable=False),  # Unix seconds
+    )
+
+
+def _quiz_votes_table(metadata):
+    # One vote per round, question ("network" or "truth") and voter: a changed vote replaces it.
+    return sa.Table(
+        "quiz_votes",
+        metadata,
+        sa.Column("round_number", sa.Integer, primary_key=True),
+        sa.Column("question", sa.String(8), primary_key=True),
+        sa.Column("voter", sa.String(STUDENT_ID_LENGTH), primary_key=True),
+        sa.Column("digit", sa.SmallInteger, nullable=False),
+        sa.CheckConstraint("digit BETWEEN 0 AND 9", name="vote_is_a_digit"),
+    )
+
+
 METADATA = sa.MetaData()  # the schema at the newest Alembic revision (its autogenerate compares against this)
 CLASS_DIGITS = _class_digits_table(METADATA)
 CLASS_SETTINGS = _class_settings_table(METADATA)
@@ -164,6 +207,9 @@ TEACHER_REVOCATIONS = _teacher_revocations_table(METADATA)
 RUNS = _runs_table(METADATA)
 CLASS_CHOICES = _class_choices_table(METADATA)
 LIVE_RUN = _live_run_table(METADATA)
+QUIZ_STATE = _quiz_state_table(METADATA)
+QUIZ_ROUNDS = _quiz_rounds_table(METADATA)
+QUIZ_VOTES = _quiz_votes_table(METADATA)
 # Left from the hand-made migrations, at 4, so a server from before Alembic refuses this database (revision 0004).
 SCHEMA_VERSION_TABLE = sa.Table("schema_version", METADATA, sa.Column("version", sa.Integer, nullable=False))
 _LIVE = CLASS_DIGITS.c.deleted_at.is_(None)  # not deleted (deleted digits wait UNDO_SECONDS for an undo)

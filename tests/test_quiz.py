@@ -1,5 +1,6 @@
-"""The class quiz: the server-side Quiz (rounds, votes, reveal, scores, who runs it) and its round
-logic on the Class page (AppTest: several sessions of one process share the server's quiz)."""
+"""The class quiz: the Quiz in the database (rounds, votes, reveal, scores, who runs it; here on a SQLite
+file, see test_quiz_store.py for several servers and PostgreSQL) and its round logic on the Class page
+(AppTest: several sessions of one process share the server's quiz)."""
 import json
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from classroom.class_set import ClassSet
 from classroom.quiz import Quiz, QuizError
 from support.cookie_jar import CookieJar
 
@@ -18,14 +20,20 @@ IMAGE = np.arange(784, dtype=np.uint8).reshape(28, 28)
 SEVEN = np.eye(10)[7] * 0.9 + 0.01  # the network answers 7
 
 
-def started(quiz=None, host="host", label=3):
-    quiz = quiz or Quiz()
+@pytest.fixture
+def database(tmp_path):
+    class_set = ClassSet(f"sqlite:///{tmp_path / 'quiz.sqlite'}")
+    yield class_set
+    class_set.dispose()
+
+
+def started(quiz, host="host", label=3):
     quiz.start_round(IMAGE, SEVEN, label=label, host=host)
     return quiz
 
 
-def test_one_vote_per_voter_changeable_until_the_reveal():
-    quiz = started()
+def test_one_vote_per_voter_changeable_until_the_reveal(database):
+    quiz = started(Quiz(database))
     quiz.vote("ann", 3, 1)
     quiz.vote("ann", 7, 1)  # changed her mind
     quiz.vote("bob", 7, 1)
@@ -40,8 +48,8 @@ def test_one_vote_per_voter_changeable_until_the_reveal():
     assert list(view.vote_counts) == [0] * 7 + [2, 0, 0] and view.right_share == 1.0 and view.my_vote_right
 
 
-def test_scores_per_voter_and_the_class_share_over_rounds():
-    quiz = started()
+def test_scores_per_voter_and_the_class_share_over_rounds(database):
+    quiz = started(Quiz(database))
     quiz.vote("ann", 7, 1)
     quiz.vote("bob", 1, 1)
     quiz.reveal("host")
@@ -58,23 +66,25 @@ def test_scores_per_voter_and_the_class_share_over_rounds():
     assert quiz.view("ann").label is None  # round 2 asked about a drawing
 
 
-def test_a_vote_for_an_old_round_or_a_bad_digit_is_refused_with_a_message():
-    quiz = started()
+def test_a_vote_for_an_old_round_or_a_bad_digit_is_refused_with_a_message(database, tmp_path):
+    quiz = started(Quiz(database))
     quiz.start_round(IMAGE, SEVEN, host="host")
     with pytest.raises(QuizError, match="Round 1 is over: this is round 2"):
         quiz.vote("ann", 3, 1)
     for bad in (10, -1, "3", 2.0, True):
         with pytest.raises(QuizError, match="digit from 0 to 9"):
             quiz.vote("ann", bad, 2)
+    empty = ClassSet(f"sqlite:///{tmp_path / 'empty.sqlite'}")
     with pytest.raises(QuizError, match="no quiz round"):
-        Quiz().vote("ann", 3, 1)
+        Quiz(empty).vote("ann", 3, 1)
+    empty.dispose()
     with pytest.raises(QuizError, match="voter id"):
         quiz.vote("", 3, 2)
 
 
-def test_only_the_host_runs_the_quiz_until_it_ends_or_the_host_goes_idle():
+def test_only_the_host_runs_the_quiz_until_it_ends_or_the_host_goes_idle(database):
     now = [0.0]
-    quiz = started(Quiz(clock=lambda: now[0], host_idle_seconds=60))
+    quiz = started(Quiz(database, clock=lambda: now[0], host_idle_seconds=60))
     assert quiz.may_control("host") and not quiz.may_control("student") and not quiz.may_control(None)
     for action in (lambda: quiz.reveal("student"), lambda: quiz.start_round(IMAGE, SEVEN, host="student"),
                    lambda: quiz.end(None)):
@@ -91,9 +101,9 @@ def test_only_the_host_runs_the_quiz_until_it_ends_or_the_host_goes_idle():
     assert quiz.view().round_number == 0 and quiz.may_control("anyone")
 
 
-def test_the_host_stays_while_their_page_is_open_and_only_then_hands_over():
+def test_the_host_stays_while_their_page_is_open_and_only_then_hands_over(database):
     now = [0.0]
-    quiz = started(Quiz(clock=lambda: now[0], host_idle_seconds=60))
+    quiz = started(Quiz(database, clock=lambda: now[0], host_idle_seconds=60))
     for _ in range(5):  # five minutes of an open round, no control action: the page redraws
         now[0] += 59
         quiz.mark_host_seen("host")
@@ -103,8 +113,8 @@ def test_the_host_stays_while_their_page_is_open_and_only_then_hands_over():
     assert quiz.may_control("student")
 
 
-def test_rounds_check_their_digit_and_probabilities():
-    quiz = Quiz()
+def test_rounds_check_their_digit_and_probabilities(database):
+    quiz = Quiz(database)
     with pytest.raises(QuizError, match="28 x 28"):
         quiz.start_round(np.zeros((28, 29)), SEVEN, host="h")
     with pytest.raises(QuizError, match="ten probabilities"):
@@ -119,8 +129,8 @@ def test_rounds_check_their_digit_and_probabilities():
         quiz.view().image[0, 0] = 1  # every session sees the same digit: nobody may change it
 
 
-def test_version_grows_only_when_something_changed():
-    quiz = started()
+def test_version_grows_only_when_something_changed(database):
+    quiz = started(Quiz(database))
     versions = [quiz.view().version]
     quiz.vote("ann", 3, 1)
     versions.append(quiz.view().version)
@@ -131,8 +141,8 @@ def test_version_grows_only_when_something_changed():
     assert versions[1] > versions[0] and versions[2] == versions[1] and versions[3] > versions[2]
 
 
-def test_thirty_voters_at_once_are_each_counted_once():
-    quiz = started()
+def test_thirty_voters_at_once_are_each_counted_once(database):
+    quiz = started(Quiz(database))
     barrier = threading.Barrier(30)
 
     def student(i):
@@ -155,12 +165,13 @@ def test_thirty_voters_at_once_are_each_counted_once():
 
 @pytest.fixture
 def fresh_quiz():
-    """An empty server quiz: AppTest sessions in this process share it (st.cache_resource)."""
-    from ui.quiz import shared_quiz
+    """A quiz object of its own for this test's database (each test has its own data folder): AppTest
+    sessions in this process share it (st.cache_resource)."""
+    from ui.quiz import quiz_on
 
-    shared_quiz.clear()
+    quiz_on.clear()
     yield
-    shared_quiz.clear()
+    quiz_on.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -334,8 +345,8 @@ def test_rounds_on_a_class_set_digit_and_on_the_teachers_drawing(fresh_quiz, tmp
     assert shared_quiz().view().network_answer == 7 and shared_quiz().view().label is None
 
 
-def test_a_round_may_also_ask_what_the_digit_really_is():
-    quiz = Quiz()
+def test_a_round_may_also_ask_what_the_digit_really_is(database):
+    quiz = Quiz(database)
     quiz.start_round(IMAGE, SEVEN, label=None, host="h", ask_truth=True)
     assert not quiz.view().ask_truth  # a drawing: its true digit is unknown
     with pytest.raises(QuizError, match="asks only what the network"):
@@ -387,3 +398,11 @@ def test_the_quiz_reveal_benchmark_runs(tmp_path):
     for name, size in (("3 students", 3), ("1 student", 1)):
         assert figures[name]["missed"] == 0 and figures[name]["votes_counted_per_round"] == [size]
         assert figures[name]["reveals"] == size and figures[name]["reveal_to_screen_s"]["max"] < 2.0
+
+
+def test_a_database_that_is_down_pauses_the_quiz_with_a_message(fresh_quiz, monkeypatch):
+    monkeypatch.setenv("MNIST_CNN_CLASS_DB_URL", "postgresql+psycopg://nobody@127.0.0.1:1/class")
+    page = open_class_page()
+    assert not page.exception
+    assert any("The quiz is paused" in w.value for w in page.warning)
+    assert not vote_buttons(page) and not [b for b in page.button if b.key == "quiz-next-button"]

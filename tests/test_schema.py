@@ -96,8 +96,8 @@ def test_a_hand_made_database_is_upgraded_in_place_and_ends_identical_to_a_fresh
     assert schema_snapshot(class_set_url) == upgraded
     assert upgraded[1] == [4]  # a server from before Alembic (version 3) refuses it as "newer than this app"
     assert set(upgraded[0]) == {
-        "alembic_version", "class_choices", "class_digits", "class_settings", "live_run", "runs", "schema_version",
-        "teacher_revocations",
+        "alembic_version", "class_choices", "class_digits", "class_settings", "live_run", "quiz_rounds", "quiz_state",
+        "quiz_votes", "runs", "schema_version", "teacher_revocations",
     }
 
 

@@ -32,13 +32,14 @@ def configured_url():
 
 
 @st.cache_resource(show_spinner=False)
-def _shared_class_set(url):
+def shared_class_set(url):
+    """The :class:`ClassSet` on ``url``, one per server (the quiz keeps its state in the same database)."""
     return ClassSet(url)
 
 
 def class_set():
     """The server's :class:`ClassSet`, shared by every session; raises ClassSetUnavailableError for a bad URL."""
-    return _shared_class_set(database_url(configured_url()))
+    return shared_class_set(database_url(configured_url()))
 
 
 @st.cache_resource

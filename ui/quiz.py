@@ -1,11 +1,12 @@
 """The class quiz on the Class page: "Guess what the network says".
 
 Every screen redraws the quiz once a second (a fragment), so a new round or the reveal reaches every
-phone within two seconds. The quiz lives on the server (:class:`classroom.quiz.Quiz`, one per
-server); a voter is known by the browser's visitor id (a cookie, :mod:`ui.identity`), so a reload or a
-second tab keeps its vote and score. Who runs the quiz: the teacher with a passcode set, else the
-visitor who started it (a random host token in a cookie, never in the URL). Element keys and CSS classes are stable: the
-class load benchmark finds the quiz by them: containers ``quiz-digit`` and ``quiz-result``, buttons
+phone within two seconds. The quiz lives in the class set's database (:class:`classroom.quiz.Quiz`),
+so every server process on it shows one quiz and a restart keeps it; a voter is known by the browser's
+visitor id (a cookie, :mod:`ui.identity`), so a reload or a second tab keeps its vote and score.
+Who runs the quiz: the teacher with a passcode set, else the visitor who started it (a random host
+token in a cookie, never in the URL). Element keys and CSS classes are stable: the class load benchmark
+finds the quiz by them: containers ``quiz-digit`` and ``quiz-result``, buttons
 ``quiz-vote-0``…``quiz-vote-9`` (``quiz-truth-0``… for the second question), ``quiz-reveal-button``,
 ``quiz-next-button``, ``quiz-end-button``; the classes ``quiz-round`` (the round number, with the
 quiz's ``data-version``), ``quiz-vote-count`` (teacher and presenter) and ``quiz-reveal`` (the
@@ -18,9 +19,11 @@ import time
 import numpy as np
 import streamlit as st
 
-from classroom.quiz import NETWORK, TRUTH, Quiz, QuizError
+from classroom.class_set import ClassSetUnavailableError, database_url
+from classroom.quiz import NETWORK, TRUTH, UNAVAILABLE_MESSAGE, Quiz, QuizError, QuizUnavailableError
 from mnist_cnn.data import NUM_CLASSES
 from mnist_cnn.display import enlarge, png_data_url
+from ui.class_set import configured_url, shared_class_set
 from ui.identity import QUIZ_HOST_COOKIE, carry_identity, read_cookie, visitor_id, write_cookie
 from ui.join_card import join_card_ui
 from ui.presenter import PRESENT_PARAM, presenter_mode, presenter_toggle
@@ -102,10 +105,18 @@ def _message():
     return text
 
 
-@st.cache_resource
+@st.cache_resource(show_spinner=False)
+def quiz_on(url):
+    """The :class:`Quiz` on the database at ``url``, one per server: its copy of the quiz serves every session."""
+    return Quiz(shared_class_set(url))
+
+
 def shared_quiz():
-    """The server's one :class:`Quiz`, shared by every session (like the training run)."""
-    return Quiz()
+    """The quiz in the app's database (the class set's), shared by every session and every server on it."""
+    try:
+        return quiz_on(database_url(configured_url()))
+    except ClassSetUnavailableError as error:  # the configured address is no database URL
+        raise QuizUnavailableError(UNAVAILABLE_MESSAGE) from error
 
 
 def voter_id():
@@ -132,14 +143,14 @@ def quiz_control():
 
 def _act(action):
     """Run a quiz action for this session with its rights; a refusal becomes the page's message."""
-    may, host, teacher = quiz_control()
-    if not may:
-        _say("Only the teacher who started the quiz can run it.")
-        return False
-    if host is None:  # the first move of a new host: from now on this browser runs the quiz
-        host = secrets.token_hex(16)
-        write_cookie(QUIZ_HOST_COOKIE, host, time.time() + HOST_TOKEN_SECONDS)
     try:
+        may, host, teacher = quiz_control()
+        if not may:
+            _say("Only the teacher who started the quiz can run it.")
+            return False
+        if host is None:  # the first move of a new host: from now on this browser runs the quiz
+            host = secrets.token_hex(16)
+            write_cookie(QUIZ_HOST_COOKIE, host, time.time() + HOST_TOKEN_SECONDS)
         action(shared_quiz(), host, teacher)
     except QuizError as error:
         _say(str(error))
@@ -379,11 +390,15 @@ def _controls(view, present):
 
 
 def _quiz_body(present):
-    quiz = shared_quiz()
-    may_control, host, _ = quiz_control()
-    quiz.mark_host_seen(host)  # this runs every second: a host whose page is open stays the host
     carry_identity(key="identity-quiz")  # a button here may have made this browser the host (fragment rerun)
-    view = quiz.view(None if may_control or present else voter_id())
+    try:
+        quiz = shared_quiz()
+        may_control, host, _ = quiz_control()
+        quiz.mark_host_seen(host)  # this runs every second: a host whose page is open stays the host
+        view = quiz.view(None if may_control or present else voter_id())
+    except QuizUnavailableError as error:  # the next refresh tries again
+        st.warning(str(error), icon=":material/cloud_off:")
+        return
     message = _message()
     with st.container(key="quiz-present" if present else "quiz-screen"):
         if message:
@@ -433,7 +448,10 @@ def quiz_ui():
 
 def quiz_this_button(image, probabilities, label, source, model, key):
     """A "Quiz the class on this" button for whoever may run the quiz; starts a round and opens the Class page."""
-    if not quiz_control()[0]:
+    try:
+        if not quiz_control()[0]:
+            return
+    except QuizUnavailableError:  # no button while the quiz's database is down
         return
     if st.button("Quiz the class on this", key=key, icon=":material/quiz:"):
         if start_round(image, probabilities, label, source, model):
