@@ -1,9 +1,11 @@
 """Two servers, one database, and nothing lost when one dies.
 
-Server A (the teacher's, with a lesson's state: two finished runs, a class model, class digits) and server
+Server A (the teacher's, with a lesson's state: two finished runs, a class model, class digits, a quiz
+round with votes) and server
 B, started in an empty copy of the project folder with only the database's URL (as Community Cloud
 restarts an app on a wiped disk), share one database. B shows A's runs and class model; a run started on
-A moves on B; Stop on B stops it; a class model chosen on B applies on A. Then A is killed with SIGKILL
+A moves on B; Stop on B stops it; a class model chosen on B applies on A; a vote on B counts in A's quiz,
+whose reveal reaches B. Then A is killed with SIGKILL
 mid-run: B shows that run "interrupted", with its last epoch's model, which still reads digits.
 """
 import dataclasses
@@ -15,6 +17,7 @@ import numpy as np
 import pytest
 
 from classroom.class_set import ClassSet
+from classroom.quiz import Quiz
 from classroom.run_store import CHOICE_SECONDS, RunStore
 from classroom.runs import read_saved_run
 from mnist_cnn.data import load_test_set
@@ -26,12 +29,14 @@ pytestmark = pytest.mark.browser
 FINISHED_RUNS = ["20250301-090000-tutorial-aaaa", "20250302-090000-tutorial-bbbb"]
 TITLES = [dataclasses.replace(read_saved_run(BUNDLED_RUN_DIR), name=name).title() for name in FINISHED_RUNS]
 STATUS = ".st-key-train-status"
+QUIZ_HOST = "the-teachers-quiz-host-token"
 # What a fresh clone has, without what a server leaves behind (runs, data) or a developer keeps.
 NOT_THE_PROJECT = shutil.ignore_patterns(".git", ".venv", "runs", "data", "test-artifacts", "__pycache__", ".*cache")
 
 
 def lesson_state(database_url, runs_root):
-    """Two finished runs (saved as training saves them), the first the class model, and three class digits."""
+    """Two finished runs (saved as training saves them), the first the class model, three class digits, and
+    a quiz round with two votes (the quiz's own calls, as server A's pages make them)."""
     database = ClassSet(database_url)
     store = RunStore(database, runs_root)
     for name in FINISHED_RUNS:
@@ -41,7 +46,18 @@ def lesson_state(database_url, runs_root):
     images, labels = load_test_set()
     for image, label in zip(images[:3], labels[:3], strict=True):
         database.add(image, int(label), int(label), 0.99, "student-before-the-restart")
-    return database, store
+    quiz = Quiz(database)
+    round_number = quiz.start_round(images[0], np.eye(10)[labels[0]], label=int(labels[0]), host=QUIZ_HOST)
+    for voter in ("student-1", "student-2"):
+        quiz.vote(voter, int(labels[0]), round_number)
+    return database, store, quiz
+
+
+def wait_until(predicate, timeout=30):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.05)
 
 
 def open_train_page(page, url):
@@ -70,7 +86,7 @@ def saved_row(page, text):
 def test_two_servers_share_a_lesson_and_a_killed_one_loses_nothing(browser, tmp_path, mnist_npz_path):
     database_url = f"sqlite:///{tmp_path / 'lesson.sqlite'}"
     runs_a = tmp_path / "server-a-runs"
-    database, store = lesson_state(database_url, runs_a)
+    database, store, quiz = lesson_state(database_url, runs_a)
     empty_copy = tmp_path / "fresh-project"
     shutil.copytree(PROJECT_DIR, empty_copy, ignore=NOT_THE_PROJECT)
     server_a, url_a = start_streamlit({"MNIST_CNN_CLASS_DB_URL": database_url, "MNIST_CNN_RUNS": str(runs_a)})
@@ -109,6 +125,13 @@ def test_two_servers_share_a_lesson_and_a_killed_one_loses_nothing(browser, tmp_
             teacher.get_by_text(f"Class model: run “{TITLES[1]}”").wait_for(timeout=30_000)
             student.goto(f"{url_b}/Class", timeout=120_000)
             student.locator(".st-key-class-counts").get_by_text("3 digits").wait_for(timeout=120_000)
+            student.locator(".quiz-round").get_by_text("1", exact=True).wait_for(timeout=30_000)
+            student.locator(".st-key-quiz-vote-4 button").click()
+            wait_until(lambda: quiz.view().vote_count == 3)  # counted in the quiz every server shares
+            quiz.reveal(host=QUIZ_HOST)
+            revealed = time.monotonic()
+            student.locator(".quiz-reveal").wait_for(timeout=10_000)
+            reveal_seconds = time.monotonic() - revealed
 
             before = {path.name for path in runs_a.iterdir()}
             start_tiny_run(teacher)
@@ -132,6 +155,7 @@ def test_two_servers_share_a_lesson_and_a_killed_one_loses_nothing(browser, tmp_
         database.dispose()
 
     assert stop_seconds < 3.0, f"Stop on B took {stop_seconds:.1f} s to stop A's run"
+    assert reveal_seconds < 3.0, f"the reveal took {reveal_seconds:.1f} s to reach B"
     # The killed run's last epoch, copied to B's empty folder, still reads digits.
     restored = read_saved_run(empty_copy / "runs" / killed_run)
     assert restored.status == "interrupted" and restored.record.completed_epochs >= 1 and restored.has_model
