@@ -124,7 +124,9 @@ class LiveBoard:
         return bool(updated)
 
     def elsewhere(self):
-        """The run another server is training now (a :class:`PublishedRun`), or None; read at most every READ_SECONDS."""
+        """The class's latest run when another server started it (a :class:`PublishedRun`: training now, or
+        how it ended), else None; read at most every READ_SECONDS. An active run whose server stopped
+        publishing (killed) is None too."""
         now = self._clock()
         if now - self._read_at >= READ_SECONDS and self._read_lock.acquire(blocking=False):  # one reader; others reuse
             try:
@@ -134,7 +136,7 @@ class LiveBoard:
             finally:
                 self._read_lock.release()
         run = self._read
-        if run is None or run.server_id == self.server_id or not run.active or now - run.updated_at > STALE_SECONDS:
+        if run is None or run.server_id == self.server_id or (run.active and now - run.updated_at > STALE_SECONDS):
             return None
         return run
 

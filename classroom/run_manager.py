@@ -186,7 +186,7 @@ class RunManager:
                 return True
         elsewhere = self._elsewhere()
         try:
-            return elsewhere is not None and self._board.request_stop(elsewhere.run_name)
+            return elsewhere is not None and elsewhere.active and self._board.request_stop(elsewhere.run_name)
         except ClassSetUnavailableError:
             return False
 
@@ -197,7 +197,7 @@ class RunManager:
 
     def snapshot(self):
         """The current run as an immutable :class:`RunSnapshot` (state idle before any run): this server's,
-        or the one another server on the database is training."""
+        or the class's latest when another server on the database started it."""
         local = self._local_snapshot()
         if local.active:
             return local

@@ -121,16 +121,19 @@ class RunStore:
         for name in sorted(set(in_database) | set(on_disk)):
             database_time, deleted = in_database.get(name, (None, False))
             disk_time = on_disk.get(name)
-            if deleted:
-                if disk_time is not None:
-                    shutil.rmtree(self.runs_root / name, ignore_errors=True)  # deleted on another server
-            elif disk_time is None and name in self._seen_on_disk:
-                self.delete(name)  # its folder was deleted since the last sync
-            elif disk_time is not None and (database_time is None or disk_time > database_time + SAME_MOMENT_SECONDS):
-                self.save(self.runs_root / name)
-            elif database_time is not None and (disk_time is None or database_time > disk_time + SAME_MOMENT_SECONDS):
-                self.restore(name)
-                restored.append(name)
+            try:
+                if deleted:
+                    if disk_time is not None:
+                        shutil.rmtree(self.runs_root / name, ignore_errors=True)  # deleted on another server
+                elif disk_time is None and name in self._seen_on_disk:
+                    self.delete(name)  # its folder was deleted since the last sync
+                elif disk_time is not None and (database_time is None or disk_time > database_time + SAME_MOMENT_SECONDS):
+                    self.save(self.runs_root / name)
+                elif database_time is not None and (disk_time is None or database_time > disk_time + SAME_MOMENT_SECONDS):
+                    self.restore(name)
+                    restored.append(name)
+            except (OSError, ValueError):  # a broken folder (the Train page lists it as unreadable) stays as it is
+                continue
         self._seen_on_disk = set(self._folders())
         return restored
 

@@ -43,7 +43,9 @@ def class_server(class_runs_dir):
         def restart(self):
             self.stop()
             self.process, self.url = start_streamlit(
-                {PASSCODE_ENVIRONMENT_VARIABLE: PASSCODE, "MNIST_CNN_RUNS": str(class_runs_dir)}
+                # the same database after a restart, as a real server keeps its settings
+                {PASSCODE_ENVIRONMENT_VARIABLE: PASSCODE, "MNIST_CNN_RUNS": str(class_runs_dir),
+                 "MNIST_CNN_DATA": str(class_runs_dir.with_name(f"{class_runs_dir.name}-data"))}
             )
 
         def stop(self):

@@ -49,7 +49,8 @@ def test_server_b_watches_and_stops_the_run_server_a_trains(database, small_mnis
         wait_until(lambda: not server_a.snapshot().active)
         assert time.monotonic() - asked < 2.0
         assert server_a.snapshot().state == RunState.STOPPED
-        wait_until(lambda: not server_b.snapshot().active)  # its last state is published: B is idle again
+        # Its last state is published: B shows how the class's latest run ended.
+        assert wait_until(lambda: (s := server_b.snapshot()).state == RunState.STOPPED and s).run_dir.name == run_dir.name
     finally:
         server_a.stop()
         server_a.wait(60)

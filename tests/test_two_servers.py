@@ -114,10 +114,14 @@ def test_two_servers_share_a_lesson_and_a_killed_one_loses_nothing(browser, tmp_
             )
             student.get_by_role("button", name="Stop training").click()  # no passcode: anyone may stop
             asked = time.monotonic()
-            teacher.wait_for_function(f"() => document.querySelector('{STATUS}').innerText.includes('Stopped')", timeout=10_000)
+            # Honoured: A stops training (then scores the test set, which takes a moment longer, before "Stopped").
+            teacher.wait_for_function(f"() => /Stopping|Stopped/.test(document.querySelector('{STATUS}').innerText)", timeout=10_000)
             stop_seconds = time.monotonic() - asked
 
+            student.wait_for_function(f"() => document.querySelector('{STATUS}').innerText.includes('Stopped')", timeout=10_000)
+            saved_row(student, "stopped").wait_for(state="attached", timeout=30_000)  # the grid has every run now
             select_saved_run(student, TITLES[1])
+            student.get_by_text(f"Selected: {TITLES[1]}").wait_for(timeout=30_000)
             student.get_by_role("button", name="Make this the class model").click()
             student.get_by_text(f"Class model: run “{TITLES[1]}”").wait_for(timeout=30_000)
             time.sleep(CHOICE_SECONDS)  # how long A may trust the class model it read last
