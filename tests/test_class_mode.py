@@ -33,29 +33,14 @@ def class_runs_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def class_server(class_runs_dir):
-    """A server with a teacher passcode; ``restart()`` starts a fresh process on the same runs folder."""
-
-    class Server:
-        def __init__(self):
-            self.process, self.url = None, None
-            self.restart()
-
-        def restart(self):
-            self.stop()
-            self.process, self.url = start_streamlit(
-                # the same database after a restart, as a real server keeps its settings
-                {PASSCODE_ENVIRONMENT_VARIABLE: PASSCODE, "MNIST_CNN_RUNS": str(class_runs_dir),
-                 "MNIST_CNN_DATA": str(class_runs_dir.with_name(f"{class_runs_dir.name}-data"))}
-            )
-
-        def stop(self):
-            if self.process is not None:
-                self.process.terminate()
-                self.process.wait(timeout=20)
-
-    server = Server()
-    yield server
-    server.stop()
+    """A server with a teacher passcode on its own runs folder and database; yields its URL."""
+    process, url = start_streamlit({
+        PASSCODE_ENVIRONMENT_VARIABLE: PASSCODE, "MNIST_CNN_RUNS": str(class_runs_dir),
+        "MNIST_CNN_DATA": str(class_runs_dir.with_name(f"{class_runs_dir.name}-data")),
+    })
+    yield url
+    process.terminate()
+    process.wait(timeout=20)
 
 
 def new_context(browser, options):
@@ -114,7 +99,7 @@ def test_only_the_teacher_starts_and_stops_even_after_a_reload_and_from_a_second
     student_context = new_context(browser, PHONE)
     second_device_context = new_context(browser, PHONE)
     try:
-        student = open_train_page(student_context, f"{class_server.url}/Train")
+        student = open_train_page(student_context, f"{class_server}/Train")
         assert student.get_by_text("The teacher starts runs here: watch the run live on this page.").count() == 1
         assert student.get_by_role("button", name="Start training").count() == 0  # the settings are folded away
         assert student.get_by_role("button", name=re.compile("Presenter view")).count() == 0
@@ -122,7 +107,7 @@ def test_only_the_teacher_starts_and_stops_even_after_a_reload_and_from_a_second
         assert student.get_by_role("button", name="Start training").is_disabled()
         assert student.get_by_text("Only the teacher starts and stops runs").count() == 1
 
-        teacher = open_train_page(teacher_context, f"{class_server.url}/Train")
+        teacher = open_train_page(teacher_context, f"{class_server}/Train")
         unlock(teacher, "not the passcode", then="Wrong passcode. Try again.")
         unlock(teacher)
         assert not urlsplit(teacher.url).query  # the rights live in a cookie, not in the address
@@ -138,7 +123,7 @@ def test_only_the_teacher_starts_and_stops_even_after_a_reload_and_from_a_second
         teacher.get_by_text("Teacher mode on your second device").click()
         teacher.get_by_role("button", name="Make a one-time sign-in link").click()
         link = teacher.locator(".st-key-teacher [data-testid='stCode'] code").inner_text().strip()
-        assert link.startswith(f"{class_server.url}/Train?teacher_sign_in=")
+        assert link.startswith(f"{class_server}/Train?teacher_sign_in=")
         save_screenshot(teacher, "class-mode-train-teacher-1920")
 
         student.reload(wait_until="commit", timeout=180_000)
@@ -165,18 +150,19 @@ def test_only_the_teacher_starts_and_stops_even_after_a_reload_and_from_a_second
             context.close()
 
 
-def test_the_class_model_reaches_every_visitor_and_survives_a_restart(browser, class_server, class_runs_dir):
+def test_only_the_teacher_chooses_the_class_model_and_it_follows_them_to_draw(browser, class_server, class_runs_dir):
+    """(A fresh server on the same database shows it too: tests/test_two_servers.py.)"""
     shutil.copytree(BUNDLED_RUN_DIR, class_runs_dir / RUN_NAME)
     student_context = new_context(browser, DESKTOP)
     teacher_context = new_context(browser, DESKTOP)
     try:
-        student = open_train_page(student_context, f"{class_server.url}/Train")
+        student = open_train_page(student_context, f"{class_server}/Train")
         select_saved_run(student, RUN_TITLE)
         student.get_by_role("button", name="Use this model on the Draw and Mistakes pages").wait_for()
         assert student.get_by_role("button", name="Make this the class model").count() == 0
         save_screenshot(student, "class-mode-train-student-1920")
 
-        teacher = open_train_page(teacher_context, f"{class_server.url}/Train")
+        teacher = open_train_page(teacher_context, f"{class_server}/Train")
         unlock(teacher)
         select_saved_run(teacher, RUN_TITLE)
         teacher.get_by_text(f"Selected: {RUN_TITLE}").wait_for(timeout=180_000)
@@ -185,7 +171,7 @@ def test_the_class_model_reaches_every_visitor_and_survives_a_restart(browser, c
 
         # The teacher goes to Draw through the menu (a deep link to /Train shows none: enter at home); the
         # rights go along in the cookie, and no address carries a token.
-        teacher.goto(f"{class_server.url}/", wait_until="commit")
+        teacher.goto(f"{class_server}/", wait_until="commit")
         teacher.get_by_role("link", name="Draw", exact=True).click()
         teacher.get_by_text(f"Read by {RUN_IN_WORDS} (the class model chosen by the teacher)").wait_for(
             timeout=180_000
@@ -194,19 +180,6 @@ def test_the_class_model_reaches_every_visitor_and_survives_a_restart(browser, c
     finally:
         student_context.close()
         teacher_context.close()
-
-    class_server.restart()  # a fresh process reads the class model from the runs folder
-    visitor_context = new_context(browser, DESKTOP)
-    try:
-        visitor = visitor_context.new_page()
-        visitor.goto(f"{class_server.url}/Mistakes", wait_until="commit", timeout=180_000)
-        visitor.get_by_text(f"as seen by {RUN_IN_WORDS} (the class model chosen by the teacher)").wait_for(timeout=180_000)
-        visitor.goto(f"{class_server.url}/Draw", wait_until="commit", timeout=180_000)
-        visitor.get_by_text(f"Read by {RUN_IN_WORDS} (the class model chosen by the teacher)").wait_for(
-            timeout=180_000
-        )
-    finally:
-        visitor_context.close()
 
 
 def test_without_a_passcode_a_visitor_who_reloads_can_still_stop(app_url, browser, mnist_npz_path):
