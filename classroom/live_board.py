@@ -21,7 +21,7 @@ from mnist_cnn.run_record import BatchPoint, EpochPoint, History, RunRecord
 
 PUBLISH_SECONDS = 0.5  # how often the training server writes the row: others see the run at most ~1 s late
 READ_SECONDS = 0.5  # how long a server reuses the row it read (every spectator's page asks every second)
-STALE_SECONDS = 10.0
+STALE_SECONDS = 5.0  # ten missed publishes: the server died (a busy one still publishes every second or two)
 MAX_BATCH_POINTS = 1500  # the history others draw: enough for the chart, small enough to write twice a second
 ROW_ID = 1
 

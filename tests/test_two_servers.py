@@ -124,9 +124,7 @@ def test_two_servers_share_a_lesson_and_a_killed_one_loses_nothing(browser, tmp_
             student.get_by_text(f"Selected: {TITLES[1]}").wait_for(timeout=30_000)
             student.get_by_role("button", name="Make this the class model").click()
             student.get_by_text(f"Class model: run “{TITLES[1]}”").wait_for(timeout=30_000)
-            time.sleep(CHOICE_SECONDS)  # how long A may trust the class model it read last
-            open_train_page(teacher, url_a)
-            teacher.get_by_text(f"Class model: run “{TITLES[1]}”").wait_for(timeout=30_000)
+            chosen = time.monotonic()
             student.goto(f"{url_b}/Class", timeout=120_000)
             student.locator(".st-key-class-counts").get_by_text("3 digits").wait_for(timeout=120_000)
             student.locator(".quiz-round").get_by_text("1", exact=True).wait_for(timeout=30_000)
@@ -136,6 +134,10 @@ def test_two_servers_share_a_lesson_and_a_killed_one_loses_nothing(browser, tmp_
             revealed = time.monotonic()
             student.locator(".quiz-reveal").wait_for(timeout=10_000)
             reveal_seconds = time.monotonic() - revealed
+
+            time.sleep(max(0.0, CHOICE_SECONDS - (time.monotonic() - chosen)))  # how long A may trust the class model it read
+            open_train_page(teacher, url_a)
+            teacher.get_by_text(f"Class model: run “{TITLES[1]}”").wait_for(timeout=30_000)
 
             before = {path.name for path in runs_a.iterdir()}
             start_tiny_run(teacher)
