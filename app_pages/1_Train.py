@@ -19,7 +19,7 @@ from classroom.run_manager import RunAlreadyActiveError
 from classroom.runs import list_saved_runs, read_saved_run
 from mnist_cnn.data import MNIST_TRAINING_IMAGES, mnist_is_available_offline
 from mnist_cnn.paths import BUNDLED_RUN_DIR
-from mnist_cnn.run_folder import RunsFolderError
+from mnist_cnn.run_folder import RunsFolderError, run_zip_bytes
 from mnist_cnn.training_figures import runs_overlay_figure
 from ui.active_model import active_model, set_active_model_path
 from ui.class_model import class_model_button_ui, class_model_caption, current_class_model, is_class_model
@@ -151,8 +151,8 @@ if len(chosen) == 1:
         )
         class_model_button_ui(run, class_column)
         model_column.download_button(
-            "Download model (.keras)", data=run.model_path.read_bytes(), file_name=f"{run.name}.keras",
-            mime="application/octet-stream",
+            "Download run (.zip)", data=run_zip_bytes(run.path), file_name=f"{run.name}.zip", mime="application/zip",
+            help="model.keras and metrics.json in a folder: `python -m mnist_cnn evaluate` reads the zip or the folder.",
         )
         csv_column.download_button(
             "Download metrics (CSV)", data=run.record.history_csv(), file_name=f"{run.name}.csv",

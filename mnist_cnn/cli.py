@@ -2,6 +2,7 @@
 import argparse
 import json
 import sys
+import tempfile
 
 from mnist_cnn.model import OPTIMIZERS
 from mnist_cnn.presets import DEFAULT_PRESET, PRESETS
@@ -43,10 +44,14 @@ def _evaluate(args):
     from mnist_cnn.evaluation import evaluate
     from mnist_cnn.model import load_bundled_model, load_model
     from mnist_cnn.paths import BUNDLED_MODEL_PATH
-    from mnist_cnn.run_folder import find_model_file
+    from mnist_cnn.run_folder import find_model_file, unzip_run
 
     if args.run_or_model is None:
         model_path, model = BUNDLED_MODEL_PATH, load_bundled_model()
+    elif str(args.run_or_model).endswith(".zip"):  # a run downloaded from the Train page
+        with tempfile.TemporaryDirectory() as unpacked:
+            model_path = args.run_or_model
+            model = load_model(find_model_file(unzip_run(args.run_or_model, unpacked)))
     else:
         model_path = find_model_file(args.run_or_model)
         model = load_model(model_path)
@@ -91,7 +96,10 @@ def build_parser():
     train_parser.set_defaults(handler=_train)
 
     evaluate_parser = commands.add_parser("evaluate", help="score a model on the bundled MNIST test set")
-    evaluate_parser.add_argument("run_or_model", nargs="?", help="a run folder or .keras file (default: the bundled model)")
+    evaluate_parser.add_argument(
+        "run_or_model", nargs="?",
+        help="a run folder, a run's .zip (downloaded from the Train page) or a .keras file (default: the bundled model)",
+    )
     evaluate_parser.set_defaults(handler=_evaluate)
 
     from mnist_cnn.precomputed import TEST_PROBABILITIES_PATH, TUTORIAL_LAYERS_PATH

@@ -5,12 +5,14 @@
 What the training loop writes and ``python -m mnist_cnn evaluate`` loads; the saved runs a class sees
 (listed, titled, exported) are ``classroom/runs.py``.
 """
+import io
 import json
 import os
 import secrets
 import shutil
 import tempfile
 import time
+import zipfile
 from enum import StrEnum
 from pathlib import Path
 
@@ -100,3 +102,36 @@ def find_model_file(run_or_model):
     """A run folder or a ``.keras`` path, as the path of the model file."""
     path = Path(run_or_model)
     return path / MODEL_FILE if path.is_dir() else path
+
+
+def run_zip_bytes(run_dir):
+    """The run folder as a zip (``<run name>/model.keras`` and ``<run name>/metrics.json``), for a download."""
+    run_dir = Path(run_dir)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in (MODEL_FILE, METRICS_FILE):
+            if (run_dir / name).is_file():
+                archive.write(run_dir / name, f"{run_dir.name}/{name}")
+    return buffer.getvalue()
+
+
+def unzip_run(zip_path, into):
+    """Unpack a run's zip (from :func:`run_zip_bytes`) under the folder ``into``; returns the run folder.
+
+    Raises ValueError for a zip that holds no run: anything but one folder with a ``model.keras``.
+    """
+    try:
+        with zipfile.ZipFile(zip_path) as archive:
+            names = archive.namelist()
+            folders = {name.split("/")[0] for name in names}
+            plain = len(folders) == 1 and next(iter(folders)) not in ("", ".", "..") and "\\" not in next(iter(folders))
+            if not plain or f"{next(iter(folders))}/{MODEL_FILE}" not in names:
+                raise ValueError(f"{zip_path} is not a run's zip: expected one folder with {MODEL_FILE} (and {METRICS_FILE})")
+            run_name = next(iter(folders))
+            for name in (MODEL_FILE, METRICS_FILE):
+                if f"{run_name}/{name}" in names:  # only these two files, by name: nothing else is written
+                    (Path(into) / run_name).mkdir(parents=True, exist_ok=True)
+                    (Path(into) / run_name / name).write_bytes(archive.read(f"{run_name}/{name}"))
+    except zipfile.BadZipFile as error:
+        raise ValueError(f"{zip_path} is not a zip file: {error}") from error
+    return Path(into) / run_name

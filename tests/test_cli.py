@@ -2,12 +2,14 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mnist_cnn.cli import main
+from mnist_cnn.run_folder import run_zip_bytes
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -52,6 +54,13 @@ def test_train_then_evaluate_end_to_end(small_npz, tmp_path, capsys):
     assert result["test_accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-4)
     assert result["test_loss"] == pytest.approx(metrics["test_loss"], rel=1e-3)
 
+    downloaded = tmp_path / "downloads" / f"{run_dir.name}.zip"  # the Train page's "Download run (.zip)"
+    downloaded.parent.mkdir()
+    downloaded.write_bytes(run_zip_bytes(run_dir))
+    assert main(["evaluate", str(downloaded)]) == 0
+    from_zip = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert from_zip["test_accuracy"] == result["test_accuracy"] and from_zip["model"] == str(downloaded)
+
 
 def test_bundled_model_reaches_the_tutorials_claimed_accuracy(capsys):
     assert main(["evaluate"]) == 0
@@ -59,6 +68,25 @@ def test_bundled_model_reaches_the_tutorials_claimed_accuracy(capsys):
     assert result["n"] == 10000
     assert result["test_accuracy"] >= 0.992
     assert result["model"].endswith("assets/model/model.keras")
+
+
+def test_a_zip_that_holds_no_run_is_a_clear_message(tmp_path, capsys):
+    not_a_zip = tmp_path / "photo.zip"
+    not_a_zip.write_bytes(b"\xff\xd8 a jpeg")
+    assert main(["evaluate", str(not_a_zip)]) == 2
+    assert "is not a zip file" in capsys.readouterr().err
+    other_zip = tmp_path / "other.zip"
+    with zipfile.ZipFile(other_zip, "w") as archive:
+        archive.writestr("notes/readme.txt", "no model here")
+        archive.writestr("../../escape/model.keras", "nor here")
+    assert main(["evaluate", str(other_zip)]) == 2
+    assert "is not a run's zip" in capsys.readouterr().err
+    climbing = tmp_path / "inside" / "climbing.zip"
+    climbing.parent.mkdir()
+    with zipfile.ZipFile(climbing, "w") as archive:
+        archive.writestr("../model.keras", "written beside the temporary folder, if it were unpacked")
+    assert main(["evaluate", str(climbing)]) == 2
+    assert "is not a run's zip" in capsys.readouterr().err
 
 
 def test_bad_settings_and_missing_files_exit_with_a_clear_message(tmp_path, capsys, monkeypatch):
