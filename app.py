@@ -9,6 +9,7 @@ from ui.active_model import active_model_label, test_set_probabilities
 from ui.identity import carry_identity
 from ui.join_card import home_join_ui
 from ui.navigation import phone_navigation_ui
+from ui.page_styles import page_styles
 from ui.run_store import sync_saved_runs
 from ui.server_tuning import tune_streamlit_for_tensorflow
 from ui.teacher import keep_teacher_rights
@@ -84,4 +85,5 @@ carry_identity()  # who this browser is (visitor id, teacher and quiz host token
 current_page = st.navigation(PAGES, position="top")
 phone_navigation_ui(PAGES)  # phones get no top navigation from Streamlit
 accessibility_styles()  # focus ring, reduced motion
+page_styles()  # the live run's layout, present in every frame of a rerun
 current_page.run()

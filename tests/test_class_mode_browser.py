@@ -112,7 +112,9 @@ def test_live_chart_refreshes_in_place_and_presenter_view_fits_a_projector(app_u
         print(f"chart probe: {len(samples)} frames ({len(training)} while training), {len(blank)} blank, heights {heights}, tops {tops}")
         assert len(training) > 30, "the run was too short to watch"
         assert not blank, f"blank chart in frames {blank[:20]} of {len(samples)}: {[samples[i] for i in blank[:5]]}"
-        assert len(heights) == 1 and len(tops) == 1, (heights, tops)
+        moves = [(index, sample["top"], sample["status"][:60]) for index, sample in enumerate(samples)
+                 if index and sample["top"] != samples[index - 1]["top"]]
+        assert len(heights) == 1 and len(tops) == 1, (heights, tops, samples[0]["top"], samples[0]["status"][:60], moves[:6])
 
         wall = page.locator(".prediction-wall .wall-cell")
         assert wall.count() == 24 and page.locator(".wall-right, .wall-wrong").count() == 24

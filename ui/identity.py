@@ -111,8 +111,11 @@ def carry_identity(key="identity"):
             pending[name] = (value, expires_at)
     # The container is drawn on every run, script or not: were it there on one run and gone on the next,
     # every element after it would move, and the Draw page's canvas would be mounted anew and lose a stroke.
-    with st.container(key=key, border=False):  # hidden by CSS: no gap on the page
-        hide = f"<style>.st-key-{key}, [data-testid='stLayoutWrapper']:has(> .st-key-{key}) {{ display: none; }}</style>"
+    # Hidden by a style of its own, the same on every run: were the rule in the changing element below, a busy
+    # browser would show the container (a 21 px gap) for the moment between removing one and drawing the next.
+    hide = f"<style>.st-key-{key}, [data-testid='stLayoutWrapper']:has(> .st-key-{key}) {{ display: none; }}</style>"
+    st.html(hide)
+    with st.container(key=key, border=False):
         # The same script on every run for a few seconds, then none: a fragment redrawn every second sends
         # nothing more, and a busy browser that applied two redraws at once has still run it.
         st.html(hide + cookie_script(pending) if pending else hide, unsafe_allow_javascript=bool(pending))

@@ -20,20 +20,6 @@ ACTIVE_REFRESH_SECONDS = 1.0
 CHART_SLOTS = 3
 IDLE_REFRESH_SECONDS = 3.0
 
-# Streamlit gives a chart a new element id whenever its figure changes (the id hashes the spec, even
-# with a key), so the browser unmounts the old chart and mounts a new one, which plotly draws a frame
-# or more later: a blank chart on every refresh. Charts stacked in one grid cell take turns: the new
-# figure goes into the oldest slot, and a mount animation lifts the newest chart above the others,
-# which stay drawn beneath until it has painted (a chart is transparent until then).
-STEADY_CHART_CSS = """
-<style>
-.st-key-steady-chart { display: grid; grid-template-columns: minmax(0, 1fr); }
-.st-key-steady-chart > div { grid-area: 1 / 1; width: 100%; }
-.st-key-steady-chart .stPlotlyChart { position: relative; animation: newest-chart-on-top 100000s linear forwards; }
-@keyframes newest-chart-on-top { from { z-index: 1000000; } to { z-index: 1; } }
-</style>
-"""
-
 WALL_CSS = """
 <style>
 .prediction-wall { display: grid; grid-template-columns: repeat(auto-fill, minmax(var(--wall-cell, 76px), 1fr));
@@ -95,8 +81,8 @@ def chart_figure(snapshot, height=CHART_HEIGHT, font_size=FONT_SIZE):
 
 
 def steady_chart(figure, key="steady-chart", view="page"):
-    """Show ``figure`` without a blank frame when it replaces the previous one (the page draws
-    STEADY_CHART_CSS once, outside its refreshing fragment).
+    """Show ``figure`` without a blank frame when it replaces the previous one (with
+    :data:`ui.page_styles.STEADY_CHART_CSS`, drawn by app.py before every page).
 
     ``view`` names the layout the chart is in (the page, presenter view): when it changes, every
     slot is mounted anew at once, and a tie in the mount animation goes to the last slot, so the
@@ -174,20 +160,9 @@ def progress_text(snapshot):
     )
 
 
-STATUS_CSS = """
-<style>
-/* Status, progress and Stop keep one height in every state, so the chart below never moves. */
-.st-key-train-status-row { min-height: 7.5rem; }
-/* A refresh that takes a while (a busy server) must not fade the live run out for a moment. */
-.st-key-live-run .stElementContainer, .st-key-presenter .stElementContainer { opacity: 1 !important; transition: none !important; }
-</style>
-"""
-
-
 def status_ui(snapshot, stop_button=None):
     """The run's status line and progress bar (a download bar while MNIST downloads), with
     ``stop_button`` (a function that draws it, or None) beside them."""
-    st.html(STATUS_CSS)
     with st.container(key="train-status-row", horizontal=True, vertical_alignment="top"):
         with st.container(key="train-status"):
             _status_lines(snapshot)
@@ -222,7 +197,6 @@ def live_run_ui(manager, started_active, can_stop, request_stop):
     ``started_active``: whether a run was active when the page ran; when that changes, the whole
     page reruns (its controls and saved runs change). ``can_stop(snapshot)`` says whether this
     visitor may stop the run; ``request_stop`` is the Stop button's callback."""
-    st.html(STEADY_CHART_CSS)  # outside the fragment: its refreshes never leave a frame without it
 
     @st.fragment(run_every=ACTIVE_REFRESH_SECONDS if started_active else IDLE_REFRESH_SECONDS)
     def live_run():

@@ -58,7 +58,6 @@ def presenter_ui(manager, started_active, can_stop, request_stop):
     from ui.live_run import (
         ACTIVE_REFRESH_SECONDS,
         IDLE_REFRESH_SECONDS,
-        STEADY_CHART_CSS,
         chart_figure,
         prediction_wall_ui,
         progress_text,
@@ -66,7 +65,7 @@ def presenter_ui(manager, started_active, can_stop, request_stop):
     )
     from ui.run_status import status_line
 
-    st.html(PRESENTER_CSS + STEADY_CHART_CSS)
+    st.html(PRESENTER_CSS)
 
     @st.fragment(run_every=ACTIVE_REFRESH_SECONDS if started_active else IDLE_REFRESH_SECONDS)
     def presenter_live():
