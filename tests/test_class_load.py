@@ -68,7 +68,7 @@ def test_five_protocol_clients_draw_and_get_their_own_digits(app_url):
     expected = digits_the_app_reads(drawings)
     run_in_own_thread(open_page_once(app_url, DRAW_PAGE))  # the first visit loads the model
     recording = load_recording(run_in_own_thread(record_in_chromium(app_url)))
-    results = run_in_own_thread(drawing_class(app_url, recording, drawings, students=5, seconds=10, think=(1, 3)))
+    results = run_in_own_thread(drawing_class(app_url, recording, drawings, students=5, seconds=7, think=(1, 2)))
 
     assert [r["error"] for r in results] == [None] * 5
     assert all(len(r["answers"]) >= 2 for r in results)  # a second drawing follows a replayed clearing

@@ -64,12 +64,11 @@ def test_chart_text_is_at_least_16_px_and_dark_in_the_browser(app_url, page):
 
 
 def fill_short_run(page):
-    """1 epoch of 2,000 images in batches of 16: a run of a few seconds with many refreshes."""
+    """1 epoch of 1,000 images in batches of 16: a run of a few seconds with many refreshes."""
     page.get_by_label("Epochs").fill("1")
     size = page.locator("[data-testid='stSlider']").filter(has_text="Training images").get_by_role("slider")
     size.focus()
     page.keyboard.press("Home")
-    page.keyboard.press("ArrowRight")
     batch = page.locator("[data-testid='stSlider']").filter(has_text="Batch size").get_by_role("slider")
     batch.focus()
     page.keyboard.press("Home")
