@@ -92,10 +92,7 @@ def test_the_teacher_keeps_rights_through_a_reload_with_no_token_in_any_address_
         second.wait_for_function("() => !location.search.includes('teacher_sign_in')")
         assert cookie(second, TEACHER_COOKIE) not in (None, token)
         save_screenshot(second, "teacher-controls-360")
-        used_again = open_page(new_browser(browser, PHONE), link)
-        used_again.get_by_text("used already or has expired").wait_for()
-        assert not is_teacher(used_again)
-        used_again.context.close()
+        # (A link used twice gives nothing: tests/test_teacher_ui.py.)
 
         # Presenter views: the projector's address carries nothing but present=1, and the tab keeps the rights.
         teacher.get_by_role("button", name="Presenter view (projector)").click()
