@@ -96,6 +96,16 @@ def _isolated_runs_dir(tmp_path, monkeypatch):
     monkeypatch.delenv("MNIST_CNN_CLASS_DB_URL", raising=False)
 
 
+HEAVY_MARKS = ("browser", "slow", "load")  # tests that drive servers, browsers or long training
+
+
+def pytest_collection_modifyitems(items):
+    """Files with heavy tests first: the short tests then fill the end, so pytest-xdist's two workers
+    finish together (a long file picked up last made the suite wait for it alone)."""
+    heavy_files = {item.path for item in items if any(item.get_closest_marker(mark) for mark in HEAVY_MARKS)}
+    items.sort(key=lambda item: item.path not in heavy_files)  # stable: each file keeps its order
+
+
 @pytest.fixture(scope="session")
 def postgres_server_url():
     """URL of a PostgreSQL server for tests (MNIST_CNN_TEST_POSTGRES_URL; .ci/postgres.sh starts one).
