@@ -103,11 +103,29 @@ def open_draw_page(page, app_url):
 
 
 def select_saved_run(page, name):
-    """Tick the row of ``name`` in the saved-runs grid (a canvas: click where its checkbox is drawn)."""
-    wait_for_app_idle(page)  # a rerun still under way may move the grid after it was measured
+    """Tick the row of ``name`` in the first grid (a canvas: click where its checkbox is drawn), and only it.
+
+    The grid can gain a row between aiming and clicking (on a shared server another visitor's run starts
+    and every Train page reruns): the tick then lands on a neighbour. The grid's accessible rows say which
+    row is ticked (``aria-selected``), so a wrong tick is taken back and the row aimed at again.
+    """
     grid = page.locator("[data-testid='stDataFrame']").first
+    ticked = grid.locator("[role='row'][aria-selected='true']")
+    for _ in range(3):
+        wait_for_app_idle(page)
+        _click_row(page, grid, grid.locator("[role='row']", has_text=name).first)
+        ticked.first.wait_for(state="attached", timeout=30_000)
+        if name in ticked.first.text_content():
+            return
+        _click_row(page, grid, ticked.first)  # a neighbour: untick it
+        page.wait_for_function(
+            "() => !document.querySelector(\"[data-testid='stDataFrame'] [role='row'][aria-selected='true']\")", timeout=30_000
+        )
+    raise AssertionError(f"the row of {name!r} kept moving away from the click")
+
+
+def _click_row(page, grid, row):
     grid.scroll_into_view_if_needed()
-    row = grid.locator("[role='row']", has_text=name).first
     row_index = int(row.get_attribute("aria-rowindex"))  # 1 is the header row
     box = grid.bounding_box()
     header_height = row_height = 35
