@@ -392,6 +392,10 @@ def cpu_seconds(pid):
     return sum(int(field) for field in fields[11:15]) / TICKS_PER_SECOND
 
 
+def servers_cpu_seconds(pids):
+    return sum(cpu_seconds(pid) for pid in pids)
+
+
 def memory_mb(pid, field):
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -546,16 +550,17 @@ def class_figures(results, wall):
     return by_role
 
 
-async def one_class(url, args, size, recording, browser, drawings, runs):
-    """Quiet window (training alone), then the class window; figures of both."""
-    server_pid = args.server_pid
+async def one_class(urls, args, size, recording, browser, drawings, runs):
+    """Quiet window (training alone), then the class window; figures of both. ``urls``: the servers, each
+    student pinned to one in turn (as a sticky load balancer does); the teacher trains on the first."""
+    url, server_pid = urls[0], args.server_pids[0]
     monitor = args.monitor
     with_browsers = browser is not None and args.scenario in ("draw", "mix")
-    opened = [await open_browser_student(browser, url) for _ in range(args.browsers)] if with_browsers else []
+    opened = [await open_browser_student(browser, urls[i % len(urls)]) for i in range(args.browsers)] if with_browsers else []
     quiet_started = time.perf_counter()
-    cpu_before = cpu_seconds(server_pid)
+    cpu_before = servers_cpu_seconds(args.server_pids)
     await asyncio.sleep(args.quiet_seconds)
-    quiet_cpu = (cpu_seconds(server_pid) - cpu_before) / (time.perf_counter() - quiet_started)
+    quiet_cpu = (servers_cpu_seconds(args.server_pids) - cpu_before) / (time.perf_counter() - quiet_started)
     quiet_ended = time.perf_counter()
 
     results, tasks = [], []
@@ -567,16 +572,16 @@ async def one_class(url, args, size, recording, browser, drawings, runs):
         tasks.append(quiz_class(url, size, stop_at, server_pid, results))
     for index in range(size if args.scenario != "quiz" else 0):
         if index < drawers:
-            tasks.append(drawing_student(url, recording, own_drawings(drawings, index), stop_at, think, results))
+            tasks.append(drawing_student(urls[index % len(urls)], recording, own_drawings(drawings, index), stop_at, think, results))
         else:
-            tasks.append(spectating_student(url, stop_at, results))
+            tasks.append(spectating_student(urls[index % len(urls)], stop_at, results))
     tasks += [browser_student(session, i, stop_at, think, results) for i, session in enumerate(opened)]
-    cpu_before, rss_peak, client_cpu_before = cpu_seconds(server_pid), 0.0, time.process_time()
+    cpu_before, rss_peak, client_cpu_before = servers_cpu_seconds(args.server_pids), 0.0, time.process_time()
 
     async def sample_memory():
         nonlocal rss_peak
-        while True:
-            rss_peak = max(rss_peak, memory_mb(server_pid, "VmRSS") or 0)
+        while True:  # every server process together
+            rss_peak = max(rss_peak, sum(memory_mb(pid, "VmRSS") or 0 for pid in args.server_pids))
             await asyncio.sleep(0.5)
 
     sampler = asyncio.create_task(sample_memory())
@@ -587,10 +592,11 @@ async def one_class(url, args, size, recording, browser, drawings, runs):
     if profiler:
         stop_profiler(profiler)
     wall = time.perf_counter() - class_started
-    class_cpu = cpu_seconds(server_pid) - cpu_before
+    class_cpu = servers_cpu_seconds(args.server_pids) - cpu_before
     figures = {
         "students": size,
         "scenario": args.scenario,
+        "servers": len(urls),
         **class_figures(results, wall),
         "server_cores_used": round(class_cpu / wall, 2),
         "load_generator_cores_used": round((time.process_time() - client_cpu_before) / wall, 2),
@@ -621,15 +627,22 @@ async def run(args):
     if args.client_cpus:
         os.sched_setaffinity(0, {int(c) for c in args.client_cpus.split(",")})
     drawings = student_drawings(args.drawing_pool, seed=args.seed)
-    with tempfile.TemporaryDirectory() as runs:
+    with tempfile.TemporaryDirectory() as workspace:
+        runs = Path(workspace) / "runs"  # the first server's, where the teacher trains
         prefix = ("taskset", "-c", args.server_cpus) if args.server_cpus else ()
-        env, launcher = {"MNIST_CNN_RUNS": runs}, ("-m", "streamlit")
+        # Every server on one database (a SQLite file here), each with its own runs folder, as on separate machines.
+        env = {"MNIST_CNN_RUNS": str(runs), "MNIST_CNN_CLASS_DB_URL": f"sqlite:///{workspace}/studio.sqlite"}
+        launcher = ("-m", "streamlit")
         if args.keras_cleanup:  # benchmarks/timed_streamlit.py undoes ui/server_tuning.py
-            env.update(STREAMLIT_DEFAULT_CLEANUP="1", STREAMLIT_TIMINGS=str(Path(runs) / "timings.jsonl"))
+            env.update(STREAMLIT_DEFAULT_CLEANUP="1", STREAMLIT_TIMINGS=str(Path(workspace) / "timings.jsonl"))
             launcher = (str(PROJECT_DIR / "benchmarks" / "timed_streamlit.py"),)
-        server, url = start_streamlit(env, timeout=180, launcher=launcher, command_prefix=prefix)
-        args.server_pid = server.pid
-        report = {"scenario": args.scenario, "server_cpus": args.server_cpus or "all", "training": args.training,
+        started = [start_streamlit({**env, "MNIST_CNN_RUNS": str(runs) if i == 0 else f"{workspace}/runs-{i}"}, timeout=180,
+                                   launcher=launcher, command_prefix=prefix) for i in range(args.servers)]
+        servers, urls = [server for server, _ in started], [url for _, url in started]
+        url = urls[0]
+        runs.mkdir(exist_ok=True)
+        args.server_pids = [each.pid for each in servers]
+        report = {"scenario": args.scenario, "servers": args.servers, "server_cpus": args.server_cpus or "all", "training": args.training,
                   "keras_cleanup_baseline": args.keras_cleanup,
                   "load_average_before": load_average(), "classes": []}
         try:
@@ -645,16 +658,17 @@ async def run(args):
                 for size in sizes:
                     if args.training and not training_active(runs):
                         await start_teacher_run(browser, url)  # the last run ended: the teacher starts another
-                    figures = await one_class(url, args, size, recording, browser if args.browsers else None, drawings, runs)
+                    figures = await one_class(urls, args, size, recording, browser if args.browsers else None, drawings, runs)
                     report["classes"].append(figures)
                     print(json.dumps(figures), file=sys.stderr, flush=True)
                 if args.monitor:
                     await args.monitor.stop()
                 await browser.close()
-            report["server_peak_rss_mb"] = round(memory_mb(server.pid, "VmHWM"))
+            report["server_peak_rss_mb"] = round(sum(memory_mb(each.pid, "VmHWM") for each in servers))
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            for each in servers:
+                each.terminate()
+                each.wait(timeout=30)
     passing = [c["students"] for c in report["classes"] if c["passes"]]
     report["largest_passing_class"] = max(passing) if passing else None
     report["target_p95_s"] = TARGET_P95_S
@@ -777,6 +791,7 @@ def main():
     runner.add_argument("--think-min", type=float, default=10)
     runner.add_argument("--think-max", type=float, default=20)
     runner.add_argument("--browsers", type=int, default=2, help="real chromium sessions drawing in each class")
+    runner.add_argument("--servers", type=int, default=1, help="server processes on one database, students spread over them")
     runner.add_argument("--server-cpus", default="", help="run the server under taskset -c, e.g. 0")
     runner.add_argument("--client-cpus", default="", help="pin this load generator (and chromium) to these cores")
     runner.add_argument("--no-training", dest="training", action="store_false")

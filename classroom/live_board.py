@@ -128,14 +128,19 @@ class LiveBoard:
         how it ended), else None; read at most every READ_SECONDS. An active run whose server stopped
         publishing (killed) is None too."""
         now = self._clock()
-        if now - self._read_at >= READ_SECONDS and self._read_lock.acquire(blocking=False):  # one reader; others reuse
+        # One thread reads; the others reuse the last row, or wait for the first one (none yet is not "no run").
+        if now - self._read_at >= READ_SECONDS and self._read_lock.acquire(blocking=self._read_at == float("-inf")):
             try:
+                if self._read_at != float("-inf") and now - self._read_at < READ_SECONDS:
+                    return self._fresh(self._read, now)  # read while this thread waited
                 with self.database.transaction() as connection:
                     row = connection.execute(sa.select(LIVE_RUN).where(LIVE_RUN.c.id == ROW_ID)).first()
                 self._read, self._read_at = (self._published(row) if row is not None else None), now
             finally:
                 self._read_lock.release()
-        run = self._read
+        return self._fresh(self._read, now)
+
+    def _fresh(self, run, now):
         if run is None or run.server_id == self.server_id or (run.active and now - run.updated_at > STALE_SECONDS):
             return None
         return run
