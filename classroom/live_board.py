@@ -40,7 +40,6 @@ class PublishedRun:
     elapsed_seconds: float
     version: int
     warmed_up_at: tuple | None
-    stop_requested: bool
     updated_at: float
 
     @property
@@ -95,7 +94,8 @@ class LiveBoard:
         """Take the row for a run starting here; False while another server's run is active and fresh."""
         with self.database.transaction(writes=True) as connection:
             row = connection.execute(sa.select(LIVE_RUN).where(LIVE_RUN.c.id == ROW_ID).with_for_update()).first()
-            if row is not None and row.server_id != self.server_id and self._is_live(row):
+            elsewhere = self._fresh(self._published(row), self._clock()) if row is not None else None
+            if elsewhere is not None and elsewhere.active:
                 return False
             values = {
                 "server_id": self.server_id, "run_name": run_name, "stop_requested": False, "updated_at": self._clock(),
@@ -141,12 +141,10 @@ class LiveBoard:
         return self._fresh(self._read, now)
 
     def _fresh(self, run, now):
+        """``run`` unless it is this server's own, or active but no longer published (its server died)."""
         if run is None or run.server_id == self.server_id or (run.active and now - run.updated_at > STALE_SECONDS):
             return None
         return run
-
-    def _is_live(self, row):
-        return self._clock() - row.updated_at <= STALE_SECONDS and json.loads(row.snapshot).get("state") in ACTIVE_STATES
 
     @staticmethod
     def _published(row):
@@ -156,5 +154,5 @@ class LiveBoard:
             message=data.get("message", ""), record=RunRecord.from_json(data["record"]) if "record" in data else RunRecord(),
             last_batch=data.get("last_batch"), elapsed_seconds=data.get("elapsed_seconds", 0.0), version=data.get("version", 0),
             warmed_up_at=tuple(data["warmed_up_at"]) if data.get("warmed_up_at") else None,
-            stop_requested=bool(row.stop_requested), updated_at=row.updated_at,
+            updated_at=row.updated_at,
         )

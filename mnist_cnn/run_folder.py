@@ -108,10 +108,11 @@ def run_zip_bytes(run_dir):
     """The run folder as a zip (``<run name>/model.keras`` and ``<run name>/metrics.json``), for a download."""
     run_dir = Path(run_dir)
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name in (MODEL_FILE, METRICS_FILE):
+    with zipfile.ZipFile(buffer, "w") as archive:
+        # model.keras is a zip already: stored as it is (deflating it again took 0.14 s a page run for 7%).
+        for name, compression in ((MODEL_FILE, zipfile.ZIP_STORED), (METRICS_FILE, zipfile.ZIP_DEFLATED)):
             if (run_dir / name).is_file():
-                archive.write(run_dir / name, f"{run_dir.name}/{name}")
+                archive.write(run_dir / name, f"{run_dir.name}/{name}", compress_type=compression)
     return buffer.getvalue()
 
 
@@ -124,10 +125,9 @@ def unzip_run(zip_path, into):
         with zipfile.ZipFile(zip_path) as archive:
             names = archive.namelist()
             folders = {name.split("/")[0] for name in names}
-            plain = len(folders) == 1 and next(iter(folders)) not in ("", ".", "..") and "\\" not in next(iter(folders))
-            if not plain or f"{next(iter(folders))}/{MODEL_FILE}" not in names:
+            run_name = next(iter(folders)) if len(folders) == 1 else ""
+            if run_name in ("", ".", "..") or "\\" in run_name or f"{run_name}/{MODEL_FILE}" not in names:
                 raise ValueError(f"{zip_path} is not a run's zip: expected one folder with {MODEL_FILE} (and {METRICS_FILE})")
-            run_name = next(iter(folders))
             for name in (MODEL_FILE, METRICS_FILE):
                 if f"{run_name}/{name}" in names:  # only these two files, by name: nothing else is written
                     (Path(into) / run_name).mkdir(parents=True, exist_ok=True)

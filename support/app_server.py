@@ -118,9 +118,7 @@ def select_saved_run(page, name):
         if name in ticked.first.text_content():
             return
         _click_row(page, grid, ticked.first)  # a neighbour: untick it
-        page.wait_for_function(
-            "() => !document.querySelector(\"[data-testid='stDataFrame'] [role='row'][aria-selected='true']\")", timeout=30_000
-        )
+        ticked.first.wait_for(state="detached", timeout=30_000)
     raise AssertionError(f"the row of {name!r} kept moving away from the click")
 
 

@@ -10,15 +10,7 @@ from classroom.run_manager import RunAlreadyActiveError, RunManager
 from mnist_cnn.run_folder import RunState
 from mnist_cnn.run_record import BatchPoint, RunRecord
 from mnist_cnn.training import TrainingConfig
-
-
-def wait_until(predicate, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
+from support.waiting import wait_until
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from mnist_cnn.run_folder import METRICS_FILE, MODEL_FILE, RunState
 from mnist_cnn.run_record import read_run_record
 from mnist_cnn.training import TrainingConfig
 from mnist_cnn.training_figures import record_figure, snapshot_figure
+from support.waiting import wait_until
 from ui.run_status import status_line
 
 
@@ -28,15 +29,6 @@ class GatedData:
     def __call__(self):
         assert self.release.wait(60)
         return self.data
-
-
-def wait_until(predicate, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not reached in time")
 
 
 def test_a_run_trains_in_the_background_and_is_saved(small_mnist, tmp_path):

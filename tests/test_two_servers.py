@@ -22,6 +22,7 @@ from classroom.runs import read_saved_run
 from mnist_cnn.data import load_test_set
 from mnist_cnn.paths import BUNDLED_RUN_DIR, PROJECT_DIR
 from support.app_server import ARTIFACTS_DIR, select_saved_run, start_streamlit, wait_for_app_idle, witness
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -50,13 +51,6 @@ def lesson_state(database_url, runs_root):
     for voter in ("student-1", "student-2"):
         quiz.vote(voter, int(labels[0]), round_number)
     return database, store, quiz
-
-
-def wait_until(predicate, timeout=30):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
 
 
 def open_train_page(page, url):
@@ -130,7 +124,7 @@ def test_two_servers_share_a_lesson_and_a_killed_one_loses_nothing(browser, tmp_
             student.locator(".st-key-class-counts").get_by_text("3 digits").wait_for(timeout=120_000)
             student.locator(".quiz-round").get_by_text("1", exact=True).wait_for(timeout=30_000)
             student.locator(".st-key-quiz-vote-4 button").click()
-            wait_until(lambda: quiz.view().vote_count == 3)  # counted in the quiz every server shares
+            wait_until(lambda: quiz.view().vote_count == 3, timeout=30)  # counted in the quiz every server shares
             quiz.reveal(host=QUIZ_HOST)
             revealed = time.monotonic()
             student.locator(".quiz-reveal").wait_for(timeout=10_000)

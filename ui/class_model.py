@@ -5,7 +5,7 @@ from classroom.class_model import ClassModel, class_model_name, read_class_model
 from classroom.class_set import ClassSetUnavailableError
 from classroom.runs import run_in_words
 from mnist_cnn.paths import BUNDLED_RUN_DIR, runs_dir
-from ui.run_store import run_store
+from ui.run_store import NOT_A_DATABASE, run_store
 from ui.teacher import class_mode_on, teacher_rights
 
 _ERROR_KEY = "class_model_error"
@@ -15,7 +15,7 @@ def current_class_model():
     """The class model chosen for every server on the app's database (a :class:`~classroom.class_model.ClassModel`)."""
     store = run_store()
     if store is None:
-        return ClassModel(problem="the app's database address is not a database URL")
+        return ClassModel(problem=NOT_A_DATABASE)
     try:
         return read_class_model(runs_dir(), store.class_model_name())
     except ClassSetUnavailableError as error:
@@ -39,10 +39,10 @@ def _make_class_model(run_path):
     if not teacher_rights():  # checked again: only a teacher's page shows the button
         st.session_state[_ERROR_KEY] = "Only the teacher can choose the class model."
         return
-    store = run_store()
+    if (store := run_store()) is None:
+        st.session_state[_ERROR_KEY] = f"The class model was not changed: {NOT_A_DATABASE}"
+        return
     try:
-        if store is None:
-            raise ValueError("the app's database address is not a database URL")
         store.set_class_model_name(class_model_name(runs_dir(), None if run_path == BUNDLED_RUN_DIR else run_path))
     except (ClassSetUnavailableError, ValueError) as error:
         st.session_state[_ERROR_KEY] = f"The class model was not changed: {error}"

@@ -8,6 +8,8 @@ from classroom.run_store import RunStore
 from mnist_cnn.paths import runs_dir
 from ui.class_set import class_set
 
+NOT_A_DATABASE = "the app's database address is not a database URL"  # why there is no store (a bad setting)
+
 
 @st.cache_resource(show_spinner=False)
 def _shared_run_store(runs_root, url, _database):
@@ -51,6 +53,4 @@ def sync_saved_runs():
 def saved_runs_problem():
     """Why saved runs are not kept in the database right now, for the Train page ("" when they are)."""
     store = run_store()
-    if store is None:
-        return "the database's address is not a database URL"
-    return store.problem
+    return NOT_A_DATABASE if store is None else store.problem
