@@ -76,9 +76,9 @@ class RunStore:
         return {row.name: (row.updated_at, row.deleted) for row in rows}
 
     def record(self, name):
-        """The saved ``metrics.json`` text of the run ``name``."""
-        with self.database.transaction() as connection:
-            return connection.execute(sa.select(RUNS.c.record).where(RUNS.c.name == name)).scalar_one()
+        """The saved ``metrics.json`` text of the run ``name``, or None before its first save."""
+        with self.database.transaction() as connection:  # (no row is no outage: scalar_one would report one)
+            return connection.execute(sa.select(RUNS.c.record).where(RUNS.c.name == name)).scalar()
 
     def restore(self, name):
         """Write the run ``name`` from the database into the runs folder (a new folder, or newer files)."""

@@ -32,6 +32,8 @@ def test_a_wiped_runs_folder_gets_every_run_back_byte_for_byte(database, tmp_pat
     run = copy_bundled_run(before)
     RunStore(database, before).sync(force=True)  # an old folder goes in on first start
 
+    assert RunStore(database, before).record("20990101-000000-tutorial-none") is None  # never saved: no outage either
+
     after = tmp_path / "empty-disk"
     assert RunStore(database, after).sync(force=True) == [RUN]
     for file in (METRICS_FILE, MODEL_FILE):

@@ -137,10 +137,9 @@ def test_two_servers_share_a_lesson_and_a_killed_one_loses_nothing(browser, tmp_
             before = {path.name for path in runs_a.iterdir()}
             start_tiny_run(teacher)
             [killed_run] = {path.name for path in runs_a.iterdir()} - before
-            deadline = time.monotonic() + 120
-            while not json.loads(store.record(killed_run))["completed_epochs"]:  # its first checkpoint is in the database
-                assert time.monotonic() < deadline, "no epoch checkpoint reached the database"
-                time.sleep(0.1)
+            wait_until(  # its first epoch's checkpoint is in the database
+                lambda: (record := store.record(killed_run)) is not None and json.loads(record)["completed_epochs"], timeout=120
+            )
             server_a.kill()  # SIGKILL, mid-epoch: no shutdown code runs
             server_a.wait(timeout=20)
     finally:
