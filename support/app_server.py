@@ -93,6 +93,24 @@ def wait_for_app_idle(page, timeout=60_000):
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
 
 
+def click_and_wait_for_its_run(page, locator):
+    """Click ``locator`` and wait until the script run the click starts has ended.
+
+    :func:`wait_for_app_idle` right after a click can look before that run has begun and pass at once; the
+    next step (leaving the page, say) then cuts the run off, and what the click set is lost.
+    """
+    page.evaluate("""() => {
+      window.scriptRunSeen = false;
+      const app = document.querySelector("[data-testid='stApp']");
+      new MutationObserver((_, observer) => {
+        if (app.getAttribute('data-test-script-state') === 'running') { window.scriptRunSeen = true; observer.disconnect(); }
+      }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+    }""")
+    locator.click()
+    page.wait_for_function("() => window.scriptRunSeen", timeout=60_000)
+    wait_for_app_idle(page)
+
+
 def open_draw_page(page, app_url):
     """Open the Draw page and wait until its canvas is there and the page script has run; returns the canvas."""
     page.goto(f"{app_url}/Draw")

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from support.app_server import save_screenshot, start_streamlit, wait_for_app_idle
+from support.app_server import click_and_wait_for_its_run, save_screenshot, start_streamlit, wait_for_app_idle
 from support.touch import PHONE, scroll_offsets, too_small_tap_targets
 from ui.identity import QUIZ_HOST_COOKIE, VISITOR_COOKIE
 
@@ -183,8 +183,8 @@ def test_the_teacher_quizzes_the_class_on_a_digit_from_the_mistakes_page(browser
     teacher = open_class(browser, quiz_url, DESKTOP)
     try:
         teacher.get_by_text("Quiz: guess what the network says").click()
-        teacher.get_by_text("Also ask: what digit is it really?").click()  # kept on the way to Mistakes
-        wait_for_app_idle(teacher)
+        # kept on the way to Mistakes, once the server has it
+        click_and_wait_for_its_run(teacher, teacher.get_by_text("Also ask: what digit is it really?"))
         teacher.get_by_test_id("stTopNav").get_by_role("link", name="Mistakes", exact=True).click()  # same session
         inspect = teacher.locator("[class*='st-key-inspect-'] button").first
         inspect.wait_for()
