@@ -27,7 +27,7 @@ from ui.class_set import class_set, class_set_size
 from ui.live_run import live_run_ui
 from ui.presenter import presenter_toggle, presenter_ui
 from ui.run_status import rows_of_runs, runs_table_key, saved_run_rows
-from ui.run_store import run_manager, saved_runs_problem
+from ui.run_store import cancel_waiting_runs, run_manager, saved_runs_problem, training_jobs, waiting_runs
 from ui.teacher import teacher_rights, teacher_ui
 from ui.train_settings import settings_form_ui
 
@@ -35,6 +35,7 @@ manager = run_manager()
 snapshot = manager.snapshot()
 ONLY_THE_TEACHER = "Only the teacher starts and stops runs in this class: watch the run live on this page."
 FOR_STUDENTS = "The teacher starts runs here: watch the run live on this page."
+WAITING_FOR_A_WORKER = "A run is queued and starts as soon as a training worker is free"
 CHOSEN_RUNS_KEY = "chosen_run_ids"  # the saved runs this visitor selected, by folder path
 
 
@@ -65,6 +66,12 @@ else:
 live_run_ui(manager, snapshot.active, can_stop=lambda live: teacher_rights(), request_stop=request_stop)
 if "stop_error" in st.session_state:
     st.warning(st.session_state.pop("stop_error"))
+waiting = waiting_runs()
+if waiting:
+    st.info(f"{WAITING_FOR_A_WORKER} ({waiting} waiting).", icon=":material/hourglass_top:")
+    if rights and st.button("Cancel the waiting runs", key="cancel_waiting"):
+        cancel_waiting_runs()
+        st.rerun()
 
 
 def start_a_run_ui():
@@ -77,6 +84,8 @@ def start_a_run_ui():
         disabled_reason = ONLY_THE_TEACHER
     elif snapshot.active:
         disabled_reason = "A run is training on this server: watch it above. A new one can start when it ends."
+    elif waiting:
+        disabled_reason = WAITING_FOR_A_WORKER
     else:
         disabled_reason = ""
     config = settings_form_ui(disabled_reason, class_digits=class_set_size())
@@ -84,7 +93,7 @@ def start_a_run_ui():
         st.error(ONLY_THE_TEACHER)
     elif config is not None:
         try:
-            manager.start(config, class_data=class_set().images_and_labels() if config.use_class_set else None)
+            training_jobs().start(config, class_data=class_set().images_and_labels() if config.use_class_set else None)
             st.rerun()
         except ValueError as error:
             st.error(str(error))

@@ -22,6 +22,14 @@ POSTGRESQL_LOCK_KEY = 1414  # pg_advisory_xact_lock: one server process migrates
 _MIGRATION_LOCK = threading.Lock()
 
 
+JOB_QUEUE_PREFIX = "procrastinate_"  # the job queue's tables (revision 0008) are procrastinate's, not the app's models
+
+
+def is_app_object(name, kind, parents=None):
+    """Alembic's ``include_name`` hook: autogenerate compares the app's tables, not the job queue's."""
+    return kind != "table" or not name.startswith(JOB_QUEUE_PREFIX)
+
+
 class SchemaTooNewError(RuntimeError):
     """The database was migrated by a newer version of the app; the message is meant for people."""
 

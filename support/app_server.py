@@ -59,6 +59,17 @@ def start_streamlit(env_overrides=None, timeout=90, launcher=("-m", "streamlit")
     raise RuntimeError(f"streamlit did not start on {base_url} within {timeout} s")
 
 
+def start_worker(env_overrides, runs_root, log_path):
+    """Start a training worker (``python -m classroom worker``) with the project's environment and
+    ``env_overrides``, its runs under ``runs_root``, its output in ``log_path``; return the process."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env_overrides}
+    with open(log_path, "wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "classroom", "worker", "--runs", str(runs_root)], cwd=PROJECT_DIR, env=env,
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+
+
 def save_screenshot(page, name):
     """Save a full-page screenshot under test-artifacts/ (ignored by git) and return its path."""
     ARTIFACTS_DIR.mkdir(exist_ok=True)

@@ -1,8 +1,12 @@
 """Saved runs and the class model kept in the app's database (:class:`classroom.run_store.RunStore`),
 one store per server, synced with the runs folder on every page run at most every few seconds."""
+import os
+import threading
+
 import streamlit as st
 
 from classroom.class_set import ClassSetUnavailableError
+from classroom.jobs import WORKER_MODE_ENV, InProcessJobs, QueuedJobs, run_worker, uses_queue
 from classroom.live_board import LiveBoard
 from classroom.run_store import RunStore
 from mnist_cnn.paths import runs_dir
@@ -41,6 +45,40 @@ def run_manager():
     if store is None:
         return get_run_manager()
     return get_run_manager(on_saved=store.backup, board=_shared_live_board(str(store.database.url), store.database))
+
+
+def training_jobs():
+    """How this server starts runs: queued for a worker on PostgreSQL (:class:`QueuedJobs`), else trained
+    here (:class:`InProcessJobs`)."""
+    manager, store = run_manager(), run_store()
+    if store is None or not uses_queue(store.database.url):
+        return InProcessJobs(manager)
+    return _queued_jobs(store.database.url.render_as_string(hide_password=False), store.database, manager)
+
+
+@st.cache_resource(show_spinner=False)
+def _queued_jobs(url, _database, _manager):
+    jobs = QueuedJobs(url, steps_per_call=_manager.steps_per_call)
+    if os.environ.get(WORKER_MODE_ENV) != "separate":  # a server on its own (Community Cloud) trains what it queues
+        threading.Thread(target=run_worker, args=(url, _manager, _database, threading.Event()), name="mnist-worker",
+                         daemon=True).start()
+    return jobs
+
+
+def waiting_runs():
+    """How many runs wait for a worker (0 when the queue cannot be read: the page still shows the live run)."""
+    try:
+        return training_jobs().waiting()
+    except ClassSetUnavailableError:
+        return 0
+
+
+def cancel_waiting_runs():
+    """Take the runs that wait for a worker out of the queue (nothing when the queue cannot be reached)."""
+    try:
+        return training_jobs().cancel_waiting()
+    except ClassSetUnavailableError:
+        return 0
 
 
 def sync_saved_runs():

@@ -9,11 +9,11 @@ import sqlalchemy as sa
 from alembic import context
 
 from classroom.class_set import METADATA, database_url
-from classroom.schema import stamp_hand_made_version
+from classroom.schema import is_app_object, stamp_hand_made_version
 
 
 def run_migrations(connection):
-    context.configure(connection=connection, target_metadata=METADATA)
+    context.configure(connection=connection, target_metadata=METADATA, include_name=is_app_object)
     with context.begin_transaction():  # a no-op inside the app's transaction
         context.run_migrations()
 

@@ -1,0 +1,173 @@
+"""Training runs as jobs: one interface, a queue in PostgreSQL or this process.
+
+With PostgreSQL a run started on a page is a job in procrastinate's queue (its tables live in the app's
+database, migration ``0008``): any worker that reaches the database takes it, each worker one run at a
+time, in the order they were started (``python -m classroom worker``, or the worker each server runs
+for itself unless told otherwise). With SQLite, :class:`InProcessJobs` trains on the server itself, as
+before: the embedded default needs no extra process. Either way the run is seen on every server through
+the live board and stopped through it (a flag the training process reads every half second).
+"""
+import asyncio
+import dataclasses
+import threading
+import time
+import traceback
+
+import procrastinate
+import sqlalchemy as sa
+
+from classroom.class_set import ClassSetUnavailableError
+from mnist_cnn.training import TrainingConfig, check_class_data
+
+QUEUE = "training"
+TASK = "train_run"
+WAITING_READ_SECONDS = 0.5  # how long a server reuses its count of waiting runs (every page asks every second)
+CLAIM_RETRY_SECONDS = 1.0  # a worker whose run must wait for the class's live run to end asks again this often
+WORKER_MODE_ENV = "MNIST_CNN_TRAINING_WORKER"  # "separate": servers only queue runs; workers of their own train them
+
+
+def uses_queue(url):
+    """Whether runs on the database ``url`` go through the job queue (PostgreSQL) or train in-process."""
+    return sa.make_url(str(url)).get_backend_name() == "postgresql"
+
+
+def libpq_conninfo(url):
+    """``url`` (SQLAlchemy's ``postgresql+psycopg://...``) as the libpq address procrastinate connects to."""
+    return sa.make_url(str(url)).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def job_config(config):
+    """A run's settings as the job's JSON arguments."""
+    return dataclasses.asdict(config)
+
+
+class InProcessJobs:
+    """Runs trained by this server's :class:`~classroom.run_manager.RunManager`, as soon as they start."""
+
+    def __init__(self, manager):
+        self.manager = manager
+
+    def start(self, config, class_data=None):
+        """Start ``config`` now (errors as :meth:`RunManager.start`)."""
+        return self.manager.start(config, class_data=class_data)
+
+    def waiting(self):
+        return 0
+
+    def cancel_waiting(self):
+        return 0
+
+
+class QueuedJobs:
+    """Runs queued in procrastinate's tables in the PostgreSQL database at ``url``.
+
+    Database failures raise :class:`~classroom.class_set.ClassSetUnavailableError`.
+    """
+
+    def __init__(self, url, steps_per_call=1, clock=time.monotonic):
+        self.app = queue_app(url)
+        self._opened, self._lock_open = False, threading.Lock()
+        self._steps_per_call = steps_per_call
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._waiting, self._waiting_at = 0, float("-inf")
+
+    def start(self, config, class_data=None):
+        """Queue ``config`` after checking it as the worker will (ValueError); returns the job's id.
+
+        ``class_data`` is only checked: the worker reads the class set from the database when it starts."""
+        config = dataclasses.replace(config, steps_per_call=self._steps_per_call).validated()
+        check_class_data(config, class_data)
+        with _unavailable_as_class_set_error():
+            job_id = self._open().tasks[TASK].defer(config=job_config(config))
+        self._waiting_at = float("-inf")
+        return job_id
+
+    def _open(self):
+        with self._lock_open:
+            if not self._opened:
+                self.app.open()  # a pool of connections for the server's lifetime
+                self._opened = True
+        return self.app
+
+    def waiting(self):
+        """How many runs wait for a worker (read at most every WAITING_READ_SECONDS)."""
+        with self._lock:
+            if self._clock() - self._waiting_at >= WAITING_READ_SECONDS:
+                with _unavailable_as_class_set_error():
+                    self._waiting = len(self._open().job_manager.list_jobs(queue=QUEUE, status="todo"))
+                self._waiting_at = self._clock()
+            return self._waiting
+
+    def cancel_waiting(self):
+        """Take every waiting run out of the queue; how many were."""
+        with _unavailable_as_class_set_error():
+            manager = self._open().job_manager
+            cancelled = sum(manager.cancel_job_by_id(job.id) for job in manager.list_jobs(queue=QUEUE, status="todo"))
+        self._waiting_at = float("-inf")
+        return cancelled
+
+
+class _unavailable_as_class_set_error:
+    """procrastinate's and psycopg's connection errors as the app's "database cannot be reached"."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, trace):
+        if error is not None and isinstance(error, (procrastinate.exceptions.ConnectorException, OSError)):
+            raise ClassSetUnavailableError(f"The job queue's database cannot be reached: {error}") from error
+        return False
+
+
+def queue_app(url, run_job=None):
+    """procrastinate's App on the database ``url`` with the training task; ``run_job(config, should_abort)``
+    trains a job's run (only a worker needs it)."""
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=libpq_conninfo(url)))
+
+    @app.task(name=TASK, queue=QUEUE, pass_context=True)
+    def train_run(context, config):
+        if run_job is None:
+            raise RuntimeError("This process only queues runs; it has no worker to train them.")
+        run_job(config, context.should_abort)
+
+    return app
+
+
+def train_job(manager, config, class_set, should_abort=lambda: False, retry_seconds=CLAIM_RETRY_SECONDS):
+    """A worker's job: train ``config`` (a job's JSON arguments) with ``manager`` once the class's live run
+    has ended, and return when the run does. ``class_set`` gives the digits of a run that trains on them."""
+    from classroom.run_manager import RunAlreadyActiveError  # imports TensorFlow
+
+    config = TrainingConfig(**config)
+    while not should_abort():
+        try:
+            class_data = class_set.images_and_labels() if config.use_class_set else None
+            manager.start(config, class_data=class_data)
+        except RunAlreadyActiveError:
+            time.sleep(retry_seconds)  # another worker's run is the class's live run: this one waits its turn
+            continue
+        except (ValueError, ClassSetUnavailableError):
+            traceback.print_exc()  # the class set changed since the run was queued: nothing to train
+            return
+        manager.wait()
+        return
+
+
+def run_worker(url, manager, class_set, stop=None, wait_for_jobs=True):
+    """Take training jobs from the queue on ``url`` one at a time until ``stop`` (a threading.Event) is set
+    (in a thread of its own: the worker's event loop) or, with ``wait_for_jobs`` False, until none is left."""
+    app = queue_app(url, run_job=lambda config, should_abort: train_job(manager, config, class_set, should_abort))
+
+    options = {"queues": [QUEUE], "concurrency": 1, "wait": wait_for_jobs, "install_signal_handlers": stop is None}
+
+    async def work():
+        async with app.open_async():
+            worker = asyncio.ensure_future(app.run_worker_async(**options))
+            while stop is not None and not stop.is_set() and not worker.done():
+                await asyncio.sleep(0.2)
+            if stop is not None and not worker.done():
+                worker.cancel()  # procrastinate's worker shuts down when its task is cancelled
+            await asyncio.gather(worker, return_exceptions=True)
+
+    asyncio.run(work())

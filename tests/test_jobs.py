@@ -1,0 +1,99 @@
+"""Training runs as jobs (classroom/jobs.py): procrastinate's queue on PostgreSQL, in-process on SQLite."""
+import dataclasses
+import threading
+import time
+
+import pytest
+
+from classroom.class_set import ClassSet
+from classroom.jobs import InProcessJobs, QueuedJobs, run_worker, train_job, uses_queue
+from classroom.run_manager import RunAlreadyActiveError
+from classroom.worker import main as worker_main
+from mnist_cnn.training import TrainingConfig
+
+TINY = TrainingConfig(epochs=1, train_size=1000, batch_size=128)
+
+
+class RecordingManager:
+    """Stands in for a RunManager: records what it trained; refuses the first ``busy`` starts (another
+    server's run is live)."""
+
+    def __init__(self, busy=0):
+        self.started, self.busy = [], busy
+
+    def start(self, config, class_data=None):
+        if self.busy:
+            self.busy -= 1
+            raise RunAlreadyActiveError("another run is live")
+        self.started.append(config)
+
+    def wait(self, timeout=None):
+        pass
+
+
+@pytest.fixture
+def database(postgres_url):
+    database = ClassSet(postgres_url)
+    database.schema_revision()  # the queue's tables come with the app's migrations
+    yield database
+    database.dispose()
+
+
+def test_only_postgresql_goes_through_the_queue(tmp_path):
+    assert uses_queue("postgresql+psycopg://user@host/db")
+    assert not uses_queue(f"sqlite:///{tmp_path / 'app.sqlite'}")
+
+
+def test_in_process_jobs_start_the_run_at_once():
+    manager = RecordingManager()
+    InProcessJobs(manager).start(TINY)
+    assert manager.started == [TINY]
+
+
+def test_queued_runs_wait_and_a_worker_trains_them_one_at_a_time_in_order(database, postgres_url):
+    jobs = QueuedJobs(postgres_url)
+    first, second = TINY, dataclasses.replace(TINY, seed=7)
+    jobs.start(first)
+    jobs.start(second)
+    assert jobs.waiting() == 2
+
+    manager = RecordingManager()
+    run_worker(postgres_url, manager, database, wait_for_jobs=False)  # returns once the queue is empty
+    assert [config.seed for config in manager.started] == [first.seed, second.seed]
+    time.sleep(0.6)  # the server's count is reused for half a second
+    assert jobs.waiting() == 0
+
+
+def test_a_waiting_run_can_be_cancelled(database, postgres_url):
+    jobs = QueuedJobs(postgres_url)
+    jobs.start(TINY)
+    assert jobs.cancel_waiting() == 1
+    manager = RecordingManager()
+    run_worker(postgres_url, manager, database, wait_for_jobs=False)
+    assert manager.started == [] and jobs.waiting() == 0
+
+
+def test_bad_settings_are_refused_before_they_are_queued(database, postgres_url):
+    jobs = QueuedJobs(postgres_url)
+    with pytest.raises(ValueError, match="epochs"):
+        jobs.start(dataclasses.replace(TINY, epochs=10_000))
+    with pytest.raises(ValueError, match="class set"):
+        jobs.start(dataclasses.replace(TINY, use_class_set=True), class_data=None)
+    assert jobs.waiting() == 0
+
+
+def test_a_job_waits_for_the_class_live_run_to_end_and_gives_up_when_aborted(database):
+    manager = RecordingManager(busy=2)
+    train_job(manager, dataclasses.asdict(TINY), database, retry_seconds=0.01)
+    assert manager.started == [TINY]  # started on the third try
+
+    never_free = RecordingManager(busy=10**6)
+    aborted = threading.Event()
+    threading.Timer(0.1, aborted.set).start()
+    train_job(never_free, dataclasses.asdict(TINY), database, should_abort=aborted.is_set, retry_seconds=0.01)
+    assert never_free.started == []
+
+
+def test_the_worker_command_explains_that_sqlite_needs_no_worker(tmp_path, capsys):
+    assert worker_main(["--database-url", f"sqlite:///{tmp_path / 'app.sqlite'}"]) == 2
+    assert "with SQLite" in capsys.readouterr().err
