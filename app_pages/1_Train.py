@@ -35,7 +35,6 @@ manager = run_manager()
 snapshot = manager.snapshot()
 ONLY_THE_TEACHER = "Only the teacher starts and stops runs in this class: watch the run live on this page."
 FOR_STUDENTS = "The teacher starts runs here: watch the run live on this page."
-WAITING_FOR_A_WORKER = "A run is queued and starts as soon as a training worker is free"
 CHOSEN_RUNS_KEY = "chosen_run_ids"  # the saved runs this visitor selected, by folder path
 
 
@@ -63,15 +62,13 @@ if rights:
     presenter_toggle()
 else:
     st.info(FOR_STUDENTS, icon=":material/visibility:")
-live_run_ui(manager, snapshot.active, can_stop=lambda live: teacher_rights(), request_stop=request_stop)
+waiting = waiting_runs()
+if waiting and rights and st.button("Cancel the waiting runs", key="cancel_waiting"):
+    cancel_waiting_runs()
+    st.rerun()
+live_run_ui(manager, snapshot.active, can_stop=lambda live: teacher_rights(), request_stop=request_stop, waiting=waiting)
 if "stop_error" in st.session_state:
     st.warning(st.session_state.pop("stop_error"))
-waiting = waiting_runs()
-if waiting:
-    st.info(f"{WAITING_FOR_A_WORKER} ({waiting} waiting).", icon=":material/hourglass_top:")
-    if rights and st.button("Cancel the waiting runs", key="cancel_waiting"):
-        cancel_waiting_runs()
-        st.rerun()
 
 
 def start_a_run_ui():
@@ -85,7 +82,7 @@ def start_a_run_ui():
     elif snapshot.active:
         disabled_reason = "A run is training on this server: watch it above. A new one can start when it ends."
     elif waiting:
-        disabled_reason = WAITING_FOR_A_WORKER
+        disabled_reason = "A run is queued: it starts as soon as a training worker is free."
     else:
         disabled_reason = ""
     config = settings_form_ui(disabled_reason, class_digits=class_set_size())

@@ -6,7 +6,14 @@ tutorial on the test set (`validation_data=(x_test, y_test)`), our loop on its h
 the training set. Samples/s counts training images over the time of all epochs, validation
 included. Prints JSON.
 
+``--job-url URL`` (a PostgreSQL database) adds the job path: the run queued as a page queues it and trained by
+a worker process (``python -m classroom worker``, started once and warmed up by a first run), which also
+publishes the live run twice a second and saves every epoch into the database; timed the same way, from the
+run's own epoch times. The worker trains one batch per compiled call (a Stop takes effect within a batch), so
+with ``--job-url`` our loop does too.
+
     MNIST_NPZ=../shared/data/mnist.npz python benchmarks/train_speed.py [--train-size 60000] [--epochs 2] [--pairs 3] [--before]
+        [--job-url postgresql+psycopg://...]
 """
 import argparse
 import contextlib
@@ -14,6 +21,7 @@ import functools
 import json
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -54,6 +62,44 @@ def train_ours(config, data, fused_optimizer=True):
     return sum(result.record.epoch_history.column("seconds")), result.record.test_accuracy
 
 
+class JobPath:
+    """Runs queued on ``url`` and trained by a worker process of their own (see the module's docstring)."""
+
+    def __init__(self, url):
+        from classroom.class_set import ClassSet
+        from classroom.jobs import QueuedJobs
+
+        ClassSet(url).schema_revision()  # the queue's tables, as a server's first page run makes them
+        self.jobs = QueuedJobs(url)
+        self.runs_root = Path(tempfile.mkdtemp(prefix="train-speed-worker-"))
+        self.log = open(self.runs_root.with_suffix(".log"), "wb")  # noqa: SIM115 - the worker writes it all its life
+        env = {**os.environ, "MNIST_CNN_CLASS_DB_URL": url, "TF_CPP_MIN_LOG_LEVEL": "2"}
+        self.worker = subprocess.Popen(
+            [sys.executable, "-m", "classroom", "worker", "--runs", str(self.runs_root)],
+            cwd=Path(__file__).resolve().parent.parent, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+
+    def train(self, config):
+        from mnist_cnn.run_record import read_run_record
+
+        before = set(self.runs_root.iterdir())
+        job_id = self.jobs.start(config)
+        while self.jobs.app.job_manager.list_jobs(id=job_id)[0].status in ("todo", "doing"):
+            if self.worker.poll() is not None:
+                raise RuntimeError("the worker process ended")
+            time.sleep(0.5)
+        new_runs = set(self.runs_root.iterdir()) - before
+        if len(new_runs) != 1:
+            raise RuntimeError(f"the worker trained no run: see {self.log.name}")
+        [run_dir] = new_runs
+        record = read_run_record(run_dir)
+        return sum(record.epoch_history.column("seconds")), record.test_accuracy
+
+    def close(self):
+        self.worker.terminate()
+        self.worker.wait(timeout=60)
+
+
 @contextlib.contextmanager
 def _keras_optimizer(enabled):
     original = training.apply_gradients
@@ -76,22 +122,38 @@ def main():
         help="interleaved pairs (the order turns each pair, so drifting machine load hits both alike); pair i trains with seed + i",
     )
     parser.add_argument("--before", action="store_true", help="also our loop with Keras's Adam update, as before issue 28")
+    parser.add_argument("--job-url", default=None, help="also the job path: queued on this PostgreSQL database, trained by a worker")
     args = parser.parse_args()
+    if args.job_url and args.steps_per_call not in (None, 1):
+        parser.error("--job-url: the worker trains one batch per call, so our loop must too (--steps-per-call 1)")
+    steps_per_call = 1 if args.job_url else args.steps_per_call
 
     data = load_mnist()
-    ways = ["plain", "ours"] + (["ours_before"] if args.before else [])
+    ways = ["plain", "ours"] + (["ours_before"] if args.before else []) + (["job"] if args.job_url else [])
+    job_path = JobPath(args.job_url) if args.job_url else None
+    try:
+        measure(args, data, ways, job_path, steps_per_call)
+    finally:
+        if job_path:
+            job_path.close()  # a worker left running would take the next benchmark's runs
+
+
+def measure(args, data, ways, job_path, steps_per_call):
+    if job_path:  # the worker's first run traces and compiles the steps: not timed
+        job_path.train(TrainingConfig.for_preset("tutorial", epochs=1, train_size=1000, seed=args.seed, steps_per_call=1))
     timings = {way: [] for way in ways}
     accuracies = {way: [] for way in ways}
     loads = []
     for pair in range(args.pairs):
         config = TrainingConfig.for_preset(
-            "tutorial", epochs=args.epochs, train_size=args.train_size, seed=args.seed + pair, steps_per_call=args.steps_per_call
+            "tutorial", epochs=args.epochs, train_size=args.train_size, seed=args.seed + pair, steps_per_call=steps_per_call
         )
         fit, _ = split_training_data(*data[0], config)
         run = {
             "plain": lambda config=config, fit=fit: train_plain(config, fit, data[1]),
             "ours": lambda config=config: train_ours(config, data),
             "ours_before": lambda config=config: train_ours(config, data, fused_optimizer=False),
+            "job": lambda config=config: job_path.train(config),
         }
         loads.append(round(os.getloadavg()[0], 1))
         for way in ways if pair % 2 == 0 else ways[::-1]:
@@ -117,6 +179,7 @@ def main():
                 "speedup": round(sum(timings["plain"]) / sum(timings["ours"]), 3),
                 "pair_speedups": [round(plain / ours, 3) for plain, ours in zip(timings["plain"], timings["ours"], strict=True)],
                 **({"ours_over_before": round(sum(timings["ours_before"]) / sum(timings["ours"]), 3)} if args.before else {}),
+                **({"job_over_ours": round(sum(timings["ours"]) / sum(timings["job"]), 3)} if job_path else {}),
                 **{f"{way}_test_accuracy": [round(accuracy, 4) for accuracy in accuracies[way]] for way in ways},
                 "load_average_before_each_pair": loads + [round(os.getloadavg()[0], 1)],
                 "peak_rss_mb_whole_process": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),

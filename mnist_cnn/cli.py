@@ -111,11 +111,6 @@ def build_parser():
     precompute_parser.add_argument("--probabilities", default=TEST_PROBABILITIES_PATH, help="default: %(default)s")
     precompute_parser.add_argument("--layers", default=TUTORIAL_LAYERS_PATH, help="default: %(default)s")
     precompute_parser.set_defaults(handler=_precompute)
-
-    # The worker belongs to classroom/ (it needs the app's database); this is its name beside train and evaluate.
-    worker_parser = commands.add_parser("worker", help="train the runs that pages start (same as python -m classroom worker)",
-                                        add_help=False)
-    worker_parser.set_defaults(handler=None)
     return parser
 
 
@@ -123,11 +118,6 @@ def main(argv=None):
     from mnist_cnn.data import MnistUnavailableError
     from mnist_cnn.model import ModelFileError
 
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["worker"]:
-        from classroom.worker import main as worker_main
-
-        return worker_main(argv[1:], prog="python -m mnist_cnn worker")
     args = build_parser().parse_args(argv)
     try:
         args.handler(args)

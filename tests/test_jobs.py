@@ -97,3 +97,18 @@ def test_a_job_waits_for_the_class_live_run_to_end_and_gives_up_when_aborted(dat
 def test_the_worker_command_explains_that_sqlite_needs_no_worker(tmp_path, capsys):
     assert worker_main(["--database-url", f"sqlite:///{tmp_path / 'app.sqlite'}"]) == 2
     assert "with SQLite" in capsys.readouterr().err
+
+
+def test_a_server_s_own_worker_takes_runs_as_they_come_and_stops_with_the_server(database, postgres_url):
+    manager, stop = RecordingManager(), threading.Event()
+    worker = threading.Thread(target=run_worker, args=(postgres_url, manager, database, stop), daemon=True)
+    worker.start()
+    QueuedJobs(postgres_url).start(TINY)
+    deadline = time.monotonic() + 10
+    while not manager.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    taken = 10 - (deadline - time.monotonic())
+    stop.set()
+    worker.join(timeout=10)
+    assert [config.train_size for config in manager.started] == [TINY.train_size] and taken < 3.0, f"taken after {taken:.1f} s"
+    assert not worker.is_alive()

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from classroom.jobs import WORKER_MODE_ENV
 from classroom.run_manager import get_run_manager
 from classroom.runs import read_saved_run
 from mnist_cnn.paths import BUNDLED_RUN_DIR, runs_dir
@@ -192,3 +193,18 @@ def test_a_new_run_at_the_top_never_moves_a_selection_to_its_neighbour():
     app.run()
     assert not [m for m in app.markdown if m.value.startswith("Selected: ")]
     assert any("no longer listed" in info.value for info in app.info)
+
+
+def test_on_postgresql_a_run_waits_for_a_worker_and_the_teacher_can_cancel_it(postgres_url, monkeypatch, mnist_npz_path):
+    monkeypatch.setenv("MNIST_CNN_CLASS_DB_URL", postgres_url)
+    monkeypatch.setenv(WORKER_MODE_ENV, "separate")  # no worker runs: the run stays queued
+    app = AppTest.from_file(PAGE, default_timeout=120).run()
+    widget(app.number_input, "Epochs").set_value(1)
+    widget(app.slider, "Training images").set_value(1000)
+    next(b for b in app.button if b.label == "Start training").click().run()
+    assert not app.exception and not app.error
+    assert "Queued: the run starts as soon as a training worker is free (1 waiting)." in status_text(app)
+    assert next(b for b in app.button if b.label == "Start training").disabled  # one queued run at a time per class
+    next(b for b in app.button if b.label == "Cancel the waiting runs").click().run()
+    assert "Idle: no run is training" in status_text(app)
+    assert not next(b for b in app.button if b.label == "Start training").disabled

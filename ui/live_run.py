@@ -14,7 +14,7 @@ from mnist_cnn.roofline import MACHINE_RATE_HELP, machine_sgemm_gflops
 from mnist_cnn.run_folder import RunState
 from mnist_cnn.run_record import read_run_record
 from mnist_cnn.training_figures import CHART_HEIGHT, FONT_SIZE, SharedFigure, SharedLiveFigure, record_figure
-from ui.run_status import machine_rate_line, status_line
+from ui.run_status import machine_rate_line, queued_line, status_line
 
 ACTIVE_REFRESH_SECONDS = 1.0
 CHART_SLOTS = 3
@@ -160,12 +160,15 @@ def progress_text(snapshot):
     )
 
 
-def status_ui(snapshot, stop_button=None):
+def status_ui(snapshot, stop_button=None, waiting=0):
     """The run's status line and progress bar (a download bar while MNIST downloads), with
-    ``stop_button`` (a function that draws it, or None) beside them."""
+    ``stop_button`` (a function that draws it, or None) beside them; ``waiting``: runs queued for a worker."""
     with st.container(key="train-status-row", horizontal=True, vertical_alignment="top"):
         with st.container(key="train-status"):
-            _status_lines(snapshot)
+            if waiting and not snapshot.active:
+                st.markdown(f"**{queued_line(waiting)}** Below: the last run.")
+            else:
+                _status_lines(snapshot)
         if stop_button is not None:
             stop_button()
 
@@ -191,12 +194,13 @@ def stop_button(snapshot, request_stop):
     return lambda: st.button("Stop training", on_click=request_stop, disabled=snapshot.state == RunState.STOPPING)
 
 
-def live_run_ui(manager, started_active, can_stop, request_stop):
+def live_run_ui(manager, started_active, can_stop, request_stop, waiting=0):
     """The Train page's live section, redrawn every second while a run trains (every 3 s otherwise).
 
     ``started_active``: whether a run was active when the page ran; when that changes, the whole
     page reruns (its controls and saved runs change). ``can_stop(snapshot)`` says whether this
-    visitor may stop the run; ``request_stop`` is the Stop button's callback."""
+    visitor may stop the run; ``request_stop`` is the Stop button's callback; ``waiting``: runs queued for
+    a worker when the page ran (the page reruns when one starts)."""
 
     @st.fragment(run_every=ACTIVE_REFRESH_SECONDS if started_active else IDLE_REFRESH_SECONDS)
     def live_run():
@@ -205,7 +209,7 @@ def live_run_ui(manager, started_active, can_stop, request_stop):
             st.rerun()  # a run started or ended: refresh the whole page (controls, saved runs)
         may_stop = live.active and can_stop(live)
         with st.container(key="live-run"):
-            status_ui(live, stop_button=stop_button(live, request_stop) if may_stop else None)
+            status_ui(live, stop_button=stop_button(live, request_stop) if may_stop else None, waiting=waiting)
             chart_column, wall_column = st.columns([3, 2])
             with chart_column, st.container(key="train-chart"):
                 steady_chart(chart_figure(live))

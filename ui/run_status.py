@@ -34,6 +34,11 @@ def status_line(snapshot):
     return f"Finished {epochs} epochs{accuracy}"
 
 
+def queued_line(waiting):
+    """The status line while ``waiting`` runs wait for a training worker (the live run shows the last one)."""
+    return f"Queued: the run starts as soon as a training worker is free ({waiting} waiting)."
+
+
 def machine_rate_line(snapshot, sgemm_gflops):
     """How hard the computer works on the last batch, in words a teacher can say; None before a batch.
 
