@@ -7,10 +7,11 @@ student's anonymous id (random, kept by their browser). No names, no raw canvas,
 
 A deletion only hides digits for :data:`UNDO_SECONDS` (so the teacher can undo it); the next write
 after that removes them for good. Each student may give :meth:`ClassSet.digits_per_student` digits
-a lesson (a setting kept in the database, so every server process and a restart see it).
+a lesson (a setting kept in the database, so every server process and a restart see it), one a second.
 
-The same database keeps the teacher's sign-outs (Lock, "sign out every device"), so they survive a
-restart, and the class quiz (:mod:`classroom.quiz`), so every server process on it shows one quiz.
+The same database keeps the teacher's sign-outs (Lock, "sign out every device") and the passcode
+guard's count of wrong passcodes per client, so they survive a restart, and the class quiz
+(:mod:`classroom.quiz`), so every server process on it shows one quiz.
 The schema is created or upgraded on first use by Alembic (:mod:`classroom.schema`, revisions in
 ``classroom/migrations/versions``); the tables below are the newest revision's, which a test compares
 with a migrated database.
@@ -29,9 +30,10 @@ from pathlib import Path
 import numpy as np
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
 
 from classroom import schema
-from classroom.rate_limit import LESSON_SECONDS, MAX_PER_LESSON, RateLimiter, RateLimitError
+from classroom.rate_limit import LESSON_SECONDS, MAX_PER_LESSON, MIN_SECONDS_BETWEEN, RateLimitError, require_spacing
 from mnist_cnn.data import IMAGE_SHAPE, NUM_CLASSES, as_digit, as_uint8_image
 from mnist_cnn.paths import PROJECT_DIR
 
@@ -121,6 +123,17 @@ def _teacher_revocations_table(metadata):
     )
 
 
+def _passcode_failures_table(metadata):
+    # Wrong teacher passcodes in a row from one client (classroom.teacher.PasscodeGuard); a row goes once it is idle.
+    return sa.Table(
+        "passcode_failures",
+        metadata,
+        sa.Column("client", sa.String(64), primary_key=True),  # a SHA-256 of the client's key: no address in clear
+        sa.Column("failures", sa.Integer, nullable=False),
+        sa.Column("last_failed_at", sa.Float, nullable=False),  # Unix seconds
+    )
+
+
 def _runs_table(metadata):
     # A saved run: its folder's metrics.json and model.keras (None before the first checkpoint), see classroom.run_store.
     return sa.Table(
@@ -204,6 +217,7 @@ METADATA = sa.MetaData()  # the schema at the newest Alembic revision (its autog
 CLASS_DIGITS = _class_digits_table(METADATA)
 CLASS_SETTINGS = _class_settings_table(METADATA)
 TEACHER_REVOCATIONS = _teacher_revocations_table(METADATA)
+PASSCODE_FAILURES = _passcode_failures_table(METADATA)
 RUNS = _runs_table(METADATA)
 CLASS_CHOICES = _class_choices_table(METADATA)
 LIVE_RUN = _live_run_table(METADATA)
@@ -266,7 +280,7 @@ class ClassSet:
     """
 
     def __init__(self, url=None, busy_timeout=BUSY_TIMEOUT_SECONDS, retry_seconds=RETRY_SECONDS, clock=time.monotonic,
-                 now=lambda: datetime.now(UTC)):
+                 now=lambda: datetime.now(UTC), min_seconds_between_digits=MIN_SECONDS_BETWEEN):
         try:
             self.url = sa.make_url(url or database_url())
         except sa_exc.ArgumentError as error:
@@ -276,7 +290,8 @@ class ClassSet:
         self._schema_lock = threading.Lock()
         self._schema_ready = False
         self._retry_seconds, self._clock = retry_seconds, clock
-        self._now = now  # UTC time of day, for timestamps, the lesson window and undo (tests inject one)
+        self._now = now  # UTC time of day, for timestamps, the lesson window, the spacing of digits and undo (tests inject one)
+        self.min_seconds_between_digits = min_seconds_between_digits
         self._down_until, self._down_message = float("-inf"), ""
 
     @property
@@ -364,9 +379,10 @@ class ClassSet:
     def add(self, image, label, predicted, confidence, student_id, within_limit=False):
         """Store one digit; returns its id. ``image``: 28x28 uint8 (or float in [0, 1]).
 
-        ``within_limit``: refuse (:class:`StudentLimitError`) once ``student_id`` has given
-        :meth:`digits_per_student` digits in the last ``LESSON_SECONDS``, counted in the same
-        transaction as the insert, so two servers cannot both let the last one through.
+        ``within_limit``: refuse (:class:`~classroom.rate_limit.RateLimitError`) a digit less than
+        ``min_seconds_between_digits`` after the student's last one, and (:class:`StudentLimitError`) once
+        ``student_id`` has given :meth:`digits_per_student` digits in the last ``LESSON_SECONDS``, both
+        read in the same transaction as the insert, so two servers cannot both let a digit through.
         """
         label = as_digit(label, "label")
         predicted = as_digit(predicted, "prediction")
@@ -387,6 +403,9 @@ class ClassSet:
             if within_limit:
                 if self.backend == "postgresql":  # one give at a time per student (SQLite's writes are serial anyway)
                     connection.execute(sa.text("SELECT pg_advisory_xact_lock(1415, hashtext(:student))"), {"student": student_id})
+                last_given = self._last_given(connection, student_id)
+                if last_given is not None:
+                    require_spacing((now - last_given).total_seconds(), self.min_seconds_between_digits)
                 limit = self._setting(connection, DIGITS_PER_STUDENT_SETTING, DEFAULT_DIGITS_PER_STUDENT)
                 if self._given_this_lesson(connection, student_id, now) >= limit:
                     raise StudentLimitError(
@@ -465,6 +484,12 @@ class ClassSet:
         query = sa.select(sa.func.count()).where(_LIVE, CLASS_DIGITS.c.student_id == student_id, CLASS_DIGITS.c.created_at > since)
         return connection.execute(query).scalar_one()
 
+    @staticmethod
+    def _last_given(connection, student_id):
+        # Deleted digits count too: a deletion is purged UNDO_SECONDS after it, long after the spacing's second.
+        last = connection.execute(sa.select(sa.func.max(CLASS_DIGITS.c.created_at)).where(CLASS_DIGITS.c.student_id == student_id)).scalar()
+        return None if last is None else _as_utc(last)
+
     def given_this_lesson(self, student_id):
         """How many of the student's digits from the last LESSON_SECONDS are in the class set."""
         with self.transaction() as connection:
@@ -530,6 +555,34 @@ class ClassSet:
             rows = connection.execute(sa.select(TEACHER_REVOCATIONS.c.token_id, TEACHER_REVOCATIONS.c.issued_before)).all()
         befores = [row.issued_before for row in rows if row.issued_before is not None]
         return {row.token_id for row in rows if row.token_id is not None}, max(befores, default=None)
+
+    # -- the passcode guard's wrong passcodes per client (classroom.teacher.PasscodeGuard) ----------
+
+    def passcode_failures(self, client):
+        """``(wrong passcodes in a row, Unix time of the last)`` from ``client``; ``(0, None)`` when none is kept."""
+        with self.transaction() as connection:
+            row = connection.execute(
+                sa.select(PASSCODE_FAILURES.c.failures, PASSCODE_FAILURES.c.last_failed_at).where(PASSCODE_FAILURES.c.client == client)
+            ).first()
+        return (0, None) if row is None else (row.failures, row.last_failed_at)
+
+    def count_wrong_passcode(self, client, now, forget_before):
+        """One more wrong passcode from ``client`` at ``now`` (Unix seconds), after forgetting every client
+        whose last one came before ``forget_before``; returns the client's new :meth:`passcode_failures`."""
+        insert = postgresql.insert if self.backend == "postgresql" else sqlite.insert
+        statement = insert(PASSCODE_FAILURES).values(client=client, failures=1, last_failed_at=now)
+        statement = statement.on_conflict_do_update(  # one statement: two servers counting at once both count
+            index_elements=[PASSCODE_FAILURES.c.client], set_={"failures": PASSCODE_FAILURES.c.failures + 1, "last_failed_at": now},
+        )
+        with self.transaction(writes=True) as connection:
+            connection.execute(PASSCODE_FAILURES.delete().where(PASSCODE_FAILURES.c.last_failed_at < forget_before))
+            row = connection.execute(statement.returning(PASSCODE_FAILURES.c.failures, PASSCODE_FAILURES.c.last_failed_at)).one()
+        return row.failures, row.last_failed_at
+
+    def forget_passcode_failures(self, client):
+        """``client`` typed the right passcode: its wrong ones no longer count."""
+        with self.transaction(writes=True) as connection:
+            connection.execute(PASSCODE_FAILURES.delete().where(PASSCODE_FAILURES.c.client == client))
 
     # -- export -----------------------------------------------------------------------------
 
@@ -624,14 +677,14 @@ def confirmation_question(verdict, guess, label):
     return None
 
 
-def give_to_class(class_set, limiter: RateLimiter, student_id, label, verdict, image, probabilities, confirmed=False):
+def give_to_class(class_set, student_id, label, verdict, image, probabilities, confirmed=False):
     """Add a drawing the network has read to the class set, with the digit the student meant.
 
     Refuses a blank or non-digit drawing and a label outside 0-9 (ValueError); raises
     :class:`ConfirmationNeeded` for an "unsure" drawing or a label other than the confident reading
     unless ``confirmed``; refuses a student who gives too often or has given the lesson's allowance
-    (:class:`~classroom.rate_limit.RateLimitError`). A database failure does not count against the
-    student. Returns the new digit's id.
+    (:class:`~classroom.rate_limit.RateLimitError`, counted in the database by :meth:`ClassSet.add`).
+    Returns the new digit's id.
     """
     if image is None or probabilities is None:
         verdict = "blank"
@@ -642,8 +695,7 @@ def give_to_class(class_set, limiter: RateLimiter, student_id, label, verdict, i
     question = confirmation_question(verdict, predicted, label)
     if question and not confirmed:
         raise ConfirmationNeeded(question)
-    with limiter.admit(student_id):
-        return class_set.add(image, label, predicted, float(probabilities[predicted]), student_id, within_limit=True)
+    return class_set.add(image, label, predicted, float(probabilities[predicted]), student_id, within_limit=True)
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ sign-in links for a second device, and a guard on wrong guesses.
 No Streamlit here. Tokens are signed with a key derived from the passcode alone, so they survive a
 server restart and stop working when the host changes the passcode; each carries its issue time and
 an id, so Lock (one token) and "sign out every device" (every token issued before a moment) can revoke
-them, kept in the app's database through a restart. The passcode itself is never stored, logged, or
-put in a message.
+them, kept in the app's database through a restart, as are the wrong passcodes per client that slow
+guessing down. The passcode itself is never stored, logged, or put in a message.
 """
 import base64
 import functools
@@ -187,83 +187,140 @@ class SignInLinks:
         return entry[0]
 
 
+class _FailuresInMemory:
+    """The guard's per-client table in this process's memory: its own without a database, and its stand-in
+    while the database cannot be reached (the methods of :class:`~classroom.class_set.ClassSet` it replaces)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._by_client = {}  # client -> (wrong passcodes in a row, time of the last one)
+
+    def passcode_failures(self, client):
+        with self._lock:
+            return self._by_client.get(client, (0, None))
+
+    def count_wrong_passcode(self, client, now, forget_before):
+        with self._lock:
+            self._by_client = {key: record for key, record in self._by_client.items() if record[1] >= forget_before}
+            self._by_client[client] = (self._by_client.get(client, (0, None))[0] + 1, now)
+            return self._by_client[client]
+
+    def forget_passcode_failures(self, client):
+        with self._lock:
+            self._by_client.pop(client, None)
+
+
 class PasscodeGuard:
     """Keeps guessing slow without ever refusing the right passcode because of someone else's wrong ones.
 
     Per client (a key that survives a reload, e.g. the client's address): one attempt at a time (a
     parallel one is refused without comparing), ``free_attempts`` wrong passcodes in a row, then a wait
     that doubles from ``first_delay`` up to ``max_delay`` seconds, during which attempts are refused
-    without comparing. Server-wide: wrong answers only are serialized through one lock and answered at
-    least ``wrong_answer_spacing`` seconds apart, so a crowd of clients guesses no faster than that,
-    while a right passcode is compared and accepted at once. ``clock`` and ``sleep`` are injectable.
+    without comparing. Per server process: wrong answers only are serialized through one lock and
+    answered at least ``wrong_answer_spacing`` seconds apart, so a crowd of clients guesses no faster than
+    that, while a right passcode is compared and accepted at once.
+
+    The wrong passcodes per client are kept in ``store`` (a function returning the app's database, a
+    :class:`~classroom.class_set.ClassSet`), so the wait holds across server processes and restarts; while
+    it fails (``store_errors``), and without one, they are counted in this process's memory. ``clock``
+    (wall-clock seconds: servers share the times) and ``sleep`` are injectable.
     """
 
-    def __init__(self, free_attempts=3, first_delay=2.0, max_delay=60.0, wrong_answer_spacing=0.5,
-                 clock=time.monotonic, sleep=time.sleep):
+    def __init__(self, store=None, store_errors=(), free_attempts=3, first_delay=2.0, max_delay=60.0,
+                 wrong_answer_spacing=0.5, clock=time.time, sleep=time.sleep):
         self.free_attempts = free_attempts
         self.first_delay = first_delay
         self.max_delay = max_delay
         self.wrong_answer_spacing = wrong_answer_spacing
+        self._store, self._store_errors = store, tuple(store_errors)
+        self._memory = _FailuresInMemory()
         self._clock, self._sleep = clock, sleep
-        self._lock = threading.Lock()  # guards the per-client table
-        self._wrong_answers = threading.Lock()  # serializes the replies to wrong passcodes
-        self._last_wrong_reply = float("-inf")
-        self._by_key = {}  # key -> [wrong passcodes in a row, time of the last one]
+        self._lock = threading.Lock()  # guards the in-flight set
+        # In memory: an attempt is one thread's, and a server that dies mid-attempt must not leave its client busy.
         self._in_flight = set()
+        # In memory: the spacing is a sleep under a lock, which must never hold a lock in the shared database.
+        self._wrong_answers = threading.Lock()  # serializes this process's replies to wrong passcodes
+        self._last_wrong_reply = float("-inf")
+
+    @staticmethod
+    def _client(key):
+        # Fixed length for the table's key, and the database never holds a client's address in clear.
+        return hashlib.sha256(str(key).encode()).hexdigest()
+
+    def _failures(self, action):
+        """``action(table)`` on the database's table of wrong passcodes, else on this process's memory."""
+        if self._store is not None:
+            try:
+                return action(self._store())
+            except self._store_errors:
+                pass  # the database cannot be reached: this process counts on its own meanwhile
+        return action(self._memory)
+
+    def _forget_before(self, now):
+        # A client idle for longer than the longest wait starts afresh; this also bounds the table.
+        return now - 2 * self.max_delay
 
     def _key_delay(self, failures):
         # after free_attempts failures in a row: first_delay, then twice as long after each further one
         extra = failures - self.free_attempts
         return 0.0 if extra < 0 else min(self.first_delay * 2**extra, self.max_delay)
 
-    def _wait(self, key, now):
-        failures, last = self._by_key.get(key, (0, now))
-        return max(0.0, last + self._key_delay(failures) - now)
+    def _wait(self, record, now):
+        failures, last = record
+        delay = self._key_delay(failures)
+        # at most the delay: a last failure "after" now comes from another server whose clock is ahead
+        return 0.0 if last is None else max(0.0, min(delay, last + delay - now))
+
+    def _record(self, key, now):
+        # (wrong passcodes in a row, time of the last) that still count; (0, None) for a client that starts afresh
+        client = self._client(key)
+        failures, last = self._failures(lambda table: table.passcode_failures(client))
+        return (0, None) if last is None or last < self._forget_before(now) else (failures, last)
+
+    def failures(self, key):
+        """Wrong passcodes in a row from ``key`` that still count."""
+        return self._record(key, self._clock())[0]
 
     def wait_seconds(self, key):
         """Seconds before ``key`` may try again (0 when it may now)."""
-        with self._lock:
-            return self._wait(key, self._clock())
+        now = self._clock()
+        return self._wait(self._record(key, now), now)
 
     def check(self, key, is_right):
         """Compare one attempt from ``key``: ``is_right()`` is called only when the client may try now.
 
         Returns ``(outcome, wait)``: outcome ``"right"``, ``"wrong"``, ``"wait"`` (not compared: the
         client must wait ``wait`` seconds) or ``"busy"`` (not compared: another attempt of the same
-        client is under way); ``wait`` is the client's wait after this attempt.
+        client is under way in this process; ``wait`` is 0); otherwise ``wait`` is the client's wait after
+        this attempt.
         """
+        client = self._client(key)
         with self._lock:
+            if client in self._in_flight:
+                return "busy", 0.0
+            self._in_flight.add(client)
+        try:
             now = self._clock()
-            self._forget_idle(now)
-            if key in self._in_flight:
-                return "busy", self._wait(key, now)
-            wait = self._wait(key, now)
+            record = self._record(key, now)
+            wait = self._wait(record, now)
             if wait > 0:
                 return "wait", wait
-            self._in_flight.add(key)
-        try:
             if is_right():
-                with self._lock:
-                    self._by_key.pop(key, None)
+                if record[0]:
+                    self._failures(lambda table: table.forget_passcode_failures(client))
                 return "right", 0.0
             with self._wrong_answers:  # the server-wide cost of a wrong answer
-                pause = self._last_wrong_reply + self.wrong_answer_spacing - self._clock()
+                # at most one spacing: a wall clock set back must not hold every wrong answer for the difference
+                pause = min(self.wrong_answer_spacing, self._last_wrong_reply + self.wrong_answer_spacing - self._clock())
                 if pause > 0:
                     self._sleep(pause)
                 self._last_wrong_reply = self._clock()
-            with self._lock:
-                now = self._clock()
-                failures = self._by_key.get(key, (0, now))[0]
-                self._by_key[key] = (failures + 1, now)
-                return "wrong", self._wait(key, now)
+            now = self._clock()
+            record = self._failures(lambda table: table.count_wrong_passcode(client, now, self._forget_before(now)))
+            return "wrong", self._wait(record, now)
         finally:
             with self._lock:
-                self._in_flight.discard(key)
-
-    def _forget_idle(self, now):
-        # Keys idle for longer than the longest wait start afresh; this also bounds memory.
-        for key in [key for key, (_, last) in self._by_key.items() if now - last > 2 * self.max_delay]:
-            del self._by_key[key]
+                self._in_flight.discard(client)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from classroom.class_set import (
     database_url,
     give_to_class,
 )
-from classroom.rate_limit import LESSON_SECONDS, MAX_PER_LESSON, RateLimiter, RateLimitError
+from classroom.rate_limit import LESSON_SECONDS, MAX_PER_LESSON, RateLimitError
 from classroom.schema import head_revision
 from mnist_cnn.data import load_test_set
 from mnist_cnn.evaluation import wilson_interval
@@ -309,34 +309,34 @@ def one_hot(digit, probability=0.9):
 
 def test_give_to_class_stores_the_reading_and_refuses_blank_and_non_digits(tmp_path, mnist_digits):
     class_set = ClassSet(f"sqlite:///{tmp_path / 'c.sqlite'}")
-    limiter = RateLimiter(min_seconds_between=0, clock=FakeClock())
     image = mnist_digits[0][0]
-    new_id = give_to_class(class_set, limiter, "s", 1, "digit", image, one_hot(1, 0.8))
+    new_id = give_to_class(class_set, "s", 1, "digit", image, one_hot(1, 0.8))
     digits = class_set.digits()
     assert list(digits.ids) == [new_id] and digits.labels[0] == 1 and digits.predicted[0] == 1
     assert digits.confidences[0] == pytest.approx(0.8)
     with pytest.raises(ValueError, match="draw a digit"):
-        give_to_class(class_set, limiter, "s", 7, "blank", None, None)
+        give_to_class(class_set, "s", 7, "blank", None, None)
     for confirmed in (False, True):  # "not a digit" is refused, whatever the student says
         with pytest.raises(ValueError, match="does not see a digit"):
-            give_to_class(class_set, limiter, "s", 7, "not a digit", image, one_hot(0, 0.87), confirmed=confirmed)
+            give_to_class(class_set, "s", 7, "not a digit", image, one_hot(0, 0.87), confirmed=confirmed)
     with pytest.raises(ValueError, match="label must be a digit from 0 to 9"):
-        give_to_class(class_set, limiter, "s", 12, "digit", image, one_hot(1))
+        give_to_class(class_set, "s", 12, "digit", image, one_hot(1))
     assert len(class_set) == 1
 
 
 def test_an_unsure_drawing_or_a_label_against_a_confident_reading_goes_in_only_after_a_yes(tmp_path, mnist_digits):
-    class_set = ClassSet(f"sqlite:///{tmp_path / 'c.sqlite'}")
-    limiter = RateLimiter(min_seconds_between=0, clock=FakeClock())
+    clock = WallClock()
+    class_set = ClassSet(f"sqlite:///{tmp_path / 'c.sqlite'}", now=clock)
     image = mnist_digits[0][0]
     with pytest.raises(ConfirmationNeeded) as asked:
-        give_to_class(class_set, limiter, "s", 3, "digit", image, one_hot(4, 0.95))
+        give_to_class(class_set, "s", 3, "digit", image, one_hot(4, 0.95))
     assert asked.value.question == "The network reads 4: give it as 3?"
     with pytest.raises(ConfirmationNeeded, match="not sure this is a digit .*nearest is 4.* only if you drew a clear 4"):
-        give_to_class(class_set, limiter, "s", 4, "unsure", image, one_hot(4, 0.5))  # even the digit it leans to
+        give_to_class(class_set, "s", 4, "unsure", image, one_hot(4, 0.5))  # even the digit it leans to
     assert len(class_set) == 0  # nothing went in without the answer
-    give_to_class(class_set, limiter, "s", 3, "digit", image, one_hot(4, 0.95), confirmed=True)
-    give_to_class(class_set, limiter, "s", 4, "unsure", image, one_hot(4, 0.5), confirmed=True)
+    give_to_class(class_set, "s", 3, "digit", image, one_hot(4, 0.95), confirmed=True)
+    clock.advance(1)  # one digit a second
+    give_to_class(class_set, "s", 4, "unsure", image, one_hot(4, 0.5), confirmed=True)
     assert list(class_set.digits().labels) == [3, 4]
 
 
@@ -365,6 +365,7 @@ def test_the_per_student_limit_is_kept_in_the_database(class_set_url, mnist_digi
     for i in range(3):
         clock.advance(10)
         (server if i % 2 else other_server).add(images[i], int(labels[i]), int(labels[i]), 0.9, "student-a", within_limit=True)
+    clock.advance(10)
     for store in (server, other_server):
         with pytest.raises(StudentLimitError, match="given 3 digits this lesson"):
             store.add(images[5], int(labels[5]), int(labels[5]), 0.9, "student-a", within_limit=True)
@@ -374,7 +375,9 @@ def test_the_per_student_limit_is_kept_in_the_database(class_set_url, mnist_digi
     assert server.given_this_lesson("student-a") == 4 and server.given_this_lesson("student-b") == 1
 
     other_server.set_digits_per_student(5)  # the teacher raises it
+    clock.advance(10)
     server.add(images[7], int(labels[7]), int(labels[7]), 0.9, "student-a", within_limit=True)
+    clock.advance(10)
     with pytest.raises(StudentLimitError):
         server.add(images[8], int(labels[8]), int(labels[8]), 0.9, "student-a", within_limit=True)
     clock.advance(LESSON_SECONDS)  # the next lesson
@@ -390,7 +393,7 @@ def test_the_per_student_limit_is_kept_in_the_database(class_set_url, mnist_digi
 
 def test_students_giving_at_once_never_pass_the_limit_together(class_set_url, mnist_digits):
     images, labels = mnist_digits
-    servers = [ClassSet(class_set_url) for _ in range(6)]
+    servers = [ClassSet(class_set_url, min_seconds_between_digits=0) for _ in range(6)]  # the allowance alone
     servers[0].set_digits_per_student(4)
     start, refused, errors = threading.Barrier(len(servers)), [], []
 
@@ -496,35 +499,61 @@ def test_a_version_1_database_is_upgraded_in_place(class_set_url, mnist_digits):
     class_set.dispose()
 
 
-def test_one_digit_a_second_and_a_bounded_number_a_lesson():
-    clock = FakeClock()
-    limiter = RateLimiter(min_seconds_between=1.0, max_per_lesson=3, lesson_seconds=100, clock=clock)
-    with limiter.admit("a"):
-        pass
-    with pytest.raises(RateLimitError, match="One digit a second"), limiter.admit("a"):
-        pass
-    with limiter.admit("b"):  # another session is not held back
-        pass
-    for _ in range(2):
-        clock.now += 1.0
-        with limiter.admit("a"):
-            pass
-    clock.now += 5
-    with pytest.raises(RateLimitError, match="given 3 digits this lesson"), limiter.admit("a"):
-        pass
-    clock.now += 100  # the lesson window has moved on
-    with limiter.admit("a"):
-        pass
+def test_one_digit_a_second_per_student_holds_across_servers_and_a_restart(class_set_url, mnist_digits):
+    """Timed from the student's last digit in the database: another server process or a restart (another
+    ClassSet) refuses a second digit within the second, with the wait left; another student is not held back."""
+    images, labels = mnist_digits
+    clock = WallClock()
+    server, other_server = ClassSet(class_set_url, now=clock), ClassSet(class_set_url, now=clock)
+    server.add(images[0], int(labels[0]), int(labels[0]), 0.9, "student-a", within_limit=True)
+    with pytest.raises(RateLimitError, match=r"^One digit a second, please: wait 1\.0 s\.$"):
+        other_server.add(images[1], int(labels[1]), int(labels[1]), 0.9, "student-a", within_limit=True)
+    other_server.add(images[1], int(labels[1]), int(labels[1]), 0.9, "student-b", within_limit=True)
+    clock.advance(0.6)
+    restarted = ClassSet(class_set_url, now=clock)
+    with pytest.raises(RateLimitError, match=r"^One digit a second, please: wait 0\.4 s\.$"):
+        restarted.add(images[1], int(labels[1]), int(labels[1]), 0.9, "student-a", within_limit=True)
+    clock.advance(0.4)
+    restarted.add(images[1], int(labels[1]), int(labels[1]), 0.9, "student-a", within_limit=True)
+    assert restarted.given_this_lesson("student-a") == 2  # the refusals left nothing behind
+    for store in (server, other_server, restarted):
+        store.dispose()
 
 
-def test_a_failed_addition_does_not_count_against_the_session(tmp_path, mnist_digits):
-    clock = FakeClock()
-    limiter = RateLimiter(clock=clock)
+def test_servers_giving_at_once_let_one_digit_of_a_student_through(class_set_url, mnist_digits):
+    images, labels = mnist_digits
+    clock = WallClock()  # stopped: every give comes in the same instant
+    servers = [ClassSet(class_set_url, now=clock) for _ in range(4)]
+    for server in servers:
+        server.schema_revision()  # migrated before the race
+    start, refused, errors = threading.Barrier(len(servers)), [], []
+
+    def give(number):
+        try:
+            start.wait()
+            servers[number].add(images[number], int(labels[number]), int(labels[number]), 0.9, "one-phone", within_limit=True)
+        except RateLimitError as error:
+            refused.append(str(error))
+        except Exception as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=give, args=(n,)) for n in range(len(servers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(servers[0]) == 1 and refused == ["One digit a second, please: wait 1.0 s."] * 3
+    for server in servers:
+        server.dispose()
+
+
+def test_a_failed_addition_does_not_count_against_the_student(tmp_path, mnist_digits):
     down = ClassSet("postgresql+psycopg://nobody@/class?host=" + str(tmp_path))
     with pytest.raises(ClassSetUnavailableError):
-        give_to_class(down, limiter, "s", 7, "digit", mnist_digits[0][0], one_hot(7))
+        give_to_class(down, "s", 7, "digit", mnist_digits[0][0], one_hot(7))
     working = ClassSet(f"sqlite:///{tmp_path / 'c.sqlite'}")
-    give_to_class(working, limiter, "s", 7, "digit", mnist_digits[0][0], one_hot(7))  # no "wait a second"
+    give_to_class(working, "s", 7, "digit", mnist_digits[0][0], one_hot(7))  # no "wait a second"
     assert len(working) == 1
 
 

@@ -89,6 +89,7 @@ def test_a_hand_made_database_is_upgraded_in_place_and_ends_identical_to_a_fresh
     assert digits.student_ids == ["student-0", "student-1", "student-0", "student-1"]
     old.set_digits_per_student(7)  # the tables of later versions are there and work
     old.revoke_teacher_token("token", time.time() + 60)
+    assert old.count_wrong_passcode("client", time.time(), time.time() - 120)[0] == 1
     old.dispose()
     upgraded = schema_snapshot(class_set_url)
     assert model_differences(class_set_url) == []
@@ -101,8 +102,8 @@ def test_a_hand_made_database_is_upgraded_in_place_and_ends_identical_to_a_fresh
     assert upgraded[1] == [4]  # a server from before Alembic (version 3) refuses it as "newer than this app"
     assert ("procrastinate_jobs" in upgraded[0]) == class_set_url.startswith("postgresql")  # the job queue: PostgreSQL only
     assert {table for table in upgraded[0] if not table.startswith(JOB_QUEUE_PREFIX)} == {
-        "alembic_version", "class_choices", "class_digits", "class_settings", "live_run", "quiz_rounds", "quiz_state",
-        "quiz_votes", "runs", "schema_version", "teacher_revocations",
+        "alembic_version", "class_choices", "class_digits", "class_settings", "live_run", "passcode_failures", "quiz_rounds",
+        "quiz_state", "quiz_votes", "runs", "schema_version", "teacher_revocations",
     }
 
 

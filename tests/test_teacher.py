@@ -4,8 +4,9 @@ import threading
 import time
 
 import pytest
+import sqlalchemy as sa
 
-from classroom.class_set import ClassSet
+from classroom.class_set import ClassSet, ClassSetUnavailableError
 from classroom.teacher import (
     PASSCODE_ENVIRONMENT_VARIABLE,
     TOKEN_LIFETIME_SECONDS,
@@ -303,7 +304,7 @@ def test_the_guard_counts_every_failure_from_many_threads():
         thread.start()
     for thread in threads:
         thread.join()
-    assert [guard._by_key[f"k{i}"][0] for i in range(8)] == [200] * 8
+    assert [guard.failures(f"k{i}") for i in range(8)] == [200] * 8
 
 
 def test_idle_clients_are_forgotten():
@@ -313,4 +314,97 @@ def test_idle_clients_are_forgotten():
         wrong(guard, key)
     clock.advance(21)
     wrong(guard, "new")
-    assert list(guard._by_key) == ["new"]
+    assert len(guard._memory._by_client) == 1 and guard.failures(0) == 0 and guard.failures("new") == 1
+
+
+# -- the guard's count kept in the app's database: several server processes, a restart, an outage --
+
+
+@pytest.fixture
+def new_server(class_set_url):
+    """``new_server()``: the database of one more server process (a ClassSet with its own connections) on ``class_set_url``."""
+    started = []
+
+    def new_server():
+        started.append(ClassSet(class_set_url))
+        return started[-1]
+
+    yield new_server
+    for database in started:
+        database.dispose()
+
+
+def guard_on(database, clock, **settings):
+    """The app's guard on ``database`` (one server process's ClassSet), with a fake clock and no spacing."""
+    return PasscodeGuard(lambda: database, store_errors=(ClassSetUnavailableError,), wrong_answer_spacing=0, clock=clock,
+                         **settings)
+
+
+def passcode_failure_rows(url):
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT client, failures FROM passcode_failures")).all()
+    engine.dispose()
+    return rows
+
+
+def test_servers_on_one_database_share_a_clients_wait_and_a_restart_keeps_it(class_set_url, new_server):
+    clock = FakeClock(NOW)
+    guard_a = guard_on(new_server(), clock, free_attempts=2, first_delay=5.0)
+    guard_b = guard_on(new_server(), clock, free_attempts=2, first_delay=5.0)
+    assert unlock("wrong", PASSCODE, guard_a, "203.0.113.9").message == "Wrong passcode. Try again."
+    second = unlock("wrong again", PASSCODE, guard_b, "203.0.113.9")  # the same client on the other server
+    assert second.message == "Wrong passcode. Too many wrong passcodes from here: wait 5 s before trying again."
+    assert guard_a.check("203.0.113.9", lambda: pytest.fail("compared while waiting")) == ("wait", 5.0)
+    for guard in (guard_a, guard_b):  # the teacher's right passcode from another client goes in at once
+        assert unlock(PASSCODE, PASSCODE, guard, "198.51.100.7").unlocked
+    assert [failures for client, failures in passcode_failure_rows(class_set_url)] == [2]
+    assert "203.0.113.9" not in str(passcode_failure_rows(class_set_url))  # no address in clear
+
+    clock.advance(2)
+    restarted = guard_on(new_server(), clock, free_attempts=2, first_delay=5.0)
+    refused = unlock(PASSCODE, PASSCODE, restarted, "203.0.113.9")  # right, but the wait is not over
+    assert not refused.unlocked and refused.message == "Too many wrong passcodes from here: wait 3 s before trying again."
+    clock.advance(3)
+    assert unlock(PASSCODE, PASSCODE, restarted, "203.0.113.9").unlocked
+    assert guard_a.failures("203.0.113.9") == 0 and wrong(guard_b, "203.0.113.9") == ("wrong", 0.0)  # afresh everywhere
+
+
+def test_servers_counting_wrong_passcodes_at_once_lose_none(new_server):
+    guards = [guard_on(new_server(), time.time, free_attempts=10_000) for _ in range(4)]
+    for guard in guards:
+        guard.failures("script")  # each server migrates the database before the race
+    threads = [threading.Thread(target=lambda guard=guard: [wrong(guard, "script") for _ in range(10)]) for guard in guards]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert guards[0].failures("script") == 40
+
+
+def test_idle_clients_leave_the_database(class_set_url, new_server):
+    clock = FakeClock(NOW)
+    guard = guard_on(new_server(), clock, max_delay=10.0)
+    for key in range(5):
+        wrong(guard, key)
+    clock.advance(21)
+    assert guard.failures(0) == 0  # idle for longer than twice the longest wait: afresh
+    wrong(guard, "new")
+    assert [failures for client, failures in passcode_failure_rows(class_set_url)] == [1]  # the five idle rows went
+
+
+def test_a_database_that_cannot_be_reached_leaves_the_guard_counting_in_memory(tmp_path):
+    def no_database():
+        raise ClassSetUnavailableError("The class set's database address is not a database URL.")
+
+    down = ClassSet("postgresql+psycopg://nobody@/class?host=" + str(tmp_path))
+    for store in (lambda: down, no_database):
+        clock = FakeClock()
+        guard = PasscodeGuard(store, store_errors=(ClassSetUnavailableError,), free_attempts=2, first_delay=5.0,
+                              wrong_answer_spacing=0, clock=clock)
+        assert unlock("wrong", PASSCODE, guard, "s").message == "Wrong passcode. Try again."
+        assert unlock("wrong", PASSCODE, guard, "s").wait_seconds == 5.0
+        assert guard.check("s", lambda: pytest.fail("compared while waiting")) == ("wait", 5.0)
+        assert unlock(PASSCODE, PASSCODE, guard, "teacher").unlocked  # never locked out by the outage
+        clock.advance(5)
+        assert unlock(PASSCODE, PASSCODE, guard, "s").unlocked and guard.failures("s") == 0

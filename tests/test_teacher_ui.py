@@ -182,6 +182,14 @@ def test_wrong_passcodes_are_slowed_down_with_a_message_saying_how_long(passcode
     assert rights(unlock_with(open_page(), PASSCODE))  # another client is not held up
 
 
+def test_with_the_database_down_the_passcode_is_still_checked(passcode_set, open_page, monkeypatch, tmp_path):
+    """The guard counts in memory meanwhile (tests/test_teacher.py); the page shows no traceback."""
+    monkeypatch.setenv("MNIST_CNN_CLASS_DB_URL", f"postgresql+psycopg://nobody@/class?host={tmp_path}")  # nothing listens
+    app = unlock_with(open_page(), "guess")
+    assert not rights(app) and app.error[0].value == "Wrong passcode. Try again."
+    assert rights(unlock_with(app, PASSCODE))
+
+
 def test_the_passcode_can_come_from_secrets_toml(monkeypatch, open_page):
     monkeypatch.delenv(PASSCODE_ENVIRONMENT_VARIABLE, raising=False)
     app = open_page(secrets={"teacher_passcode": PASSCODE})

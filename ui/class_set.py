@@ -12,7 +12,7 @@ from classroom.class_set import (
     give_to_class,
     refusal,
 )
-from classroom.rate_limit import LESSON_SECONDS, MAX_PER_LESSON, RateLimiter, RateLimitError
+from classroom.rate_limit import LESSON_SECONDS, MAX_PER_LESSON, RateLimitError
 from ui.identity import visitor_id
 from ui.secrets import app_secrets
 
@@ -40,11 +40,6 @@ def shared_class_set(url):
 def class_set():
     """The server's :class:`ClassSet`, shared by every session; raises ClassSetUnavailableError for a bad URL."""
     return shared_class_set(database_url(configured_url()))
-
-
-@st.cache_resource
-def rate_limiter():
-    return RateLimiter()
 
 
 def class_set_size():
@@ -76,7 +71,7 @@ def _give(reading, label, confirmed=False):
     student = student_id()
     try:
         store = class_set()
-        give_to_class(store, rate_limiter(), student, label, reading.verdict, reading.image, reading.probabilities, confirmed)
+        give_to_class(store, student, label, reading.verdict, reading.image, reading.probabilities, confirmed)
         given, limit = store.given_this_lesson(student), store.digits_per_student()
     except ConfirmationNeeded as question:
         st.session_state[PENDING_KEY] = (fingerprint, label, question.question)

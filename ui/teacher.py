@@ -46,8 +46,8 @@ def class_mode_on():
 
 @st.cache_resource
 def passcode_guard():
-    """The server's guard on passcode guesses (shared by every session)."""
-    return PasscodeGuard()
+    """The server's guard on passcode guesses (shared by every session), counting in the class set's database."""
+    return PasscodeGuard(_database, store_errors=(ClassSetUnavailableError,))
 
 
 @st.cache_resource

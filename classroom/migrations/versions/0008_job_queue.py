@@ -9,7 +9,7 @@ from alembic import op
 from procrastinate.schema import SchemaManager
 
 revision = "0008"
-down_revision = "0006"  # TEMP until 0007 merges
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
