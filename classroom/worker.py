@@ -8,6 +8,7 @@ reads, saves it into the database epoch by epoch, and honours a Stop pressed on 
 Ctrl+C (SIGINT) or SIGTERM: a run it was training is left "interrupted" with its last epoch's model.
 """
 import argparse
+import gc
 import logging
 import os
 import sys
@@ -30,6 +31,7 @@ def training_manager(database, runs_root):
     """A run manager that saves into ``database`` and shares its live run with every server on it."""
     from classroom.run_manager import RunManager  # imports TensorFlow
 
+    gc.freeze()  # TensorFlow's objects out of the collector's scans, as a server does (ui/server_tuning.py)
     store = RunStore(database, runs_root)
     return RunManager(runs_root, on_saved=store.backup, board=LiveBoard(database))
 
