@@ -650,6 +650,8 @@ async def run(args):
                 browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 recording = load_recording(await record_drawing(browser, url))
                 report["recorded_browser_answer"] = recording["shown"]
+                for other in urls[1:]:  # each server reads a drawing before the first window, as the first one just did
+                    await record_drawing(browser, other)
                 args.monitor = None
                 if args.training:
                     await start_teacher_run(browser, url)

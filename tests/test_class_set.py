@@ -25,6 +25,7 @@ from classroom.rate_limit import LESSON_SECONDS, MAX_PER_LESSON, RateLimitError
 from classroom.schema import head_revision
 from mnist_cnn.data import load_test_set
 from mnist_cnn.evaluation import wilson_interval
+from support.database import at_once, query
 from support.hand_made_schema import make_hand_made_database
 
 
@@ -212,20 +213,10 @@ def test_servers_starting_together_create_the_schema_once(class_set_url, mnist_d
     """Several app processes (here: separate ClassSet objects, each with its own pool) using a new
     database at the same moment: one creates the schema, every digit is kept."""
     servers = [ClassSet(class_set_url) for _ in range(8)]
-    start, errors = threading.Barrier(len(servers)), []
-
-    def first_use(number):
-        try:
-            start.wait()
-            add_test_digit(servers[number], mnist_digits[0][number], mnist_digits[1][number], f"server-{number}")
-        except Exception as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=first_use, args=(n,)) for n in range(len(servers))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = at_once(
+        lambda number: add_test_digit(servers[number], mnist_digits[0][number], mnist_digits[1][number], f"server-{number}"),
+        len(servers),
+    )
     assert errors == []
     assert len(servers[0]) == len(servers)
     engine = sa.create_engine(class_set_url)
@@ -419,14 +410,6 @@ def test_students_giving_at_once_never_pass_the_limit_together(class_set_url, mn
         server.dispose()
 
 
-def raw_row_count(url):
-    engine = sa.create_engine(url)
-    with engine.connect() as connection:
-        count = connection.execute(sa.text("SELECT COUNT(*) FROM class_digits")).scalar()
-    engine.dispose()
-    return count
-
-
 def test_a_students_digits_or_a_selection_go_in_one_action_and_come_back_with_undo(class_set_url, mnist_digits):
     images, labels = mnist_digits
     clock = WallClock()
@@ -446,7 +429,7 @@ def test_a_students_digits_or_a_selection_go_in_one_action_and_come_back_with_un
     assert not set(ids["careful"][:2]) & set(class_set.digits().ids.tolist())
     clock.advance(UNDO_SECONDS + 1)
     assert class_set.undo(selection.id) == 0  # too late: the write before it removed them for good
-    assert len(class_set) == 12 and raw_row_count(class_set_url) == 12
+    assert len(class_set) == 12 and query(class_set_url, "SELECT COUNT(*) FROM class_digits") == [(12,)]
     assert class_set.undo("no-such-deletion") == 0
 
     everything = class_set.clear()
@@ -526,24 +509,13 @@ def test_servers_giving_at_once_let_one_digit_of_a_student_through(class_set_url
     servers = [ClassSet(class_set_url, now=clock) for _ in range(4)]
     for server in servers:
         server.schema_revision()  # migrated before the race
-    start, refused, errors = threading.Barrier(len(servers)), [], []
-
-    def give(number):
-        try:
-            start.wait()
-            servers[number].add(images[number], int(labels[number]), int(labels[number]), 0.9, "one-phone", within_limit=True)
-        except RateLimitError as error:
-            refused.append(str(error))
-        except Exception as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=give, args=(n,)) for n in range(len(servers))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    assert len(servers[0]) == 1 and refused == ["One digit a second, please: wait 1.0 s."] * 3
+    errors = at_once(
+        lambda number: servers[number].add(images[number], int(labels[number]), int(labels[number]), 0.9, "one-phone", within_limit=True),
+        len(servers),
+    )
+    assert len(servers[0]) == 1
+    assert [type(error) for error in errors] == [RateLimitError] * 3
+    assert [str(error) for error in errors] == ["One digit a second, please: wait 1.0 s."] * 3
     for server in servers:
         server.dispose()
 

@@ -4,7 +4,6 @@ import threading
 import time
 
 import pytest
-import sqlalchemy as sa
 
 from classroom.class_set import ClassSet, ClassSetUnavailableError
 from classroom.teacher import (
@@ -21,6 +20,7 @@ from classroom.teacher import (
     token_is_valid,
     unlock,
 )
+from support.database import query
 
 PASSCODE = "correct horse battery"
 NOW = 1_800_000_000.0
@@ -341,11 +341,7 @@ def guard_on(database, clock, **settings):
 
 
 def passcode_failure_rows(url):
-    engine = sa.create_engine(url)
-    with engine.connect() as connection:
-        rows = connection.execute(sa.text("SELECT client, failures FROM passcode_failures")).all()
-    engine.dispose()
-    return rows
+    return query(url, "SELECT client, failures FROM passcode_failures")
 
 
 def test_servers_on_one_database_share_a_clients_wait_and_a_restart_keeps_it(class_set_url, new_server):
