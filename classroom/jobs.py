@@ -13,17 +13,23 @@ import threading
 import time
 import traceback
 
-import procrastinate
+import psycopg
 import sqlalchemy as sa
 
 from classroom.class_set import ClassSetUnavailableError
-from mnist_cnn.training import TrainingConfig, check_class_data
 
+# procrastinate and mnist_cnn.training (TensorFlow) are imported where used: the home page imports this
+# module and must render before either is loaded.
 QUEUE = "training"
 TASK = "train_run"
 WAITING_READ_SECONDS = 0.5  # how long a server reuses its count of waiting runs (every page asks every second)
 CLAIM_RETRY_SECONDS = 1.0  # a worker whose run must wait for the class's live run to end asks again this often
 WORKER_MODE_ENV = "MNIST_CNN_TRAINING_WORKER"  # "separate": servers only queue runs; workers of their own train them
+CONNECT_SECONDS = 3  # how long a page waits for the queue's database before saying it cannot be reached
+RETRY_SECONDS = 15.0  # after a failure, the queue is not asked again (a page says so at once) for this long
+# Connections per process: the pages' pool is small (a count and an insert now and then); the worker's needs
+# one to listen and one to work.
+POOL_SIZES = {"min_size": 1, "max_size": 3}
 
 
 def uses_queue(url):
@@ -65,8 +71,10 @@ class QueuedJobs:
     """
 
     def __init__(self, url, steps_per_call=1, clock=time.monotonic):
+        self.url = url
         self.app = queue_app(url)
-        self._opened, self._lock_open = False, threading.Lock()
+        self._pool, self._lock_open = None, threading.Lock()
+        self._down_until, self._down_message = float("-inf"), ""
         self._steps_per_call = steps_per_call
         self._clock = clock
         self._lock = threading.Lock()
@@ -76,32 +84,57 @@ class QueuedJobs:
         """Queue ``config`` after checking it as the worker will (ValueError); returns the job's id.
 
         ``class_data`` is only checked: the worker reads the class set from the database when it starts."""
+        from mnist_cnn.training import check_class_data  # imports TensorFlow
+
         config = dataclasses.replace(config, steps_per_call=self._steps_per_call).validated()
         check_class_data(config, class_data)
-        with _unavailable_as_class_set_error():
+        with self._reaching():
             job_id = self._open().tasks[TASK].defer(config=job_config(config))
         self._waiting_at = float("-inf")
         return job_id
 
     def _open(self):
+        """The app, open on a pool of its own for the server's lifetime (procrastinate's would wait 30 s
+        for a database that is down, with the page's visitor waiting too)."""
+        import psycopg_pool
+
         with self._lock_open:
-            if not self._opened:
-                self.app.open()  # a pool of connections for the server's lifetime
-                self._opened = True
+            if self._pool is None:
+                pool = psycopg_pool.ConnectionPool(
+                    libpq_conninfo(self.url), kwargs={"connect_timeout": CONNECT_SECONDS}, timeout=CONNECT_SECONDS,
+                    check=psycopg_pool.ConnectionPool.check_connection, open=False, **POOL_SIZES,
+                )
+                try:
+                    pool.open(wait=True, timeout=CONNECT_SECONDS)
+                except BaseException:
+                    pool.close()  # no pool left retrying in the background
+                    raise
+                self.app.open(pool)
+                self._pool = pool
         return self.app
+
+    def _reaching(self):
+        """A block that talks to the queue: refused at once while it is known to be down, and a failure
+        raised as ClassSetUnavailableError (and remembered for RETRY_SECONDS)."""
+        if self._clock() < self._down_until:
+            raise ClassSetUnavailableError(self._down_message)
+        return _unavailable_as_class_set_error(self)
+
+    def _went_down(self, message):
+        self._down_until, self._down_message = self._clock() + RETRY_SECONDS, message
 
     def waiting(self):
         """How many runs wait for a worker (read at most every WAITING_READ_SECONDS)."""
         with self._lock:
             if self._clock() - self._waiting_at >= WAITING_READ_SECONDS:
-                with _unavailable_as_class_set_error():
+                with self._reaching():
                     self._waiting = len(self._open().job_manager.list_jobs(queue=QUEUE, status="todo"))
                 self._waiting_at = self._clock()
             return self._waiting
 
     def cancel_waiting(self):
         """Take every waiting run out of the queue; how many were."""
-        with _unavailable_as_class_set_error():
+        with self._reaching():
             manager = self._open().job_manager
             cancelled = sum(manager.cancel_job_by_id(job.id) for job in manager.list_jobs(queue=QUEUE, status="todo"))
         self._waiting_at = float("-inf")
@@ -109,21 +142,34 @@ class QueuedJobs:
 
 
 class _unavailable_as_class_set_error:
-    """procrastinate's and psycopg's connection errors as the app's "database cannot be reached"."""
+    """procrastinate's and psycopg's errors as the app's "database cannot be reached", told to ``jobs``."""
+
+    def __init__(self, jobs):
+        self.jobs = jobs
 
     def __enter__(self):
         return self
 
     def __exit__(self, kind, error, trace):
-        if error is not None and isinstance(error, (procrastinate.exceptions.ConnectorException, OSError)):
-            raise ClassSetUnavailableError(f"The job queue's database cannot be reached: {error}") from error
+        from procrastinate.exceptions import ConnectorException
+
+        if error is not None and isinstance(error, (ConnectorException, psycopg.Error, OSError)):  # a pool's timeout too
+            cause = error.__cause__ or error
+            message = f"The job queue's database cannot be reached ({type(cause).__name__}: {cause})."
+            self.jobs._went_down(message)
+            raise ClassSetUnavailableError(message) from error
         return False
 
 
 def queue_app(url, run_job=None):
     """procrastinate's App on the database ``url`` with the training task; ``run_job(config, should_abort)``
     trains a job's run (only a worker needs it)."""
-    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=libpq_conninfo(url)))
+    import procrastinate
+
+    connector = procrastinate.PsycopgConnector(
+        conninfo=libpq_conninfo(url), timeout=CONNECT_SECONDS, kwargs={"connect_timeout": CONNECT_SECONDS}, **POOL_SIZES
+    )
+    app = procrastinate.App(connector=connector)
 
     @app.task(name=TASK, queue=QUEUE, pass_context=True)
     def train_run(context, config):
@@ -138,6 +184,7 @@ def train_job(manager, config, class_set, should_abort=lambda: False, retry_seco
     """A worker's job: train ``config`` (a job's JSON arguments) with ``manager`` once the class's live run
     has ended, and return when the run does. ``class_set`` gives the digits of a run that trains on them."""
     from classroom.run_manager import RunAlreadyActiveError  # imports TensorFlow
+    from mnist_cnn.training import TrainingConfig
 
     config = TrainingConfig(**config)
     while not should_abort():
@@ -152,6 +199,17 @@ def train_job(manager, config, class_set, should_abort=lambda: False, retry_seco
             return
         manager.wait()
         return
+
+
+def keep_a_worker_running(url, manager, class_set, stop, retry_seconds=RETRY_SECONDS):
+    """A server's own worker (in a thread of its own): :func:`run_worker` until ``stop`` is set, started
+    again after a failure (the database was down) rather than leaving the server without one."""
+    while not stop.is_set():
+        try:
+            run_worker(url, manager, class_set, stop)
+        except Exception:  # noqa: BLE001 - anything: the next try may work, and the pages must not depend on it
+            traceback.print_exc()
+        stop.wait(retry_seconds)
 
 
 def run_worker(url, manager, class_set, stop=None, wait_for_jobs=True):

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from classroom.class_set import ClassSet
+from classroom.class_set import ClassSet, ClassSetUnavailableError
 from classroom.jobs import InProcessJobs, QueuedJobs, run_worker, train_job, uses_queue
 from classroom.run_manager import RunAlreadyActiveError
 from classroom.worker import main as worker_main
@@ -29,6 +29,15 @@ class RecordingManager:
 
     def wait(self, timeout=None):
         pass
+
+
+def work_off_the_queue(url, manager, database):
+    """A worker that takes every queued run and returns, in a thread of its own (as a server runs one: the
+    test process may have an event loop running already)."""
+    worker = threading.Thread(target=run_worker, args=(url, manager, database), kwargs={"wait_for_jobs": False})
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive()
 
 
 @pytest.fixture
@@ -58,7 +67,7 @@ def test_queued_runs_wait_and_a_worker_trains_them_one_at_a_time_in_order(databa
     assert jobs.waiting() == 2
 
     manager = RecordingManager()
-    run_worker(postgres_url, manager, database, wait_for_jobs=False)  # returns once the queue is empty
+    work_off_the_queue(postgres_url, manager, database)
     assert [config.seed for config in manager.started] == [first.seed, second.seed]
     time.sleep(0.6)  # the server's count is reused for half a second
     assert jobs.waiting() == 0
@@ -69,7 +78,7 @@ def test_a_waiting_run_can_be_cancelled(database, postgres_url):
     jobs.start(TINY)
     assert jobs.cancel_waiting() == 1
     manager = RecordingManager()
-    run_worker(postgres_url, manager, database, wait_for_jobs=False)
+    work_off_the_queue(postgres_url, manager, database)
     assert manager.started == [] and jobs.waiting() == 0
 
 
@@ -92,6 +101,18 @@ def test_a_job_waits_for_the_class_live_run_to_end_and_gives_up_when_aborted(dat
     threading.Timer(0.1, aborted.set).start()
     train_job(never_free, dataclasses.asdict(TINY), database, should_abort=aborted.is_set, retry_seconds=0.01)
     assert never_free.started == []
+
+
+def test_a_queue_that_cannot_be_reached_is_said_at_once_and_not_asked_again_for_a_while(postgres_server_url):
+    unreachable = "postgresql+psycopg://postgres@/postgres?host=/nonexistent-socket-folder"
+    jobs = QueuedJobs(unreachable)
+    started = time.monotonic()
+    with pytest.raises(ClassSetUnavailableError, match="cannot be reached"):
+        jobs.waiting()
+    first = time.monotonic() - started
+    with pytest.raises(ClassSetUnavailableError, match="cannot be reached"):
+        jobs.start(TINY)
+    assert first < 10 and time.monotonic() - started - first < 0.1  # the second answer comes without a try
 
 
 def test_the_worker_command_explains_that_sqlite_needs_no_worker(tmp_path, capsys):

@@ -6,7 +6,7 @@ import threading
 import streamlit as st
 
 from classroom.class_set import ClassSetUnavailableError
-from classroom.jobs import WORKER_MODE_ENV, InProcessJobs, QueuedJobs, run_worker, uses_queue
+from classroom.jobs import WORKER_MODE_ENV, InProcessJobs, QueuedJobs, keep_a_worker_running, uses_queue
 from classroom.live_board import LiveBoard
 from classroom.run_store import RunStore
 from mnist_cnn.paths import runs_dir
@@ -60,8 +60,8 @@ def training_jobs():
 def _queued_jobs(url, _database, _manager):
     jobs = QueuedJobs(url, steps_per_call=_manager.steps_per_call)
     if os.environ.get(WORKER_MODE_ENV) != "separate":  # a server on its own (Community Cloud) trains what it queues
-        threading.Thread(target=run_worker, args=(url, _manager, _database, threading.Event()), name="mnist-worker",
-                         daemon=True).start()
+        threading.Thread(target=keep_a_worker_running, args=(url, _manager, _database, threading.Event()),
+                         name="mnist-worker", daemon=True).start()
     return jobs
 
 
