@@ -378,6 +378,7 @@ def train(config, data=None, on_event=None, stop_requested=None, runs_root=None,
             count = min(config.steps_per_call, batches - batch)
             losses, accuracies = steps.train_steps(order, tf.constant(batch), tf.constant(count))
             call_seconds = time.perf_counter() - call_started
+            call_samples = min(count * config.batch_size, fit_size - batch * config.batch_size)  # the last batch is short
             for loss, accuracy in zip(losses.numpy().tolist(), accuracies.numpy().tolist(), strict=False):
                 batch += 1
                 size = min(config.batch_size, fit_size - (batch - 1) * config.batch_size)
@@ -391,7 +392,7 @@ def train(config, data=None, on_event=None, stop_requested=None, runs_root=None,
                     batches=batches,
                     loss=loss,
                     accuracy=accuracy,
-                    samples_per_second=count * config.batch_size / call_seconds,
+                    samples_per_second=call_samples / call_seconds,
                     elapsed_seconds=time.perf_counter() - started,
                 )
                 recorder.add_batch(event)

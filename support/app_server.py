@@ -32,6 +32,13 @@ def start_streamlit(env_overrides=None, timeout=90, launcher=("-m", "streamlit")
     ``launcher``: what follows the Python interpreter in place of ``-m streamlit``;
     ``command_prefix``: what runs the interpreter, e.g. ``("taskset", "-c", "0")``.
     """
+    process, base_url = launch_streamlit(env_overrides, launcher, command_prefix, project_dir)
+    wait_until_serving(process, base_url, timeout)
+    return process, base_url
+
+
+def launch_streamlit(env_overrides=None, launcher=("-m", "streamlit"), command_prefix=(), project_dir=PROJECT_DIR):
+    """:func:`start_streamlit` without the wait: several servers start at once, then :func:`wait_until_serving`."""
     port = free_port()
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env_overrides or {})}
     env = {name: value for name, value in env.items() if value is not None}
@@ -46,13 +53,17 @@ def start_streamlit(env_overrides=None, timeout=90, launcher=("-m", "streamlit")
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    base_url = f"http://127.0.0.1:{port}"
+    return process, f"http://127.0.0.1:{port}"
+
+
+def wait_until_serving(process, base_url, timeout=90):
+    """Wait for a launched server's health check; kill it and raise RuntimeError after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
                 if response.read() == b"ok":
-                    return process, base_url
+                    return
         except OSError:
             time.sleep(0.3)
     process.kill()

@@ -23,7 +23,15 @@ from classroom.run_store import CHOICE_SECONDS, RunStore
 from classroom.runs import read_saved_run
 from mnist_cnn.data import load_test_set
 from mnist_cnn.paths import BUNDLED_RUN_DIR, PROJECT_DIR
-from support.app_server import ARTIFACTS_DIR, select_saved_run, start_streamlit, start_worker, wait_for_app_idle, witness
+from support.app_server import (
+    ARTIFACTS_DIR,
+    launch_streamlit,
+    select_saved_run,
+    start_worker,
+    wait_for_app_idle,
+    wait_until_serving,
+    witness,
+)
 from support.waiting import wait_until
 
 pytestmark = pytest.mark.browser
@@ -86,8 +94,8 @@ def test_two_servers_share_a_lesson_and_a_killed_one_loses_nothing(browser, tmp_
     empty_copy = tmp_path / "fresh-project"
     shutil.copytree(PROJECT_DIR, empty_copy, ignore=NOT_THE_PROJECT)
     separate_workers = {WORKER_MODE_ENV: "separate" if backend == "postgresql" else None}
-    server_a, url_a = start_streamlit({"MNIST_CNN_CLASS_DB_URL": database_url, "MNIST_CNN_RUNS": str(runs_a), **separate_workers})
-    server_b, url_b = start_streamlit(
+    server_a, url_a = launch_streamlit({"MNIST_CNN_CLASS_DB_URL": database_url, "MNIST_CNN_RUNS": str(runs_a), **separate_workers})
+    server_b, url_b = launch_streamlit(
         {"MNIST_CNN_CLASS_DB_URL": database_url, "MNIST_CNN_RUNS": None, "MNIST_CNN_DATA": None, **separate_workers},
         project_dir=empty_copy,
     )
@@ -100,6 +108,8 @@ def test_two_servers_share_a_lesson_and_a_killed_one_loses_nothing(browser, tmp_
     student_context = browser.new_context(viewport={"width": 1920, "height": 1080})
     teacher, student = teacher_context.new_page(), student_context.new_page()
     try:
+        for server, url in ((server_a, url_a), (server_b, url_b)):  # all three start at once
+            wait_until_serving(server, url)
         with witness("two-servers", teacher_on_a=teacher, student_on_b=student):
             open_train_page(teacher, url_a)
             open_train_page(student, url_b)  # B's disk is empty: the runs and class model come from the database
