@@ -76,8 +76,9 @@ def rooms(databases, clock):
 def test_codes_are_six_characters_of_an_alphabet_without_look_alikes():
     assert len(set(JOIN_CODE_ALPHABET)) == len(JOIN_CODE_ALPHABET) and not set(LOOK_ALIKES) & set(JOIN_CODE_ALPHABET)
     assert not set("AEIOU") & set(JOIN_CODE_ALPHABET)  # no vowels: no code spells a word
-    codes = {new_join_code() for _ in range(500)}
-    assert len(codes) == 500  # 20**6 codes: 500 draws collide with odds of 2 in 1,000
+    drawn = [new_join_code() for _ in range(500)]
+    codes = set(drawn)
+    assert len(codes) >= 495  # 20**6 codes: a repeat among 500 draws has odds of 2 in 1,000, five never happen
     assert all(len(code) == 6 and set(code) <= set(JOIN_CODE_ALPHABET) for code in codes)
     assert set("".join(codes)) == set(JOIN_CODE_ALPHABET)  # every character is used
 
