@@ -11,7 +11,8 @@ a lesson (a setting kept in the database, so every server process and a restart 
 
 The same database keeps the teacher's sign-outs (Lock, "sign out every device") and the passcode
 guard's count of wrong passcodes per client, so they survive a restart, and the class quiz
-(:mod:`classroom.quiz`), so every server process on it shows one quiz.
+(:mod:`classroom.quiz`), so every server process on it shows one quiz, and the class rooms
+(:mod:`classroom.rooms`) with their join codes.
 The schema is created or upgraded on first use by Alembic (:mod:`classroom.schema`, revisions in
 ``classroom/migrations/versions``); the tables below are the newest revision's, which a test compares
 with a migrated database.
@@ -44,6 +45,7 @@ CONNECT_TIMEOUT_SECONDS = 5  # how long a page waits for a database server that 
 # After a failed connection, calls fail at once for this long instead of each waiting for the timeout.
 RETRY_SECONDS = 15.0
 STUDENT_ID_LENGTH = 64
+JOIN_CODE_LENGTH = 6  # a class room's join code (classroom.rooms), short enough to read aloud and type on a phone
 # Drawings the student may give: "unsure" only once the student confirms the digit they meant.
 ACCEPTED_VERDICTS = ("digit", "unsure")
 UNDO_SECONDS = 60  # how long a deletion can be undone
@@ -213,6 +215,22 @@ def _quiz_votes_table(metadata):
     )
 
 
+def _rooms_table(metadata):
+    # A class room (classroom.rooms): its join code, its activity, when it closed, and the secret its teacher tokens are signed with.
+    return sa.Table(
+        "rooms",
+        metadata,
+        sa.Column("code", sa.String(JOIN_CODE_LENGTH), primary_key=True),
+        sa.Column("created_at", sa.Float, nullable=False),  # Unix seconds: shared by servers, so wall-clock time
+        sa.Column("last_active_at", sa.Float, nullable=False),  # Unix seconds
+        sa.Column("closed_at", sa.Float, nullable=True),  # Unix seconds; None while the room is open
+        sa.Column("teacher_secret", sa.String(64), nullable=False),  # hex of 32 random bytes
+        sa.Column("creator", sa.String(64), nullable=False),  # a SHA-256 (hex) of the creating client's key: no address in clear
+        sa.Index("rooms_by_creator", "creator", "created_at"),  # the per-client limit on creating rooms
+        sa.Index("rooms_by_creation", "created_at"),  # the server-wide limit
+    )
+
+
 METADATA = sa.MetaData()  # the schema at the newest Alembic revision (its autogenerate compares against this)
 CLASS_DIGITS = _class_digits_table(METADATA)
 CLASS_SETTINGS = _class_settings_table(METADATA)
@@ -224,6 +242,7 @@ LIVE_RUN = _live_run_table(METADATA)
 QUIZ_STATE = _quiz_state_table(METADATA)
 QUIZ_ROUNDS = _quiz_rounds_table(METADATA)
 QUIZ_VOTES = _quiz_votes_table(METADATA)
+ROOMS = _rooms_table(METADATA)
 # Left from the hand-made migrations, at 4, so a server from before Alembic refuses this database (revision 0004).
 SCHEMA_VERSION_TABLE = sa.Table("schema_version", METADATA, sa.Column("version", sa.Integer, nullable=False))
 _LIVE = CLASS_DIGITS.c.deleted_at.is_(None)  # not deleted (deleted digits wait UNDO_SECONDS for an undo)

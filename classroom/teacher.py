@@ -5,7 +5,8 @@ No Streamlit here. Tokens are signed with a key derived from the passcode alone,
 server restart and stop working when the host changes the passcode; each carries its issue time and
 an id, so Lock (one token) and "sign out every device" (every token issued before a moment) can revoke
 them, kept in the app's database through a restart, as are the wrong passcodes per client that slow
-guessing down. The passcode itself is never stored, logged, or put in a message.
+guessing down. The passcode itself is never stored, logged, or put in a message. A class room's teacher
+tokens (:mod:`classroom.rooms`) have the same format and helpers, signed with the room's own secret.
 """
 import base64
 import functools
@@ -58,9 +59,14 @@ def _signing_key(passcode):
     return hashlib.pbkdf2_hmac("sha256", passcode.encode(), _KEY_SALT, _KEY_ITERATIONS)
 
 
-def _signature(passcode, payload):
-    digest = hmac.new(_signing_key(passcode), payload.encode(), hashlib.sha256).digest()
+def _signature(key, payload):
+    digest = hmac.new(key, payload.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def client_digest(key):
+    """A client's key (e.g. its address) as a fixed-length SHA-256 (hex): what the database keeps instead of it."""
+    return hashlib.sha256(str(key).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -72,11 +78,36 @@ class TokenClaims:
     expires_at: int
 
 
-def issue_token(passcode, now=None, lifetime=TOKEN_LIFETIME_SECONDS):
-    """A cookie-safe token that proves its holder unlocked the teacher role, valid for ``lifetime`` seconds."""
+def issue_signed_token(key, now=None, lifetime=TOKEN_LIFETIME_SECONDS, scope=""):
+    """A cookie-safe token ``[scope.]issued (ms).expires (s).id.signature``, HMAC-SHA256 signed with ``key``
+    (bytes), valid for ``lifetime`` seconds. ``scope`` (no dots) names what the token is for, e.g. a room."""
     now = time.time() if now is None else now
     payload = f"{int(now * 1000)}.{int(now + lifetime)}.{secrets.token_hex(8)}"
-    return f"{payload}.{_signature(passcode, payload)}"
+    if scope:
+        payload = f"{scope}.{payload}"
+    return f"{payload}.{_signature(key, payload)}"
+
+
+def signed_token_claims(token, key, now=None, scope=""):
+    """The :class:`TokenClaims` of a valid token from :func:`issue_signed_token` with this ``key`` and
+    ``scope``; None for a forged, altered, malformed, expired or other scope's one."""
+    if not key or not isinstance(token, str) or len(token) > 200:
+        return None
+    payload, _, signature = token.rpartition(".")
+    scope_prefix = f"{scope}." if scope else ""
+    match = _PAYLOAD.fullmatch(payload.removeprefix(scope_prefix)) if payload.startswith(scope_prefix) else None
+    if not (match and signature):
+        return None
+    if not hmac.compare_digest(signature.encode(), _signature(key, payload).encode()):
+        return None
+    issued_ms, expires, token_id = match.groups()
+    claims = TokenClaims(token_id, int(issued_ms) / 1000, int(expires))
+    return claims if claims.expires_at > (time.time() if now is None else now) else None
+
+
+def issue_token(passcode, now=None, lifetime=TOKEN_LIFETIME_SECONDS):
+    """A cookie-safe token that proves its holder unlocked the teacher role, valid for ``lifetime`` seconds."""
+    return issue_signed_token(_signing_key(passcode), now, lifetime)
 
 
 def token_claims(token, passcode, now=None):
@@ -84,17 +115,9 @@ def token_claims(token, passcode, now=None):
 
     Revocation is not checked here: see :class:`Revocations`.
     """
-    if not passcode or not isinstance(token, str) or len(token) > 200:
+    if not passcode:
         return None
-    payload, _, signature = token.rpartition(".")
-    match = _PAYLOAD.fullmatch(payload)
-    if not (match and signature):
-        return None
-    if not hmac.compare_digest(signature.encode(), _signature(passcode, payload).encode()):
-        return None
-    issued_ms, expires, token_id = match.groups()
-    claims = TokenClaims(token_id, int(issued_ms) / 1000, int(expires))
-    return claims if claims.expires_at > (time.time() if now is None else now) else None
+    return signed_token_claims(token, _signing_key(passcode), now)
 
 
 def token_expiry(token, passcode, now=None):
@@ -242,11 +265,6 @@ class PasscodeGuard:
         self._wrong_answers = threading.Lock()  # serializes this process's replies to wrong passcodes
         self._last_wrong_reply = float("-inf")
 
-    @staticmethod
-    def _client(key):
-        # Fixed length for the table's key, and the database never holds a client's address in clear.
-        return hashlib.sha256(str(key).encode()).hexdigest()
-
     def _failures(self, action):
         """``action(table)`` on the database's table of wrong passcodes, else on this process's memory."""
         if self._store is not None:
@@ -273,7 +291,7 @@ class PasscodeGuard:
 
     def _record(self, key, now):
         # (wrong passcodes in a row, time of the last) that still count; (0, None) for a client that starts afresh
-        client = self._client(key)
+        client = client_digest(key)
         failures, last = self._failures(lambda table: table.passcode_failures(client))
         return (0, None) if last is None or last < self._forget_before(now) else (failures, last)
 
@@ -294,7 +312,7 @@ class PasscodeGuard:
         client is under way in this process; ``wait`` is 0); otherwise ``wait`` is the client's wait after
         this attempt.
         """
-        client = self._client(key)
+        client = client_digest(key)
         with self._lock:
             if client in self._in_flight:
                 return "busy", 0.0
@@ -340,11 +358,12 @@ def _wait_message(wait):
     return f"Too many wrong passcodes from here: wait {max(1, math.ceil(wait))} s before trying again."
 
 
-def unlock(attempt, passcode, guard, key, now=None):
-    """Check a passcode attempt from client ``key`` through ``guard``; a token when right."""
+def passcode_refusal(attempt, passcode, guard, key):
+    """Check a passcode attempt from client ``key`` through ``guard``: None when right, else an
+    :class:`UnlockResult` without a token, saying why and how long to wait."""
     outcome, wait = guard.check(key, lambda: passcode_matches(attempt, passcode))
     if outcome == "right":
-        return UnlockResult(issue_token(passcode, now))
+        return None
     if outcome == "busy":
         return UnlockResult(None, "Another passcode from here is being checked: try again in a moment.", 1.0)
     if outcome == "wait":
@@ -352,3 +371,8 @@ def unlock(attempt, passcode, guard, key, now=None):
     if wait > 0:
         return UnlockResult(None, "Wrong passcode. " + _wait_message(wait), wait)
     return UnlockResult(None, "Wrong passcode. Try again.")
+
+
+def unlock(attempt, passcode, guard, key, now=None):
+    """Check a passcode attempt from client ``key`` through ``guard``; a token when right."""
+    return passcode_refusal(attempt, passcode, guard, key) or UnlockResult(issue_token(passcode, now))

@@ -103,7 +103,7 @@ def test_a_hand_made_database_is_upgraded_in_place_and_ends_identical_to_a_fresh
     assert ("procrastinate_jobs" in upgraded[0]) == class_set_url.startswith("postgresql")  # the job queue: PostgreSQL only
     assert {table for table in upgraded[0] if not table.startswith(JOB_QUEUE_PREFIX)} == {
         "alembic_version", "class_choices", "class_digits", "class_settings", "live_run", "passcode_failures", "quiz_rounds",
-        "quiz_state", "quiz_votes", "runs", "schema_version", "teacher_revocations",
+        "quiz_state", "quiz_votes", "rooms", "runs", "schema_version", "teacher_revocations",
     }
 
 
