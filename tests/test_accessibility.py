@@ -186,7 +186,7 @@ def _keyboard_walk(teacher, student, audit, a11y_url):
     audit(teacher, "Train: presenter view")
     tab_to(teacher, text_is("Stop training"))
     teacher.keyboard.press("Space")
-    teacher.wait_for_function(f"() => /Stopped|Finished/.test(document.querySelector('{STATUS}').innerText)")
+    teacher.wait_for_function(f"() => /Stopped|Finished/.test((document.querySelector('{STATUS}')?.innerText ?? ''))")
     wait_for_app_idle(teacher)  # the stopped run redraws the page
     tab_to(teacher, text_is("Leave presenter view"))
     teacher.keyboard.press("Enter")

@@ -81,7 +81,7 @@ def start_tiny_run(page, epochs=30, thousands=1):
         slider.press("ArrowRight")
     page.get_by_role("button", name="Start training").click()
     page.wait_for_function(
-        f"() => document.querySelector('{STATUS}').innerText.includes('Training epoch')", timeout=180_000
+        f"() => (document.querySelector('{STATUS}')?.innerText ?? '').includes('Training epoch')", timeout=180_000
     )
 
 
@@ -91,7 +91,7 @@ def stop_button(page):
 
 def wait_until_stopped(page):
     page.wait_for_function(
-        f"() => /Stopped|Finished/.test(document.querySelector('{STATUS}').innerText)", timeout=180_000
+        f"() => /Stopped|Finished/.test((document.querySelector('{STATUS}')?.innerText ?? ''))", timeout=180_000
     )
 
 
@@ -123,7 +123,7 @@ def test_only_the_teacher_starts_and_stops_even_after_a_reload_and_from_a_second
 
         student.reload(wait_until="commit", timeout=180_000)
         student.locator(STATUS).wait_for(timeout=180_000)
-        student.wait_for_function(f"() => document.querySelector('{STATUS}').innerText.includes('Training epoch')")
+        student.wait_for_function(f"() => (document.querySelector('{STATUS}')?.innerText ?? '').includes('Training epoch')")
         wait_for_app_idle(student)
         assert stop_button(student).count() == 0
         assert student.get_by_role("button", name="Start training").count() == 0

@@ -86,7 +86,7 @@ def test_live_chart_refreshes_in_place_and_presenter_view_fits_a_projector(app_u
         page.evaluate(CHART_PROBE)
         page.get_by_role("button", name="Start training").click()
         page.wait_for_function(
-            "() => document.querySelector('.st-key-train-status').innerText.includes('Training epoch')", timeout=300_000
+            "() => (document.querySelector('.st-key-train-status')?.innerText ?? '').includes('Training epoch')", timeout=300_000
         )
 
         presenter = presenter_context.new_page()
@@ -99,7 +99,7 @@ def test_live_chart_refreshes_in_place_and_presenter_view_fits_a_projector(app_u
         save_screenshot(presenter, "presenter-live")
 
         page.wait_for_function(
-            "() => /Finished|Stopped/.test(document.querySelector('.st-key-train-status').innerText)", timeout=300_000
+            "() => /Finished|Stopped/.test((document.querySelector('.st-key-train-status')?.innerText ?? ''))", timeout=300_000
         )
         wait_for_app_idle(page)
         time.sleep(3)  # the idle refreshes after the run, too
@@ -118,7 +118,7 @@ def test_live_chart_refreshes_in_place_and_presenter_view_fits_a_projector(app_u
         wall = page.locator(".prediction-wall .wall-cell")
         assert wall.count() == 24 and page.locator(".wall-right, .wall-wrong").count() == 24
         assert "%" in page.locator(".class-accuracy").inner_text()
-        presenter.wait_for_function("() => /Finished|Stopped/.test(document.querySelector('.st-key-presenter').innerText)",
+        presenter.wait_for_function("() => /Finished|Stopped/.test((document.querySelector('.st-key-presenter')?.innerText ?? ''))",
                                     timeout=300_000)
         wait_for_app_idle(presenter)
         fits = presenter.evaluate("() => [document.documentElement.scrollHeight, innerHeight, "

@@ -67,7 +67,7 @@ def test_explaining_a_drawn_seven(app_url, page):
     assert re.search(r"Was \*?\*?\d", before.replace("*", "")) and "still" in before
     move_slider(page, "Rotate anticlockwise", "ArrowLeft", 12)  # 60 degrees clockwise
     page.wait_for_function(
-        "b => document.querySelector('.st-key-draw-what-if-reading').innerText !== b", arg=before, timeout=30_000
+        "b => (document.querySelector('.st-key-draw-what-if-reading')?.innerText ?? b) !== b", arg=before, timeout=30_000
     )
     after = what_if_sentence(page)
     assert after != before
@@ -85,7 +85,7 @@ def test_explaining_a_drawn_seven(app_url, page):
 
     what_if.get_by_role("button", name="Reset the sliders").click()
     page.wait_for_function(
-        "b => document.querySelector('.st-key-draw-what-if-reading').innerText === b", arg=before, timeout=30_000
+        "b => (document.querySelector('.st-key-draw-what-if-reading')?.innerText ?? '') === b", arg=before, timeout=30_000
     )
     # The reading is drawn above the sliders, so the sliders' own reset lands a moment later.
     rotate.locator("[data-testid='stSliderThumbValue']").filter(has_text="0").wait_for(timeout=30_000)
@@ -105,7 +105,7 @@ def test_explaining_on_a_phone(app_url, browser):
             before = phone.locator(".st-key-draw-what-if-reading").inner_text()
             move_slider(phone, "Noise", "ArrowRight", 8)
             phone.wait_for_function(
-                "b => document.querySelector('.st-key-draw-what-if-reading').innerText !== b", arg=before, timeout=30_000
+                "b => (document.querySelector('.st-key-draw-what-if-reading')?.innerText ?? b) !== b", arg=before, timeout=30_000
             )
             reading = phone.locator(".st-key-draw-what-if-reading").bounding_box()
             assert 0 <= reading["y"] < 740  # the reading stays in view next to the bottom slider

@@ -90,7 +90,7 @@ def test_live_chart_moves_while_training_and_stop_works(app_url, page, mnist_npz
     slider.press("Home")  # 1,000 images an epoch: the chart moves within a second, and the run is cheap to start
     page.get_by_role("button", name="Start training").click()
     page.wait_for_function(
-        "() => document.querySelector('.st-key-train-status').innerText.includes('Training epoch')", timeout=120_000
+        "() => (document.querySelector('.st-key-train-status')?.innerText ?? '').includes('Training epoch')", timeout=120_000
     )
     seen = set()
     deadline = time.monotonic() + 60
@@ -103,7 +103,7 @@ def test_live_chart_moves_while_training_and_stop_works(app_url, page, mnist_npz
 
     page.get_by_role("button", name="Stop training").click()
     page.wait_for_function(
-        "() => /Stopped at epoch|Finished/.test(document.querySelector('.st-key-train-status').innerText)",
+        "() => /Stopped at epoch|Finished/.test((document.querySelector('.st-key-train-status')?.innerText ?? ''))",
         timeout=60_000,
     )
     # The end of a run reruns the whole page: the form comes back and the run is listed.
