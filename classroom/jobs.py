@@ -8,6 +8,7 @@ before: the embedded default needs no extra process. Either way the run is seen 
 the live board and stopped through it (a flag the training process reads every half second).
 """
 import asyncio
+import contextlib
 import dataclasses
 import threading
 import time
@@ -113,15 +114,21 @@ class QueuedJobs:
                 self._pool = pool
         return self.app
 
+    @contextlib.contextmanager
     def _reaching(self):
-        """A block that talks to the queue: refused at once while it is known to be down, and a failure
-        raised as ClassSetUnavailableError (and remembered for RETRY_SECONDS)."""
+        """A block that talks to the queue: refused at once while the queue is known to be down, and a
+        failure raised as ClassSetUnavailableError, remembered for RETRY_SECONDS."""
+        from procrastinate.exceptions import ConnectorException
+
         if self._clock() < self._down_until:
             raise ClassSetUnavailableError(self._down_message)
-        return _unavailable_as_class_set_error(self)
-
-    def _went_down(self, message):
-        self._down_until, self._down_message = self._clock() + RETRY_SECONDS, message
+        try:
+            yield
+        except (ConnectorException, psycopg.Error, OSError) as error:  # psycopg.Error: a pool's timeout too
+            cause = error.__cause__ or error
+            self._down_message = f"The job queue's database cannot be reached ({type(cause).__name__}: {cause})."
+            self._down_until = self._clock() + RETRY_SECONDS
+            raise ClassSetUnavailableError(self._down_message) from error
 
     def waiting(self):
         """How many runs wait for a worker (read at most every WAITING_READ_SECONDS)."""
@@ -139,26 +146,6 @@ class QueuedJobs:
             cancelled = sum(manager.cancel_job_by_id(job.id) for job in manager.list_jobs(queue=QUEUE, status="todo"))
         self._waiting_at = float("-inf")
         return cancelled
-
-
-class _unavailable_as_class_set_error:
-    """procrastinate's and psycopg's errors as the app's "database cannot be reached", told to ``jobs``."""
-
-    def __init__(self, jobs):
-        self.jobs = jobs
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, error, trace):
-        from procrastinate.exceptions import ConnectorException
-
-        if error is not None and isinstance(error, (ConnectorException, psycopg.Error, OSError)):  # a pool's timeout too
-            cause = error.__cause__ or error
-            message = f"The job queue's database cannot be reached ({type(cause).__name__}: {cause})."
-            self.jobs._went_down(message)
-            raise ClassSetUnavailableError(message) from error
-        return False
 
 
 def queue_app(url, run_job=None):
@@ -221,10 +208,13 @@ def run_worker(url, manager, class_set, stop=None, wait_for_jobs=True):
 
     async def work():
         async with app.open_async():
+            if stop is None:  # the command line: until a signal, and its errors are the caller's
+                await app.run_worker_async(**options)
+                return
             worker = asyncio.ensure_future(app.run_worker_async(**options))
-            while stop is not None and not stop.is_set() and not worker.done():
+            while not stop.is_set() and not worker.done():
                 await asyncio.sleep(0.2)
-            if stop is not None and not worker.done():
+            if not worker.done():
                 worker.cancel()  # procrastinate's worker shuts down when its task is cancelled
             await asyncio.gather(worker, return_exceptions=True)
 

@@ -15,6 +15,9 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter hides the worker's own lines
 
+import psycopg  # noqa: E402
+from procrastinate.exceptions import ConnectorException  # noqa: E402
+
 from classroom.class_set import ClassSet, ClassSetUnavailableError, database_url  # noqa: E402
 from classroom.jobs import run_worker, uses_queue  # noqa: E402
 from classroom.live_board import LiveBoard  # noqa: E402
@@ -57,5 +60,9 @@ def main(argv=None, prog="python -m classroom worker"):
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")  # each job's start and end, from procrastinate
     print(f"Worker: training the runs queued in {database.location}.", flush=True)
-    run_worker(url, training_manager(database, runs_dir() if args.runs is None else args.runs), database)
+    try:
+        run_worker(url, training_manager(database, runs_dir() if args.runs is None else args.runs), database)
+    except (ConnectorException, psycopg.Error, OSError) as error:
+        print(f"error: the job queue's database cannot be reached: {error.__cause__ or error}", file=sys.stderr)
+        return 2
     return 0
