@@ -6,7 +6,7 @@ import pytest
 
 from classroom.runs import read_saved_run
 from mnist_cnn.paths import BUNDLED_RUN_DIR
-from support.app_server import save_screenshot, select_saved_run, wait_for_app_idle
+from support.app_server import click_and_wait_for_its_run, save_screenshot, select_saved_run, wait_for_app_idle
 
 RUN_NAME = "20200102-000000-tutorial-copy"  # not test_class_mode's minute: the two copies would share a title
 RUN_TITLE = dataclasses.replace(read_saved_run(BUNDLED_RUN_DIR), name=RUN_NAME).title()  # the pages' name for it
@@ -32,8 +32,8 @@ def test_choosing_a_saved_run_changes_only_this_visitors_pages(app_url, browser,
         wait_for_app_idle(chooser)
         select_saved_run(chooser, RUN_TITLE)
         use = chooser.get_by_role("button", name="Use this model on the Draw and Mistakes pages")
-        use.click(timeout=30_000)
-        wait_for_app_idle(chooser)
+        use.wait_for(timeout=30_000)
+        click_and_wait_for_its_run(chooser, use)  # the choice is made before the page is left
 
         # In-app navigation keeps the browser session (a reload would start a new one).
         chooser.get_by_test_id("stTopNav").get_by_role("link", name="Mistakes", exact=True).click()  # not the phone links
