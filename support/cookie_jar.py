@@ -6,6 +6,8 @@ import ui.identity as identity
 class CookieJar:
     """Stands in for the browsers' cookie jars: ``monkeypatch`` swaps ``ui.identity.request_cookies``."""
 
+    active = None  # the jar of the test running now (the ``cookie_jar`` fixture in tests/conftest.py)
+
     def __init__(self, monkeypatch):
         self._sending = {}
         monkeypatch.setattr(identity, "request_cookies", lambda: dict(self._sending))

@@ -154,3 +154,13 @@ def class_set_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'class_set.sqlite'}"
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def cookie_jar(monkeypatch):
+    """AppTest sessions have no browser: a CookieJar carries cookies from one session to the next."""
+    from support.cookie_jar import CookieJar
+
+    CookieJar.active = CookieJar(monkeypatch)
+    yield CookieJar.active
+    CookieJar.active = None

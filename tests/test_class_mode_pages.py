@@ -26,23 +26,14 @@ RUN_TITLE = dataclasses.replace(read_saved_run(BUNDLED_RUN_DIR), name=RUN_NAME).
 RUN_IN_WORDS = f"run “{RUN_TITLE}”"
 
 
-@pytest.fixture(autouse=True)
-def cookie_jar(monkeypatch):
-    """AppTest sessions have no browser: a CookieJar carries the teacher's cookie to a reload."""
-    global _JAR
-    _JAR = CookieJar(monkeypatch)
-    yield _JAR
-    _JAR = None
-
-
-_JAR = None
+pytestmark = pytest.mark.usefixtures("cookie_jar")  # AppTest sessions carry cookies to a reload (tests/conftest.py)
 
 
 def open_page(path, cookies=None, session_state=None):
     app = AppTest.from_file(path, default_timeout=120)
     for key, value in (session_state or {}).items():
         app.session_state[key] = value
-    _JAR.start(app, cookies)
+    CookieJar.active.start(app, cookies)
     assert not app.exception, app.exception
     return app
 
@@ -90,7 +81,7 @@ def test_with_a_passcode_only_the_teacher_starts_and_stops_and_keeps_control_aft
     try:
         wait_for_training(manager)
         assert button(teacher, "Stop training") is not None
-        reloaded = open_page(TRAIN, _JAR.browser_cookies(teacher))  # a reload: a new session, the same cookies
+        reloaded = open_page(TRAIN, CookieJar.active.browser_cookies(teacher))  # a reload: a new session, the same cookies
         assert button(reloaded, "Stop training") is not None
 
         student.run()

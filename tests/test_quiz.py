@@ -174,16 +174,7 @@ def fresh_quiz():
     quiz_on.clear()
 
 
-@pytest.fixture(autouse=True)
-def cookie_jar(monkeypatch):
-    """AppTest sessions have no browser: a CookieJar carries cookies from one session to the next."""
-    global _JAR
-    _JAR = CookieJar(monkeypatch)
-    yield _JAR
-    _JAR = None
-
-
-_JAR = None
+pytestmark = pytest.mark.usefixtures("cookie_jar")  # AppTest sessions carry cookies to a reload (tests/conftest.py)
 
 
 def open_class_page(cookies=None, **query):
@@ -191,7 +182,7 @@ def open_class_page(cookies=None, **query):
     app = AppTest.from_file(CLASS_PAGE, default_timeout=120)
     for name, value in query.items():
         app.query_params[name] = value
-    return _JAR.start(app, cookies)
+    return CookieJar.active.start(app, cookies)
 
 
 def markdown_with(app, css_class):
