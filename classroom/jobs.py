@@ -193,7 +193,11 @@ def keep_a_worker_running(url, manager, class_set, stop, retry_seconds=RETRY_SEC
     again after a failure (the database was down) rather than leaving the server without one."""
     while not stop.is_set():
         try:
+            # One plain connection first: a worker's pool on a database that is down retries (and logs) for 30 s.
+            psycopg.connect(libpq_conninfo(url), connect_timeout=CONNECT_SECONDS).close()
             run_worker(url, manager, class_set, stop)
+        except psycopg.OperationalError:
+            pass  # the database is down: the pages say so; try again later
         except Exception:  # noqa: BLE001 - anything: the next try may work, and the pages must not depend on it
             traceback.print_exc()
         stop.wait(retry_seconds)
@@ -204,7 +208,11 @@ def run_worker(url, manager, class_set, stop=None, wait_for_jobs=True):
     (in a thread of its own: the worker's event loop) or, with ``wait_for_jobs`` False, until none is left."""
     app = queue_app(url, run_job=lambda config, should_abort: train_job(manager, config, class_set, should_abort))
 
-    options = {"queues": [QUEUE], "concurrency": 1, "wait": wait_for_jobs, "install_signal_handlers": stop is None}
+    options = {
+        "queues": [QUEUE], "concurrency": 1, "wait": wait_for_jobs, "install_signal_handlers": stop is None,
+        # LISTEN/NOTIFY wakes it at once; the poll catches a run queued while it was still starting to listen.
+        "fetch_job_polling_interval": 1.0,
+    }
 
     async def work():
         async with app.open_async():

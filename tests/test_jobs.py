@@ -6,7 +6,7 @@ import time
 import pytest
 
 from classroom.class_set import ClassSet, ClassSetUnavailableError
-from classroom.jobs import InProcessJobs, QueuedJobs, run_worker, train_job, uses_queue
+from classroom.jobs import InProcessJobs, QueuedJobs, keep_a_worker_running, run_worker, train_job, uses_queue
 from classroom.run_manager import RunAlreadyActiveError
 from classroom.worker import main as worker_main
 from mnist_cnn.training import TrainingConfig
@@ -133,3 +133,17 @@ def test_a_server_s_own_worker_takes_runs_as_they_come_and_stops_with_the_server
     worker.join(timeout=10)
     assert [config.train_size for config in manager.started] == [TINY.train_size] and taken < 3.0, f"taken after {taken:.1f} s"
     assert not worker.is_alive()
+
+
+def test_a_server_s_own_worker_waits_quietly_for_a_database_that_is_down(postgres_server_url, caplog):
+    stop = threading.Event()
+    worker = threading.Thread(
+        target=keep_a_worker_running, args=("postgresql+psycopg://postgres@/postgres?host=/nonexistent-socket-folder",
+                                            RecordingManager(), None, stop), kwargs={"retry_seconds": 0.2}, daemon=True,
+    )
+    worker.start()
+    time.sleep(1.0)  # several tries
+    stop.set()
+    worker.join(timeout=10)
+    assert not worker.is_alive()
+    assert not [record for record in caplog.records if record.name.startswith("psycopg.pool")]  # no pool retrying
