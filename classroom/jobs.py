@@ -14,13 +14,12 @@ import threading
 import time
 import traceback
 
-import psycopg
 import sqlalchemy as sa
 
 from classroom.class_set import ClassSetUnavailableError
 
-# procrastinate and mnist_cnn.training (TensorFlow) are imported where used: the home page imports this
-# module and must render before either is loaded.
+# procrastinate, psycopg and mnist_cnn.training (TensorFlow) are imported where used: the home page imports
+# this module and must render before they are loaded.
 QUEUE = "training"
 TASK = "train_run"
 WAITING_READ_SECONDS = 0.5  # how long a server reuses its count of waiting runs (every page asks every second)
@@ -118,6 +117,7 @@ class QueuedJobs:
     def _reaching(self):
         """A block that talks to the queue: refused at once while the queue is known to be down, and a
         failure raised as ClassSetUnavailableError, remembered for RETRY_SECONDS."""
+        import psycopg
         from procrastinate.exceptions import ConnectorException
 
         if self._clock() < self._down_until:
@@ -191,6 +191,8 @@ def train_job(manager, config, class_set, should_abort=lambda: False, retry_seco
 def keep_a_worker_running(url, manager, class_set, stop, retry_seconds=RETRY_SECONDS):
     """A server's own worker (in a thread of its own): :func:`run_worker` until ``stop`` is set, started
     again after a failure (the database was down) rather than leaving the server without one."""
+    import psycopg
+
     while not stop.is_set():
         try:
             # One plain connection first: a worker's pool on a database that is down retries (and logs) for 30 s.
