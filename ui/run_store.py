@@ -67,6 +67,9 @@ def _queued_jobs(url, _database, _manager):
 
 def waiting_runs():
     """How many runs wait for a worker (0 when the queue cannot be read: the page still shows the live run)."""
+    store = run_store()
+    if store is not None and store.problem:
+        return 0  # the database is down (the page says so): the queue, in it, would only keep the page waiting
     try:
         return training_jobs().waiting()
     except ClassSetUnavailableError:
