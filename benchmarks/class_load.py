@@ -106,6 +106,7 @@ class BrowserTap:
     def __init__(self, page):
         self.sent, self.canvas_ids, self.latencies, self.answers = [], set(), [], []
         self._drawing_sent_at = None
+        self._held = {}  # message hash -> message, for the references the server sends instead
         page.on("websocket", lambda socket: self._watch(socket))
 
     def _watch(self, socket):
@@ -122,6 +123,10 @@ class BrowserTap:
     def _on_received(self, payload):
         message = ForwardMsg()
         message.ParseFromString(payload if isinstance(payload, bytes) else payload.encode())
+        if message.WhichOneof("type") == "ref_hash":  # an element the browser holds, sent again as its hash
+            message = self._held.get(message.ref_hash, message)
+        elif message.hash:
+            self._held[message.hash] = message
         if message.WhichOneof("type") == "delta" and message.delta.WhichOneof("type") == "new_element":
             element = message.delta.new_element
             if element.WhichOneof("type") == "bidi_component" and CANVAS_COMPONENT in element.bidi_component.component_name:

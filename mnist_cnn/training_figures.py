@@ -22,8 +22,11 @@ EMPTY_LOSS_DECADES = (-2, 1)  # 0.01 to 10: where a run's losses start, before i
 # The live x axis ends at the first of these (in epochs) that leaves room beyond the progress.
 X_AXIS_ENDS = (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30)
 X_AXIS_HEADROOM = 1.15
-# Beyond this many points a curve is thinned for the browser (the smoothing uses every batch).
-MAX_RAW_POINTS = 1500
+# Beyond this many points a curve is thinned for the browser (the smoothing uses every batch): every
+# spectator downloads the whole figure every second, and the chart is ~1000 px wide.
+MAX_RAW_POINTS = 400
+MAX_SMOOTH_POINTS = 200
+SIGNIFICANT_DIGITS = 3  # of the values sent: a chart shows no more, and short numbers compress well
 
 
 def smooth(values, weight=0.9):
@@ -52,10 +55,20 @@ def loss_axis_range(*loss_series):
     return [min(low, high - 1), high]
 
 
-def _thin(steps, values):
-    stride = max(1, int(np.ceil(len(steps) / MAX_RAW_POINTS)))
-    # float32 halves what every viewer downloads per refresh; a chart needs no more precision.
-    return steps[::stride].astype(np.float32), np.asarray(values)[::stride].astype(np.float32)
+def _rounded(values, digits=SIGNIFICANT_DIGITS):
+    """Plain numbers with ``digits`` significant digits (not arrays: plotly would send those as 8 base64 characters a number)."""
+    return [float(f"{value:.{digits}g}") if np.isfinite(value) else None for value in np.asarray(values, dtype=float)]
+
+
+def _thin(steps, values, max_points):
+    """Every k-th point, as plotly arguments: evenly spaced steps (the batches of a run) as a start and a
+    step (``x0``, ``dx``) instead of a list, the values rounded."""
+    stride = max(1, int(np.ceil(len(steps) / max_points)))
+    kept = np.asarray(steps, dtype=float)[::stride]
+    values = _rounded(np.asarray(values)[::stride])
+    if len(kept) >= 2 and np.allclose(np.diff(kept), kept[1] - kept[0], rtol=1e-6, atol=0):
+        return dict(x0=float(kept[0]), dx=float(kept[1] - kept[0]), y=values)
+    return dict(x=_rounded(kept, digits=6), y=values)
 
 
 def x_axis_end(progress_epochs, epochs):
@@ -69,7 +82,8 @@ def x_axis_end(progress_epochs, epochs):
 
 def _axis_style(font_size):
     return dict(tickfont=dict(size=font_size, color=TEXT_COLOUR), title_font=dict(size=font_size, color=TEXT_COLOUR),
-                color=TEXT_COLOUR, gridcolor="#d1d5db", linecolor=TEXT_COLOUR, showline=True, ticks="outside")
+                color=TEXT_COLOUR, gridcolor="#d1d5db", linecolor=TEXT_COLOUR, showline=True, ticks="outside",
+                zeroline=False, automargin=True, title_standoff=15)
 
 
 def training_figure(batch_steps, batch_losses, batch_accuracies, epoch_history, epochs, x_end=None, height=CHART_HEIGHT,
@@ -83,21 +97,20 @@ def training_figure(batch_steps, batch_losses, batch_accuracies, epoch_history, 
     steps = np.asarray(batch_steps, dtype=float)
     for row, values, name in ((1, batch_losses, "loss"), (2, batch_accuracies, "accuracy")):
         values = np.asarray(values, dtype=float)
-        raw_steps, raw_values = _thin(steps, values)
         figure.add_trace(
-            go.Scatter(x=raw_steps, y=raw_values, mode="lines", line=dict(color=RAW_COLOUR, width=RAW_WIDTH),
+            go.Scatter(**_thin(steps, values, MAX_RAW_POINTS), mode="lines", line=dict(color=RAW_COLOUR, width=RAW_WIDTH),
                        name="batch", legendgroup="batch", showlegend=row == 1, hoverinfo="skip"),
             row=row, col=1,
         )
-        smooth_steps, smoothed = _thin(steps, smooth(values) if len(values) else values)
         figure.add_trace(
-            go.Scatter(x=smooth_steps, y=smoothed, mode="lines", line=dict(color=SMOOTH_COLOUR, width=3.5),
+            go.Scatter(**_thin(steps, smooth(values) if len(values) else values, MAX_SMOOTH_POINTS), mode="lines",
+                       line=dict(color=SMOOTH_COLOUR, width=3.5),
                        name="batch, smoothed", legendgroup="smooth", showlegend=row == 1),
             row=row, col=1,
         )
         for key, colour, label in ((name, TRAIN_COLOUR, "epoch, training"), (f"val_{name}", VALIDATION_COLOUR, "epoch, validation")):
             figure.add_trace(
-                go.Scatter(x=epoch_history["epoch"], y=epoch_history[key], mode="lines+markers",
+                go.Scatter(x=epoch_history["epoch"], y=_rounded(epoch_history[key], digits=4), mode="lines+markers",
                            line=dict(color=colour, width=3), marker=dict(size=11), name=label,
                            legendgroup=label, showlegend=row == 1),
                 row=row, col=1,
@@ -112,7 +125,8 @@ def training_figure(batch_steps, batch_losses, batch_accuracies, epoch_history, 
     figure.update_yaxes(range=[0, 1.02], tickvals=[0, 0.25, 0.5, 0.75, 1], tickformat=".0%", row=2, col=1)
     figure.update_annotations(font=dict(size=font_size + 2, color=TEXT_COLOUR))  # the subplot titles
     figure.update_layout(
-        template="plotly_white", height=height, paper_bgcolor=BACKGROUND_COLOUR, plot_bgcolor=BACKGROUND_COLOUR,
+        # No named template: plotly_white's 7 kB went to every spectator every second; what it set is set here.
+        template=go.layout.Template(), hovermode="closest", height=height, paper_bgcolor=BACKGROUND_COLOUR, plot_bgcolor=BACKGROUND_COLOUR,
         font=dict(size=font_size, color=TEXT_COLOUR), margin=dict(l=10, r=10, t=40, b=10),
         legend=dict(orientation="h", y=-0.2, yanchor="top", font=dict(size=font_size, color=TEXT_COLOUR)),
         uirevision=revision,

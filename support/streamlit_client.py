@@ -17,6 +17,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 # The Draw page shows the digit it read in a paragraph of this CSS class.
 ANSWER_CLASS = "predicted-digit"
+BROWSER_CACHE_RUNS = 2  # Streamlit's global.maxCachedMessageAge: script runs a browser keeps a cached message unused
 FINISHED_OK = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY}
 
 
@@ -72,6 +73,15 @@ class StreamlitClient:
         self.auto_reruns = {}  # fragment id -> interval in seconds
         self.exceptions = []
         self.received = 0
+        self.received_bytes = 0  # every message's bytes, decompressed
+        self.wire_bytes = 0  # every byte the server sent on the connection (WebSocket frames, compressed when negotiated)
+        self.sent_wire_bytes = 0  # ... and every byte this client sent
+        self.last_frame_bytes = 0  # the frame the listeners are being told about
+        self.last_frame_was_reference = False  # ... and whether it was a short reference to a message held
+        # Hashes of the cacheable messages received -> the run that last used them; reported on every rerun, as a
+        # browser does, so an unchanged big message comes back as a short reference (the browser forgets after 2 runs).
+        self.browser_cache = {}
+        self._runs_finished = 0
         self.closed = None  # the reason, once the server closed the session
         self._cache = {}  # message hash -> message, for ref_hash replies
         self._listeners = []
@@ -86,7 +96,25 @@ class StreamlitClient:
         self._socket = await websockets.connect(
             url, subprotocols=["streamlit"], origin=self.base_url, max_size=None, open_timeout=timeout, ping_interval=None
         )
+        self._count_wire_bytes()
         self._reader = asyncio.create_task(self._read())
+
+    def _count_wire_bytes(self):
+        deliver = self._socket.data_received  # what the transport calls with each chunk read from the socket
+
+        def counted(data):
+            self.wire_bytes += len(data)
+            deliver(data)
+
+        self._socket.data_received = counted
+        transport = self._socket.transport
+        send = transport.write
+
+        def counted_send(data):
+            self.sent_wire_bytes += len(data)
+            send(data)
+
+        transport.write = counted_send
 
     async def close(self):
         if self._socket is not None:
@@ -98,12 +126,19 @@ class StreamlitClient:
         try:
             async for frame in self._socket:
                 received_at = time.perf_counter()
+                self.received_bytes += len(frame)
+                self.last_frame_bytes = len(frame)
                 message = ForwardMsg()
                 message.ParseFromString(frame)
-                if message.WhichOneof("type") == "ref_hash":
+                self.last_frame_was_reference = message.WhichOneof("type") == "ref_hash"
+                if self.last_frame_was_reference:
+                    if message.ref_hash in self.browser_cache:
+                        self.browser_cache[message.ref_hash] = self._runs_finished
                     message = self._cache.get(message.ref_hash, message)
                 elif message.hash:
                     self._cache[message.hash] = message
+                    if message.metadata.cacheable:
+                        self.browser_cache[message.hash] = self._runs_finished
                 self.received += 1
                 self._handle(message)
                 for listener in list(self._listeners):
@@ -124,6 +159,8 @@ class StreamlitClient:
         elif kind == "auto_rerun":
             self.auto_reruns[message.auto_rerun.fragment_id] = message.auto_rerun.interval
         elif kind == "script_finished":
+            self._runs_finished += 1
+            self.browser_cache = {h: run for h, run in self.browser_cache.items() if self._runs_finished - run <= BROWSER_CACHE_RUNS}
             self._finish_status = message.script_finished
             self._run_finished.set()
         elif kind == "delta":
@@ -163,6 +200,7 @@ class StreamlitClient:
         for field, value in self.context_info.items():
             setattr(rerun.context_info, field, value)
         rerun.widget_states.widgets.extend(widgets)
+        rerun.cached_message_hashes.extend(sorted(self.browser_cache))
         self._run_finished.clear()
         self._finish_status = None
         await self._socket.send(message.SerializeToString())

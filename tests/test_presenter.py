@@ -15,7 +15,7 @@ PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "1_Train.py")
 def test_wall_html_marks_right_and_wrong_at_a_glance():
     state = WallState(digits=(WallDigit(3, 0, guess=0, confidence=0.97), WallDigit(2130, 4, guess=9, confidence=0.61),
                               WallDigit(7, 9)), progress_epochs=0.4)
-    markup = wall_html(state, {3: "data:a", 2130: "data:b", 7: "data:c"})
+    markup = wall_html(state)
     right, wrong, waiting = markup.split('<div class="wall-cell ')[1:]
     assert right.startswith("wall-right") and "✓ 0" in right and "97% sure" in right
     assert wrong.startswith("wall-wrong") and "✗ 9" in wrong and "is 4" in wrong

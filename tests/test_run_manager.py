@@ -42,7 +42,7 @@ def test_a_run_trains_in_the_background_and_is_saved(small_mnist, tmp_path):
     assert snapshot.warmed_up_at[0] == WARM_UP_BATCHES and snapshot.remaining_seconds == 0  # timed after the warm-up
     assert snapshot.record == read_run_record(run_dir)  # the live record is the one saved
     live, saved_figure = snapshot_figure(snapshot), record_figure(read_run_record(run_dir))
-    assert [(list(trace.x), list(trace.y)) for trace in live.data] == [(list(trace.x), list(trace.y)) for trace in saved_figure.data]
+    assert [trace.to_plotly_json() for trace in live.data] == [trace.to_plotly_json() for trace in saved_figure.data]
     assert status_line(snapshot) == f"Finished 2 epochs, test accuracy {snapshot.record.test_accuracy:.2%}"
     [saved] = list_saved_runs(tmp_path, manager.snapshot())
     assert saved.path == run_dir and saved.status == RunState.FINISHED and saved.has_model

@@ -69,9 +69,9 @@ def test_out_of_range_settings_never_reach_the_trainer(mnist_npz_path):
 def chart_points(page):
     return page.evaluate(
         """() => { const gd = document.querySelector('.st-key-train-chart .js-plotly-plot');
-                   // _fullData: plotly's decoded traces (gd.data may hold base64-packed arrays)
+                   // _fullData: plotly's decoded traces; y, since evenly spaced batches come as x0 and dx
                    const trace = gd && gd._fullData && gd._fullData[0];
-                   return trace && trace.x ? trace.x.length : -1; }"""
+                   return trace && trace.y ? trace.y.length : -1; }"""
     )
 
 

@@ -26,8 +26,8 @@ WALL_CSS = """
   gap: 8px; margin: 0 0 8px 0; }
 .wall-cell { border: 4px solid #9ca3af; border-radius: 8px; padding: 4px; text-align: center; background: #ffffff;
   color: #111827; line-height: 1.15; }
-.prediction-wall .wall-cell img { width: 100% !important; max-width: none !important; height: auto; aspect-ratio: 1;
-  object-fit: contain !important; image-rendering: pixelated; border-radius: 3px; display: block; }
+.prediction-wall .wall-digit { width: 100%; aspect-ratio: 1; background-color: #000; background-position: center;
+  background-size: contain; background-repeat: no-repeat; image-rendering: pixelated; border-radius: 3px; }
 .wall-cell .wall-guess { font-size: var(--wall-guess, 1.3rem); font-weight: 700; margin-top: 2px; white-space: nowrap; }
 .wall-cell .wall-confidence { font-size: var(--wall-small, 0.95rem); white-space: nowrap; }
 .wall-right { border-color: #15803d; background: #f0fdf4; }
@@ -60,10 +60,17 @@ def bundled_run_figure(height=CHART_HEIGHT, font_size=FONT_SIZE):
 
 
 @st.cache_resource
-def wall_image_sources():
-    """Data URIs of the wall's digits (28×28 PNGs, enlarged by the browser), made once per server."""
+def wall_image_css():
+    """The wall's digits as CSS backgrounds (28×28 PNGs, enlarged by the browser), made once per server: drawn
+    once per page, outside the refreshing part, so the wall's refreshes carry only its guesses."""
     images, _ = load_test_set()
-    return {index: png_data_url(images[index]) for index in WALL_INDICES}
+    rules = "".join(f'.wall-digit-{index} {{ background-image: url("{png_data_url(images[index])}"); }}\n' for index in WALL_INDICES)
+    return f"<style>\n{rules}</style>"
+
+
+def wall_styles():
+    """The wall's styles and digits; call outside the live fragment (they never change)."""
+    st.html(WALL_CSS + wall_image_css())
 
 
 @st.cache_resource
@@ -102,9 +109,9 @@ def steady_chart(figure, key="steady-chart", view="page"):
             st.plotly_chart(slot_figure, key=f"{key}-{slot}", theme=None, config={"displayModeBar": False})
 
 
-def wall_html(state, sources):
-    """The prediction wall as HTML: each digit with the network's guess and confidence, framed green
-    when right and red when wrong (with ✓/✗ for those who cannot tell the colours apart)."""
+def wall_html(state):
+    """The prediction wall as HTML: each digit (its image from :func:`wall_image_css`) with the network's guess
+    and confidence, framed green when right and red when wrong (with ✓/✗ for those who cannot tell the colours apart)."""
     cells = []
     for digit in state.digits:
         if digit.guess is None:
@@ -115,7 +122,7 @@ def wall_html(state, sources):
             kind, guess, detail = "wall-wrong", f"✗ {digit.guess}", f"{digit.confidence:.0%} · is {digit.label}"
         cells.append(
             f'<div class="wall-cell {kind}" title="test digit #{digit.index}, a {digit.label}">'
-            f'<img src="{sources[digit.index]}" alt="a handwritten {digit.label}">'
+            f'<div class="wall-digit wall-digit-{digit.index}" role="img" aria-label="a handwritten {digit.label}"></div>'
             f'<div class="wall-guess">{guess}</div><div class="wall-confidence">{detail}</div></div>'
         )
     return f'<div class="prediction-wall">{"".join(cells)}</div>'
@@ -140,12 +147,11 @@ def wall_heading(state):
 
 
 def prediction_wall_ui(snapshot):
-    """The wall of the current run (or of no run: the digits, waiting) and its per-class accuracy."""
+    """The wall of the current run (or of no run: the digits, waiting) and its per-class accuracy; needs :func:`wall_styles`."""
     state = getattr(snapshot, "wall", None) or idle_wall()
-    st.html(WALL_CSS)
     with st.container(key="prediction-wall"):
         st.markdown(wall_heading(state))
-        st.markdown(wall_html(state, wall_image_sources()), unsafe_allow_html=True)
+        st.markdown(wall_html(state), unsafe_allow_html=True)
         after = "after the first epoch" if state.class_accuracy is None else f"after epoch {state.class_accuracy_epoch}"
         st.markdown(f"Test accuracy per digit ({after})")
         st.markdown(class_accuracy_html(state), unsafe_allow_html=True)
@@ -201,6 +207,7 @@ def live_run_ui(manager, started_active, can_stop, request_stop, waiting=0):
     page reruns (its controls and saved runs change). ``can_stop(snapshot)`` says whether this
     visitor may stop the run; ``request_stop`` is the Stop button's callback; ``waiting``: runs queued for
     a worker when the page ran (the page reruns when one starts)."""
+    wall_styles()
 
     @st.fragment(run_every=ACTIVE_REFRESH_SECONDS if started_active else IDLE_REFRESH_SECONDS)
     def live_run():

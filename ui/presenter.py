@@ -62,10 +62,12 @@ def presenter_ui(manager, started_active, can_stop, request_stop):
         prediction_wall_ui,
         progress_text,
         steady_chart,
+        wall_styles,
     )
     from ui.run_status import status_line
 
     st.html(PRESENTER_CSS)
+    wall_styles()
 
     @st.fragment(run_every=ACTIVE_REFRESH_SECONDS if started_active else IDLE_REFRESH_SECONDS)
     def presenter_live():

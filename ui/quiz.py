@@ -390,15 +390,19 @@ def _controls(view, present):
 
 
 def _quiz_body(present):
-    carry_identity(key="identity-quiz")  # a button here may have made this browser the host (fragment rerun)
     try:
         quiz = shared_quiz()
         may_control, host, _ = quiz_control()
         quiz.mark_host_seen(host)  # this runs every second: a host whose page is open stays the host
         view = quiz.view(None if may_control or present else voter_id())
     except QuizUnavailableError as error:  # the next refresh tries again
+        carry_identity(key="identity-quiz")
         st.warning(str(error), icon=":material/cloud_off:")
         return
+    if may_control:
+        # Only the quiz's buttons for whoever runs it change an identity (the host token); a student's
+        # screen, redrawn every second, is spared the three elements.
+        carry_identity(key="identity-quiz")
     message = _message()
     with st.container(key="quiz-present" if present else "quiz-screen"):
         if message:
