@@ -64,7 +64,16 @@ def lesson_state(database_url, runs_root):
 
 
 def open_train_page(page, url):
-    page.goto(f"{url}/Train", timeout=120_000)
+    go_to_train_page(page, url)
+    train_page_loaded(page)
+
+
+def go_to_train_page(page, url):
+    """Navigate, without waiting for the page's script (two servers load theirs at once)."""
+    page.goto(f"{url}/Train", timeout=120_000, wait_until="commit")
+
+
+def train_page_loaded(page):
     page.get_by_text("Saved runs", exact=True).wait_for(timeout=120_000)
     wait_for_app_idle(page)
 
@@ -111,8 +120,10 @@ def test_two_servers_share_a_lesson_and_a_killed_one_loses_nothing(browser, tmp_
         for server, url in ((server_a, url_a), (server_b, url_b)):  # all three start at once
             wait_until_serving(server, url)
         with witness("two-servers", teacher_on_a=teacher, student_on_b=student):
-            open_train_page(teacher, url_a)
-            open_train_page(student, url_b)  # B's disk is empty: the runs and class model come from the database
+            go_to_train_page(teacher, url_a)
+            go_to_train_page(student, url_b)  # B's disk is empty: the runs and class model come from the database
+            train_page_loaded(teacher)
+            train_page_loaded(student)
             for title in TITLES:
                 saved_row(student, title).wait_for(state="attached", timeout=30_000)
             student.get_by_text(f"Class model: run “{TITLES[0]}”").wait_for(timeout=30_000)
