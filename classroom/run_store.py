@@ -32,6 +32,14 @@ SAME_MOMENT_SECONDS = 0.001  # a row's time and its folder's metrics time differ
 ROOMS_FOLDER = ".rooms"  # in the runs folder: one folder per room for its runs
 
 
+def delete_room_folders(runs_root, codes):
+    """Delete the run folders of the rooms ``codes`` from this server's ``runs_root`` (their rows go with
+    :func:`classroom.class_set.delete_rooms_data`; another server's leftovers go at its next sync)."""
+    for code in codes:
+        if room_code(code) != DEFAULT_ROOM:
+            shutil.rmtree(room_runs_dir(runs_root, code), ignore_errors=True)
+
+
 def room_runs_dir(runs_root, room=DEFAULT_ROOM):
     """The folder of ``room``'s runs in ``runs_root``: ``runs_root`` itself for the class without a room."""
     room = room_code(room)
@@ -56,6 +64,8 @@ class RunStore:
         self._sync_lock = threading.Lock()
         self._synced_at = float("-inf")
         self._seen_on_disk = set()  # run folders here at the last sync: one gone since was deleted
+        self._seen_in_database = set()  # the room's rows at the last sync: one gone since went with its purged room
+        self._synced_once = False
         self._choice, self._choice_read_at = None, float("-inf")
 
     # -- runs -------------------------------------------------------------------------------
@@ -148,6 +158,8 @@ class RunStore:
                         shutil.rmtree(self.runs_root / name, ignore_errors=True)  # deleted on another server
                 elif disk_time is None and name in self._seen_on_disk:
                     self.delete(name)  # its folder was deleted since the last sync
+                elif database_time is None and self._left_by_a_purged_room(name):
+                    shutil.rmtree(self.runs_root / name, ignore_errors=True)
                 elif disk_time is not None and (database_time is None or disk_time > database_time + SAME_MOMENT_SECONDS):
                     self.save(self.runs_root / name)
                 elif database_time is not None and (disk_time is None or database_time > disk_time + SAME_MOMENT_SECONDS):
@@ -156,7 +168,15 @@ class RunStore:
             except (OSError, ValueError):  # a broken folder (the Train page lists it as unreadable) stays as it is
                 continue
         self._seen_on_disk = set(self._folders())
+        self._seen_in_database, self._synced_once = set(in_database), True
         return restored
+
+    def _left_by_a_purged_room(self, name):
+        """Whether the folder ``name``, on disk with no row, is a purged room's run rather than one trained here
+        and not saved yet: its row went since the last sync (rows go only with their room), or it was here before
+        this store's first sync in a room (a room has no runs from before the database: an earlier room with the
+        same code left it). Copied in, it would show in the new room with that code."""
+        return name in self._seen_in_database or (self.room != DEFAULT_ROOM and not self._synced_once)
 
     def _folders(self):
         """Run folders with metrics, and when their metrics last changed (Unix seconds)."""

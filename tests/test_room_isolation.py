@@ -24,7 +24,7 @@ from classroom.live_board import LiveBoard
 from classroom.quiz import Quiz, QuizError
 from classroom.rate_limit import RateLimitError
 from classroom.rooms import CLOSED_ROOM_KEEP_SECONDS, Rooms
-from classroom.run_store import RunStore, room_runs_dir
+from classroom.run_store import RunStore, delete_room_folders, room_runs_dir
 from classroom.runs import list_saved_runs
 from classroom.schema import alembic_config, head_revision
 from classroom.teacher import Revocations, TokenClaims
@@ -256,6 +256,28 @@ def test_purging_a_closed_room_deletes_all_its_rows_and_no_other_rooms(database,
     left = rows_per_room(database)
     assert all(closed.code not in counts and kept.code in counts and DEFAULT_ROOM in counts for counts in left.values()), left
     assert Quiz(database, kept.code).view().vote_count == 1 and len(database.in_room(kept.code)) == 1
+
+
+def test_a_purged_rooms_runs_never_reach_a_new_room_with_its_code(database, tmp_path):
+    now = [1_800_000_000.0]
+    rooms = Rooms(database, clock=lambda: now[0], new_code=lambda: ROOM_A,
+                  purge_hooks=[lambda connection, codes: delete_room_folders(tmp_path / "purging-server", codes)])
+    old_room = rooms.create("teacher-1")
+    purging, running, restarted = (RunStore(database, tmp_path / server, ROOM_A)
+                                   for server in ("purging-server", "running-server", "restarted-server"))
+    purging.save(copy_bundled_run(purging.runs_root))
+    assert running.sync(force=True) == [RUN] and restarted.sync(force=True) == [RUN]
+    rooms.close(old_room.code)
+    now[0] += CLOSED_ROOM_KEEP_SECONDS + 1
+    assert rooms.purge_closed() == [ROOM_A] and not purging.runs_root.exists()
+
+    rooms.create("teacher-2")  # the same code, a new class
+    running.sync(force=True)  # its store was open through the purge: the run went with its row
+    after_restart = RunStore(database, tmp_path / "restarted-server", ROOM_A)  # a new store finds the folder on disk
+    after_restart.sync(force=True)
+    assert RunStore(database, tmp_path / "new", ROOM_A).sync(force=True) == []
+    assert list_saved_runs(running.runs_root) == list_saved_runs(after_restart.runs_root) == []
+    assert rows_per_room(database)["runs"] == {}
 
 
 def test_upgrading_a_database_from_0009_keeps_its_rows_in_the_class_without_a_room(class_set_url):
