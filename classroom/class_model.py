@@ -1,8 +1,8 @@
 """The class model: the saved run every visitor's Draw and Mistakes pages use unless they chose another.
 
-Its run's name is kept in the database (:meth:`classroom.run_store.RunStore.class_model_name`), so every
-server on that database uses it and a restart keeps it; this module turns that name into a model file
-in the runs folder, never raising for a run that was deleted or has no model.
+Its run's name is kept in the database per room (:meth:`classroom.run_store.RunStore.class_model_name`), so
+every server on that database uses it and a restart keeps it; this module turns that name into a model file
+in the room's runs folder (:attr:`RunStore.runs_root`), never raising for a run that was deleted or has no model.
 """
 from dataclasses import dataclass
 from pathlib import Path

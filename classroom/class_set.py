@@ -17,6 +17,7 @@ The schema is created or upgraded on first use by Alembic (:mod:`classroom.schem
 ``classroom/migrations/versions``); the tables below are the newest revision's, which a test compares
 with a migrated database.
 """
+import copy
 import csv
 import io
 import os
@@ -46,6 +47,7 @@ CONNECT_TIMEOUT_SECONDS = 5  # how long a page waits for a database server that 
 RETRY_SECONDS = 15.0
 STUDENT_ID_LENGTH = 64
 JOIN_CODE_LENGTH = 6  # a class room's join code (classroom.rooms), short enough to read aloud and type on a phone
+DEFAULT_ROOM = ""  # the deployment's own class, in no room: every row from before rooms, and the pages' room for now
 # Drawings the student may give: "unsure" only once the student confirms the digit they meant.
 ACCEPTED_VERDICTS = ("digit", "unsure")
 UNDO_SECONDS = 60  # how long a deletion can be undone
@@ -83,12 +85,18 @@ def database_url(configured_url=None):
     return f"sqlite:///{data_dir() / SQLITE_FILE}"
 
 
+def _room_column():
+    # The room that owns the row (its join code); every query of a room's store filters by it.
+    return sa.Column("room", sa.String(JOIN_CODE_LENGTH), nullable=False, server_default=DEFAULT_ROOM)
+
+
 def _class_digits_table(metadata):
     """A digit given, hidden by a deletion (``deleted_at``, ``deletion_id``) until it is purged or undone."""
     return sa.Table(
         "class_digits",
         metadata,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        _room_column(),
         sa.Column("image", sa.LargeBinary, nullable=False),  # 784 bytes, row by row, 0 = background
         sa.Column("label", sa.SmallInteger, nullable=False),
         sa.Column("predicted", sa.SmallInteger, nullable=False),
@@ -99,7 +107,7 @@ def _class_digits_table(metadata):
         sa.Column("deletion_id", sa.String(32), nullable=True),
         sa.CheckConstraint("label BETWEEN 0 AND 9", name="label_is_a_digit"),
         sa.CheckConstraint("predicted BETWEEN 0 AND 9", name="predicted_is_a_digit"),
-        sa.Index("class_digits_by_student", "student_id", "created_at"),
+        sa.Index("class_digits_by_room_student", "room", "student_id", "created_at"),
     )
 
 
@@ -107,8 +115,10 @@ def _class_settings_table(metadata):
     return sa.Table(
         "class_settings",
         metadata,
-        sa.Column("name", sa.String(64), primary_key=True),
+        _room_column(),
+        sa.Column("name", sa.String(64), nullable=False),
         sa.Column("value", sa.Integer, nullable=False),
+        sa.PrimaryKeyConstraint("room", "name"),
     )
 
 
@@ -119,9 +129,11 @@ def _teacher_revocations_table(metadata):
         "teacher_revocations",
         metadata,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        _room_column(),
         sa.Column("token_id", sa.String(32), nullable=True),
         sa.Column("issued_before", sa.Float, nullable=True),  # Unix seconds
         sa.Column("expires_at", sa.Float, nullable=False),  # Unix seconds
+        sa.Index("teacher_revocations_by_room", "room"),
     )
 
 
@@ -141,20 +153,22 @@ def _runs_table(metadata):
     return sa.Table(
         "runs",
         metadata,
-        sa.Column("name", sa.String(128), primary_key=True),
+        _room_column(),
+        sa.Column("name", sa.String(128), nullable=False),
         sa.Column("record", sa.Text, nullable=False),
         sa.Column("model", sa.LargeBinary, nullable=True),
         sa.Column("updated_at", sa.Float, nullable=False),
         sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.PrimaryKeyConstraint("room", "name"),
     )
 
 
 def _live_run_table(metadata):
-    # The run training now, as its server last published it (classroom.live_board); one row, id 1.
+    # The run training now in a room, as its server last published it (classroom.live_board); one row a room.
     return sa.Table(
         "live_run",
         metadata,
-        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("room", sa.String(JOIN_CODE_LENGTH), primary_key=True, server_default=DEFAULT_ROOM),
         sa.Column("server_id", sa.String(32), nullable=False),
         sa.Column("run_name", sa.String(128), nullable=False),
         sa.Column("snapshot", sa.Text, nullable=False),
@@ -164,21 +178,23 @@ def _live_run_table(metadata):
 
 
 def _class_choices_table(metadata):
-    # Text settings every server shares, such as the class model (classroom.class_model).
+    # Text settings of a room every server shares, such as its class model (classroom.class_model).
     return sa.Table(
         "class_choices",
         metadata,
-        sa.Column("name", sa.String(64), primary_key=True),
+        _room_column(),
+        sa.Column("name", sa.String(64), nullable=False),
         sa.Column("value", sa.Text, nullable=False),
+        sa.PrimaryKeyConstraint("room", "name"),
     )
 
 
 def _quiz_state_table(metadata):
-    # One row (id 1): the class quiz as a whole (classroom.quiz); its round 0 means no quiz is running.
+    # One row a room: its quiz as a whole (classroom.quiz); round 0 (or no row yet) means no quiz is running.
     return sa.Table(
         "quiz_state",
         metadata,
-        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("room", sa.String(JOIN_CODE_LENGTH), primary_key=True, server_default=DEFAULT_ROOM),
         sa.Column("round_number", sa.Integer, nullable=False),
         sa.Column("version", sa.Integer, nullable=False),  # grows with every change a screen shows
         sa.Column("host", sa.String(64), nullable=True),  # the host token of the visitor who runs it
@@ -190,7 +206,8 @@ def _quiz_rounds_table(metadata):
     return sa.Table(
         "quiz_rounds",
         metadata,
-        sa.Column("number", sa.Integer, primary_key=True),
+        _room_column(),
+        sa.Column("number", sa.Integer, nullable=False),
         sa.Column("image", sa.LargeBinary, nullable=False),  # 784 bytes, row by row, 0 = background
         sa.Column("probabilities", sa.LargeBinary, nullable=False),  # 10 little-endian float64
         sa.Column("label", sa.SmallInteger, nullable=True),
@@ -199,19 +216,22 @@ def _quiz_rounds_table(metadata):
         sa.Column("ask_truth", sa.Boolean, nullable=False),
         sa.Column("revealed", sa.Boolean, nullable=False),
         sa.Column("created_at", sa.Float, nullable=False),  # Unix seconds
+        sa.PrimaryKeyConstraint("room", "number"),
     )
 
 
 def _quiz_votes_table(metadata):
-    # One vote per round, question ("network" or "truth") and voter: a changed vote replaces it.
+    # One vote per room, round, question ("network" or "truth") and voter: a changed vote replaces it.
     return sa.Table(
         "quiz_votes",
         metadata,
-        sa.Column("round_number", sa.Integer, primary_key=True),
-        sa.Column("question", sa.String(8), primary_key=True),
-        sa.Column("voter", sa.String(STUDENT_ID_LENGTH), primary_key=True),
+        _room_column(),
+        sa.Column("round_number", sa.Integer, nullable=False),
+        sa.Column("question", sa.String(8), nullable=False),
+        sa.Column("voter", sa.String(STUDENT_ID_LENGTH), nullable=False),
         sa.Column("digit", sa.SmallInteger, nullable=False),
         sa.CheckConstraint("digit BETWEEN 0 AND 9", name="vote_is_a_digit"),
+        sa.PrimaryKeyConstraint("room", "round_number", "question", "voter"),
     )
 
 
@@ -245,6 +265,8 @@ QUIZ_VOTES = _quiz_votes_table(METADATA)
 ROOMS = _rooms_table(METADATA)
 # Left from the hand-made migrations, at 4, so a server from before Alembic refuses this database (revision 0004).
 SCHEMA_VERSION_TABLE = sa.Table("schema_version", METADATA, sa.Column("version", sa.Integer, nullable=False))
+# Every table whose rows belong to a room (its ``room`` column): a purged room's rows go from each of them.
+ROOM_OWNED_TABLES = tuple(table for table in METADATA.sorted_tables if "room" in table.c)
 _LIVE = CLASS_DIGITS.c.deleted_at.is_(None)  # not deleted (deleted digits wait UNDO_SECONDS for an undo)
 
 
@@ -290,12 +312,43 @@ def _use_write_ahead_log(dbapi_connection, busy_timeout):
             time.sleep(0.01)
 
 
+def room_code(room):
+    """``room`` checked as a room's key in the tables: DEFAULT_ROOM or a join code (ValueError otherwise)."""
+    if not isinstance(room, str) or len(room) > JOIN_CODE_LENGTH:
+        raise ValueError(f"A room is its join code of {JOIN_CODE_LENGTH} characters, or {DEFAULT_ROOM!r} for none; got {room!r}.")
+    return room
+
+
+def dialect_insert(connection, table):
+    """An INSERT into ``table`` that can say what to do on a conflict (PostgreSQL's or SQLite's own)."""
+    return (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def delete_rooms_data(connection, codes):
+    """Delete every row of the rooms ``codes`` from every room-owned table, on ``connection`` (in the caller's
+    transaction): the purge hook of :class:`classroom.rooms.Rooms`. The class without a room is never purged."""
+    codes = [room_code(code) for code in codes if code != DEFAULT_ROOM]
+    if codes:
+        for table in ROOM_OWNED_TABLES:
+            connection.execute(table.delete().where(table.c.room.in_(codes)))
+
+
+class _Health:
+    """What every room's view of one database shares: whether its schema is ready, and until when it is known down."""
+
+    def __init__(self):
+        self.schema_ready = False
+        self.down_until, self.down_message = float("-inf"), ""
+
+
 class ClassSet:
     """The class's labelled digits in the database at ``url`` (see :func:`database_url`).
 
-    Nothing connects until first use; the schema is created or migrated then. Every database
-    failure surfaces as :class:`ClassSetUnavailableError` with a message for people; bad input
-    raises ValueError.
+    A ``ClassSet`` serves one room (:attr:`room`, DEFAULT_ROOM unless made by :meth:`in_room`): its
+    digits, digits-per-student setting and teacher sign-outs are that room's alone. The passcode guard's
+    counts are per client, the same in every room. Nothing connects until first use; the schema is
+    created or migrated then. Every database failure surfaces as :class:`ClassSetUnavailableError` with
+    a message for people; bad input raises ValueError.
     """
 
     def __init__(self, url=None, busy_timeout=BUSY_TIMEOUT_SECONDS, retry_seconds=RETRY_SECONDS, clock=time.monotonic,
@@ -307,11 +360,18 @@ class ClassSet:
         self.backend = self.url.get_backend_name()
         self._engine = self._create_engine(busy_timeout)
         self._schema_lock = threading.Lock()
-        self._schema_ready = False
+        self._health = _Health()
         self._retry_seconds, self._clock = retry_seconds, clock
         self._now = now  # UTC time of day, for timestamps, the lesson window, the spacing of digits and undo (tests inject one)
         self.min_seconds_between_digits = min_seconds_between_digits
-        self._down_until, self._down_message = float("-inf"), ""
+        self.room = DEFAULT_ROOM
+
+    def in_room(self, room):
+        """This database as the class set of ``room`` (a join code; DEFAULT_ROOM: the class without a room):
+        the same connections and schema, every digit, setting and sign-out read and written in that room only."""
+        view = copy.copy(self)  # shares the engine, the schema lock and the health; only the room differs
+        view.room = room_code(room)
+        return view
 
     @property
     def location(self):
@@ -321,7 +381,8 @@ class ClassSet:
         return f"the {self.backend} database {self.url.database or ''} on {self.url.host or 'a local socket'}"
 
     def __repr__(self):
-        return f"ClassSet({self.url.render_as_string(hide_password=True)!r})"
+        room = f".in_room({self.room!r})" if self.room != DEFAULT_ROOM else ""
+        return f"ClassSet({self.url.render_as_string(hide_password=True)!r}){room}"
 
     def _create_engine(self, busy_timeout):
         if self.backend == "sqlite":
@@ -358,29 +419,29 @@ class ClassSet:
         reason = "is busy (another writer holds it locked)" if busy else f"cannot be reached ({text})"
         message = f"The class set's {self.backend} database {reason}. Drawing still works; try giving the digit again in a moment."
         if not busy:
-            self._down_until, self._down_message = self._clock() + self._retry_seconds, message
+            self._health.down_until, self._health.down_message = self._clock() + self._retry_seconds, message
         return ClassSetUnavailableError(message)
 
     def transaction(self, writes=False):
         """``with``: a connection in a transaction on this database (``writes``: taking SQLite's write lock
         up front); database failures raise :class:`ClassSetUnavailableError`."""
-        if self._clock() < self._down_until:  # known down: say so at once, a class of pages need not each wait
-            raise ClassSetUnavailableError(self._down_message)
+        if self._clock() < self._health.down_until:  # known down: say so at once, a class of pages need not each wait
+            raise ClassSetUnavailableError(self._health.down_message)
         self._ensure_schema()
         return _Transaction(self, writes)
 
     def _ensure_schema(self):
-        if self._schema_ready:
+        if self._health.schema_ready:
             return
         with self._schema_lock:
-            if self._schema_ready:
+            if self._health.schema_ready:
                 return
             try:
                 with self._engine.connect().execution_options(writes=True) as connection, connection.begin():
                     self._migrate(connection)
             except sa_exc.SQLAlchemyError as error:
                 raise self._unavailable(error) from error
-            self._schema_ready = True
+            self._health.schema_ready = True
 
     def _migrate(self, connection):
         try:
@@ -415,13 +476,15 @@ class ClassSet:
             raise ValueError(f"The student id must be a string of 1 to {STUDENT_ID_LENGTH} characters.")
         now = self._now()
         row = dict(
-            image=image.tobytes(), label=label, predicted=predicted, confidence=confidence, created_at=now, student_id=student_id,
+            room=self.room, image=image.tobytes(), label=label, predicted=predicted, confidence=confidence, created_at=now,
+            student_id=student_id,
         )
         with self.transaction(writes=True) as connection:
             self._purge(connection, now)
             if within_limit:
                 if self.backend == "postgresql":  # one give at a time per student (SQLite's writes are serial anyway)
-                    connection.execute(sa.text("SELECT pg_advisory_xact_lock(1415, hashtext(:student))"), {"student": student_id})
+                    connection.execute(sa.text("SELECT pg_advisory_xact_lock(1415, hashtext(:room || :student))"),
+                                       {"room": self.room, "student": student_id})
                 last_given = self._last_given(connection, student_id)
                 if last_given is not None:
                     require_spacing((now - last_given).total_seconds(), self.min_seconds_between_digits)
@@ -440,7 +503,7 @@ class ClassSet:
         with self.transaction(writes=True) as connection:
             self._purge(connection, now)
             count = connection.execute(
-                CLASS_DIGITS.update().where(_LIVE, condition).values(deleted_at=now, deletion_id=deletion_id)
+                CLASS_DIGITS.update().where(self._live_digits, condition).values(deleted_at=now, deletion_id=deletion_id)
             ).rowcount
         return Deletion(deletion_id, count, now)
 
@@ -467,18 +530,30 @@ class ClassSet:
         with self.transaction(writes=True) as connection:
             self._purge(connection, now)
             return connection.execute(
-                CLASS_DIGITS.update().where(CLASS_DIGITS.c.deletion_id == str(deletion_id)).values(deleted_at=None, deletion_id=None)
+                CLASS_DIGITS.update().where(self._in_room(CLASS_DIGITS), CLASS_DIGITS.c.deletion_id == str(deletion_id))
+                .values(deleted_at=None, deletion_id=None)
             ).rowcount
 
     def _purge(self, connection, now):
         # Deletions older than the undo window go for good: the next write after it removes them.
-        connection.execute(CLASS_DIGITS.delete().where(CLASS_DIGITS.c.deleted_at <= now - timedelta(seconds=UNDO_SECONDS)))
+        connection.execute(CLASS_DIGITS.delete().where(
+            self._in_room(CLASS_DIGITS), CLASS_DIGITS.c.deleted_at <= now - timedelta(seconds=UNDO_SECONDS)
+        ))
 
     # -- the per-student allowance ----------------------------------------------------------
 
-    @staticmethod
-    def _setting(connection, name, default):
-        value = connection.execute(sa.select(CLASS_SETTINGS.c.value).where(CLASS_SETTINGS.c.name == name)).scalar()
+    def _in_room(self, table):
+        """The condition that keeps ``table``'s rows to this room's."""
+        return table.c.room == self.room
+
+    @property
+    def _live_digits(self):
+        return sa.and_(self._in_room(CLASS_DIGITS), _LIVE)
+
+    def _setting(self, connection, name, default):
+        value = connection.execute(
+            sa.select(CLASS_SETTINGS.c.value).where(self._in_room(CLASS_SETTINGS), CLASS_SETTINGS.c.name == name)
+        ).scalar()
         return default if value is None else int(value)
 
     def digits_per_student(self):
@@ -492,21 +567,24 @@ class ClassSet:
             raise ValueError(f"The digits per student must be a whole number from 1 to {MAX_PER_LESSON}, got {limit!r}.")
         with self.transaction(writes=True) as connection:
             updated = connection.execute(
-                CLASS_SETTINGS.update().where(CLASS_SETTINGS.c.name == DIGITS_PER_STUDENT_SETTING).values(value=int(limit))
+                CLASS_SETTINGS.update().where(self._in_room(CLASS_SETTINGS), CLASS_SETTINGS.c.name == DIGITS_PER_STUDENT_SETTING)
+                .values(value=int(limit))
             ).rowcount
             if not updated:
-                connection.execute(CLASS_SETTINGS.insert().values(name=DIGITS_PER_STUDENT_SETTING, value=int(limit)))
+                connection.execute(CLASS_SETTINGS.insert().values(room=self.room, name=DIGITS_PER_STUDENT_SETTING, value=int(limit)))
 
-    @staticmethod
-    def _given_this_lesson(connection, student_id, now):
+    def _given_this_lesson(self, connection, student_id, now):
         since = now - timedelta(seconds=LESSON_SECONDS)
-        query = sa.select(sa.func.count()).where(_LIVE, CLASS_DIGITS.c.student_id == student_id, CLASS_DIGITS.c.created_at > since)
+        query = sa.select(sa.func.count()).where(
+            self._live_digits, CLASS_DIGITS.c.student_id == student_id, CLASS_DIGITS.c.created_at > since
+        )
         return connection.execute(query).scalar_one()
 
-    @staticmethod
-    def _last_given(connection, student_id):
+    def _last_given(self, connection, student_id):
         # Deleted digits count too: a deletion is purged UNDO_SECONDS after it, long after the spacing's second.
-        last = connection.execute(sa.select(sa.func.max(CLASS_DIGITS.c.created_at)).where(CLASS_DIGITS.c.student_id == student_id)).scalar()
+        last = connection.execute(
+            sa.select(sa.func.max(CLASS_DIGITS.c.created_at)).where(self._in_room(CLASS_DIGITS), CLASS_DIGITS.c.student_id == student_id)
+        ).scalar()
         return None if last is None else _as_utc(last)
 
     def given_this_lesson(self, student_id):
@@ -519,7 +597,9 @@ class ClassSet:
     def count_by_label(self):
         """(10,) int64: how many digits each label has."""
         with self.transaction() as connection:
-            rows = connection.execute(sa.select(CLASS_DIGITS.c.label, sa.func.count()).where(_LIVE).group_by(CLASS_DIGITS.c.label)).all()
+            rows = connection.execute(
+                sa.select(CLASS_DIGITS.c.label, sa.func.count()).where(self._live_digits).group_by(CLASS_DIGITS.c.label)
+            ).all()
         counts = np.zeros(NUM_CLASSES, np.int64)
         for label, count in rows:
             counts[label] = count
@@ -537,7 +617,7 @@ class ClassSet:
     def digits(self):
         """Every digit with its reading, oldest first, as :class:`ClassDigits`."""
         with self.transaction() as connection:
-            rows = connection.execute(sa.select(CLASS_DIGITS).where(_LIVE).order_by(CLASS_DIGITS.c.id)).all()
+            rows = connection.execute(sa.select(CLASS_DIGITS).where(self._live_digits).order_by(CLASS_DIGITS.c.id)).all()
         return ClassDigits(
             ids=np.array([row.id for row in rows], np.int64),
             images=np.frombuffer(b"".join(row.image for row in rows), np.uint8).reshape(-1, *IMAGE_SHAPE).copy(),
@@ -553,7 +633,7 @@ class ClassSet:
         digits = self.digits()
         return digits.images, digits.labels
 
-    # -- teacher sign-outs (the app's database keeps them through a restart: classroom.teacher.Revocations) --
+    # -- the room's teacher sign-outs (the app's database keeps them through a restart: classroom.teacher.Revocations) --
 
     def revoke_teacher_token(self, token_id, expires_at):
         """Remember that the teacher token ``token_id`` (valid until ``expires_at``) was locked."""
@@ -565,13 +645,17 @@ class ClassSet:
 
     def _add_revocation(self, **row):
         with self.transaction(writes=True) as connection:
-            connection.execute(TEACHER_REVOCATIONS.delete().where(TEACHER_REVOCATIONS.c.expires_at < time.time()))
-            connection.execute(TEACHER_REVOCATIONS.insert().values(**row))
+            connection.execute(
+                TEACHER_REVOCATIONS.delete().where(self._in_room(TEACHER_REVOCATIONS), TEACHER_REVOCATIONS.c.expires_at < time.time())
+            )
+            connection.execute(TEACHER_REVOCATIONS.insert().values(room=self.room, **row))
 
     def teacher_revocations(self):
         """``(ids of locked tokens, the latest sign-out time or None)``."""
         with self.transaction() as connection:
-            rows = connection.execute(sa.select(TEACHER_REVOCATIONS.c.token_id, TEACHER_REVOCATIONS.c.issued_before)).all()
+            rows = connection.execute(
+                sa.select(TEACHER_REVOCATIONS.c.token_id, TEACHER_REVOCATIONS.c.issued_before).where(self._in_room(TEACHER_REVOCATIONS))
+            ).all()
         befores = [row.issued_before for row in rows if row.issued_before is not None]
         return {row.token_id for row in rows if row.token_id is not None}, max(befores, default=None)
 
@@ -588,12 +672,11 @@ class ClassSet:
     def count_wrong_passcode(self, client, now, forget_before):
         """One more wrong passcode from ``client`` at ``now`` (Unix seconds), after forgetting every client
         whose last one came before ``forget_before``; returns the client's new :meth:`passcode_failures`."""
-        insert = postgresql.insert if self.backend == "postgresql" else sqlite.insert
-        statement = insert(PASSCODE_FAILURES).values(client=client, failures=1, last_failed_at=now)
-        statement = statement.on_conflict_do_update(  # one statement: two servers counting at once both count
-            index_elements=[PASSCODE_FAILURES.c.client], set_={"failures": PASSCODE_FAILURES.c.failures + 1, "last_failed_at": now},
-        )
         with self.transaction(writes=True) as connection:
+            statement = dialect_insert(connection, PASSCODE_FAILURES).values(client=client, failures=1, last_failed_at=now)
+            statement = statement.on_conflict_do_update(  # one statement: two servers counting at once both count
+                index_elements=[PASSCODE_FAILURES.c.client], set_={"failures": PASSCODE_FAILURES.c.failures + 1, "last_failed_at": now},
+            )
             connection.execute(PASSCODE_FAILURES.delete().where(PASSCODE_FAILURES.c.last_failed_at < forget_before))
             row = connection.execute(statement.returning(PASSCODE_FAILURES.c.failures, PASSCODE_FAILURES.c.last_failed_at)).one()
         return row.failures, row.last_failed_at

@@ -1,10 +1,11 @@
-"""The live run as every server on the database sees it.
+"""A room's live run as every server on the database sees it.
 
-The server that trains a run publishes it (state, settings, a thinned history, the last batch) to the
-``live_run`` row every :data:`PUBLISH_SECONDS`; every other server draws its Train page from that row. A
-Stop pressed on another server is a flag in the row, which the training server reads at its next publish
-and honours. One run trains at a time across all servers: :meth:`LiveBoard.claim` refuses a second while
-the row is fresh. A row not refreshed for :data:`STALE_SECONDS` belongs to a server that died.
+The server that trains a run publishes it (state, settings, a thinned history, the last batch) to its
+room's ``live_run`` row every :data:`PUBLISH_SECONDS`; every other server draws the room's Train page from
+that row. A Stop pressed on another server is a flag in the row, which the training server reads at its next
+publish and honours. One run trains at a time per room across all servers: :meth:`LiveBoard.claim` refuses a
+second while the room's row is fresh; rooms claim independently (their runs share the CPU by waiting in the
+job queue, not here). A row not refreshed for :data:`STALE_SECONDS` belongs to a server that died.
 """
 import dataclasses
 import json
@@ -15,7 +16,7 @@ import time
 
 import sqlalchemy as sa
 
-from classroom.class_set import LIVE_RUN
+from classroom.class_set import DEFAULT_ROOM, LIVE_RUN, dialect_insert, room_code
 from mnist_cnn.run_folder import ACTIVE_STATES, RunState
 from mnist_cnn.run_record import BatchPoint, EpochPoint, History, RunRecord
 
@@ -23,7 +24,6 @@ PUBLISH_SECONDS = 0.5  # how often the training server writes the row: others se
 READ_SECONDS = 0.5  # how long a server reuses the row it read (every spectator's page asks every second)
 STALE_SECONDS = 5.0  # ten missed publishes: the server died (a busy one still publishes every second or two)
 MAX_BATCH_POINTS = 1500  # the history others draw: enough for the chart, small enough to write twice a second
-ROW_ID = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,13 +78,16 @@ def snapshot_json(snapshot):
 
 
 class LiveBoard:
-    """The ``live_run`` row of ``database`` (a :class:`~classroom.class_set.ClassSet`), for one server.
+    """The ``live_run`` row of ``room`` (a join code; DEFAULT_ROOM: the class without a room) in ``database``
+    (a :class:`~classroom.class_set.ClassSet`), for one server.
 
     Database failures raise :class:`~classroom.class_set.ClassSetUnavailableError`.
     """
 
-    def __init__(self, database, server_id=None, clock=time.time):
+    def __init__(self, database, room=DEFAULT_ROOM, server_id=None, clock=time.time):
         self.database = database
+        self.room = room_code(room)
+        self._mine = LIVE_RUN.c.room == self.room  # every statement keeps to the room's row
         self.server_id = server_id or secrets.token_hex(8)
         self._clock = clock
         self._read_at, self._read = float("-inf"), None
@@ -92,25 +95,26 @@ class LiveBoard:
 
     def claim(self, run_name):
         """Take the row for a run starting here; False while another server's run is active and fresh."""
+        values = {
+            "server_id": self.server_id, "run_name": run_name, "stop_requested": False, "updated_at": self._clock(),
+            "snapshot": json.dumps({"state": str(RunState.LOADING)}),
+        }
         with self.database.transaction(writes=True) as connection:
-            row = connection.execute(sa.select(LIVE_RUN).where(LIVE_RUN.c.id == ROW_ID).with_for_update()).first()
-            elsewhere = self._fresh(self._published(row), self._clock()) if row is not None else None
+            # The room's first run makes its row; one statement, so two servers claiming it at once get one row.
+            first = dialect_insert(connection, LIVE_RUN).values(room=self.room, **values).on_conflict_do_nothing()
+            if connection.execute(first.returning(LIVE_RUN.c.room)).first() is not None:
+                return True
+            row = connection.execute(sa.select(LIVE_RUN).where(self._mine).with_for_update()).one()
+            elsewhere = self._fresh(self._published(row), self._clock())
             if elsewhere is not None and elsewhere.active:
                 return False
-            values = {
-                "server_id": self.server_id, "run_name": run_name, "stop_requested": False, "updated_at": self._clock(),
-                "snapshot": json.dumps({"state": str(RunState.LOADING)}),
-            }
-            if row is None:
-                connection.execute(LIVE_RUN.insert().values(id=ROW_ID, **values))
-            else:
-                connection.execute(LIVE_RUN.update().where(LIVE_RUN.c.id == ROW_ID).values(**values))
+            connection.execute(LIVE_RUN.update().where(self._mine).values(**values))
         return True
 
     def publish(self, run_name, snapshot):
         """Write this server's run; returns whether another server asked it to stop."""
         with self.database.transaction(writes=True) as connection:
-            mine = (LIVE_RUN.c.id == ROW_ID) & (LIVE_RUN.c.server_id == self.server_id) & (LIVE_RUN.c.run_name == run_name)
+            mine = self._mine & (LIVE_RUN.c.server_id == self.server_id) & (LIVE_RUN.c.run_name == run_name)
             connection.execute(LIVE_RUN.update().where(mine).values(snapshot=snapshot_json(snapshot), updated_at=self._clock()))
             return bool(connection.execute(sa.select(LIVE_RUN.c.stop_requested).where(mine)).scalar())
 
@@ -118,7 +122,7 @@ class LiveBoard:
         """Ask the server training ``run_name`` to stop it; False when it is not the live run."""
         with self.database.transaction(writes=True) as connection:
             updated = connection.execute(
-                LIVE_RUN.update().where((LIVE_RUN.c.id == ROW_ID) & (LIVE_RUN.c.run_name == run_name)).values(stop_requested=True)
+                LIVE_RUN.update().where(self._mine & (LIVE_RUN.c.run_name == run_name)).values(stop_requested=True)
             ).rowcount
         self._read_at = float("-inf")
         return bool(updated)
@@ -134,7 +138,7 @@ class LiveBoard:
                 if self._read_at != float("-inf") and now - self._read_at < READ_SECONDS:
                     return self._fresh(self._read, now)  # read while this thread waited
                 with self.database.transaction() as connection:
-                    row = connection.execute(sa.select(LIVE_RUN).where(LIVE_RUN.c.id == ROW_ID)).first()
+                    row = connection.execute(sa.select(LIVE_RUN).where(self._mine)).first()
                 self._read, self._read_at = (self._published(row) if row is not None else None), now
             finally:
                 self._read_lock.release()

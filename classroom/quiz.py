@@ -1,26 +1,36 @@
-"""The class quiz "Guess what the network says": one quiz per database, shared by every session.
+"""The class quiz "Guess what the network says": one quiz per room, shared by every session in it.
 
 A round shows one digit; every voter (a random id per browser) guesses the network's answer once,
 and may change the guess until the teacher reveals it. A round may also ask what the digit really is
 (when its true label is known); only the network question counts towards the scores. The network's
 probabilities are fixed when the round starts, so every student is shown the same answer.
 
-Everything lives in the class set's database (tables ``quiz_state``, ``quiz_rounds``, ``quiz_votes``),
-so several server processes on one database show one quiz and a restart keeps it. Every change takes
-the ``quiz_state`` row's lock (SQLite's write lock) and bumps its ``version``; every screen redraws the
+Everything lives in the class set's database (tables ``quiz_state``, ``quiz_rounds``, ``quiz_votes``, each
+row keyed by its room), so several server processes on one database show one quiz per room and a restart
+keeps it; a room's quiz never reads or changes another's rows. A room's ``quiz_state`` row is made by its
+first change (until then the room has no quiz). Every change takes the room's ``quiz_state`` row's lock
+(SQLite's write lock) and bumps its ``version``; every screen redraws the
 quiz once a second, so each process keeps a copy of the rounds and votes and re-reads them only when
 the version moved (one small query otherwise).
 """
 import contextlib
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
-from classroom.class_set import QUIZ_ROUNDS, QUIZ_STATE, QUIZ_VOTES, STUDENT_ID_LENGTH, ClassSetUnavailableError
+from classroom.class_set import (
+    DEFAULT_ROOM,
+    QUIZ_ROUNDS,
+    QUIZ_STATE,
+    QUIZ_VOTES,
+    STUDENT_ID_LENGTH,
+    ClassSetUnavailableError,
+    dialect_insert,
+    room_code,
+)
 from mnist_cnn.data import IMAGE_SHAPE, NUM_CLASSES, as_digit, as_uint8_image
 
 # With no teacher passcode, the visitor who started the quiz runs it; after this long without their
@@ -106,6 +116,19 @@ class QuizView:
 
 
 @dataclass(frozen=True)
+class _State:
+    """A room's quiz_state row; :data:`_NO_QUIZ` for a room whose quiz never started."""
+
+    round_number: int
+    version: int
+    host: str | None
+    host_seen: float
+
+
+_NO_QUIZ = _State(round_number=0, version=0, host=None, host_seen=0.0)
+
+
+@dataclass(frozen=True)
 class _Copy:
     """This process's copy of the quiz's rounds and votes, as the database had them at ``version``."""
 
@@ -117,16 +140,17 @@ class _Copy:
 
 
 class Quiz:
-    """The class quiz kept in ``database`` (a :class:`~classroom.class_set.ClassSet`): rounds, votes keyed by
-    voter id, the reveal, scores and the class's share.
+    """The quiz of ``room`` (a join code; DEFAULT_ROOM: the class without a room) kept in ``database`` (a
+    :class:`~classroom.class_set.ClassSet`): rounds, votes keyed by voter id, the reveal, scores and the class's share.
 
     Control (start a round, reveal, end) needs the host token of the visitor who started the quiz,
     or ``teacher=True`` from a caller that checked the teacher passcode itself. ``clock`` tells wall-clock
     seconds: processes compare the host's last-seen time. Database failures raise :class:`QuizUnavailableError`.
     """
 
-    def __init__(self, database, clock=time.time, host_idle_seconds=HOST_IDLE_SECONDS):
+    def __init__(self, database, room=DEFAULT_ROOM, clock=time.time, host_idle_seconds=HOST_IDLE_SECONDS):
         self._database = database
+        self.room = room_code(room)
         self._clock = clock
         self._host_idle_seconds = host_idle_seconds
         self._copy = None
@@ -142,7 +166,7 @@ class Quiz:
 
     def _read_state(self):
         with self._transaction() as connection:
-            return _state(connection)
+            return self._state(connection)
 
     @property
     def version(self):
@@ -170,7 +194,7 @@ class Quiz:
         if host != state.host or now - state.host_seen < HOST_SEEN_WRITE_SECONDS:
             return
         with self._transaction(writes=True) as connection:
-            connection.execute(QUIZ_STATE.update().where(QUIZ_STATE.c.host == host).values(host_seen=now))
+            connection.execute(QUIZ_STATE.update().where(self._in_room(QUIZ_STATE), QUIZ_STATE.c.host == host).values(host_seen=now))
 
     def _control(self, state, host, teacher):
         """The host's columns after a control action by ``host``; QuizError when someone else runs the quiz."""
@@ -193,40 +217,40 @@ class Quiz:
             raise QuizError("The network's answer must be ten probabilities.")
         label = None if label is None else as_digit(label, "true label", QuizError)
         with self._transaction(writes=True) as connection:
-            state = _state(connection, for_update=True)
+            state = self._state(connection, for_update=True)
             host_columns = self._control(state, host, teacher)
             number = state.round_number + 1
             connection.execute(QUIZ_ROUNDS.insert().values(
-                number=number, image=image.tobytes(), probabilities=probabilities.astype(PROBABILITIES_DTYPE).tobytes(),
+                room=self.room, number=number, image=image.tobytes(), probabilities=probabilities.astype(PROBABILITIES_DTYPE).tobytes(),
                 label=label, source=str(source), model=str(model), ask_truth=bool(ask_truth) and label is not None,
                 revealed=False, created_at=self._clock(),
             ))
-            _save_state(connection, round_number=number, **host_columns)
+            self._save_state(connection, round_number=number, **host_columns)
         return number
 
     def reveal(self, host=None, teacher=False):
         """Reveal the open round: the votes count towards the scores. Revealing twice changes nothing."""
         with self._transaction(writes=True) as connection:
-            state = _state(connection, for_update=True)
+            state = self._state(connection, for_update=True)
             host_columns = self._control(state, host, teacher)
             revealed = connection.execute(
-                sa.select(QUIZ_ROUNDS.c.revealed).where(QUIZ_ROUNDS.c.number == state.round_number)
+                sa.select(QUIZ_ROUNDS.c.revealed).where(self._round(state.round_number))
             ).scalar_one_or_none()
             if revealed is None:
                 raise QuizError("There is no round to reveal: start one first.")
             if revealed:
-                _save_state(connection, new_version=False, **host_columns)
+                self._save_state(connection, new_version=False, **host_columns)
                 return
-            connection.execute(QUIZ_ROUNDS.update().where(QUIZ_ROUNDS.c.number == state.round_number).values(revealed=True))
-            _save_state(connection, **host_columns)
+            connection.execute(QUIZ_ROUNDS.update().where(self._round(state.round_number)).values(revealed=True))
+            self._save_state(connection, **host_columns)
 
     def end(self, host=None, teacher=False):
         """End the quiz: rounds and scores are cleared and anyone may start a new one."""
         with self._transaction(writes=True) as connection:
-            self._control(_state(connection, for_update=True), host, teacher)
-            connection.execute(QUIZ_VOTES.delete())
-            connection.execute(QUIZ_ROUNDS.delete())
-            _save_state(connection, round_number=0, host=None, host_seen=0.0)
+            self._control(self._state(connection, for_update=True), host, teacher)
+            connection.execute(QUIZ_VOTES.delete().where(self._in_room(QUIZ_VOTES)))
+            connection.execute(QUIZ_ROUNDS.delete().where(self._in_room(QUIZ_ROUNDS)))
+            self._save_state(connection, round_number=0, host=None, host_seen=0.0)
 
     # Votes ---------------------------------------------------------------------------------------
 
@@ -239,9 +263,9 @@ class Quiz:
             raise QuizError(f"No such question: {question!r}.")
         digit = as_digit(digit, "vote", QuizError)
         with self._transaction(writes=True) as connection:
-            state = _state(connection, for_update=True)  # a reveal waits for this vote, or this vote for the reveal
+            state = self._state(connection, for_update=True)  # a reveal waits for this vote, or this vote for the reveal
             current = connection.execute(
-                sa.select(QUIZ_ROUNDS.c.revealed, QUIZ_ROUNDS.c.ask_truth).where(QUIZ_ROUNDS.c.number == state.round_number)
+                sa.select(QUIZ_ROUNDS.c.revealed, QUIZ_ROUNDS.c.ask_truth).where(self._round(state.round_number))
             ).one_or_none()
             if current is None:
                 raise QuizError("There is no quiz round open right now.")
@@ -251,8 +275,8 @@ class Quiz:
                 raise QuizError("The answer has been revealed: votes are closed for this round.")
             if question == TRUTH and not current.ask_truth:
                 raise QuizError("This round asks only what the network will answer.")
-            if _upsert_vote(connection, state.round_number, question, voter, digit):
-                _save_state(connection)
+            if self._upsert_vote(connection, state.round_number, question, voter, digit):
+                self._save_state(connection)
 
     # Reading ---------------------------------------------------------------------------------------
 
@@ -268,19 +292,19 @@ class Quiz:
 
     def _read_copy(self):
         with self._transaction() as connection:
-            state = _state(connection)  # first: what follows is at least this new
-            row = connection.execute(sa.select(QUIZ_ROUNDS).where(QUIZ_ROUNDS.c.number == state.round_number)).one_or_none()
+            state = self._state(connection)  # first: what follows is at least this new
+            row = connection.execute(sa.select(QUIZ_ROUNDS).where(self._round(state.round_number))).one_or_none()
             votes = connection.execute(
                 sa.select(QUIZ_VOTES.c.question, QUIZ_VOTES.c.voter, QUIZ_VOTES.c.digit)
-                .where(QUIZ_VOTES.c.round_number == state.round_number)
+                .where(self._in_room(QUIZ_VOTES), QUIZ_VOTES.c.round_number == state.round_number)
             ).all()
             answers = {
                 number: _answer(_probabilities(stored))
                 for number, stored in connection.execute(
-                    sa.select(QUIZ_ROUNDS.c.number, QUIZ_ROUNDS.c.probabilities).where(QUIZ_ROUNDS.c.revealed)
+                    sa.select(QUIZ_ROUNDS.c.number, QUIZ_ROUNDS.c.probabilities).where(self._in_room(QUIZ_ROUNDS), QUIZ_ROUNDS.c.revealed)
                 ).all()
             }
-            scores = _scores(connection, answers)
+            scores = self._scores(connection, answers)
         class_score = (sum(right for right, _ in scores.values()), sum(voted for _, voted in scores.values()))
         return _Copy(state.version, None if row is None else _round(row, votes), scores, class_score, len(answers))
 
@@ -314,46 +338,57 @@ class Quiz:
         return QuizView(**view)
 
 
-# The database -------------------------------------------------------------------------------------
+    # The database (every statement keeps to this room's rows) ----------------------------------------
 
+    def _in_room(self, table):
+        return table.c.room == self.room
 
-def _state(connection, for_update=False):
-    """The quiz_state row; ``for_update``: locked until the transaction ends (SQLite's write lock does that already)."""
-    query = sa.select(QUIZ_STATE).where(QUIZ_STATE.c.id == 1)
-    return connection.execute(query.with_for_update() if for_update else query).one()
+    def _round(self, number):
+        return sa.and_(self._in_room(QUIZ_ROUNDS), QUIZ_ROUNDS.c.number == number)
 
+    def _state(self, connection, for_update=False):
+        """The room's quiz_state row (:data:`_NO_QUIZ` before its first change); ``for_update``: made if missing
+        and locked until the transaction ends (SQLite's write lock does that already)."""
+        query = sa.select(QUIZ_STATE.c.round_number, QUIZ_STATE.c.version, QUIZ_STATE.c.host, QUIZ_STATE.c.host_seen)
+        query = query.where(self._in_room(QUIZ_STATE))
+        if for_update:
+            connection.execute(  # one statement: two servers starting a room's quiz at once make one row
+                dialect_insert(connection, QUIZ_STATE).values(room=self.room, **asdict(_NO_QUIZ)).on_conflict_do_nothing()
+            )
+            query = query.with_for_update()
+        row = connection.execute(query).one_or_none()
+        return _NO_QUIZ if row is None else _State(*row)
 
-def _save_state(connection, new_version=True, **columns):
-    """Write quiz_state's ``columns``, with the version one up (every screen redraws) unless not ``new_version``."""
-    if new_version:
-        columns["version"] = QUIZ_STATE.c.version + 1
-    if columns:
-        connection.execute(QUIZ_STATE.update().where(QUIZ_STATE.c.id == 1).values(**columns))
+    def _save_state(self, connection, new_version=True, **columns):
+        """Write quiz_state's ``columns``, with the version one up (every screen redraws) unless not ``new_version``."""
+        if new_version:
+            columns["version"] = QUIZ_STATE.c.version + 1
+        if columns:
+            connection.execute(QUIZ_STATE.update().where(self._in_room(QUIZ_STATE)).values(**columns))
 
+    def _upsert_vote(self, connection, round_number, question, voter, digit):
+        """Insert the vote, or change the voter's earlier one; True when that changed anything."""
+        statement = dialect_insert(connection, QUIZ_VOTES).values(
+            room=self.room, round_number=round_number, question=question, voter=voter, digit=digit
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=[column.name for column in QUIZ_VOTES.primary_key],
+            set_={"digit": statement.excluded.digit}, where=QUIZ_VOTES.c.digit != statement.excluded.digit,
+        )
+        # A row comes back when the vote went in or changed (not rowcount: psycopg reports -1 for an upsert).
+        return connection.execute(statement.returning(QUIZ_VOTES.c.digit)).first() is not None
 
-def _upsert_vote(connection, round_number, question, voter, digit):
-    """Insert the vote, or change the voter's earlier one; True when that changed anything."""
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(QUIZ_VOTES).values(round_number=round_number, question=question, voter=voter, digit=digit)
-    statement = statement.on_conflict_do_update(
-        index_elements=[column.name for column in QUIZ_VOTES.primary_key],
-        set_={"digit": statement.excluded.digit}, where=QUIZ_VOTES.c.digit != statement.excluded.digit,
-    )
-    # A row comes back when the vote went in or changed (not rowcount: psycopg reports -1 for an upsert).
-    return connection.execute(statement.returning(QUIZ_VOTES.c.digit)).first() is not None
-
-
-def _scores(connection, answers):
-    """voter id -> (right, voted) over the revealed rounds, network question; ``answers``: round number -> the network's answer."""
-    if not answers:
-        return {}
-    right = sa.case((QUIZ_VOTES.c.digit == sa.case(answers, value=QUIZ_VOTES.c.round_number), 1), else_=0)
-    rows = connection.execute(
-        sa.select(QUIZ_VOTES.c.voter, sa.func.sum(right), sa.func.count())
-        .where(QUIZ_VOTES.c.question == NETWORK, QUIZ_VOTES.c.round_number.in_(answers))
-        .group_by(QUIZ_VOTES.c.voter)
-    ).all()
-    return {voter: (int(right_count), int(voted)) for voter, right_count, voted in rows}
+    def _scores(self, connection, answers):
+        """voter id -> (right, voted) over the revealed rounds, network question; ``answers``: round number -> the network's answer."""
+        if not answers:
+            return {}
+        right = sa.case((QUIZ_VOTES.c.digit == sa.case(answers, value=QUIZ_VOTES.c.round_number), 1), else_=0)
+        rows = connection.execute(
+            sa.select(QUIZ_VOTES.c.voter, sa.func.sum(right), sa.func.count())
+            .where(self._in_room(QUIZ_VOTES), QUIZ_VOTES.c.question == NETWORK, QUIZ_VOTES.c.round_number.in_(answers))
+            .group_by(QUIZ_VOTES.c.voter)
+        ).all()
+        return {voter: (int(right_count), int(voted)) for voter, right_count, voted in rows}
 
 
 def _answer(probabilities):

@@ -4,7 +4,8 @@ A room is a row of the app's database (table ``rooms``, :data:`classroom.class_s
 code, when it was created and last active, when it closed, a random secret that signs its teacher tokens,
 and a SHA-256 of the creating client's key. A room idle for :data:`ROOM_IDLE_SECONDS` closes: nobody joins
 it any more and its teacher tokens stop working, while its data stays exportable for
-:data:`CLOSED_ROOM_KEEP_SECONDS`, after which :meth:`Rooms.purge_closed` deletes it.
+:data:`CLOSED_ROOM_KEEP_SECONDS`, after which :meth:`Rooms.purge_closed` deletes it with every row it owns
+(:func:`classroom.class_set.delete_rooms_data`: digits, settings, sign-outs, runs, live run, class model, quiz).
 
 Creating a room needs the teacher passcode when the host set one; without one anyone may, at most
 :data:`ROOMS_PER_CLIENT` an hour per client and :data:`ROOMS_PER_SERVER` an hour in all, counted from the
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from classroom.class_set import JOIN_CODE_LENGTH, ROOMS, ClassSetUnavailableError
+from classroom.class_set import JOIN_CODE_LENGTH, ROOMS, ClassSetUnavailableError, delete_rooms_data
 from classroom.rate_limit import RateLimitError
 from classroom.teacher import (
     TOKEN_LIFETIME_SECONDS,
@@ -142,8 +143,9 @@ class Rooms:
     the host's passcode, required to create a room when set; wrong ones go through ``guard`` (a
     :class:`~classroom.teacher.PasscodeGuard`; the app passes its own, so teacher unlocks and room creation
     share one count per client). ``new_code``: the code generator (tests inject collisions).
-    ``purge_hooks``: functions ``hook(connection, codes)`` that delete the data of rooms being purged, called
-    in the purge's transaction (later steps register the room's digits, runs, quiz here).
+    ``purge_hooks``: functions ``hook(connection, codes)`` called in the purge's transaction after the rooms' rows
+    in every room-owned table are deleted (:func:`~classroom.class_set.delete_rooms_data`, always), for anything
+    else a room leaves behind.
     """
 
     def __init__(self, database, clock=time.time, teacher_passcode=None, guard=None, new_code=new_join_code,
@@ -282,13 +284,15 @@ class Rooms:
         return sorted(codes)
 
     def purge_closed(self, keep_seconds=CLOSED_ROOM_KEEP_SECONDS):
-        """Delete every room closed more than ``keep_seconds`` ago, and its data through the purge hooks,
-        in one transaction; returns their codes (which new rooms may then get)."""
+        """Delete every room closed more than ``keep_seconds`` ago with all its data (its rows in every
+        room-owned table, then the purge hooks), in one transaction; returns their codes (which new rooms may
+        then get, starting empty)."""
         now = self._clock()
         expired = ROOMS.c.closed_at < now - keep_seconds
         with self._database.transaction(writes=True) as connection:
             codes = connection.execute(sa.select(ROOMS.c.code).where(expired)).scalars().all()
             if codes:
+                delete_rooms_data(connection, codes)
                 for hook in self._purge_hooks:
                     hook(connection, codes)
                 connection.execute(ROOMS.delete().where(ROOMS.c.code.in_(codes)))

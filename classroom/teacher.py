@@ -134,9 +134,10 @@ class Revocations:
     """Which teacher tokens no longer count: ids revoked by Lock, and every token issued before the
     last "sign out every device".
 
-    Kept in memory and in ``store`` (the app's database: an object with ``teacher_revocations()`` ->
+    Kept in memory and in ``store`` (a function returning the app's database, a
+    :class:`~classroom.class_set.ClassSet` in the room whose teacher tokens these are: ``teacher_revocations()`` ->
     ``(ids, signed_out_before)``, ``revoke_teacher_token(token_id, expires_at)`` and
-    ``sign_out_teacher_tokens(before, expires_at)``), so they survive a restart. The store is read
+    ``sign_out_teacher_tokens(before, expires_at)``, each kept to its room), so they survive a restart. The store is read
     again every ``refresh_seconds`` (another server process may have revoked). A store that fails
     (``store_errors``) leaves this process's own revocations in force, and a revoke raises its error
     after taking effect here.
