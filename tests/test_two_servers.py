@@ -95,9 +95,13 @@ def saved_row(page, text):
     return page.locator("[data-testid='stDataFrame']").first.locator("[role='row']", has_text=text)
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_two_servers_share_a_lesson_and_a_killed_one_loses_nothing(browser, tmp_path, mnist_npz_path, backend, request):
-    database_url = f"sqlite:///{tmp_path / 'lesson.sqlite'}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+def test_two_servers_share_a_lesson_and_a_killed_one_loses_nothing(browser, tmp_path, mnist_npz_path):
+    two_servers_share_a_lesson(browser, tmp_path, "sqlite", f"sqlite:///{tmp_path / 'lesson.sqlite'}")
+
+
+def two_servers_share_a_lesson(browser, tmp_path, backend, database_url):
+    """The lesson above on ``database_url``; with PostgreSQL (tests/test_two_servers_postgresql.py, a file of
+    its own so that the two run on both test workers at once) a separate worker process trains."""
     runs_a = tmp_path / "server-a-runs"
     database, store, quiz = lesson_state(database_url, runs_a)
     empty_copy = tmp_path / "fresh-project"
