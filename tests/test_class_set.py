@@ -181,24 +181,13 @@ def test_export_csv_one_row_per_digit_with_its_pixels(class_set, mnist_digits):
 def test_thirty_sessions_adding_at_once_lose_nothing(class_set, mnist_digits):
     images, labels = mnist_digits
     sessions, per_session = 30, 5
-    start = threading.Barrier(sessions)
-    errors = []
 
     def student(number):
-        try:
-            start.wait()
-            for k in range(per_session):
-                i = (number * per_session + k) % len(labels)
-                class_set.add(images[i], int(labels[i]), int(labels[i]), 0.5, f"student-{number}")
-        except Exception as error:  # collected: a thread's exception would otherwise vanish
-            errors.append(error)
+        for k in range(per_session):
+            i = (number * per_session + k) % len(labels)
+            class_set.add(images[i], int(labels[i]), int(labels[i]), 0.5, f"student-{number}")
 
-    threads = [threading.Thread(target=student, args=(n,)) for n in range(sessions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert at_once(student, sessions) == []
     digits = class_set.digits()
     assert len(digits) == sessions * per_session
     assert len(set(digits.ids.tolist())) == sessions * per_session
