@@ -10,6 +10,7 @@ from ui.identity import carry_identity
 from ui.join_card import home_join_ui
 from ui.navigation import phone_navigation_ui
 from ui.page_styles import page_styles
+from ui.rooms import keep_room, room_line_ui, room_message_ui, start_or_join_ui
 from ui.run_store import sync_saved_runs
 from ui.server_tuning import tune_streamlit_for_tensorflow
 from ui.teacher import keep_teacher_rights
@@ -32,6 +33,8 @@ def home():
     draw_link.page_link(DRAW, label="**Draw**: a digit for it to read", icon=":material/draw:")
     mistakes_link.page_link(MISTAKES, label="**Mistakes**: the digits it gets wrong", icon=":material/search:")
     class_link.page_link(CLASS, label="**Class**: how well it reads us", icon=":material/groups:")
+    room_message_ui()
+    start_or_join_ui()
     home_join_ui()
 
     _, labels = load_test_set()
@@ -79,11 +82,13 @@ CLASS = st.Page("app_pages/4_Class.py", title="Class", icon=":material/groups:")
 PAGES = [st.Page(home, title="Home", icon=":material/home:", default=True), TRAIN, DRAW, MISTAKES, CLASS]
 # The icon is set before st.navigation, or the browser fetches each page's material icon from fonts.gstatic.com.
 st.set_page_config(page_icon=str(FAVICON_PATH))
-sync_saved_runs()  # runs trained by another server or before a restart (a wiped disk) come back from the database
+keep_room()  # a join link's ?room= joins; a room that has closed is left
 keep_teacher_rights()  # no token in the address: a one-time sign-in link is exchanged, old ?teacher= links refused
-carry_identity()  # who this browser is (visitor id, teacher and quiz host tokens) lives in cookies
+sync_saved_runs()  # runs trained by another server or before a restart (a wiped disk) come back from the database
+carry_identity()  # who this browser is (visitor id, room, teacher and quiz host tokens) lives in cookies
 current_page = st.navigation(PAGES, position="top")
 phone_navigation_ui(PAGES)  # phones get no top navigation from Streamlit
+room_line_ui()  # the class room's code on every page
 accessibility_styles()  # focus ring, reduced motion
 page_styles()  # the live run's layout, present in every frame of a rerun
 current_page.run()

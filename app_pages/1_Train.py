@@ -9,7 +9,7 @@ from ui.server_tuning import import_tensorflow
 st.set_page_config(page_title="Train · MNIST CNN Studio", layout="wide")
 if not presenter_mode():
     st.title("Train")
-    st.caption("One run trains at a time on this server; everyone who opens this page watches it live.")
+    st.caption("One run trains at a time on this server; everyone in the class who opens this page watches it live.")
 with st.spinner("Starting TensorFlow, once after a server start…", show_time=True):
     import_tensorflow()
 
@@ -27,7 +27,7 @@ from ui.class_set import class_set, class_set_size
 from ui.live_run import live_run_ui
 from ui.presenter import presenter_toggle, presenter_ui
 from ui.run_status import rows_of_runs, runs_table_key, saved_run_rows
-from ui.run_store import cancel_waiting_runs, run_manager, saved_runs_problem, training_jobs, waiting_runs
+from ui.run_store import cancel_waiting_runs, run_manager, runs_ahead, saved_runs_problem, start_run
 from ui.teacher import teacher_rights, teacher_ui
 from ui.train_settings import settings_form_ui
 
@@ -62,11 +62,11 @@ if rights:
     presenter_toggle()
 else:
     st.info(FOR_STUDENTS, icon=":material/visibility:")
-waiting = waiting_runs()
-if waiting and rights and st.button("Cancel the waiting runs", key="cancel_waiting"):
+ahead = runs_ahead()
+if ahead is not None and rights and st.button("Cancel the waiting run", key="cancel_waiting"):
     cancel_waiting_runs()
     st.rerun()
-live_run_ui(manager, snapshot.active, can_stop=lambda live: teacher_rights(), request_stop=request_stop, waiting=waiting)
+live_run_ui(manager, snapshot.active, can_stop=lambda live: teacher_rights(), request_stop=request_stop, ahead=ahead)
 if "stop_error" in st.session_state:
     st.warning(st.session_state.pop("stop_error"))
 
@@ -81,8 +81,8 @@ def start_a_run_ui():
         disabled_reason = ONLY_THE_TEACHER
     elif snapshot.active:
         disabled_reason = "A run is training on this server: watch it above. A new one can start when it ends."
-    elif waiting:
-        disabled_reason = "A run is queued: it starts as soon as a training worker is free."
+    elif ahead is not None:
+        disabled_reason = "Your run is queued: it starts after the runs before it (see above)."
     else:
         disabled_reason = ""
     config = settings_form_ui(disabled_reason, class_digits=class_set_size())
@@ -90,7 +90,7 @@ def start_a_run_ui():
         st.error(ONLY_THE_TEACHER)
     elif config is not None:
         try:
-            training_jobs().start(config, class_data=class_set().images_and_labels() if config.use_class_set else None)
+            start_run(config, class_data=class_set().images_and_labels() if config.use_class_set else None)
             st.rerun()
         except ValueError as error:
             st.error(str(error))

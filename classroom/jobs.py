@@ -10,13 +10,15 @@ the live board and stopped through it (a flag the training process reads every h
 import asyncio
 import contextlib
 import dataclasses
+import heapq
+import itertools
 import threading
 import time
 import traceback
 
 import sqlalchemy as sa
 
-from classroom.class_set import ClassSetUnavailableError
+from classroom.class_set import DEFAULT_ROOM, ClassSetUnavailableError
 
 # procrastinate, psycopg and mnist_cnn.training (TensorFlow) are imported where used: the home page imports
 # this module and must render before they are loaded.
@@ -30,6 +32,7 @@ RETRY_SECONDS = 15.0  # after a failure, the queue is not asked again (a page sa
 # Connections per process: the pages' pool is small (a count and an insert now and then); the worker's needs
 # one to listen and one to work.
 POOL_SIZES = {"min_size": 1, "max_size": 3}
+ROOM_PRIORITY = 1  # a class room's runs train before the open studio's visitors' runs (priority 0)
 
 
 def uses_queue(url):
@@ -47,21 +50,107 @@ def job_config(config):
     return dataclasses.asdict(config)
 
 
+@dataclasses.dataclass(frozen=True)
+class QueuedRun:
+    """A run in the server's queue, as any room may see it: whose it is and how long it trains."""
+
+    room: str
+    epochs: int
+    train_samples: int
+    training: bool  # being trained now; else waiting
+
+
+def queued_run(room, config, training):
+    config = dict(config)
+    samples = int(config.get("train_size", 0) * (1 - config.get("validation_split", 0.0)))
+    return QueuedRun(room, int(config.get("epochs", 1)), samples, training)
+
+
+def place_in_queue(queue, room):
+    """The runs (:class:`QueuedRun`) before ``room``'s first waiting run, or None when it has none waiting."""
+    for position, run in enumerate(queue):
+        if run.room == room and not run.training:
+            return queue[:position]
+    return None
+
+
+def job_priority(room):
+    """A room's run goes before the open studio's (procrastinate runs higher priorities first)."""
+    return ROOM_PRIORITY if room != DEFAULT_ROOM else 0
+
+
 class InProcessJobs:
-    """Runs trained by this server's :class:`~classroom.run_manager.RunManager`, as soon as they start."""
+    """Runs trained in this process, one at a time: at once when none trains, else queued (rooms' runs
+    first, then in the order they were started) and started by a thread of its own when the run before ends.
 
-    def __init__(self, manager):
-        self.manager = manager
+    ``manager_for(room)``: the room's :class:`~classroom.run_manager.RunManager` (:func:`classroom.room_runs.room_run_manager`).
+    """
 
-    def start(self, config, class_data=None):
-        """Start ``config`` now (errors as :meth:`RunManager.start`)."""
-        return self.manager.start(config, class_data=class_data)
+    def __init__(self, manager_for):
+        self._manager_for = manager_for
+        self._lock = threading.Lock()
+        self._queue = []  # heap of (-priority, order, room, config, class_data)
+        self._order = itertools.count()
+        self._training = None  # (room, config, manager) of the run this queue started last
+        self._draining = False
 
-    def waiting(self):
-        return 0
+    def _busy(self):
+        return self._training is not None and self._training[2].trains_here
 
-    def cancel_waiting(self):
-        return 0
+    def start(self, config, class_data=None, room=DEFAULT_ROOM):
+        """Start ``config`` for ``room`` now (errors as :meth:`RunManager.start`), or queue it behind the run
+        training here (returns None then; its settings are checked first, ValueError)."""
+        from mnist_cnn.training import check_class_data  # imports TensorFlow
+
+        manager = self._manager_for(room)
+        with self._lock:
+            if not self._queue and not self._busy():
+                run_dir = manager.start(config, class_data=class_data)
+                self._training = (room, config, manager)
+                return run_dir
+            config = dataclasses.replace(config, steps_per_call=manager.steps_per_call).validated()
+            class_data = check_class_data(config, class_data)
+            heapq.heappush(self._queue, (-job_priority(room), next(self._order), room, config, class_data))
+            if not self._draining:
+                self._draining = True
+                threading.Thread(target=self._drain, name="mnist-run-queue", daemon=True).start()
+        return None
+
+    def _drain(self):
+        while True:
+            with self._lock:
+                training = self._training
+            if training is not None:
+                training[2].wait()
+            with self._lock:
+                if self._busy():
+                    continue  # a run started by start() in the meantime
+                if not self._queue:
+                    self._draining = False
+                    return
+                _, _, room, config, class_data = heapq.heappop(self._queue)
+                try:
+                    manager = self._manager_for(room)
+                    manager.start(config, class_data=class_data)
+                    self._training = (room, config, manager)
+                except Exception:  # noqa: BLE001 - the folder or the database failed: the next run still starts
+                    traceback.print_exc()
+
+    def queue(self):
+        """The run training here (if this queue started it) and the waiting runs, in the order they will train."""
+        with self._lock:
+            training = [queued_run(self._training[0], dataclasses.asdict(self._training[1]), True)] if self._busy() else []
+            waiting = [queued_run(room, dataclasses.asdict(config), False) for _, _, room, config, _ in sorted(self._queue)]
+        return training + waiting
+
+    def cancel_waiting(self, room=DEFAULT_ROOM):
+        """Take ``room``'s waiting runs out of the queue; how many were."""
+        with self._lock:
+            kept = [entry for entry in self._queue if entry[2] != room]
+            cancelled = len(self._queue) - len(kept)
+            heapq.heapify(kept)
+            self._queue = kept
+        return cancelled
 
 
 class QueuedJobs:
@@ -78,10 +167,10 @@ class QueuedJobs:
         self._steps_per_call = steps_per_call
         self._clock = clock
         self._lock = threading.Lock()
-        self._waiting, self._waiting_at = 0, float("-inf")
+        self._queue, self._queue_read_at = [], float("-inf")
 
-    def start(self, config, class_data=None):
-        """Queue ``config`` after checking it as the worker will (ValueError); returns the job's id.
+    def start(self, config, class_data=None, room=DEFAULT_ROOM):
+        """Queue ``config`` for ``room`` after checking it as the worker will (ValueError); returns the job's id.
 
         ``class_data`` is only checked: the worker reads the class set from the database when it starts."""
         from mnist_cnn.training import check_class_data  # imports TensorFlow
@@ -89,8 +178,9 @@ class QueuedJobs:
         config = dataclasses.replace(config, steps_per_call=self._steps_per_call).validated()
         check_class_data(config, class_data)
         with self._reaching():
-            job_id = self._open().tasks[TASK].defer(config=job_config(config))
-        self._waiting_at = float("-inf")
+            task = self._open().tasks[TASK].configure(priority=job_priority(room))
+            job_id = task.defer(config=job_config(config), room=room)
+        self._queue_read_at = float("-inf")
         return job_id
 
     def _open(self):
@@ -130,26 +220,41 @@ class QueuedJobs:
             self._down_until = self._clock() + RETRY_SECONDS
             raise ClassSetUnavailableError(self._down_message) from error
 
-    def waiting(self):
-        """How many runs wait for a worker (read at most every WAITING_READ_SECONDS)."""
-        with self._lock:
-            if self._clock() - self._waiting_at >= WAITING_READ_SECONDS:
-                with self._reaching():
-                    self._waiting = len(self._open().job_manager.list_jobs(queue=QUEUE, status="todo"))
-                self._waiting_at = self._clock()
-            return self._waiting
+    def _jobs(self):
+        manager = self._open().job_manager
+        # A "doing" job without a worker is a killed worker's (procrastinate unsets it when the worker's
+        # heartbeat is pruned): nothing trains it.
+        doing = [job for job in manager.list_jobs(queue=QUEUE, status="doing") if job.worker_id is not None]
+        return doing + manager.list_jobs(queue=QUEUE, status="todo")
 
-    def cancel_waiting(self):
-        """Take every waiting run out of the queue; how many were."""
+    def queue(self):
+        """The runs training and waiting (:class:`QueuedRun`), in the order they train; read at most every
+        WAITING_READ_SECONDS (every page asks every second)."""
+        with self._lock:
+            if self._clock() - self._queue_read_at >= WAITING_READ_SECONDS:
+                with self._reaching():
+                    jobs = sorted(self._jobs(), key=lambda job: (job.status != "doing", -job.priority, job.id))
+                self._queue = [
+                    queued_run(job.task_kwargs.get("room", DEFAULT_ROOM), job.task_kwargs.get("config", {}), job.status == "doing")
+                    for job in jobs
+                ]
+                self._queue_read_at = self._clock()
+            return self._queue
+
+    def cancel_waiting(self, room=DEFAULT_ROOM):
+        """Take ``room``'s waiting runs out of the queue; how many were."""
         with self._reaching():
             manager = self._open().job_manager
-            cancelled = sum(manager.cancel_job_by_id(job.id) for job in manager.list_jobs(queue=QUEUE, status="todo"))
-        self._waiting_at = float("-inf")
+            cancelled = sum(
+                manager.cancel_job_by_id(job.id) for job in manager.list_jobs(queue=QUEUE, status="todo")
+                if job.task_kwargs.get("room", DEFAULT_ROOM) == room
+            )
+        self._queue_read_at = float("-inf")
         return cancelled
 
 
 def queue_app(url, run_job=None):
-    """procrastinate's App on the database ``url`` with the training task; ``run_job(config, should_abort)``
+    """procrastinate's App on the database ``url`` with the training task; ``run_job(config, room, should_abort)``
     trains a job's run (only a worker needs it)."""
     import procrastinate
 
@@ -159,17 +264,18 @@ def queue_app(url, run_job=None):
     app = procrastinate.App(connector=connector)
 
     @app.task(name=TASK, queue=QUEUE, pass_context=True)
-    def train_run(context, config):
+    def train_run(context, config, room=DEFAULT_ROOM):
         if run_job is None:
             raise RuntimeError("This process only queues runs; it has no worker to train them.")
-        run_job(config, context.should_abort)
+        run_job(config, room, context.should_abort)
 
     return app
 
 
 def train_job(manager, config, class_set, should_abort=lambda: False, retry_seconds=CLAIM_RETRY_SECONDS):
-    """A worker's job: train ``config`` (a job's JSON arguments) with ``manager`` once the class's live run
-    has ended, and return when the run does. ``class_set`` gives the digits of a run that trains on them."""
+    """A worker's job: train ``config`` (a job's JSON arguments) with ``manager`` (the room's) once the room's
+    live run has ended, and return when the run does. ``class_set`` (the room's) gives the digits of a run
+    that trains on them."""
     from classroom.run_manager import RunAlreadyActiveError  # imports TensorFlow
     from mnist_cnn.training import TrainingConfig
 
@@ -188,7 +294,7 @@ def train_job(manager, config, class_set, should_abort=lambda: False, retry_seco
         return
 
 
-def keep_a_worker_running(url, manager, class_set, stop, retry_seconds=RETRY_SECONDS):
+def keep_a_worker_running(url, manager_for, database, stop, retry_seconds=RETRY_SECONDS):
     """A server's own worker (in a thread of its own): :func:`run_worker` until ``stop`` is set, started
     again after a failure (the database was down) rather than leaving the server without one."""
     import psycopg
@@ -197,7 +303,7 @@ def keep_a_worker_running(url, manager, class_set, stop, retry_seconds=RETRY_SEC
         try:
             # One plain connection first: a worker's pool on a database that is down retries (and logs) for 30 s.
             psycopg.connect(libpq_conninfo(url), connect_timeout=CONNECT_SECONDS).close()
-            run_worker(url, manager, class_set, stop)
+            run_worker(url, manager_for, database, stop)
         except psycopg.OperationalError:
             pass  # the database is down: the pages say so; try again later
         except Exception:  # noqa: BLE001 - anything: the next try may work, and the pages must not depend on it
@@ -205,10 +311,15 @@ def keep_a_worker_running(url, manager, class_set, stop, retry_seconds=RETRY_SEC
         stop.wait(retry_seconds)
 
 
-def run_worker(url, manager, class_set, stop=None, wait_for_jobs=True):
+def run_worker(url, manager_for, database, stop=None, wait_for_jobs=True):
     """Take training jobs from the queue on ``url`` one at a time until ``stop`` (a threading.Event) is set
-    (in a thread of its own: the worker's event loop) or, with ``wait_for_jobs`` False, until none is left."""
-    app = queue_app(url, run_job=lambda config, should_abort: train_job(manager, config, class_set, should_abort))
+    (in a thread of its own: the worker's event loop) or, with ``wait_for_jobs`` False, until none is left.
+
+    ``manager_for(room)``: the room's run manager; ``database``: the app's :class:`~classroom.class_set.ClassSet`."""
+    def run_job(config, room, should_abort):
+        train_job(manager_for(room), config, database.in_room(room), should_abort)
+
+    app = queue_app(url, run_job=run_job)
 
     options = {
         "queues": [QUEUE], "concurrency": 1, "wait": wait_for_jobs, "install_signal_handlers": stop is None,

@@ -11,7 +11,7 @@ Creating a room needs the teacher passcode when the host set one; without one an
 :data:`ROOMS_PER_CLIENT` an hour per client and :data:`ROOMS_PER_SERVER` an hour in all, counted from the
 table itself, so the limits hold across server processes and restarts.
 
-No Streamlit here; the pages do not use rooms yet.
+No Streamlit here: the pages use rooms through :mod:`ui.rooms` and :mod:`ui.teacher`.
 """
 import secrets
 import string
@@ -42,6 +42,7 @@ _LONGEST_TYPED = 40  # anything longer is not a code typed by hand: refused with
 
 ROOM_IDLE_SECONDS = 12 * 3600  # a school day without a click closes the room
 CLOSED_ROOM_KEEP_SECONDS = 30 * 24 * 3600  # a closed room's data stays exportable this long, then it is deleted
+FIND_SECONDS = 2.0  # how long a process trusts its copy of a room (every page of every student asks, every second)
 TOUCH_SECONDS = 60  # activity is written at most once a minute per room: a click must not cost a write
 ROOMS_PER_CLIENT = 3  # rooms one client may create per CREATION_WINDOW_SECONDS when no passcode is set
 ROOMS_PER_SERVER = 60  # rooms everyone together may create per CREATION_WINDOW_SECONDS when no passcode is set
@@ -158,6 +159,7 @@ class Rooms:
         self._purge_hooks = tuple(purge_hooks)
         self._touch_lock = threading.Lock()
         self._touched = {}  # code -> when this process last wrote its activity
+        self._found = {}  # code -> (open Room or None, when read): rooms closed by another process show within FIND_SECONDS
 
     # -- creating ---------------------------------------------------------------------------
 
@@ -183,6 +185,7 @@ class Rooms:
                 teacher_secret=room.teacher_secret, creator=room.creator,
             ))
         self._remember_touch(room.code, now)
+        self._found.pop(room.code, None)
         return room
 
     def _require_passcode(self, client_key, attempt):
@@ -227,12 +230,21 @@ class Rooms:
             code = normalize_join_code(code)
         except NotAJoinCodeError:
             return None
+        if not include_closed:
+            room, read_at = self._found.get(code, (None, float("-inf")))
+            if self._clock() - read_at < FIND_SECONDS:
+                return room
         query = sa.select(ROOMS).where(ROOMS.c.code == code)
         if not include_closed:
             query = query.where(ROOMS.c.closed_at.is_(None))
         with self._database.transaction() as connection:
             row = connection.execute(query).first()
-        return None if row is None else _room(row)
+        room = None if row is None else _room(row)
+        if not include_closed:
+            if len(self._found) > 1000:
+                self._found.clear()  # strangers typing codes must not grow it without end
+            self._found[code] = (room, self._clock())
+        return room
 
     def join(self, typed):
         """The open room whose code a student typed; :class:`NotAJoinCodeError` or :class:`NoSuchRoomError`
@@ -269,9 +281,11 @@ class Rooms:
         """The teacher ends the class ``code`` (as :class:`Room` has it) now: nobody joins any more and its
         teacher tokens stop working; its data stays exportable until it is purged. True if an open room closed."""
         with self._database.transaction(writes=True) as connection:
-            return connection.execute(
+            closed = connection.execute(
                 ROOMS.update().where(ROOMS.c.code == code, ROOMS.c.closed_at.is_(None)).values(closed_at=self._clock())
             ).rowcount > 0
+        self._found.pop(code, None)
+        return closed
 
     def close_idle(self, idle_seconds=ROOM_IDLE_SECONDS):
         """Close every open room with no activity for ``idle_seconds``; returns their codes."""
@@ -281,6 +295,8 @@ class Rooms:
             codes = connection.execute(sa.select(ROOMS.c.code).where(idle)).scalars().all()
             if codes:
                 connection.execute(ROOMS.update().where(idle, ROOMS.c.code.in_(codes)).values(closed_at=now))
+        for code in codes:
+            self._found.pop(code, None)
         return sorted(codes)
 
     def purge_closed(self, keep_seconds=CLOSED_ROOM_KEEP_SECONDS):

@@ -191,6 +191,11 @@ class RunManager:
             return False
 
     @property
+    def trains_here(self):
+        """Whether this manager's own run (not another server's) is loading, training or stopping."""
+        return self._local_snapshot().active
+
+    @property
     def steps_per_call(self):
         """Batches per compiled call of the runs this manager trains."""
         return self._steps_per_call

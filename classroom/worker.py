@@ -8,6 +8,7 @@ reads, saves it into the database epoch by epoch, and honours a Stop pressed on 
 Ctrl+C (SIGINT) or SIGTERM: a run it was training is left "interrupted" with its last epoch's model.
 """
 import argparse
+import functools
 import gc
 import logging
 import os
@@ -20,8 +21,7 @@ from procrastinate.exceptions import ConnectorException  # noqa: E402
 
 from classroom.class_set import ClassSet, ClassSetUnavailableError, database_url  # noqa: E402
 from classroom.jobs import run_worker, uses_queue  # noqa: E402
-from classroom.live_board import LiveBoard  # noqa: E402
-from classroom.run_store import RunStore  # noqa: E402
+from classroom.room_runs import room_run_manager  # noqa: E402
 from mnist_cnn.paths import runs_dir  # noqa: E402
 
 NEEDS_POSTGRESQL = (
@@ -30,13 +30,13 @@ NEEDS_POSTGRESQL = (
 )
 
 
-def training_manager(database, runs_root):
-    """A run manager that saves into ``database`` and shares its live run with every server on it."""
-    from classroom.run_manager import RunManager  # imports TensorFlow
+def room_managers(database, runs_root):
+    """``manager_for(room)``: each room's run manager, saving into ``database`` and sharing its live run with
+    every server on it."""
+    import classroom.run_manager  # noqa: F401 - TensorFlow, imported before the first job
 
     gc.freeze()  # TensorFlow's objects out of the collector's scans, as a server does (ui/server_tuning.py)
-    store = RunStore(database, runs_root)
-    return RunManager(runs_root, on_saved=store.backup, board=LiveBoard(database))
+    return functools.partial(room_run_manager, database, runs_root)
 
 
 def build_parser(prog="python -m classroom worker"):
@@ -61,7 +61,7 @@ def main(argv=None, prog="python -m classroom worker"):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")  # each job's start and end, from procrastinate
     print(f"Worker: training the runs queued in {database.location}.", flush=True)
     try:
-        run_worker(url, training_manager(database, runs_dir() if args.runs is None else args.runs), database)
+        run_worker(url, room_managers(database, runs_dir() if args.runs is None else args.runs), database)
     except (ConnectorException, psycopg.Error, OSError) as error:
         print(f"error: the job queue's database cannot be reached: {error.__cause__ or error}", file=sys.stderr)
         return 2

@@ -203,8 +203,8 @@ def test_on_postgresql_a_run_waits_for_a_worker_and_the_teacher_can_cancel_it(po
     widget(app.slider, "Training images").set_value(1000)
     next(b for b in app.button if b.label == "Start training").click().run()
     assert not app.exception and not app.error
-    assert "Queued: the run starts as soon as a training worker is free (1 waiting)." in status_text(app)
+    assert "Queued: your run starts as soon as a training worker is free." in status_text(app)
     assert next(b for b in app.button if b.label == "Start training").disabled  # one queued run at a time per class
-    next(b for b in app.button if b.label == "Cancel the waiting runs").click().run()
+    next(b for b in app.button if b.label == "Cancel the waiting run").click().run()
     assert "Idle: no run is training" in status_text(app)
     assert not next(b for b in app.button if b.label == "Start training").disabled

@@ -2,9 +2,10 @@
 import streamlit as st
 
 from classroom.class_model import ClassModel, class_model_name, read_class_model
-from classroom.class_set import ClassSetUnavailableError
+from classroom.class_set import DEFAULT_ROOM, ClassSetUnavailableError
 from classroom.runs import run_in_words
-from mnist_cnn.paths import BUNDLED_RUN_DIR, runs_dir
+from mnist_cnn.paths import BUNDLED_RUN_DIR
+from ui.identity import current_room
 from ui.run_store import NOT_A_DATABASE, run_store
 from ui.teacher import class_mode_on, teacher_rights
 
@@ -12,19 +13,19 @@ _ERROR_KEY = "class_model_error"
 
 
 def current_class_model():
-    """The class model chosen for every server on the app's database (a :class:`~classroom.class_model.ClassModel`)."""
+    """The class model of this browser's class room, the same on every server (a :class:`~classroom.class_model.ClassModel`)."""
     store = run_store()
     if store is None:
         return ClassModel(problem=NOT_A_DATABASE)
     try:
-        return read_class_model(runs_dir(), store.class_model_name())
+        return read_class_model(store.runs_root, store.class_model_name())
     except ClassSetUnavailableError as error:
         return ClassModel(problem=f"the class model's setting cannot be read ({error})")
 
 
 def chosen_by():
     """Who chose the class model, in words for the pages."""
-    return "the class model chosen by the teacher" if class_mode_on() else "the class model"
+    return "the class model chosen by the teacher" if class_mode_on() or current_room() != DEFAULT_ROOM else "the class model"
 
 
 def is_class_model(run, class_model=None):
@@ -43,7 +44,7 @@ def _make_class_model(run_path):
         st.session_state[_ERROR_KEY] = f"The class model was not changed: {NOT_A_DATABASE}"
         return
     try:
-        store.set_class_model_name(class_model_name(runs_dir(), None if run_path == BUNDLED_RUN_DIR else run_path))
+        store.set_class_model_name(class_model_name(store.runs_root, None if run_path == BUNDLED_RUN_DIR else run_path))
     except (ClassSetUnavailableError, ValueError) as error:
         st.session_state[_ERROR_KEY] = f"The class model was not changed: {error}"
 

@@ -13,7 +13,7 @@ from classroom.class_set import (
     refusal,
 )
 from classroom.rate_limit import LESSON_SECONDS, MAX_PER_LESSON, RateLimitError
-from ui.identity import visitor_id
+from ui.identity import current_room, visitor_id
 from ui.secrets import app_secrets
 
 PROMPT_KEY = "class_set_prompt"
@@ -37,9 +37,16 @@ def shared_class_set(url):
     return ClassSet(url)
 
 
-def class_set():
-    """The server's :class:`ClassSet`, shared by every session; raises ClassSetUnavailableError for a bad URL."""
+def database():
+    """The app's database as the server's :class:`ClassSet` outside any room, shared by every session;
+    raises ClassSetUnavailableError for a bad URL."""
     return shared_class_set(database_url(configured_url()))
+
+
+def class_set():
+    """The class set of this browser's class room (the open studio's outside any room): the digits, settings
+    and sign-outs of that room only; raises ClassSetUnavailableError for a bad URL."""
+    return database().in_room(current_room())
 
 
 def class_set_size():

@@ -1,5 +1,6 @@
 """Who this browser is, across reloads, page changes and tabs: the one place that keeps a visitor's
-identity (the visitor id, the teacher's token, the quiz host's token) in cookies, never in the URL.
+identity (the visitor id, the class room it joined, the teacher's tokens, the quiz host's token) in
+cookies, never in the URL.
 
 Streamlit cannot set a cookie from Python and reads cookies only when a session starts
 (``st.context.cookies``). So a session remembers what it set in session state, and :func:`carry_identity`
@@ -13,9 +14,16 @@ import time
 
 import streamlit as st
 
+from classroom.class_set import DEFAULT_ROOM, JOIN_CODE_LENGTH
+from classroom.rooms import JOIN_CODE_ALPHABET
+
 VISITOR_COOKIE = "mnist_cnn_visitor"
 TEACHER_COOKIE = "mnist_cnn_teacher"
 QUIZ_HOST_COOKIE = "mnist_cnn_quiz_host"
+ROOM_COOKIE = "mnist_cnn_room"  # the join code of the class room this browser joined
+ROOM_TEACHER_COOKIE = "mnist_cnn_room_teacher"  # the token that makes this browser its room's teacher
+JOIN_PARAMETER = "room"  # ?room=CODE: the join card's link joins the room (ui.rooms.keep_room)
+ROOM_LIFETIME_SECONDS = 24 * 3600  # a lesson, and the rest of the school day; a closed room is left at once
 VISITOR_LIFETIME_SECONDS = 30 * 24 * 3600  # an anonymous random id: the same phone is the same voter all term
 # Names that carried identity in the URL before these cookies; taken out of any address that has them.
 OLD_URL_PARAMETERS = ("teacher", "quiz_host", "voter")
@@ -24,6 +32,7 @@ _SENT_KEY = "identity_sent_cookies"  # the cookies the browser sent when this se
 _CARRIED_KEY = "identity_carried_cookies"  # name -> (value, time), as last handed to the browser's script
 CARRY_SECONDS = 10.0  # how long a changed cookie's script stays in the page
 _VISITOR_ID = re.compile(r"[0-9a-f]{32}")
+_JOIN_CODE = re.compile(f"[{JOIN_CODE_ALPHABET}]{{{JOIN_CODE_LENGTH}}}")
 
 
 def request_cookies():
@@ -66,6 +75,30 @@ def visitor_id():
         value = secrets.token_hex(16)
         write_cookie(VISITOR_COOKIE, value, time.time() + VISITOR_LIFETIME_SECONDS)
     return value
+
+
+def current_room():
+    """The join code of the class room this browser joined, or DEFAULT_ROOM (the open studio) when none
+    (:mod:`ui.rooms` checks that the room is open on every full run and leaves a closed one)."""
+    value = read_cookie(ROOM_COOKIE)
+    return value if value and _JOIN_CODE.fullmatch(value) else DEFAULT_ROOM
+
+
+def enter_room(code, teacher_token=None):
+    """This browser is in room ``code`` from now on (every tab, after a reload); with ``teacher_token``, as
+    its teacher. Another room's teacher token is dropped."""
+    expires_at = time.time() + ROOM_LIFETIME_SECONDS
+    write_cookie(ROOM_COOKIE, code, expires_at)
+    if teacher_token is not None:
+        write_cookie(ROOM_TEACHER_COOKIE, teacher_token, expires_at)
+    elif not (read_cookie(ROOM_TEACHER_COOKIE) or "").startswith(f"{code}."):
+        delete_cookie(ROOM_TEACHER_COOKIE)
+
+
+def leave_room():
+    """Back to the open studio: no room, no room teacher token."""
+    delete_cookie(ROOM_COOKIE)
+    delete_cookie(ROOM_TEACHER_COOKIE)
 
 
 def strip_old_url_parameters():

@@ -1,12 +1,15 @@
 """The join card: a large QR code and the short address of this app, for students to scan."""
 import functools
 import html
+from urllib.parse import urlencode
 
 import streamlit as st
 from streamlit import net_util
 
+from classroom.class_set import DEFAULT_ROOM
 from classroom.join_card import JoinAddress, configured_address, join_address, qr_png, short_address
 from mnist_cnn.display import png_data_url_of_bytes
+from ui.identity import JOIN_PARAMETER, current_room
 from ui.navigation import PHONE_MAX_WIDTH
 from ui.secrets import app_secrets
 
@@ -47,6 +50,11 @@ def join_card_ui(qr_width=220, text_size="2rem", page_path=None, target_page=Non
         st.warning(joining.problem or "No address to show.", icon=":material/phonelink_off:")
         return None
     address = joining.url if not target_page else f"{joining.url.rstrip('/')}/{target_page}"
+    room = current_room()
+    code_line = ""
+    if room != DEFAULT_ROOM:  # the QR code joins the room; the code is typed on the home page
+        address = f"{address}?{urlencode({JOIN_PARAMETER: room})}"
+        code_line = f'<br>class code <b style="font-size:1.3em;letter-spacing:0.08em">{html.escape(room)}</b>'
     short = html.escape(short_address(address))
     with st.container(key="join-card"):
         st.markdown(
@@ -54,7 +62,7 @@ def join_card_ui(qr_width=220, text_size="2rem", page_path=None, target_page=Non
             f'<img src="{_qr_source(address)}" alt="QR code of {short}" style="width:{qr_width}px;height:{qr_width}px;'
             f'max-width:none;object-fit:contain;image-rendering:pixelated">'
             f'<div style="font-size:{text_size};line-height:1.25">Scan to join, or open<br>'
-            f'<b style="font-size:1.15em;word-break:break-all">{short}</b></div></div>',
+            f'<b style="font-size:1.15em;word-break:break-all">{short}</b>{code_line}</div></div>',
             unsafe_allow_html=True,
         )
     return address

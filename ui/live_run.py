@@ -166,13 +166,14 @@ def progress_text(snapshot):
     )
 
 
-def status_ui(snapshot, stop_button=None, waiting=0):
+def status_ui(snapshot, stop_button=None, ahead=None):
     """The run's status line and progress bar (a download bar while MNIST downloads), with
-    ``stop_button`` (a function that draws it, or None) beside them; ``waiting``: runs queued for a worker."""
+    ``stop_button`` (a function that draws it, or None) beside them; ``ahead``: the runs this room's waiting
+    run waits for (None: it has none waiting)."""
     with st.container(key="train-status-row", horizontal=True, vertical_alignment="top"):
         with st.container(key="train-status"):
-            if waiting and not snapshot.active:
-                st.markdown(f"**{queued_line(waiting)}** Below: the last run.")
+            if ahead is not None and not snapshot.active:
+                st.markdown(f"**{queued_line(ahead)}** Below: the last run.")
             else:
                 _status_lines(snapshot)
         if stop_button is not None:
@@ -200,13 +201,13 @@ def stop_button(snapshot, request_stop):
     return lambda: st.button("Stop training", on_click=request_stop, disabled=snapshot.state == RunState.STOPPING)
 
 
-def live_run_ui(manager, started_active, can_stop, request_stop, waiting=0):
+def live_run_ui(manager, started_active, can_stop, request_stop, ahead=None):
     """The Train page's live section, redrawn every second while a run trains (every 3 s otherwise).
 
     ``started_active``: whether a run was active when the page ran; when that changes, the whole
     page reruns (its controls and saved runs change). ``can_stop(snapshot)`` says whether this
-    visitor may stop the run; ``request_stop`` is the Stop button's callback; ``waiting``: runs queued for
-    a worker when the page ran (the page reruns when one starts)."""
+    visitor may stop the run; ``request_stop`` is the Stop button's callback; ``ahead``: the runs this room's
+    queued run waited for when the page ran (None: none queued; the page reruns when it starts)."""
     wall_styles()
 
     @st.fragment(run_every=ACTIVE_REFRESH_SECONDS if started_active else IDLE_REFRESH_SECONDS)
@@ -216,7 +217,7 @@ def live_run_ui(manager, started_active, can_stop, request_stop, waiting=0):
             st.rerun()  # a run started or ended: refresh the whole page (controls, saved runs)
         may_stop = live.active and can_stop(live)
         with st.container(key="live-run"):
-            status_ui(live, stop_button=stop_button(live, request_stop) if may_stop else None, waiting=waiting)
+            status_ui(live, stop_button=stop_button(live, request_stop) if may_stop else None, ahead=ahead)
             chart_column, wall_column = st.columns([3, 2])
             with chart_column, st.container(key="train-chart"):
                 steady_chart(chart_figure(live))

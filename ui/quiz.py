@@ -19,12 +19,12 @@ import time
 import numpy as np
 import streamlit as st
 
-from classroom.class_set import ClassSetUnavailableError, database_url
+from classroom.class_set import DEFAULT_ROOM, ClassSetUnavailableError, database_url
 from classroom.quiz import NETWORK, TRUTH, UNAVAILABLE_MESSAGE, Quiz, QuizError, QuizUnavailableError
 from mnist_cnn.data import NUM_CLASSES
 from mnist_cnn.display import enlarge, png_data_url
 from ui.class_set import configured_url, shared_class_set
-from ui.identity import QUIZ_HOST_COOKIE, carry_identity, read_cookie, visitor_id, write_cookie
+from ui.identity import QUIZ_HOST_COOKIE, carry_identity, current_room, read_cookie, visitor_id, write_cookie
 from ui.join_card import join_card_ui
 from ui.presenter import PRESENT_PARAM, presenter_mode, presenter_toggle
 from ui.teacher import class_mode_on, teacher_rights
@@ -105,16 +105,16 @@ def _message():
     return text
 
 
-@st.cache_resource(show_spinner=False)
-def quiz_on(url):
-    """The :class:`Quiz` on the database at ``url``, one per server: its copy of the quiz serves every session."""
-    return Quiz(shared_class_set(url))
+@st.cache_resource(show_spinner=False, max_entries=500)
+def quiz_on(url, room):
+    """The :class:`Quiz` of ``room`` on the database at ``url``, one per server: it serves every session in the room."""
+    return Quiz(shared_class_set(url), room)
 
 
 def shared_quiz():
-    """The quiz in the app's database (the class set's), shared by every session and every server on it."""
+    """The quiz of this browser's class room in the app's database, shared by every session and server in the room."""
     try:
-        return quiz_on(database_url(configured_url()))
+        return quiz_on(database_url(configured_url()), current_room())
     except ClassSetUnavailableError as error:  # the configured address is no database URL
         raise QuizUnavailableError(UNAVAILABLE_MESSAGE) from error
 
@@ -132,10 +132,11 @@ def _host_token():
 def quiz_control():
     """``(may control, host token, teacher)`` for this session.
 
-    With a passcode: the teacher. Without: the visitor who started the quiz, or anyone while no one runs it.
+    In a class room, or with a passcode: the teacher. Without: the visitor who started the quiz, or anyone
+    while no one runs it.
     """
     host = _host_token()
-    if class_mode_on():
+    if class_mode_on() or current_room() != DEFAULT_ROOM:
         teacher = teacher_rights()
         return teacher, host, teacher
     return shared_quiz().may_control(host), host, False

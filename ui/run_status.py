@@ -34,9 +34,19 @@ def status_line(snapshot):
     return f"Finished {epochs} epochs{accuracy}"
 
 
-def queued_line(waiting):
-    """The status line while ``waiting`` runs wait for a training worker (the live run shows the last one)."""
-    return f"Queued: the run starts as soon as a training worker is free ({waiting} waiting)."
+# For the queue's estimate only: the tutorial network trains at about this rate on a 2-core machine (README).
+ESTIMATED_SAMPLES_PER_SECOND = 5000
+
+
+def queued_line(ahead, samples_per_second=ESTIMATED_SAMPLES_PER_SECOND):
+    """The status line while this room's run waits behind the runs ``ahead`` (:class:`~classroom.jobs.QueuedRun`,
+    training or waiting, of any room), with an estimate of the wait."""
+    if not ahead:
+        return "Queued: your run starts as soon as a training worker is free."
+    others = f"{len(ahead)} other run" + ("" if len(ahead) == 1 else "s")
+    minutes = sum(run.epochs * run.train_samples for run in ahead) / samples_per_second / 60
+    wait = "in less than a minute" if minutes < 1 else f"in about {minutes:.0f} minute{'' if round(minutes) == 1 else 's'} at most"
+    return f"Queued: your run starts after {others}, {wait}."
 
 
 def machine_rate_line(snapshot, sgemm_gflops):

@@ -1,85 +1,97 @@
 """Saved runs and the class model kept in the app's database (:class:`classroom.run_store.RunStore`),
-one store per server, synced with the runs folder on every page run at most every few seconds."""
+one store per server and class room, synced with the runs folder on every page run at most every few
+seconds; the room's run manager, and the server's training queue."""
+import functools
 import os
 import threading
 
 import streamlit as st
 
-from classroom.class_set import ClassSetUnavailableError
-from classroom.jobs import WORKER_MODE_ENV, InProcessJobs, QueuedJobs, keep_a_worker_running, uses_queue
-from classroom.live_board import LiveBoard
-from classroom.run_store import RunStore
+from classroom.class_set import DEFAULT_ROOM, ClassSetUnavailableError
+from classroom.jobs import WORKER_MODE_ENV, InProcessJobs, QueuedJobs, keep_a_worker_running, place_in_queue, uses_queue
+from classroom.room_runs import room_run_manager, room_run_store
 from mnist_cnn.paths import runs_dir
-from ui.class_set import class_set
+from ui.class_set import database
+from ui.identity import current_room
 
 NOT_A_DATABASE = "the app's database address is not a database URL"  # why there is no store (a bad setting)
 
 
-@st.cache_resource(show_spinner=False)
-def _shared_run_store(runs_root, url, _database):
-    store = RunStore(_database, runs_root)
-    store.sync(force=True)  # a server started on an empty disk gets every run back before any page lists them
-    return store
-
-
 def run_store():
-    """The server's :class:`RunStore`, or None when the database's address is not a database URL."""
+    """The :class:`RunStore` of this browser's class room (one per server and room), or None when the
+    database's address is not a database URL."""
     try:
-        database = class_set()
+        return room_run_store(database(), runs_dir().resolve(), current_room())
     except ClassSetUnavailableError:
         return None
-    return _shared_run_store(str(runs_dir().resolve()), str(database.url), database)
-
-
-@st.cache_resource(show_spinner=False)
-def _shared_live_board(url, _database):
-    return LiveBoard(_database)
 
 
 def run_manager():
-    """The server's run manager: it saves every run into the database as it trains, and shares the live
-    run with every server on the database."""
-    from classroom.run_manager import get_run_manager  # imports TensorFlow: only the pages that train need it
-
+    """The run manager of this browser's class room: it saves every run into the room's rows as it trains,
+    and shares the room's live run with every server on the database."""
     store = run_store()
     if store is None:
+        from classroom.run_manager import get_run_manager  # imports TensorFlow: only the pages that train need it
+
         return get_run_manager()
-    return get_run_manager(on_saved=store.backup, board=_shared_live_board(str(store.database.url), store.database))
+    return room_run_manager(store.database, runs_dir().resolve(), store.room)
 
 
 def training_jobs():
-    """How this server starts runs: queued for a worker on PostgreSQL (:class:`QueuedJobs`), else trained
-    here (:class:`InProcessJobs`)."""
-    manager, store = run_manager(), run_store()
-    if store is None or not uses_queue(store.database.url):
-        return InProcessJobs(manager)
-    return _queued_jobs(store.database.url.render_as_string(hide_password=False), store.database, manager)
+    """How this server trains runs: queued for a worker on PostgreSQL (:class:`QueuedJobs`), else in this
+    process, one at a time (:class:`InProcessJobs`); one per server, for every room."""
+    store = run_store()
+    if store is None:
+        return _in_process_jobs("", None)
+    if not uses_queue(store.database.url):
+        return _in_process_jobs(str(store.database.url), store.database)
+    return _queued_jobs(store.database.url.render_as_string(hide_password=False), store.database)
+
+
+def _manager_for(database):
+    if database is None:
+        from classroom.run_manager import get_run_manager  # imports TensorFlow
+
+        return lambda room: get_run_manager()
+    return functools.partial(room_run_manager, database, runs_dir().resolve())
 
 
 @st.cache_resource(show_spinner=False)
-def _queued_jobs(url, _database, _manager):
-    jobs = QueuedJobs(url, steps_per_call=_manager.steps_per_call)
+def _in_process_jobs(url, _database):
+    return InProcessJobs(_manager_for(_database))
+
+
+@st.cache_resource(show_spinner=False)
+def _queued_jobs(url, _database):
+    jobs = QueuedJobs(url, steps_per_call=_manager_for(_database)(DEFAULT_ROOM).steps_per_call)
     if os.environ.get(WORKER_MODE_ENV) != "separate":  # a server on its own (Community Cloud) trains what it queues
-        threading.Thread(target=keep_a_worker_running, args=(url, _manager, _database, threading.Event()),
+        threading.Thread(target=keep_a_worker_running, args=(url, _manager_for(_database), _database, threading.Event()),
                          name="mnist-worker", daemon=True).start()
     return jobs
 
 
-def waiting_runs():
-    """How many runs wait for a worker (0 when the queue cannot be read: the page still shows the live run)."""
+def start_run(config, class_data=None):
+    """Train ``config`` for this browser's class room, now or after the runs before it (errors as
+    :meth:`InProcessJobs.start`)."""
+    return training_jobs().start(config, class_data=class_data, room=current_room())
+
+
+def runs_ahead():
+    """The runs (:class:`~classroom.jobs.QueuedRun`) this room's waiting run waits for, or None when it has
+    none waiting (also when the queue cannot be read: the page still shows the live run)."""
     store = run_store()
     if store is not None and store.problem:
-        return 0  # the database is down (the page says so): the queue, in it, would only keep the page waiting
+        return None  # the database is down (the page says so): the queue, in it, would only keep the page waiting
     try:
-        return training_jobs().waiting()
+        return place_in_queue(training_jobs().queue(), current_room())
     except ClassSetUnavailableError:
-        return 0
+        return None
 
 
 def cancel_waiting_runs():
-    """Take the runs that wait for a worker out of the queue (nothing when the queue cannot be reached)."""
+    """Take this room's runs that wait for a worker out of the queue (nothing when it cannot be reached)."""
     try:
-        return training_jobs().cancel_waiting()
+        return training_jobs().cancel_waiting(current_room())
     except ClassSetUnavailableError:
         return 0
 

@@ -1,10 +1,13 @@
-"""Teacher rights on the pages: who may start and stop runs and set the class model.
+"""Teacher rights on the pages: who may start and stop runs, set the class model and run the quiz.
 
-With no passcode set (one person on a laptop) everyone has the rights. With one set, a browser gets
-them by typing the passcode, which gives it a signed token kept in a cookie (:mod:`ui.identity`), never
-in the URL: a reload, another page and a presenter tab keep the rights and the projector shows no
-token. A second device signs in with a one-time link (valid once, for a few minutes). Lock revokes this
-browser's token on the server; "Sign out every device" revokes every token issued before it.
+In a class room (:mod:`ui.rooms`) the rights are the room's teacher's alone: the browser that started
+the class holds a token signed with the room's own secret, in a cookie; nobody else in the room, in
+another room or outside any room has them. Outside any room (the open studio), with no passcode set (one
+person on a laptop) everyone has the rights; with one set, a browser gets them by typing the passcode,
+which gives it a signed token kept in a cookie (:mod:`ui.identity`), never in the URL: a reload,
+another page and a presenter tab keep the rights and the projector shows no token. A second device signs
+in with a one-time link (valid once, for a few minutes). Lock revokes this browser's token on the server;
+"Sign out every device" revokes every token issued before it.
 """
 import os
 import secrets
@@ -13,7 +16,9 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from classroom.class_set import ClassSetUnavailableError
+from classroom.class_set import DEFAULT_ROOM, ClassSetUnavailableError
+from classroom.rooms import CLOSED_ROOM_KEEP_SECONDS, Rooms
+from classroom.run_store import delete_room_folders
 from classroom.teacher import (
     SIGN_IN_LINK_SECONDS,
     PasscodeGuard,
@@ -24,7 +29,18 @@ from classroom.teacher import (
     token_claims,
     unlock,
 )
-from ui.identity import TEACHER_COOKIE, delete_cookie, read_cookie, strip_old_url_parameters, write_cookie
+from mnist_cnn.paths import runs_dir
+from ui.identity import (
+    ROOM_TEACHER_COOKIE,
+    TEACHER_COOKIE,
+    current_room,
+    delete_cookie,
+    enter_room,
+    leave_room,
+    read_cookie,
+    strip_old_url_parameters,
+    write_cookie,
+)
 from ui.secrets import app_secrets
 
 SIGN_IN_PARAMETER = "teacher_sign_in"
@@ -32,6 +48,7 @@ PASSCODE_KEY = "teacher-passcode"
 _CLIENT_KEY = "teacher_client_key"
 _MESSAGE_KEY = "teacher_message"
 _SIGN_IN_LINK_KEY = "teacher_sign_in_link"
+ROOM_TOKEN_DOTS = 4  # room.issued.expires.id.signature; the passcode's tokens have no room
 
 
 def teacher_passcode():
@@ -57,15 +74,48 @@ def sign_in_links():
 
 
 def _database():
-    from ui.class_set import class_set
+    from ui.class_set import database
 
-    return class_set()
+    return database()
 
 
 @st.cache_resource
 def revocations():
     """The teacher tokens signed out (Lock, "Sign out every device"), kept in the class set's database."""
     return Revocations(_database, store_errors=(ClassSetUnavailableError,))
+
+
+@st.cache_resource(max_entries=500)
+def room_revocations(room):
+    """The room teacher's tokens signed out (Lock), kept in the room's rows of the database."""
+    return Revocations(lambda: _database().in_room(room), store_errors=(ClassSetUnavailableError,))
+
+
+@st.cache_resource(show_spinner=False)
+def _rooms(url, passcode, _database):
+    def delete_folders(_connection, codes):
+        delete_room_folders(runs_dir(), codes)
+
+    return Rooms(_database, teacher_passcode=passcode, guard=passcode_guard(), purge_hooks=(delete_folders,))
+
+
+def rooms():
+    """The server's :class:`~classroom.rooms.Rooms` (ClassSetUnavailableError for a database address that is no URL)."""
+    database = _database()
+    return _rooms(str(database.url), teacher_passcode(), database)
+
+
+def room_teacher_claims(room):
+    """The claims of this browser's token when it makes it the teacher of the open room ``room``, else None
+    (another room's, a forged, an expired or a signed-out token; a closed room; a database that is down)."""
+    token = read_cookie(ROOM_TEACHER_COOKIE)
+    if not token or room == DEFAULT_ROOM:
+        return None
+    try:
+        claims = rooms().room_teacher_rights(token, room)
+    except ClassSetUnavailableError:
+        return None
+    return None if claims is None or room_revocations(room).is_revoked(claims) else claims
 
 
 def client_key():
@@ -86,22 +136,44 @@ def _valid_token(passcode):
 
 
 def teacher_rights():
-    """True when this session may start and stop runs and set the class model.
+    """True when this session may start and stop runs, set the class model and run the quiz.
 
-    That is a browser that unlocked (here, or through a one-time sign-in link), or anyone when no passcode is set.
+    In a class room: the room's teacher only. Outside any room: a browser that unlocked (here, or through
+    a one-time sign-in link), or anyone when no passcode is set.
     """
+    room = current_room()
+    if room != DEFAULT_ROOM:
+        return room_teacher_claims(room) is not None
     passcode = teacher_passcode()
     return passcode is None or _valid_token(passcode) is not None
 
 
 def _sign_in_with_link(passcode, code):
     asking = sign_in_links().redeem(code)
-    claims = None if asking is None else _claims(asking, passcode)
+    if asking is not None and asking.count(".") == ROOM_TOKEN_DOTS:  # a room teacher's token names its room first
+        _sign_in_to_room(asking.split(".", 1)[0], asking)
+        return
+    claims = None if asking is None or passcode is None else _claims(asking, passcode)
     if claims is None:
         st.session_state[_MESSAGE_KEY] = "This sign-in link was used already or has expired: make a new one on your other device."
         return
     token = issue_token(passcode)  # this device's own token: Lock here leaves the other device signed in
     write_cookie(TEACHER_COOKIE, token, token_claims(token, passcode).expires_at)
+
+
+def _sign_in_to_room(room, asking):
+    """A one-time link made by room ``room``'s teacher: this device becomes the room's teacher too."""
+    try:
+        claims = rooms().room_teacher_rights(asking, room)
+        claims = None if claims is None or room_revocations(room).is_revoked(claims) else claims
+        found = None if claims is None else rooms().find(room)
+    except ClassSetUnavailableError as error:
+        st.session_state[_MESSAGE_KEY] = f"The sign-in could not be checked: {error}"
+        return
+    if found is None:
+        st.session_state[_MESSAGE_KEY] = "This sign-in link was used already or has expired: make a new one on your other device."
+        return
+    enter_room(room, rooms().issue_room_teacher_token(found))  # this device's own token: Lock here leaves the other signed in
 
 
 def keep_teacher_rights():
@@ -117,13 +189,23 @@ def keep_teacher_rights():
     code = st.query_params.get(SIGN_IN_PARAMETER)
     if code is not None:
         del st.query_params[SIGN_IN_PARAMETER]
-        if passcode is not None:
-            _sign_in_with_link(passcode, code)
+        _sign_in_with_link(passcode, code)
+    room = current_room()
+    if read_cookie(ROOM_TEACHER_COOKIE) and room_teacher_claims(room) is None and _room_is_readable(room):
+        delete_cookie(ROOM_TEACHER_COOKIE)  # another room's, or signed out: this browser is a student here
     token = read_cookie(TEACHER_COOKIE)
     if token and (passcode is None or _valid_token(passcode) is None):
         delete_cookie(TEACHER_COOKIE)
         if passcode is not None:
             st.session_state[_MESSAGE_KEY] = "Your teacher sign-in has expired or was signed out: type the passcode again."
+
+
+def _room_is_readable(room):
+    try:
+        rooms().find(room)
+        return True
+    except ClassSetUnavailableError:
+        return False  # the database is down: the token may be good, keep it
 
 
 def _try_unlock():
@@ -138,6 +220,31 @@ def _try_unlock():
         st.session_state.pop(_MESSAGE_KEY, None)
     else:
         st.session_state[_MESSAGE_KEY] = result.message
+
+
+def _sign_out_of_room(room):
+    claims = room_teacher_claims(room)
+    delete_cookie(ROOM_TEACHER_COOKIE)
+    st.session_state.pop(_SIGN_IN_LINK_KEY, None)
+    if claims is None:
+        return
+    try:
+        room_revocations(room).revoke(claims)
+    except ClassSetUnavailableError as error:
+        st.session_state[_MESSAGE_KEY] = (
+            f"Signed out on this server, but the sign-out could not be saved ({error}): a restart of the server would forget it."
+        )
+
+
+def _end_class(room):
+    if room_teacher_claims(room) is None:
+        return  # checked again: only the teacher's page shows the button
+    try:
+        rooms().close(room)
+    except ClassSetUnavailableError as error:
+        st.session_state[_MESSAGE_KEY] = f"The class could not be ended: {error}"
+        return
+    leave_room()
 
 
 def _sign_out(everywhere):
@@ -159,7 +266,7 @@ def _sign_out(everywhere):
 
 
 def _make_sign_in_link():
-    token = read_cookie(TEACHER_COOKIE)
+    token = read_cookie(ROOM_TEACHER_COOKIE if current_room() != DEFAULT_ROOM else TEACHER_COOKIE)
     base = st.context.url or ""
     st.session_state[_SIGN_IN_LINK_KEY] = (
         f"{base}?{urlencode({SIGN_IN_PARAMETER: sign_in_links().create(token)})}", time.time() + SIGN_IN_LINK_SECONDS
@@ -178,10 +285,37 @@ def _second_device_ui():
               icon=":material/link:")
 
 
+def room_teacher_ui(room):
+    """The room teacher's corner: Lock, end the class, a sign-in link for a second device. Returns the rights."""
+    message = st.session_state.pop(_MESSAGE_KEY, None)
+    if room_teacher_claims(room) is None:
+        if message:
+            st.warning(message)
+        return False
+    with st.container(key="teacher"):
+        with st.container(horizontal=True, vertical_alignment="center", gap="small", wrap=True):
+            st.markdown(f":material/lock_open: **Teacher of class {room}**: only you start and stop runs, choose the "
+                        "class model and run the quiz.", width="stretch")
+            st.button("Lock", on_click=_sign_out_of_room, args=(room,), key="teacher-lock",
+                      help="Sign this browser out as the class's teacher, for good (your other signed-in devices stay).")
+        with st.expander("Teacher mode on your second device"):
+            _second_device_ui()
+        with st.expander("End the class", icon=":material/logout:"):
+            st.caption("Nobody can join or change the class any more, and its teacher sign-ins stop working. Its digits, "
+                       f"runs and quiz are kept for {CLOSED_ROOM_KEEP_SECONDS // 86400} days, then deleted: download "
+                       "the class set on the Class page first.")
+            st.button("End the class now", on_click=_end_class, args=(room,), key="teacher-end-class", type="primary")
+        if message:
+            st.warning(message)
+    return True
+
+
 def teacher_ui():
     """The teacher's corner of a page: unlock (passcode), or Lock, sign out everywhere and a sign-in link
-    for a second device. Returns the rights."""
+    for a second device; in a class room, the room teacher's (:func:`room_teacher_ui`). Returns the rights."""
     keep_teacher_rights()
+    if (room := current_room()) != DEFAULT_ROOM:
+        return room_teacher_ui(room)
     passcode = teacher_passcode()
     if passcode is None:
         st.caption("Anyone here may start and stop runs and choose the class model: no teacher passcode is set.")

@@ -1,0 +1,123 @@
+"""Class rooms on the pages: "Start a class" and "Join a class" on the home page, the room's line on
+every page, and joining by a link (``?room=CODE``, what the join card's QR code opens).
+
+Which room a browser is in is a cookie (:func:`ui.identity.current_room`): it holds across reloads, page
+changes and tabs. The rooms themselves and their rules are :class:`classroom.rooms.Rooms`.
+"""
+import streamlit as st
+
+from classroom.class_set import DEFAULT_ROOM, ClassSetUnavailableError
+from classroom.rate_limit import RateLimitError
+from classroom.rooms import NoSuchRoomError, NotAJoinCodeError, PasscodeRefusedError
+from ui.identity import JOIN_PARAMETER, current_room, enter_room, leave_room
+from ui.teacher import client_key, room_teacher_claims, rooms, teacher_passcode
+
+JOIN_KEY = "join-code"
+START_PASSCODE_KEY = "start-class-passcode"
+_MESSAGE_KEY = "room_message"  # (kind, text) for the next full run
+
+
+def _say(kind, text):
+    st.session_state[_MESSAGE_KEY] = (kind, text)
+
+
+def _join(typed):
+    try:
+        room = rooms().join(typed)
+    except (NotAJoinCodeError, NoSuchRoomError) as error:
+        _say("error", str(error))
+        return False
+    except ClassSetUnavailableError as error:
+        _say("error", f"Joining does not work right now: {error}")
+        return False
+    enter_room(room.code)
+    _say("success", f"You joined class {room.code}.")
+    return True
+
+
+def keep_room():
+    """Run on every full page run: join by a link's ``?room=``, and leave a room that has closed."""
+    typed = st.query_params.get(JOIN_PARAMETER)
+    if typed is not None:
+        del st.query_params[JOIN_PARAMETER]  # joined once; the cookie carries it from here
+        if typed != current_room():
+            _join(typed)
+    room = current_room()
+    if room == DEFAULT_ROOM:
+        return
+    try:
+        found = rooms().find(room)
+        if found is not None:
+            rooms().touch(room)
+    except ClassSetUnavailableError:
+        return  # the database is down: the pages say so; the room is still this browser's
+    if found is None:
+        leave_room()
+        _say("info", f"Class {room} has ended: you are back in the open studio.")
+
+
+def _start_class():
+    passcode = st.session_state.get(START_PASSCODE_KEY) or None
+    st.session_state[START_PASSCODE_KEY] = ""  # never kept, never shown again
+    try:
+        room = rooms().create(client_key(), passcode=passcode)
+        token = rooms().issue_room_teacher_token(room)
+    except (PasscodeRefusedError, RateLimitError) as error:
+        _say("error", str(error))
+        return
+    except ClassSetUnavailableError as error:
+        _say("error", f"The class could not be started: {error}")
+        return
+    enter_room(room.code, teacher_token=token)
+    _say("success", f"Class {room.code} started: show the join card (below) so that students can join.")
+
+
+def _join_typed():
+    if _join(st.session_state.get(JOIN_KEY) or ""):
+        st.session_state[JOIN_KEY] = ""
+
+
+def _leave():
+    room = current_room()
+    leave_room()
+    _say("info", f"You left class {room}. Type its code to join again.")
+
+
+def room_message_ui():
+    """The message of the last room action (joined, started, ended), shown once."""
+    kind, text = st.session_state.pop(_MESSAGE_KEY, (None, None))
+    if text:
+        {"error": st.error, "success": st.success}.get(kind, st.info)(text)
+
+
+def room_line_ui():
+    """One line on every page while in a room: its code, whether this browser is its teacher, and Leave."""
+    room = current_room()
+    if room == DEFAULT_ROOM:
+        return room
+    who = "you teach it" if room_teacher_claims(room) is not None else "you are a student"
+    with st.container(key="room-line", horizontal=True, vertical_alignment="center", gap="small"):
+        st.markdown(f":material/groups: Class **{room}** · {who}", width="stretch")
+        st.button("Leave", key="room-leave", on_click=_leave, type="tertiary",
+                  help="Back to the open studio. You can join again with the code.")
+    return room
+
+
+def start_or_join_ui():
+    """The home page's two ways into a class: start one (the teacher) or join one by its code (a student)."""
+    if current_room() != DEFAULT_ROOM:
+        return
+    start_column, join_column = st.columns(2)
+    with join_column, st.container(key="join-class", border=True):
+        st.markdown("**Join a class**: type the code your teacher shows.")
+        with st.form("join-class-form", clear_on_submit=False, border=False):
+            st.text_input("Class code", key=JOIN_KEY, max_chars=40, placeholder="e.g. KX7-MFP",
+                          autocomplete="off")
+            st.form_submit_button("Join", on_click=_join_typed, icon=":material/login:")
+    with start_column, st.container(key="start-class", border=True):
+        st.markdown("**Start a class**: your own room with a join code, its own runs, quiz and class set.")
+        with st.form("start-class-form", clear_on_submit=True, border=False):
+            if teacher_passcode() is not None:
+                st.text_input("Teacher passcode", key=START_PASSCODE_KEY, type="password",
+                              autocomplete="current-password")
+            st.form_submit_button("Start a class", on_click=_start_class, type="primary", icon=":material/add:")
