@@ -23,6 +23,8 @@ tune_streamlit_for_tensorflow()
 def home():
     st.set_page_config(page_title="MNIST CNN Studio", layout="wide")
     st.title("MNIST CNN Studio")
+    room_message_ui()
+    start_or_join_ui()
     st.markdown(
         "Watch a convolutional network learn to read handwritten digits, draw your own digits for it, "
         "and browse the test digits it still gets wrong. The network is the one from the classic "
@@ -33,8 +35,6 @@ def home():
     draw_link.page_link(DRAW, label="**Draw**: a digit for it to read", icon=":material/draw:")
     mistakes_link.page_link(MISTAKES, label="**Mistakes**: the digits it gets wrong", icon=":material/search:")
     class_link.page_link(CLASS, label="**Class**: how well it reads us", icon=":material/groups:")
-    room_message_ui()
-    start_or_join_ui()
     home_join_ui()
 
     _, labels = load_test_set()

@@ -19,6 +19,7 @@ from classroom.run_manager import RunAlreadyActiveError
 from classroom.runs import list_saved_runs, read_saved_run
 from mnist_cnn.data import MNIST_TRAINING_IMAGES, mnist_is_available_offline
 from mnist_cnn.paths import BUNDLED_RUN_DIR
+from mnist_cnn.presets import DEMO_RECIPE
 from mnist_cnn.run_folder import RunsFolderError, run_zip_bytes
 from mnist_cnn.training_figures import runs_overlay_figure
 from ui.active_model import active_model, set_active_model_path
@@ -27,7 +28,15 @@ from ui.class_set import class_set, class_set_size
 from ui.live_run import live_run_ui
 from ui.presenter import presenter_toggle, presenter_ui
 from ui.run_status import rows_of_runs, runs_table_key, saved_run_rows
-from ui.run_store import cancel_waiting_runs, run_manager, runs_ahead, saved_runs_problem, start_run
+from ui.run_store import (
+    OPEN_STUDIO_RULE,
+    cancel_waiting_runs,
+    in_open_studio,
+    run_manager,
+    runs_ahead,
+    saved_runs_problem,
+    start_run,
+)
 from ui.teacher import teacher_rights, teacher_ui
 from ui.train_settings import settings_form_ui
 
@@ -85,7 +94,7 @@ def start_a_run_ui():
         disabled_reason = "Your run is queued: it starts after the runs before it (see above)."
     else:
         disabled_reason = ""
-    config = settings_form_ui(disabled_reason, class_digits=class_set_size())
+    config = settings_form_ui(disabled_reason, class_digits=class_set_size(), recipe=DEMO_RECIPE if in_open_studio() else None)
     if config is not None and not teacher_rights():
         st.error(ONLY_THE_TEACHER)
     elif config is not None:
@@ -102,6 +111,8 @@ def start_a_run_ui():
 
 if rights:
     st.subheader("Start a run")
+    if in_open_studio():
+        st.caption(OPEN_STUDIO_RULE)
     start_a_run_ui()
 else:
     with st.expander("The teacher's run settings", icon=":material/tune:"):

@@ -42,6 +42,8 @@ _LONGEST_TYPED = 40  # anything longer is not a code typed by hand: refused with
 
 ROOM_IDLE_SECONDS = 12 * 3600  # a school day without a click closes the room
 CLOSED_ROOM_KEEP_SECONDS = 30 * 24 * 3600  # a closed room's data stays exportable this long, then it is deleted
+KEEP_DAYS_ENV = "MNIST_CNN_CLOSED_CLASS_DAYS"  # the host's choice of that time, in days
+TIDY_SECONDS = 600  # how often a server closes idle rooms and deletes expired ones
 FIND_SECONDS = 2.0  # how long a process trusts its copy of a room (every page of every student asks, every second)
 TOUCH_SECONDS = 60  # activity is written at most once a minute per room: a click must not cost a write
 ROOMS_PER_CLIENT = 3  # rooms one client may create per CREATION_WINDOW_SECONDS when no passcode is set
@@ -51,6 +53,20 @@ ROOM_TOKEN_LIFETIME_SECONDS = TOKEN_LIFETIME_SECONDS  # a room's teacher is the 
 TEACHER_SECRET_BYTES = 32  # the column keeps it as hex, 64 characters
 CODE_ATTEMPTS = 20  # fresh codes tried before giving up: a collision is one in millions while few rooms exist
 POSTGRESQL_CREATION_LOCK_KEY = 1416  # pg_advisory_xact_lock: rooms are created one at a time, so the limits are exact
+
+
+# A visitor of the open studio (no room, no passcode) trains at most this many images (epochs x training images):
+# two epochs of the full training set, a minute or two on a small server; a room's runs wait for it at most that long.
+OPEN_STUDIO_MAX_IMAGES = 2 * 60_000
+
+
+def open_studio_refusal(epochs, train_size):
+    """Why a visitor of the open studio may not train ``epochs`` over ``train_size`` images (None when they may)."""
+    if epochs * train_size <= OPEN_STUDIO_MAX_IMAGES:
+        return None
+    return (f"Outside a class, a run trains on at most {OPEN_STUDIO_MAX_IMAGES:,} images in all (epochs × training images; "
+            f"this one: {epochs * train_size:,}), so that classes never wait long for it. Use fewer epochs or images, "
+            "or start a class (home page) for longer runs.")
 
 
 class NotAJoinCodeError(ValueError):
@@ -332,3 +348,25 @@ class Rooms:
             return None
         now = self._clock() if now is None else now
         return signed_token_claims(token, bytes.fromhex(room.teacher_secret), now, scope=room.code)
+
+
+def closed_room_keep_seconds(environ):
+    """How long a closed room's data is kept: ``MNIST_CNN_CLOSED_CLASS_DAYS`` days when the host set a number
+    of days (0 or more) in ``environ``, else CLOSED_ROOM_KEEP_SECONDS."""
+    try:
+        days = float(environ.get(KEEP_DAYS_ENV, ""))
+    except ValueError:
+        return CLOSED_ROOM_KEEP_SECONDS
+    return days * 86400 if days >= 0 else CLOSED_ROOM_KEEP_SECONDS
+
+
+def keep_rooms_tidy(rooms, stop, keep_seconds=CLOSED_ROOM_KEEP_SECONDS, every=TIDY_SECONDS):
+    """Until ``stop`` (a threading.Event) is set: close rooms idle for ROOM_IDLE_SECONDS and delete those closed
+    ``keep_seconds`` ago, every ``every`` seconds (a server's thread; every server may run one)."""
+    while not stop.is_set():
+        try:
+            rooms.close_idle()
+            rooms.purge_closed(keep_seconds)
+        except ClassSetUnavailableError:
+            pass  # the database is down: next time
+        stop.wait(every)

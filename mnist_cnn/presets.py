@@ -133,8 +133,9 @@ def get_preset(name):
 
 
 # Ready-made changes to a preset's settings, offered on the Train page.
+DEMO_RECIPE = "One-minute demo (5,000 images, 3 epochs)"
 SETTING_RECIPES = {
     "The preset's own settings": {},
-    "One-minute demo (5,000 images, 3 epochs)": {"train_size": 5000, "epochs": 3},
+    DEMO_RECIPE: {"train_size": 5000, "epochs": 3},
     "The tutorial's bug (SGD, raw 0-255 pixels)": {"optimizer": "sgd", "learning_rate": 0.01, "scale_pixels": False},
 }

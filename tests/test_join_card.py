@@ -149,6 +149,7 @@ def test_the_join_card_at_127_0_0_1_tells_the_teacher_that_phones_cannot_join(ap
     try:
         page.goto(app_url)  # http://127.0.0.1:<port>
         wait_for_app_idle(page)
+        page.get_by_role("button", name="Start a class").click()  # a class's join card opens by itself
         warning = page.get_by_text("Phones cannot join at 127.0.0.1:")
         warning.wait_for()
         assert PUBLIC_URL_ENV in warning.inner_text()

@@ -7,6 +7,7 @@ from classroom.class_set import ROOMS, ClassSet
 from classroom.rooms import (
     CLOSED_ROOM_KEEP_SECONDS,
     CREATION_WINDOW_SECONDS,
+    FIND_SECONDS,
     JOIN_CODE_ALPHABET,
     ROOM_IDLE_SECONDS,
     ROOM_TOKEN_LIFETIME_SECONDS,
@@ -18,8 +19,11 @@ from classroom.rooms import (
     PasscodeRefusedError,
     RoomLimitError,
     Rooms,
+    closed_room_keep_seconds,
+    keep_rooms_tidy,
     new_join_code,
     normalize_join_code,
+    open_studio_refusal,
 )
 from classroom.teacher import PasscodeGuard, client_digest
 
@@ -327,3 +331,52 @@ def test_a_closed_rooms_token_is_refused_even_replayed(databases, clock, closing
         clock.now = issued_at + 60
     assert clock.now < issued_at + ROOM_TOKEN_LIFETIME_SECONDS  # refused for the closing, not for the token's age
     assert Rooms(databases[1], clock=clock).room_teacher_rights(token, room.code) is None
+
+
+def test_a_room_closed_by_another_server_stops_being_found_within_seconds(rooms, databases, clock):
+    room = rooms.create("a")
+    assert rooms.find(room.code) is not None  # this server's copy, read again after FIND_SECONDS
+    Rooms(databases[1], clock=clock).close(room.code)
+    assert rooms.find(room.code) is not None  # every student's page asks every second: not a read each time
+    clock.advance(FIND_SECONDS)
+    assert rooms.find(room.code) is None
+
+
+class OnePass:
+    """A stop event for one pass of a loop: not set until the loop waits."""
+
+    def __init__(self):
+        self.waited = []
+
+    def is_set(self):
+        return bool(self.waited)
+
+    def wait(self, seconds):
+        self.waited.append(seconds)
+
+
+def test_a_server_closes_idle_rooms_and_deletes_expired_ones_on_its_own(databases, clock):
+    rooms = Rooms(databases[0], clock=clock)
+    expired, idle, busy = rooms.create("a"), rooms.create("b"), rooms.create("c")
+    rooms.close(expired.code)
+    clock.advance(ROOM_IDLE_SECONDS + 1)
+    Rooms(databases[1], clock=clock).touch(busy.code)
+    stop = OnePass()
+    keep_rooms_tidy(rooms, stop, keep_seconds=ROOM_IDLE_SECONDS, every=123)
+    assert stop.waited == [123]
+    assert rooms.find(expired.code, include_closed=True) is None  # closed longer than the keep time: deleted
+    assert not rooms.find(idle.code, include_closed=True).is_open and rooms.find(busy.code) is not None
+
+
+def test_the_host_chooses_how_long_closed_rooms_are_kept():
+    assert closed_room_keep_seconds({}) == CLOSED_ROOM_KEEP_SECONDS
+    assert closed_room_keep_seconds({"MNIST_CNN_CLOSED_CLASS_DAYS": "7"}) == 7 * 86400
+    assert closed_room_keep_seconds({"MNIST_CNN_CLOSED_CLASS_DAYS": "0"}) == 0
+    for nonsense in ("seven", "-1", ""):
+        assert closed_room_keep_seconds({"MNIST_CNN_CLOSED_CLASS_DAYS": nonsense}) == CLOSED_ROOM_KEEP_SECONDS
+
+
+def test_a_visitor_of_the_open_studio_trains_at_most_two_full_epochs():
+    assert open_studio_refusal(2, 60_000) is None and open_studio_refusal(30, 4_000) is None
+    refusal = open_studio_refusal(10, 60_000)
+    assert "600,000" in refusal and "start a class" in refusal

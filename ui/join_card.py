@@ -54,12 +54,12 @@ def join_card_ui(qr_width=220, text_size="2rem", page_path=None, target_page=Non
     code_line = ""
     if room != DEFAULT_ROOM:  # the QR code joins the room; the code is typed on the home page
         address = f"{address}?{urlencode({JOIN_PARAMETER: room})}"
-        code_line = f'<br>class code <b style="font-size:1.3em;letter-spacing:0.08em">{html.escape(room)}</b>'
+        code_line = f'<br>and type the class code<br><b style="font-size:1.4em;letter-spacing:0.08em">{html.escape(room)}</b>'
     short = html.escape(short_address(address))
     with st.container(key="join-card"):
         st.markdown(
             f'<div style="display:flex;flex-wrap:wrap;align-items:center;gap:1.2rem;color:#111827">'
-            f'<img src="{_qr_source(address)}" alt="QR code of {short}" style="width:{qr_width}px;height:{qr_width}px;'
+            f'<img src="{_qr_source(address)}" alt="QR code of {html.escape(address)}" style="width:{qr_width}px;height:{qr_width}px;'
             f'max-width:none;object-fit:contain;image-rendering:pixelated">'
             f'<div style="font-size:{text_size};line-height:1.25">Scan to join, or open<br>'
             f'<b style="font-size:1.15em;word-break:break-all">{short}</b>{code_line}</div></div>',
@@ -75,8 +75,10 @@ def home_join_ui():
         f"<style>@media (max-width: {PHONE_MAX_WIDTH}px) {{ .st-key-home-join {{ display: none; }} }}"
         f"@media (min-width: {PHONE_MAX_WIDTH + 1}px) {{ .st-key-home-join-phone {{ display: none; }} }}</style>"
     )
-    with st.container(key="home-join"), st.expander("Join from a phone (for a class)", expanded=True):
+    room = current_room()
+    title = "Open this app on a phone" if room == DEFAULT_ROOM else f"Join class {room} from a phone"
+    with st.container(key="home-join"), st.expander(title, expanded=room != DEFAULT_ROOM):
         address = join_card_ui(qr_width=260)
-    if address is not None:
+    if address is not None and room != DEFAULT_ROOM:
         with st.container(key="home-join-phone"):
-            st.caption(f"Classmates join at **{short_address(address)}**")
+            st.caption(f"Classmates join at **{short_address(address)}** with the code **{room}**")

@@ -10,6 +10,7 @@ from classroom.class_set import DEFAULT_ROOM, ClassSetUnavailableError
 from classroom.rate_limit import RateLimitError
 from classroom.rooms import NoSuchRoomError, NotAJoinCodeError, PasscodeRefusedError
 from ui.identity import JOIN_PARAMETER, current_room, enter_room, leave_room
+from ui.presenter import presenter_mode
 from ui.teacher import client_key, room_teacher_claims, rooms, teacher_passcode
 
 JOIN_KEY = "join-code"
@@ -93,7 +94,7 @@ def room_message_ui():
 def room_line_ui():
     """One line on every page while in a room: its code, whether this browser is its teacher, and Leave."""
     room = current_room()
-    if room == DEFAULT_ROOM:
+    if room == DEFAULT_ROOM or presenter_mode():  # the projector's view has the code on its join card, and no room to spare
         return room
     who = "you teach it" if room_teacher_claims(room) is not None else "you are a student"
     with st.container(key="room-line", horizontal=True, vertical_alignment="center", gap="small"):
@@ -107,15 +108,15 @@ def start_or_join_ui():
     """The home page's two ways into a class: start one (the teacher) or join one by its code (a student)."""
     if current_room() != DEFAULT_ROOM:
         return
-    start_column, join_column = st.columns(2)
+    # Joining first: a student's phone shows it on the first screen, above the teacher's Start.
+    join_column, start_column = st.columns(2)
     with join_column, st.container(key="join-class", border=True):
         st.markdown("**Join a class**: type the code your teacher shows.")
         with st.form("join-class-form", clear_on_submit=False, border=False):
-            st.text_input("Class code", key=JOIN_KEY, max_chars=40, placeholder="e.g. KX7-MFP",
-                          autocomplete="off")
+            st.text_input("Class code", key=JOIN_KEY, max_chars=40, placeholder="e.g. KX7MFP", autocomplete="off")
             st.form_submit_button("Join", on_click=_join_typed, icon=":material/login:")
     with start_column, st.container(key="start-class", border=True):
-        st.markdown("**Start a class**: your own room with a join code, its own runs, quiz and class set.")
+        st.markdown("**Start a class**: a room of your own with a join code, its own runs, quiz and class set.")
         with st.form("start-class-form", clear_on_submit=True, border=False):
             if teacher_passcode() is not None:
                 st.text_input("Teacher passcode", key=START_PASSCODE_KEY, type="password",

@@ -10,10 +10,16 @@ import streamlit as st
 from classroom.class_set import DEFAULT_ROOM, ClassSetUnavailableError
 from classroom.jobs import WORKER_MODE_ENV, InProcessJobs, QueuedJobs, keep_a_worker_running, place_in_queue, uses_queue
 from classroom.room_runs import room_run_manager, room_run_store
+from classroom.rooms import OPEN_STUDIO_MAX_IMAGES, open_studio_refusal
 from mnist_cnn.paths import runs_dir
 from ui.class_set import database
 from ui.identity import current_room
+from ui.teacher import class_mode_on
 
+OPEN_STUDIO_RULE = (
+    f"Outside a class anyone here may train, up to {OPEN_STUDIO_MAX_IMAGES:,} images in all (epochs × training images), "
+    "and classes' runs go first. Start a class on the home page for longer runs and controls of your own."
+)
 NOT_A_DATABASE = "the app's database address is not a database URL"  # why there is no store (a bad setting)
 
 
@@ -70,10 +76,23 @@ def _queued_jobs(url, _database):
     return jobs
 
 
+def in_open_studio():
+    """Whether this visitor is outside any class room on a deployment without a passcode: anyone may train,
+    within :data:`~classroom.rooms.OPEN_STUDIO_MAX_IMAGES`, after every room's runs."""
+    return current_room() == DEFAULT_ROOM and not class_mode_on()
+
+
 def start_run(config, class_data=None):
     """Train ``config`` for this browser's class room, now or after the runs before it (errors as
-    :meth:`InProcessJobs.start`)."""
-    return training_jobs().start(config, class_data=class_data, room=current_room())
+    :meth:`InProcessJobs.start`; ValueError for a run too big for the open studio)."""
+    if in_open_studio() and (refusal := open_studio_refusal(config.epochs, config.train_size)):
+        raise ValueError(refusal)
+    room = current_room()
+    started = training_jobs().start(config, class_data=class_data, room=room)
+    if room != DEFAULT_ROOM and not class_mode_on() and (store := run_store()) is not None:
+        # A visitor's run in the open studio never delays a class: it stops (keeping its last epoch's model).
+        room_run_manager(store.database, runs_dir().resolve(), DEFAULT_ROOM).stop()
+    return started
 
 
 def runs_ahead():

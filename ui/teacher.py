@@ -11,13 +11,14 @@ in with a one-time link (valid once, for a few minutes). Lock revokes this brows
 """
 import os
 import secrets
+import threading
 import time
 from urllib.parse import urlencode
 
 import streamlit as st
 
 from classroom.class_set import DEFAULT_ROOM, ClassSetUnavailableError
-from classroom.rooms import CLOSED_ROOM_KEEP_SECONDS, Rooms
+from classroom.rooms import Rooms, closed_room_keep_seconds, keep_rooms_tidy
 from classroom.run_store import delete_room_folders
 from classroom.teacher import (
     SIGN_IN_LINK_SECONDS,
@@ -96,7 +97,10 @@ def _rooms(url, passcode, _database):
     def delete_folders(_connection, codes):
         delete_room_folders(runs_dir(), codes)
 
-    return Rooms(_database, teacher_passcode=passcode, guard=passcode_guard(), purge_hooks=(delete_folders,))
+    rooms = Rooms(_database, teacher_passcode=passcode, guard=passcode_guard(), purge_hooks=(delete_folders,))
+    threading.Thread(target=keep_rooms_tidy, args=(rooms, threading.Event(), closed_room_keep_seconds(os.environ)),
+                     name="mnist-rooms-tidy", daemon=True).start()
+    return rooms
 
 
 def rooms():
@@ -302,7 +306,7 @@ def room_teacher_ui(room):
             _second_device_ui()
         with st.expander("End the class", icon=":material/logout:"):
             st.caption("Nobody can join or change the class any more, and its teacher sign-ins stop working. Its digits, "
-                       f"runs and quiz are kept for {CLOSED_ROOM_KEEP_SECONDS // 86400} days, then deleted: download "
+                       f"runs and quiz are kept for {closed_room_keep_seconds(os.environ) / 86400:g} days, then deleted: download "
                        "the class set on the Class page first.")
             st.button("End the class now", on_click=_end_class, args=(room,), key="teacher-end-class", type="primary")
         if message:

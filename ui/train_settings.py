@@ -10,17 +10,18 @@ from mnist_cnn.training import BOUNDS, MIN_CLASS_DIGITS, TrainingConfig
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
 
 
-def settings_form_ui(disabled_reason="", class_digits=None):
+def settings_form_ui(disabled_reason="", class_digits=None, recipe=None):
     """The settings widgets; the chosen :class:`TrainingConfig` when "Start training" is pressed, else None.
 
     ``class_digits``: how many digits the class set has (None when its database cannot be reached),
-    for the "train on us" choice.
+    for the "train on us" choice; ``recipe``: the settings chosen first (a key of SETTING_RECIPES; default the first).
     The config is not validated here: the run manager validates it when it starts the run. A
     ``disabled_reason`` disables "Start training" and is shown under it.
     """
     preset_column, recipe_column = st.columns(2)
     preset_name = preset_column.selectbox("Network", list(PRESETS), format_func=lambda name: PRESETS[name].title)
-    recipe_name = recipe_column.selectbox("Settings", list(SETTING_RECIPES))
+    recipe_name = recipe_column.selectbox("Settings", list(SETTING_RECIPES),
+                                          index=list(SETTING_RECIPES).index(recipe) if recipe else 0)
     st.caption(PRESETS[preset_name].description)
     defaults = TrainingConfig.for_preset(preset_name, **SETTING_RECIPES[recipe_name])
     suffix = f"{preset_name}-{recipe_name}"  # new keys reset the form when the preset or recipe changes
