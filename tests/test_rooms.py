@@ -380,3 +380,32 @@ def test_a_visitor_of_the_open_studio_trains_at_most_two_full_epochs():
     assert open_studio_refusal(2, 60_000) is None and open_studio_refusal(30, 4_000) is None
     refusal = open_studio_refusal(10, 60_000)
     assert "600,000" in refusal and "start a class" in refusal
+
+
+def test_the_host_exports_a_closed_class_s_digits_until_it_is_deleted(class_set_url, clock, tmp_path, capsys):
+    import numpy as np
+
+    from classroom.export import main as export_main
+
+    database = ClassSet(class_set_url)
+    try:
+        rooms = Rooms(database, clock=clock)
+        room, other = rooms.create("a"), rooms.create("b")
+        image = np.zeros((28, 28), np.uint8)
+        image[4:24, 12:16] = 255
+        database.in_room(room.code).add(image, 1, 1, 0.9, "ann")
+        database.in_room(other.code).add(image, 7, 1, 0.4, "bob")  # another class's digit stays out
+        rooms.close(room.code)
+        assert export_main([room.code.lower(), "--database-url", class_set_url, "--out", str(tmp_path)]) == 0
+        saved = np.load(tmp_path / room.code / "class_digits.npz")
+        assert saved["y"].tolist() == [1] and (saved["x"][0] == image).all()
+        assert "ann" in (tmp_path / room.code / "class_digits.csv").read_text()
+
+        clock.advance(CLOSED_ROOM_KEEP_SECONDS + 1)
+        rooms.purge_closed()
+        assert export_main([room.code, "--database-url", class_set_url, "--out", str(tmp_path / "later")]) == 2
+        assert f"no class with the code {room.code}" in capsys.readouterr().err
+        assert export_main(["BOOKS", "--database-url", class_set_url]) == 2
+        assert "Class codes have no" in capsys.readouterr().err
+    finally:
+        database.dispose()

@@ -57,12 +57,6 @@ def class_set_size():
         return None
 
 
-def student_id():
-    """This student's anonymous id, the same after a reload: the per-student limit and the teacher's
-    grouping count by it: the browser's visitor id (a cookie, the same in every tab)."""
-    return visitor_id()
-
-
 def _fingerprint(image):
     return hashlib.sha256(image.tobytes()).hexdigest()
 
@@ -75,7 +69,7 @@ def _give(reading, label, confirmed=False):
     fingerprint = _fingerprint(reading.image) if reading.image is not None else None
     if fingerprint is not None and st.session_state.get(GIVEN_KEY) == fingerprint:
         return "info", "This drawing is already in the class set. Draw another digit to give one more."
-    student = student_id()
+    student = visitor_id()  # the per-student limit and the teacher's grouping count by it
     try:
         store = class_set()
         give_to_class(store, student, label, reading.verdict, reading.image, reading.probabilities, confirmed)
@@ -128,7 +122,6 @@ def give_to_class_ui(reading, predictor_label):
     the Draw page nothing but a message. Returns the label given on this run, or None.
     """
     given, message = None, None
-    student_id()  # the id goes into the URL before the first give, so a reload keeps the student's count
     with st.container(key="give-to-class"):
         st.subheader("Give it to the class set")
         prompt = st.session_state.get(PROMPT_KEY)

@@ -119,11 +119,6 @@ def shared_quiz():
         raise QuizUnavailableError(UNAVAILABLE_MESSAGE) from error
 
 
-def voter_id():
-    """This browser's voter id: its visitor id, the same in every tab and after a reload."""
-    return visitor_id()
-
-
 def _host_token():
     token = read_cookie(QUIZ_HOST_COOKIE)
     return token if token and _HOST_TOKEN.fullmatch(token) else None
@@ -228,7 +223,7 @@ def _end():
 
 def _vote(digit, round_number, question=NETWORK):
     try:
-        shared_quiz().vote(voter_id(), digit, round_number, question)
+        shared_quiz().vote(visitor_id(), digit, round_number, question)
     except QuizError as error:
         _say(str(error))
 
@@ -395,7 +390,7 @@ def _quiz_body(present):
         quiz = shared_quiz()
         may_control, host, _ = quiz_control()
         quiz.mark_host_seen(host)  # this runs every second: a host whose page is open stays the host
-        view = quiz.view(None if may_control or present else voter_id())
+        view = quiz.view(None if may_control or present else visitor_id())
     except QuizUnavailableError as error:  # the next refresh tries again
         carry_identity(key="identity-quiz")
         st.warning(str(error), icon=":material/cloud_off:")

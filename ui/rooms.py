@@ -96,11 +96,13 @@ def room_line_ui():
     room = current_room()
     if room == DEFAULT_ROOM or presenter_mode():  # the projector's view has the code on its join card, and no room to spare
         return room
-    who = "you teach it" if room_teacher_claims(room) is not None else "you are a student"
+    teaching = room_teacher_claims(room) is not None
     with st.container(key="room-line", horizontal=True, vertical_alignment="center", gap="small"):
-        st.markdown(f":material/groups: Class **{room}** · {who}", width="stretch")
-        st.button("Leave", key="room-leave", on_click=_leave, type="tertiary",
-                  help="Back to the open studio. You can join again with the code.")
+        st.markdown(f":material/groups: Class **{room}** · {'you teach it' if teaching else 'you are a student'}",
+                    width="stretch")
+        if not teaching:  # a teacher who left would lose the class: they Lock or End the class on the Train page
+            st.button("Leave", key="room-leave", on_click=_leave, type="tertiary",
+                      help="Back to the open studio. You can join again with the code.")
     return room
 
 

@@ -301,7 +301,8 @@ def room_teacher_ui(room):
             st.markdown(f":material/lock_open: **Teacher of class {room}**: only you start and stop runs, choose the "
                         "class model and run the quiz.", width="stretch")
             st.button("Lock", on_click=_sign_out_of_room, args=(room,), key="teacher-lock",
-                      help="Sign this browser out as the class's teacher, for good (your other signed-in devices stay).")
+                      help="Sign this browser out as the class's teacher, for good: only a one-time sign-in link made on "
+                           "another of your devices brings it back.")
         with st.expander("Teacher mode on your second device"):
             _second_device_ui()
         with st.expander("End the class", icon=":material/logout:"):
