@@ -77,7 +77,7 @@ def home_join_ui():
     )
     room = current_room()
     title = "Open this app on a phone" if room == DEFAULT_ROOM else f"Join class {room} from a phone"
-    with st.container(key="home-join"), st.expander(title, expanded=room != DEFAULT_ROOM):
+    with st.container(key="home-join"), st.expander(title, expanded=True):
         address = join_card_ui(qr_width=260)
     if address is not None and room != DEFAULT_ROOM:
         with st.container(key="home-join-phone"):
