@@ -51,6 +51,8 @@ ROOMS_PER_SERVER = 60  # rooms everyone together may create per CREATION_WINDOW_
 CREATION_WINDOW_SECONDS = 3600
 ROOM_TOKEN_LIFETIME_SECONDS = TOKEN_LIFETIME_SECONDS  # a room's teacher is the teacher for a school day, as with the passcode
 TEACHER_SECRET_BYTES = 32  # the column keeps it as hex, 64 characters
+WRONG_CODES_PER_WINDOW = 10  # codes of no open class one client may try per WRONG_CODE_WINDOW_SECONDS
+WRONG_CODE_WINDOW_SECONDS = 60  # so guessing one of 64 million codes takes years, and a typo costs nothing
 CODE_ATTEMPTS = 20  # fresh codes tried before giving up: a collision is one in millions while few rooms exist
 POSTGRESQL_CREATION_LOCK_KEY = 1416  # pg_advisory_xact_lock: rooms are created one at a time, so the limits are exact
 
@@ -176,6 +178,7 @@ class Rooms:
         self._touch_lock = threading.Lock()
         self._touched = {}  # code -> when this process last wrote its activity
         self._found = {}  # code -> (open Room or None, when read): rooms closed by another process show within FIND_SECONDS
+        self._wrong_codes = {}  # client digest -> times of its codes of no open class, in this process
 
     # -- creating ---------------------------------------------------------------------------
 
@@ -262,12 +265,24 @@ class Rooms:
             self._found[code] = (room, self._clock())
         return room
 
-    def join(self, typed):
+    def join(self, typed, client_key=""):
         """The open room whose code a student typed; :class:`NotAJoinCodeError` or :class:`NoSuchRoomError`
-        with a sentence for the student otherwise."""
+        with a sentence for the student otherwise, and :class:`RateLimitError` once client ``client_key`` tried
+        WRONG_CODES_PER_WINDOW codes of no open class within WRONG_CODE_WINDOW_SECONDS (counted per process)."""
         code = normalize_join_code(typed)
+        client, now = client_digest(client_key), self._clock()
+        with self._touch_lock:
+            recent = [t for t in self._wrong_codes.get(client, ()) if now - t < WRONG_CODE_WINDOW_SECONDS]
+        if len(recent) >= WRONG_CODES_PER_WINDOW:
+            wait = recent[0] + WRONG_CODE_WINDOW_SECONDS - now
+            raise RateLimitError(f"Too many codes of no open class: check the code your teacher shows and try again "
+                                 f"{_in_how_long(wait)}.")
         room = self.find(code)
         if room is None:
+            with self._touch_lock:
+                if len(self._wrong_codes) > 10_000:
+                    self._wrong_codes.clear()  # strangers must not grow it without end
+                self._wrong_codes[client] = [*recent, now]
             raise NoSuchRoomError(f"No class with the code {code} is open right now. Check the code your teacher shows.")
         return room
 

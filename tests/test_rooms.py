@@ -4,6 +4,7 @@ on one database are two server processes, a new one is a restart."""
 import pytest
 
 from classroom.class_set import ROOMS, ClassSet
+from classroom.rate_limit import RateLimitError
 from classroom.rooms import (
     CLOSED_ROOM_KEEP_SECONDS,
     CREATION_WINDOW_SECONDS,
@@ -14,6 +15,8 @@ from classroom.rooms import (
     ROOMS_PER_CLIENT,
     ROOMS_PER_SERVER,
     TOUCH_SECONDS,
+    WRONG_CODE_WINDOW_SECONDS,
+    WRONG_CODES_PER_WINDOW,
     NoSuchRoomError,
     NotAJoinCodeError,
     PasscodeRefusedError,
@@ -409,3 +412,16 @@ def test_the_host_exports_a_closed_class_s_digits_until_it_is_deleted(class_set_
         assert "Class codes have no" in capsys.readouterr().err
     finally:
         database.dispose()
+
+
+def test_a_client_guessing_codes_is_stopped_after_ten_wrong_ones_a_minute(rooms, clock):
+    room = rooms.create("teacher")
+    wrong = [code for code in (new_join_code() for _ in range(50)) if code != room.code][:WRONG_CODES_PER_WINDOW]
+    for code in wrong:
+        with pytest.raises(NoSuchRoomError):
+            rooms.join(code, "guesser")
+    with pytest.raises(RateLimitError, match="in 1 minute"):
+        rooms.join(room.code, "guesser")  # even the right code: the guesser cannot tell a hit from a miss
+    assert rooms.join(room.code, "a student").code == room.code  # other clients join as before
+    clock.advance(WRONG_CODE_WINDOW_SECONDS)
+    assert rooms.join(room.code, "guesser").code == room.code

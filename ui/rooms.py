@@ -24,8 +24,8 @@ def _say(kind, text):
 
 def _join(typed):
     try:
-        room = rooms().join(typed)
-    except (NotAJoinCodeError, NoSuchRoomError) as error:
+        room = rooms().join(typed, client_key())
+    except (NotAJoinCodeError, NoSuchRoomError, RateLimitError) as error:
         _say("error", str(error))
         return False
     except ClassSetUnavailableError as error:
