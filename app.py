@@ -23,7 +23,6 @@ tune_streamlit_for_tensorflow()
 def home():
     st.set_page_config(page_title="MNIST CNN Studio", layout="wide")
     st.title("MNIST CNN Studio")
-    room_message_ui()
     start_or_join_ui()
     st.markdown(
         "Watch a convolutional network learn to read handwritten digits, draw your own digits for it, "
@@ -89,6 +88,7 @@ carry_identity()  # who this browser is (visitor id, room, teacher and quiz host
 current_page = st.navigation(PAGES, position="top")
 phone_navigation_ui(PAGES)  # phones get no top navigation from Streamlit
 room_line_ui()  # the class room's code on every page
+room_message_ui()  # joined, started, ended: said once, on whichever page it happened
 accessibility_styles()  # focus ring, reduced motion
 page_styles()  # the live run's layout, present in every frame of a rerun
 current_page.run()

@@ -323,7 +323,8 @@ def teacher_ui():
         return room_teacher_ui(room)
     passcode = teacher_passcode()
     if passcode is None:
-        st.caption("Anyone here may start and stop runs and choose the class model: no teacher passcode is set.")
+        st.caption("This is the open studio, shared by every visitor outside a class (no teacher passcode is set): anyone "
+                   "here may start and stop its runs and choose its model. For a class of your own, start one on the home page.")
         return True
     token = _valid_token(passcode)
     message = st.session_state.pop(_MESSAGE_KEY, None)  # shown once
