@@ -157,3 +157,46 @@ def test_the_join_card_at_127_0_0_1_tells_the_teacher_that_phones_cannot_join(ap
         save_screenshot(page, "join-card-127-0-0-1")
     finally:
         context.close()
+
+
+@pytest.mark.browser
+def test_a_phone_joins_a_class_by_its_code_and_stays_in_it_through_a_reload_and_page_changes(app_url, browser):
+    """The room is a cookie written by the page's script: only a real browser shows that it sticks."""
+    from support.app_server import save_screenshot, wait_for_app_idle
+
+    teacher_context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    phone_context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    try:
+        teacher = teacher_context.new_page()
+        teacher.goto(app_url)
+        wait_for_app_idle(teacher)
+        teacher.get_by_role("button", name="Start a class").click()
+        teacher.locator(".st-key-room-line").get_by_text("you teach it").wait_for()
+        code = teacher.locator(".st-key-room-line strong").first.inner_text().strip()
+
+        phone = phone_context.new_page()
+        phone.goto(app_url)
+        wait_for_app_idle(phone)
+        phone.get_by_label("Class code").fill(f"{code[:3].lower()} {code[3:].lower()}")
+        phone.get_by_role("button", name="Join").tap()
+        line = phone.locator(".st-key-room-line")
+        line.get_by_text(code).wait_for()
+        assert "you are a student" in line.inner_text()
+        assert phone.get_by_role("button", name="Join").count() == 0
+        phone.reload()
+        line.get_by_text(code).wait_for()  # the cookie came back with the reload
+        phone.get_by_role("link", name="Train").first.tap()
+        phone.get_by_text("The teacher starts runs here").wait_for()
+        assert code in line.inner_text() and phone.get_by_role("button", name="Start training").is_disabled()
+        save_screenshot(phone, "room-joined-phone-train")
+        stranger = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+        try:
+            outsider = stranger.new_page()
+            outsider.goto(f"{app_url}/Train")
+            outsider.get_by_text("This is the open studio").wait_for()
+            assert code not in outsider.locator("body").inner_text()  # nothing of the room outside it
+        finally:
+            stranger.close()
+    finally:
+        teacher_context.close()
+        phone_context.close()

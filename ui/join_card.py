@@ -48,6 +48,8 @@ def join_card_ui(qr_width=220, text_size="2rem", page_path=None, target_page=Non
     joining = page_join_address(page_path)
     if joining.url is None:
         st.warning(joining.problem or "No address to show.", icon=":material/phonelink_off:")
+        if current_room() != DEFAULT_ROOM:
+            st.markdown(f"Class code **{current_room()}**")
         return None
     address = joining.url if not target_page else f"{joining.url.rstrip('/')}/{target_page}"
     room = current_room()
