@@ -394,7 +394,9 @@ def _quiz_body(present):
     try:
         quiz = shared_quiz()
         may_control, host, _ = quiz_control()
-        quiz.mark_host_seen(host)  # this runs every second: a host whose page is open stays the host
+        # This runs every second: a host whose page is open stays the host. Only while this browser may run the
+        # quiz: a copied host cookie (or one kept after Lock or the end of the class) must change nothing.
+        quiz.mark_host_seen(host if may_control else None)
         view = quiz.view(None if may_control or present else voter_id())
     except QuizUnavailableError as error:  # the next refresh tries again
         carry_identity(key="identity-quiz")
