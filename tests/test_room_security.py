@@ -16,6 +16,7 @@ One room A per module (AppTest sessions are fast; TensorFlow's first model load 
 opened once and reused by its tests, which only click. No run trains: runs are copies of the bundled run folder,
 and the queue's ``start`` is a spy that records what the Train page asks it to start.
 """
+import contextlib
 import dataclasses
 import json
 import re
@@ -33,6 +34,7 @@ from classroom.class_set import CLASS_DIGITS, DEFAULT_ROOM, LIVE_RUN, ROOM_OWNED
 from classroom.jobs import InProcessJobs, job_priority
 from classroom.live_board import READ_SECONDS, LiveBoard
 from classroom.quiz import Quiz
+from classroom.room_runs import room_live_board
 from classroom.rooms import ROOM_TOKEN_LIFETIME_SECONDS, Rooms
 from classroom.run_store import RunStore, room_runs_dir
 from classroom.runs import read_saved_run
@@ -53,6 +55,8 @@ from ui.teacher import SIGN_IN_PARAMETER, passcode_guard, revocations, sign_in_l
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 TRAIN, CLASS = (str(ROOT / "app_pages" / name) for name in ("1_Train.py", "4_Class.py"))
+PRESENTER = "presenter view"  # the Train page with ?present=1, on the projector
+PAGE_PATHS = {TRAIN: (TRAIN, None), CLASS: (CLASS, None), PRESENTER: (TRAIN, {"present": "1"})}
 PASSCODE = "violet harbour 3"
 # Each room's run has a time of its own in its folder name, so its title on the pages is its own too.
 RUN_NAMES = {"A": "20260105-010203-tutorial-room", "B": "20260106-040506-tutorial-room", "C": "20260107-070809-tutorial-room",
@@ -202,7 +206,37 @@ def try_button(app, key=None, label=None):
 
 
 def try_start(app, world):
-    return try_button(app, label="Start training")
+    """Start training, while room A has no live run and no waiting run: its teacher's Start is enabled then."""
+    with start_enabled(world, world.room["A"].code):
+        app.run()
+        offered = try_button(app, label="Start training")
+    app.run()  # the page as it is again, for the attacker's other controls
+    return offered
+
+
+@contextlib.contextmanager
+def start_enabled(world, code):
+    """Room ``code``'s live run over and its waiting run out of the queue for a while, then back."""
+    with world.database.transaction() as connection:
+        live = connection.execute(sa.select(LIVE_RUN.c.snapshot).where(LIVE_RUN.c.room == code)).scalar()
+    set_live_snapshot(world, code, json.dumps({"state": "stopped"}))
+    with world.jobs._lock:
+        waiting = [entry for entry in world.jobs._queue if entry[2] == code]
+        world.jobs._queue = [entry for entry in world.jobs._queue if entry[2] != code]
+    try:
+        yield
+    finally:
+        with world.jobs._lock:
+            world.jobs._queue += waiting
+        set_live_snapshot(world, code, live)
+
+
+def set_live_snapshot(world, code, snapshot):
+    if snapshot is None:
+        return
+    with world.database.transaction(writes=True) as connection:
+        connection.execute(LIVE_RUN.update().where(LIVE_RUN.c.room == code).values(snapshot=snapshot))
+    room_live_board(world.database, code)._read_at = float("-inf")  # read again now (as its own request_stop does)
 
 
 def try_stop(app, world):
@@ -307,6 +341,7 @@ def try_end_class(app, world):
 CONTROLS = [
     ("start-training", TRAIN, try_start),
     ("stop", TRAIN, try_stop),
+    ("stop-in-presenter-view", PRESENTER, try_stop),
     ("make-class-model", TRAIN, try_class_model),
     ("cancel-waiting-run", TRAIN, try_cancel_waiting),
     ("delete-or-rename-run", TRAIN, try_delete_or_rename_run),
@@ -475,11 +510,12 @@ _sessions = {}  # (attacker, page) -> its AppTest session, shared by the attacke
 
 
 def attacker_page(jar, world, attacker, control, page):
+    path, query = PAGE_PATHS[page]
     if control in OWN_SESSION:
-        return open_page(jar, page, attacker.cookies(world, control))
+        return open_page(jar, path, attacker.cookies(world, control), query)
     key = (attacker.name, page)
     if key not in _sessions:
-        _sessions[key] = open_page(jar, page, attacker.cookies(world, control))
+        _sessions[key] = open_page(jar, path, attacker.cookies(world, control), query)
     return _sessions[key]
 
 
@@ -597,6 +633,11 @@ def test_undo_after_lock_or_from_another_room_restores_nothing(world, jar):
     undo_the_deletion_directly(world, b.code)
 
 
+def ask_to_stop(world, code, asked):
+    with world.database.transaction(writes=True) as connection:
+        connection.execute(LIVE_RUN.update().where(LIVE_RUN.c.room == code).values(stop_requested=asked))
+
+
 def honour_the_stop(world, code):
     """What the server training the room's live run does at its next publish after a Stop: the run is stopped."""
     with world.database.transaction(writes=True) as connection:
@@ -618,15 +659,16 @@ def test_the_rooms_own_teacher_reaches_every_control_and_each_changes_the_room(w
     the attackers were not offered is absent for them, not missed by the test."""
     d = make_room(world, "D", jar)
     expected_change = {
-        "start-training": "runs started", "stop": "live_run", "make-class-model": "class_choices",
+        "start-training": "runs started", "stop": "live_run", "stop-in-presenter-view": "live_run", "make-class-model": "class_choices",
         "cancel-waiting-run": "waiting runs", "delete-selected-digits": "class_digits", "delete-students-digits": "class_digits",
         "undo": "class_digits", "clear-class-set": "class_digits", "digits-per-student": "class_settings",
         "quiz-reveal": "quiz_state", "quiz-start-round": "quiz_state", "quiz-end": "quiz_state",
         "lock": "teacher_revocations", "end-the-class": "rooms",
     }
-    order = ["stop", "make-class-model", "cancel-waiting-run", "start-training", "digits-per-student", "export-class-set",
-             "delete-selected-digits", "undo", "delete-students-digits", "clear-class-set", "quiz-reveal", "quiz-start-round",
-             "quiz-end", "delete-or-rename-run", "make-sign-in-link", "lock", "end-the-class"]
+    order = ["stop-in-presenter-view", "stop", "make-class-model", "cancel-waiting-run", "start-training",
+             "digits-per-student", "export-class-set", "delete-selected-digits", "undo", "delete-students-digits",
+             "clear-class-set", "quiz-reveal", "quiz-start-round", "quiz-end", "delete-or-rename-run", "make-sign-in-link",
+             "lock", "end-the-class"]
     drivers = {name: (page, attempt) for name, page, attempt in CONTROLS}
     assert set(order) == set(drivers)
     sessions = {}
@@ -637,15 +679,13 @@ def test_the_rooms_own_teacher_reaches_every_control_and_each_changes_the_room(w
             cookies = {**cookies, ROOM_TEACHER_COOKIE: world.rooms.issue_room_teacher_token(world.rooms.find(d.code))}
         app = sessions.get(page) if name not in OWN_SESSION else None
         if app is None:
-            app = open_page(jar, page, cookies)
+            app = open_page(jar, PAGE_PATHS[page][0], cookies, PAGE_PATHS[page][1])
             if name not in OWN_SESSION:
                 sessions[page] = app
         if name == "start-training":  # with D's live run over and its waiting run cancelled, Start is enabled
             app.run()
         before = world.state(d.code)
         offered = attempt(app, world)
-        if name == "stop":  # the server that trains honours the Stop
-            honour_the_stop(world, d.code)
         if name == "delete-or-rename-run":
             assert offered == "absent"  # the Train page has none: nothing to reach
             continue
@@ -656,4 +696,7 @@ def test_the_rooms_own_teacher_reaches_every_control_and_each_changes_the_room(w
         if name in expected_change:
             changed = [part for part in before if before[part] != after[part]]
             assert expected_change[name] in changed, f"{name} changed {changed}"
-
+        if name == "stop-in-presenter-view":  # taken back, so that the page's Stop is tried too
+            ask_to_stop(world, d.code, False)
+        if name == "stop":  # the server that trains honours the Stop
+            honour_the_stop(world, d.code)
