@@ -318,6 +318,11 @@ def try_quiz_end(app, world):
     return try_button(app, key="quiz-end-button")
 
 
+def try_quiz_vote(app, world):
+    """A vote: a student's right in an open class; no vote reaches a class that ended, or another room's quiz."""
+    return try_button(app, key="quiz-vote-4")
+
+
 def try_sign_in_link(app, world):
     """Make a one-time sign-in link, and open it on another device: that device must not become A's teacher."""
     shown = try_button(app, key="teacher-sign-in-link")
@@ -354,14 +359,16 @@ CONTROLS = [
     ("quiz-start-round", CLASS, try_quiz_start),
     ("quiz-reveal", CLASS, try_quiz_reveal),
     ("quiz-end", CLASS, try_quiz_end),
+    ("quiz-vote", CLASS, try_quiz_vote),
     ("make-sign-in-link", TRAIN, try_sign_in_link),
     ("lock", TRAIN, try_lock),
     ("end-the-class", TRAIN, try_end_class),
 ]
-OWN_SESSION = {"lock", "end-the-class"}
+OWN_SESSION = {"lock", "end-the-class"}  # each on a page of its own, with a token of its own where it has one
 # A student of a room gets its class set with every digit on the Class page (the gallery shows them all), so its
 # exports too: for an attacker in room A the check is that the export is the room's the browser is in, no more.
-STUDENTS_MAY = {"export-class-set"}  # each on a page of its own, with a token of its own where it has one
+# And a student of an open class votes in its quiz.
+STUDENTS_MAY = {"export-class-set", "quiz-vote"}
 
 
 # -- the attackers ---------------------------------------------------------------------------
@@ -566,14 +573,25 @@ def test_no_control_of_room_a_works_for_anyone_but_its_teacher(world, jar, monke
     if attacker.passcode:
         monkeypatch.setenv(PASSCODE_ENVIRONMENT_VARIABLE, PASSCODE)
     code = world.room[attacker.target].code
-    before = world.state(code)
+    before, quiz_before = world.state(code), quiz_round(world, code)
     app = attacker_page(jar, world, attacker, control, page)
     offered = attempt(app, world)
-    if attacker.in_target and control not in STUDENTS_MAY:
+    students_may = attacker.in_target and control in STUDENTS_MAY
+    if attacker.in_target and not students_may:
         assert offered in ("absent", "disabled"), f"{attacker.name} is offered {control} in room {attacker.target}"
-    assert world.state(code) == before, f"{control} by {attacker.name} changed room {attacker.target}"
+    if students_may and attacker.target == "A":  # A is open: its students vote (their vote, nothing more, changes)
+        changed = {part for part, rows in world.state(code).items() if rows != before[part]}
+        assert changed <= {"quiz_votes", "quiz_state"}, f"{control} by {attacker.name} changed {changed}"  # the quiz's version
+        assert quiz_round(world, code) == quiz_before
+    else:
+        assert world.state(code) == before, f"{control} by {attacker.name} changed room {attacker.target}"
     for link in world.extra.pop("links made", []):  # a link the attacker made signs nobody in as the target's teacher
         assert not teaches(jar, world, code, {}, link)
+
+
+def quiz_round(world, code):
+    view = Quiz(world.database, code).view()
+    return view.round_number, view.revealed
 
 
 def teaches(jar, world, code, cookies, link=None):
@@ -655,20 +673,20 @@ def undo_the_deletion_directly(world, code):
 
 
 def test_the_rooms_own_teacher_reaches_every_control_and_each_changes_the_room(world, jar):
-    """In room D, made as A was, its teacher's page offers every control and each changes D's state: so a control
-    the attackers were not offered is absent for them, not missed by the test."""
+    """In room D, made as A was, its teacher's page offers every control and each changes D's state (a vote: a
+    student's page): so a control the attackers were not offered is absent for them, not missed by the test."""
     d = make_room(world, "D", jar)
     expected_change = {
         "start-training": "runs started", "stop": "live_run", "stop-in-presenter-view": "live_run", "make-class-model": "class_choices",
         "cancel-waiting-run": "waiting runs", "delete-selected-digits": "class_digits", "delete-students-digits": "class_digits",
         "undo": "class_digits", "clear-class-set": "class_digits", "digits-per-student": "class_settings",
-        "quiz-reveal": "quiz_state", "quiz-start-round": "quiz_state", "quiz-end": "quiz_state",
+        "quiz-reveal": "quiz_state", "quiz-start-round": "quiz_state", "quiz-end": "quiz_state", "quiz-vote": "quiz_votes",
         "lock": "teacher_revocations", "end-the-class": "rooms",
     }
     order = ["stop-in-presenter-view", "stop", "make-class-model", "cancel-waiting-run", "start-training",
              "digits-per-student", "export-class-set", "delete-selected-digits", "undo", "delete-students-digits",
-             "clear-class-set", "quiz-reveal", "quiz-start-round", "quiz-end", "delete-or-rename-run", "make-sign-in-link",
-             "lock", "end-the-class"]
+             "clear-class-set", "quiz-vote", "quiz-reveal", "quiz-start-round", "quiz-end", "delete-or-rename-run",
+             "make-sign-in-link", "lock", "end-the-class"]
     drivers = {name: (page, attempt) for name, page, attempt in CONTROLS}
     assert set(order) == set(drivers)
     sessions = {}
@@ -677,10 +695,12 @@ def test_the_rooms_own_teacher_reaches_every_control_and_each_changes_the_room(w
         cookies = d.teacher_cookies
         if name == "lock":  # a second device's token: the class stays this teacher's for End the class
             cookies = {**cookies, ROOM_TEACHER_COOKIE: world.rooms.issue_room_teacher_token(world.rooms.find(d.code))}
-        app = sessions.get(page) if name not in OWN_SESSION else None
+        if name == "quiz-vote":  # a student's control: the teacher's screen shows the vote count instead
+            cookies = {ROOM_COOKIE: d.code, VISITOR_COOKIE: visitor(13)}
+        app = sessions.get(page) if name not in OWN_SESSION | STUDENTS_MAY else None
         if app is None:
             app = open_page(jar, PAGE_PATHS[page][0], cookies, PAGE_PATHS[page][1])
-            if name not in OWN_SESSION:
+            if name not in OWN_SESSION | STUDENTS_MAY:
                 sessions[page] = app
         if name == "start-training":  # with D's live run over and its waiting run cancelled, Start is enabled
             app.run()
@@ -700,3 +720,4 @@ def test_the_rooms_own_teacher_reaches_every_control_and_each_changes_the_room(w
             ask_to_stop(world, d.code, False)
         if name == "stop":  # the server that trains honours the Stop
             honour_the_stop(world, d.code)
+
