@@ -53,7 +53,7 @@ def delete_selected_digits(gallery_key, digit_ids):
 
 def undo_deletion():
     last = st.session_state.pop(UNDO_KEY, None)
-    if last is None:  # a second tap on Undo
+    if last is None or not teacher_rights():  # a second tap on Undo; a teacher who locked or whose class ended since
         return
     deletion_id = last[0]
     try:
@@ -71,7 +71,7 @@ def undo_ui(place):
     """The last deletion's message with an Undo button, for UNDO_SECONDS, if it was made at ``place``
     ("students", "gallery", or "top" for Clear, which leaves nothing further down)."""
     last = st.session_state.get(UNDO_KEY)
-    if last is None or last[3] != place:
+    if last is None or last[3] != place or not teacher_rights():  # the rights may have gone since the deletion
         return
     _, text, deleted_at, _ = last
     left = UNDO_SECONDS - (datetime.now(UTC) - deleted_at).total_seconds()

@@ -27,7 +27,7 @@ from ui.class_set import configured_url, shared_class_set
 from ui.identity import QUIZ_HOST_COOKIE, carry_identity, current_room, read_cookie, visitor_id, write_cookie
 from ui.join_card import join_card_ui
 from ui.presenter import PRESENT_PARAM, presenter_mode, presenter_toggle
-from ui.teacher import class_mode_on, teacher_rights
+from ui.teacher import class_mode_on, rooms, teacher_rights
 
 REFRESH_SECONDS = 1.0
 MESSAGE_SECONDS = 6.0
@@ -222,10 +222,22 @@ def _end():
 
 
 def _vote(digit, round_number, question=NETWORK):
+    if _class_has_ended():  # the quiz redraws alone (a fragment), so a phone may still show an ended class's quiz
+        _say("This class has ended: its quiz takes no more votes.")
+        return
     try:
         shared_quiz().vote(visitor_id(), digit, round_number, question)
     except QuizError as error:
         _say(str(error))
+
+
+def _class_has_ended():
+    """Whether this browser's class room has closed (app.py leaves it at the next full run of a page)."""
+    room = current_room()
+    try:
+        return room != DEFAULT_ROOM and rooms().find(room) is None
+    except ClassSetUnavailableError:
+        return False  # the database is down: the vote fails with its own message
 
 
 def bars_html(view):
@@ -389,7 +401,9 @@ def _quiz_body(present):
     try:
         quiz = shared_quiz()
         may_control, host, _ = quiz_control()
-        quiz.mark_host_seen(host)  # this runs every second: a host whose page is open stays the host
+        # This runs every second: a host whose page is open stays the host. Only while this browser may run the
+        # quiz: a copied host cookie (or one kept after Lock or the end of the class) must change nothing.
+        quiz.mark_host_seen(host if may_control else None)
         view = quiz.view(None if may_control or present else visitor_id())
     except QuizUnavailableError as error:  # the next refresh tries again
         carry_identity(key="identity-quiz")
