@@ -147,7 +147,7 @@ class RunManager:
                 )
             run.thread = threading.Thread(target=self._train, args=(run,), name="mnist-training", daemon=True)
             self._run = run
-        run.thread.start()
+            run.thread.start()  # under the lock: whoever sees the run may wait() for its thread at once
         if self._board is not None:
             threading.Thread(target=self._publish, args=(run,), name="mnist-live-board", daemon=True).start()
         return run.run_dir
