@@ -97,33 +97,13 @@ def _isolated_runs_dir(tmp_path, monkeypatch):
 
 
 HEAVY_MARKS = ("browser", "slow", "load")  # tests that drive servers, browsers or long training
-# The files that take longest (30 s and more each on the 2-core machine), longest first: they start the
-# suite, so that no worker picks one up when the other is nearly done.
-LONGEST_FILES = (
-    "test_accessibility.py", "test_class_mode.py", "test_quiz_browser.py", "test_class_page.py",
-    "test_two_servers.py", "test_two_servers_postgresql.py", "test_teacher_browser.py", "test_explain_page.py",
-    "test_full_training.py",
-)
-
-
-def pytest_configure(config):
-    # pytest-xdist's --dist loadfile hands out files by their number of tests, most first, unless told to keep
-    # the order below: it put the one-test files, the longest of all, at the end of the suite.
-    if hasattr(config.option, "loadscopereorder"):
-        config.option.loadscopereorder = False
 
 
 def pytest_collection_modifyitems(items):
-    """The longest files first, then the other files with heavy tests: the short tests then fill the end, so
-    pytest-xdist's two workers finish together (a long file picked up last made the suite wait for it alone)."""
+    """Files with heavy tests first: the short tests then fill the end, so pytest-xdist's two workers
+    finish together (a long file picked up last made the suite wait for it alone)."""
     heavy_files = {item.path for item in items if any(item.get_closest_marker(mark) for mark in HEAVY_MARKS)}
-
-    def rank(item):
-        if item.path.name in LONGEST_FILES:
-            return LONGEST_FILES.index(item.path.name)
-        return len(LONGEST_FILES) + (item.path not in heavy_files)
-
-    items.sort(key=rank)  # stable: each file keeps its order
+    items.sort(key=lambda item: item.path not in heavy_files)  # stable: each file keeps its order
 
 
 @pytest.fixture(scope="session")
