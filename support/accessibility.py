@@ -5,7 +5,7 @@ Used by tests/test_accessibility.py and by hand (``python -m support.accessibili
 import sys
 from urllib.parse import urlsplit
 
-from axe_playwright_python.sync_playwright import Axe
+from axe_playwright_python.base import AXE_SCRIPT
 
 BLOCKING_IMPACTS = ("serious", "critical")  # the issue's bar: zero of these
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
@@ -17,14 +17,19 @@ LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 # selector that axe reports, the upstream issue). The README lists them; the audit fails on anything else.
 STREAMLIT_VIOLATIONS = {}
 
-_axe = Axe()
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]}
 
 
 def axe_violations(page, impacts=BLOCKING_IMPACTS):
-    """axe-core's violations on ``page`` of the given impacts: ``{rule id: [target selector, ...]}``."""
-    results = _axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]})
+    """axe-core's violations on ``page`` of the given impacts: ``{rule id: [target selector, ...]}``.
+
+    axe-core (half a megabyte of script) goes into a document once: moving between Streamlit's pages keeps the
+    document, and an audit of each state then costs only the audit. Only the violations come back."""
+    if not page.evaluate("() => typeof window.axe?.run === 'function'"):
+        page.evaluate(AXE_SCRIPT)
+    violations = page.evaluate("options => axe.run(document, options).then(results => results.violations)", AXE_OPTIONS)
     found = {}
-    for violation in results.response["violations"]:
+    for violation in violations:
         if violation["impact"] in impacts:
             found[violation["id"]] = [" ".join(map(str, node["target"])) for node in violation["nodes"]]
     return found

@@ -20,16 +20,14 @@ from benchmarks.class_load import (
     record_drawing,
     student_drawings,
 )
-from mnist_cnn.model import load_bundled_model
-from mnist_cnn.predict import Predictor
 from mnist_cnn.preprocess import canvas_to_mnist
 from support.app_server import CHROMIUM, CHROMIUM_ARGS
 
 
-def digits_the_app_reads(drawings):
+def digits_the_app_reads(drawings, predictor):
     """What the Draw page should answer for each drawing: the bundled model's reading, in process."""
     canvases = [np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))) for url, _ in drawings]
-    probabilities = Predictor(load_bundled_model()).probabilities(np.stack([canvas_to_mnist(c) for c in canvases]))
+    probabilities = predictor.probabilities(np.stack([canvas_to_mnist(c) for c in canvases]))
     return {url: str(int(np.argmax(p))) for (url, _), p in zip(drawings, probabilities, strict=True)}
 
 
@@ -63,9 +61,9 @@ def run_in_own_thread(coroutine):
 
 
 @pytest.mark.load
-def test_five_protocol_clients_draw_and_get_their_own_digits(app_url):
+def test_five_protocol_clients_draw_and_get_their_own_digits(app_url, predictor):
     drawings = student_drawings(30, seed=1)
-    expected = digits_the_app_reads(drawings)
+    expected = digits_the_app_reads(drawings, predictor)
     run_in_own_thread(open_page_once(app_url, DRAW_PAGE))  # the first visit loads the model
     recording = load_recording(run_in_own_thread(record_in_chromium(app_url)))
     results = run_in_own_thread(drawing_class(app_url, recording, drawings, students=5, seconds=7, think=(1, 2)))

@@ -13,8 +13,6 @@ from streamlit.testing.v1 import AppTest
 from classroom.class_set import ClassSet
 from mnist_cnn.data import load_test_set
 from mnist_cnn.evaluation import wilson_interval
-from mnist_cnn.model import load_bundled_model
-from mnist_cnn.predict import Predictor
 from support.app_server import open_draw_page, save_screenshot, select_saved_run, wait_for_app_idle
 from support.cookie_jar import CookieJar
 from support.touch import PHONE, mouse_stroke, touch_stroke
@@ -53,13 +51,13 @@ def test_empty_class_set_says_how_to_fill_it(class_db):
     assert "No digits yet" in app.info[0].value
 
 
-def test_counts_accuracy_and_gallery_match_the_database(class_db):
+def test_counts_accuracy_and_gallery_match_the_database(class_db, predictor):
     images, labels = fill(class_db, 30)
     # Two digits given with a label the network will not read: they must show as misread.
     class_db.add(images[0], (int(labels[0]) + 1) % 10, 0, 0.5, "s9")
     class_db.add(images[1], (int(labels[1]) + 1) % 10, 0, 0.5, "s9")
     all_labels = np.concatenate([labels, [(labels[0] + 1) % 10, (labels[1] + 1) % 10]])
-    predictions = Predictor(load_bundled_model()).probabilities(np.concatenate([images, images[:2]])).argmax(axis=1)
+    predictions = predictor.probabilities(np.concatenate([images, images[:2]])).argmax(axis=1)
     expected_correct = int((predictions == all_labels).sum())
 
     app = AppTest.from_file(CLASS_PAGE, default_timeout=120).run()
@@ -211,11 +209,11 @@ def test_draw_page_gives_the_drawing_with_the_label_tapped(class_db, draw_page_w
     assert len(class_db) == 1
 
 
-def clear_digit(digit):
+def clear_digit(digit, predictor):
     """The first MNIST test image of ``digit`` that the network reads confidently as that digit."""
     images, labels = load_test_set()
     candidates = np.flatnonzero(labels == digit)[:20]
-    probabilities = Predictor(load_bundled_model()).probabilities(images[candidates])
+    probabilities = predictor.probabilities(images[candidates])
     return images[candidates[int(np.argmax(probabilities[:, digit]))]]
 
 
@@ -261,14 +259,14 @@ def test_an_unsure_drawing_goes_in_only_after_the_student_confirms(class_db, dra
     assert not [m for m in app.markdown if "not sure this is a digit" in m.value]  # asked once
 
 
-def test_prompt_never_picks_the_label_and_another_label_is_asked_about_once(class_db, draw_page_with_a_drawing):
+def test_prompt_never_picks_the_label_and_another_label_is_asked_about_once(class_db, draw_page_with_a_drawing, predictor):
     """The lesson's bug: the prompt painted 3 solid blue while a clear 4 was drawn, and tapping it gave
     a 4 labelled 3 without a question."""
     images, labels = load_test_set()
     for digit in range(10):
         if digit != 3:
             class_db.add(images[int(np.flatnonzero(labels == digit)[0])], digit, digit, 0.9, "s")
-    app = draw_page_with_a_drawing(clear_digit(4)).run()
+    app = draw_page_with_a_drawing(clear_digit(4, predictor)).run()
     app.button(key="class-set-prompt").click().run()
     assert any("draw a **3** next" in m.value for m in app.markdown)
     assert {app.button(key=f"give-{digit}").proto.type for digit in range(10)} == {"secondary"}  # none stands out
@@ -286,13 +284,13 @@ def test_prompt_never_picks_the_label_and_another_label_is_asked_about_once(clas
     assert "already in the class set" in app.info[-1].value and len(class_db) == 10
 
 
-def test_the_per_student_limit_holds_across_reloads(class_db, draw_page_with_a_drawing, monkeypatch):
+def test_the_per_student_limit_holds_across_reloads(class_db, draw_page_with_a_drawing, monkeypatch, predictor):
     """A reload is a new session with the same visitor cookie: the database's count still applies."""
     import time
 
     jar = CookieJar(monkeypatch)
     class_db.set_digits_per_student(2)
-    seven, one = clear_digit(7), clear_digit(1)
+    seven, one = clear_digit(7, predictor), clear_digit(1, predictor)
     first_visit = jar.start(draw_page_with_a_drawing(seven))
     first_visit.button(key="give-7").click().run()
     assert "1 of your 2 this lesson" in first_visit.success[0].value

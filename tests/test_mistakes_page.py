@@ -6,8 +6,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mnist_cnn.data import load_test_set
-from mnist_cnn.model import load_bundled_model
-from mnist_cnn.predict import Predictor
 from support.app_server import save_screenshot, wait_for_app_idle
 from support.touch import PHONE, too_small_tap_targets
 from ui.mistakes import PAGE_SIZE
@@ -22,9 +20,9 @@ def count_text(app):
 
 
 @pytest.fixture(scope="module")
-def bundled_predictions():
+def bundled_predictions(predictor):
     images, labels = load_test_set()
-    return labels, Predictor(load_bundled_model()).probabilities(images).argmax(axis=1)
+    return labels, predictor.probabilities(images).argmax(axis=1)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 
 from mnist_cnn.cli import main
 from mnist_cnn.data import load_test_set
-from mnist_cnn.model import layer_table, load_bundled_model
+from mnist_cnn.model import layer_table
 from mnist_cnn.paths import BUNDLED_MODEL_PATH, TEST_SET_PATH
 from mnist_cnn.precomputed import (
     TEST_PROBABILITIES_PATH,
@@ -16,16 +16,15 @@ from mnist_cnn.precomputed import (
     shipped_test_probabilities,
     tutorial_layer_rows,
 )
-from mnist_cnn.predict import Predictor
 from mnist_cnn.presets import tutorial_network
 
 FLOAT16_STEP_AT_ONE = 2.0**-11  # rounding to float16 moves a probability in [0.5, 1) by at most half this
 
 
 @pytest.fixture(scope="module")
-def scored_now():
+def scored_now(predictor):
     images, _ = load_test_set()
-    return Predictor(load_bundled_model()).probabilities(images)
+    return predictor.probabilities(images)
 
 
 def test_shipped_probabilities_are_the_bundled_models(scored_now):

@@ -3,7 +3,7 @@ import pytest
 
 from classroom.run_manager import RunManager
 from mnist_cnn.data import load_test_set
-from mnist_cnn.model import build_model, load_bundled_model
+from mnist_cnn.model import build_model
 from mnist_cnn.predict import Predictor
 from mnist_cnn.prediction_wall import (
     CLASS_SAMPLE_SIZE,
@@ -25,9 +25,9 @@ def epoch_event(epoch=1):
                       samples_per_second=1000.0, elapsed_seconds=1.0)
 
 
-def test_the_wall_digits_follow_the_documented_rule():
+def test_the_wall_digits_follow_the_documented_rule(predictor):
     images, labels = load_test_set()
-    probabilities = Predictor(load_bundled_model()).probabilities(images)
+    probabilities = predictor.probabilities(images)
     true_class = probabilities[np.arange(len(labels)), labels]
     assert choose_wall_indices(labels, true_class) == WALL_INDICES
     assert len(WALL_INDICES) == 24 and len(set(WALL_INDICES)) == 24
