@@ -911,8 +911,8 @@ async def train_in_turn(url, rooms, epochs, leaks, log, delay=3.0):
 
 
 async def watch_run_folders(runs, rooms, leaks, stop_at, timeline, started):
-    """Each room's run folders as they appear (their names are markers for the leak check) and when each run
-    reported its first epoch and its end."""
+    """Each room's run folders as they appear (their names are markers for the leak check), when each run
+    wrote its first metrics.json (loading or training) and when it ended."""
     from classroom.run_store import ROOMS_FOLDER
     from mnist_cnn.run_folder import ACTIVE_STATES
 
@@ -923,9 +923,9 @@ async def watch_run_folders(runs, rooms, leaks, stop_at, timeline, started):
                 now = round(time.perf_counter() - started, 1)
                 if run_dir.name not in timeline:
                     leaks.add(room.code, "run folder", run_dir.name)
-                    timeline[run_dir.name] = {"room": room.code, "folder_s": now, "first_epoch_s": None, "ended_s": None}
+                    timeline[run_dir.name] = {"room": room.code, "folder_s": now, "metrics_s": None, "ended_s": None}
                 state, run = run_state(run_dir), timeline[run_dir.name]
-                run["first_epoch_s"] = run["first_epoch_s"] or (now if state else None)
+                run["metrics_s"] = run["metrics_s"] or (now if state else None)
                 run["ended_s"] = run["ended_s"] or (now if state and state not in ACTIVE_STATES else None)
                 run["state"] = state
         await asyncio.sleep(0.5)
