@@ -971,9 +971,13 @@ async def rooms_window(server_pids, rooms, args, recording, drawings, runs):
     tasks += [train_in_turn(args.url, rooms, args.epochs, leaks, teachers),
               watch_run_folders(runs, rooms, leaks, stop_at, timeline, started)]
     cpu_before, client_cpu_before, memory = servers_cpu_seconds(server_pids), time.process_time(), PeakMemory(server_pids)
+    profile = Path(args.profile) / f"server-rooms-{len(rooms)}x{args.students}.txt" if getattr(args, "profile", "") else None
+    profiler = start_profiler(server_pids[0], profile) if profile else None
     await asyncio.gather(*tasks)
     wall = time.perf_counter() - started
     rss_peak = await memory.stop()
+    if profiler:
+        stop_profiler(profiler)
     per_room = []
     for room in rooms:
         figures = {"room": room.code, "trains": room.trains, **class_figures(room.results, wall),
@@ -993,6 +997,7 @@ async def rooms_window(server_pids, rooms, args, recording, drawings, runs):
         "load_generator_cores_used": round((time.process_time() - client_cpu_before) / wall, 2),
         "server_rss_peak_mb": round(rss_peak),
         "window_s": round(wall, 1),
+        **({"profile": {"file": str(profile), **profile_summary(profile)}} if profile else {}),
     }
 
 
@@ -1160,6 +1165,7 @@ def main():
     roomer.add_argument("--think-max", type=float, default=20)
     roomer.add_argument("--drawing-pool", type=int, default=400)
     roomer.add_argument("--seed", type=int, default=0)
+    roomer.add_argument("--profile", default="", help="folder for a py-spy profile of the server during the window (root)")
     soaker = commands.add_parser("soak", help="a class drawing for half an hour while the teacher trains three runs")
     soaker.add_argument("--students", type=int, default=30)
     soaker.add_argument("--minutes", type=float, default=30)
