@@ -830,6 +830,14 @@ class LeakCheck:
     def count(self, room=None):
         return sum(room is None or hit["room"] == room for hit in self.hits)
 
+    def markers(self):
+        """What the check looked for: how many markers of each kind (join codes included), and how many two rooms shared."""
+        kinds = {"join code": len(self.codes)}
+        for owner, kind in self._owners.values():
+            label = kind if owner else f"{kind}, in two rooms by chance"
+            kinds[label] = kinds.get(label, 0) + 1
+        return kinds
+
 
 class SpectatorBytes:
     """What spectators of the Train page receive on the wire (compressed WebSocket frames, as
@@ -991,7 +999,7 @@ async def rooms_window(server_pids, rooms, args, recording, drawings, runs):
     return per_room, {
         **overall,
         "spectator_kB_per_s": spectators.summary(),
-        "leaks": leaks.count(), "leak_examples": leaks.hits[:20],
+        "leaks": leaks.count(), "leak_examples": leaks.hits[:20], "leak_markers": leaks.markers(),
         "teachers": teachers, "runs": timeline,
         "server_cores_used": round((servers_cpu_seconds(server_pids) - cpu_before) / wall, 2),
         "load_generator_cores_used": round((time.process_time() - client_cpu_before) / wall, 2),
