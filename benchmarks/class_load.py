@@ -860,10 +860,10 @@ class SpectatorBytes:
 
         client._listeners.append(listen)
 
-    def summary(self):
-        """kB/s per spectator (median and max over spectators) while training and while not."""
+    def summary(*meters):
+        """kB/s per spectator of these meters (median and max over spectators) while training and while not."""
         rates = {True: [], False: []}
-        for samples in self.samples:
+        for samples in (samples for meter in meters for samples in meter.samples):
             for training in rates:
                 spans = [(after[0] - before[0], after[1] - before[1]) for before, after in zip(samples, samples[1:], strict=False)
                          if before[2] == after[2] == training]
@@ -974,10 +974,12 @@ async def rooms_window(server_pids, rooms, args, recording, drawings, runs):
     started = time.perf_counter()
     stop_at = started + args.seconds
     teachers, timeline = [], {}
+    # Every room's class, the training rooms' teachers in turn, and the run folders (markers for the leak check).
     tasks = [task for number, room in enumerate(rooms)
              for task in room_students(room, number, args, leaks, meters[room.code], recording, drawings, stop_at)]
     tasks += [train_in_turn(args.url, rooms, args.epochs, leaks, teachers),
               watch_run_folders(runs, rooms, leaks, stop_at, timeline, started)]
+    # The server's CPU and memory (and a profile) over the window.
     cpu_before, client_cpu_before, memory = servers_cpu_seconds(server_pids), time.process_time(), PeakMemory(server_pids)
     profile = Path(args.profile) / f"server-rooms-{len(rooms)}x{args.students}.txt" if getattr(args, "profile", "") else None
     profiler = start_profiler(server_pids[0], profile) if profile else None
@@ -986,6 +988,7 @@ async def rooms_window(server_pids, rooms, args, recording, drawings, runs):
     rss_peak = await memory.stop()
     if profiler:
         stop_profiler(profiler)
+    # Figures per room, then over every room.
     per_room = []
     for room in rooms:
         figures = {"room": room.code, "trains": room.trains, **class_figures(room.results, wall),
@@ -994,11 +997,9 @@ async def rooms_window(server_pids, rooms, args, recording, drawings, runs):
         per_room.append(figures)
         print(json.dumps(figures), file=sys.stderr, flush=True)
     overall = class_figures([record for room in rooms for record in room.results], wall)
-    spectators = SpectatorBytes()
-    spectators.samples = [samples for meter in meters.values() for samples in meter.samples]
     return per_room, {
         **overall,
-        "spectator_kB_per_s": spectators.summary(),
+        "spectator_kB_per_s": SpectatorBytes.summary(*meters.values()),
         "leaks": leaks.count(), "leak_examples": leaks.hits[:20], "leak_markers": leaks.markers(),
         "teachers": teachers, "runs": timeline,
         "server_cores_used": round((servers_cpu_seconds(server_pids) - cpu_before) / wall, 2),
@@ -1017,6 +1018,7 @@ async def run_rooms(args):
         server, args.url = start_streamlit({"MNIST_CNN_RUNS": str(runs), "MNIST_CNN_CLASS_DB_URL": database_url}, timeout=180)
         report = {"rooms": args.rooms, "students_per_room": args.students, "load_average_before": load_average()}
         try:
+            # A drawing recorded in chromium, each page's first run, then the rooms, made on the server's database.
             recording = load_recording(await recorded_drawing(args.url))  # also loads the model, as a first visit does
             for page in (TRAIN_PAGE, CLASS_PATH):
                 await open_page_once(args.url, page)  # each page's first run after a server start is not the class's
