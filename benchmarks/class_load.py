@@ -5,6 +5,7 @@
         [--scenario draw|spectate|mix] [--students 10,30,60] [--seconds 90] [--quiet-seconds 40] \\
         [--server-cpus 0] [--browsers 1] [--no-training]
     MNIST_NPZ=... python benchmarks/class_load.py soak [--students 30] [--minutes 30] [--runs 3]
+    MNIST_NPZ=... python benchmarks/class_load.py rooms [--rooms 3] [--students 30] [--seconds 90] [--training-rooms 2] [--epochs 1]
 
 ``record`` opens the Draw page in real chromium, draws a 1, clears the canvas with the page's Clear
 button, and saves every ``BackMsg`` the browser sent (Playwright's WebSocket frames) in ``benchmarks/recordings/draw.json``.
@@ -27,6 +28,18 @@ each its own Streamlit session, do the scenario:
 check that the light clients measure what a browser sees: both give the time from the WebSocket
 frame carrying a drawing to the frame carrying its answer.
 
+``rooms``: several classes on one server, each in a class room of its own (created on the server's
+database as "Start a class" does; each client carries its room's cookie, the teachers their room
+teacher's token too). In every room a third of ``--students`` draw, a third watch the Train page and a
+third vote in the room's quiz, run by the room's teacher; the teachers of ``--training-rooms`` rooms
+start a run each on the Train page, one after the other, so that each next one waits in the server's
+queue (its page must say "Queued: your run starts after 1 other"). Every ForwardMsg every client
+receives is scanned for what belongs to another room (join codes, run folder names, quiz digits): a
+hit is a leak, printed. Prints JSON per room and overall: each action's median/p95/p99 (drawing,
+refreshing the Train page, voting and refreshing the quiz, the quiz's reveal), errors, dropped
+sessions, leaks, the bytes a second a spectator receives while its room's run trains, the server's
+CPU and peak memory.
+
 Prints JSON per class size: latency median/p95/p99 (drawing: to its answer; spectating: fragment
 refresh), answers right, errors and dropped sessions, server CPU (cores) and memory (peak RSS),
 training samples/s against the quiet window, and the capacity: the largest size with p95 under 1 s
@@ -36,6 +49,7 @@ position on the page, so pages can change their layout.
 import argparse
 import asyncio
 import base64
+import dataclasses
 import json
 import math
 import os
@@ -65,9 +79,10 @@ from support.streamlit_client import (  # noqa: E402
     StreamlitClient,
     answer_in,
     canvas_value,
+    element_text,
     widget_key,
 )
-from ui.quiz import REFRESH_SECONDS  # noqa: E402
+from ui.quiz import CLASS_PATH, REFRESH_SECONDS  # noqa: E402
 
 RECORDING = PROJECT_DIR / "benchmarks" / "recordings" / "draw.json"
 CANVAS_COMPONENT = "streamlit_drawable_canvas"  # part of the canvas component's name
@@ -189,6 +204,18 @@ async def record_drawing(browser, url):
     }
 
 
+async def recorded_drawing(url):
+    """:func:`record_drawing` in a chromium of its own, closed afterwards."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            return await record_drawing(browser, url)
+        finally:
+            await browser.close()
+
+
 def clearing_messages(after_drawing, canvas_ids):
     """The reruns a browser sends to clear the canvas: the Clear button's, up to the canvas's own empty state.
 
@@ -221,6 +248,23 @@ def load_recording(recording=None):
 # ---------------------------------------------------------------- the students
 
 
+@dataclasses.dataclass(frozen=True)
+class Visitor:
+    """Who a protocol client is: the cookies its browser carries (its class room, a teacher's token) and
+    the watchers its messages go to (each ``watch(client)`` adds a listener), e.g. the leak check."""
+
+    cookies: dict | None = None
+    watchers: tuple = ()
+
+    async def connect(self, client):
+        await client.connect(cookies=self.cookies)
+        for watch in self.watchers:
+            watch(client)
+
+
+ANYONE = Visitor()  # no cookies, nothing watching: a visitor of the open studio
+
+
 def student_drawings(count, seed):
     """``count`` (canvas PNG data URL, label) pairs: MNIST test digits placed and sized at random,
     light ink on the Draw page's black canvas."""
@@ -237,14 +281,14 @@ def student_drawings(count, seed):
     return drawings
 
 
-async def drawing_student(url, recording, drawings, stop_at, think, results):
+async def drawing_student(url, recording, drawings, stop_at, think, results, visitor=ANYONE):
     """A student on the Draw page: a drawing every ``think`` seconds (a (low, high) range) until ``stop_at``."""
     record = {"role": "draw", "latencies": [], "answered_at": [], "answers": [], "expected": [], "drawn": [], "open_s": None, "error": None}
     results.append(record)
     client = StreamlitClient(url)
     canvas_key = recording["canvas_key"]
     try:
-        await client.connect()
+        await visitor.connect(client)
         record["open_s"] = await client.open_page(DRAW_PAGE)
         if canvas_key not in client.widget_ids:  # the page renamed its canvas: find it by its component
             canvas_key = next((widget_key(i) for n, i in client.components.items() if CANVAS_COMPONENT in n), canvas_key)
@@ -277,13 +321,13 @@ async def drawing_student(url, recording, drawings, stop_at, think, results):
         await client.close()
 
 
-async def spectating_student(url, stop_at, results):
+async def spectating_student(url, stop_at, results, visitor=ANYONE):
     """A student watching the Train page: reruns its live fragments as often as the server asks."""
     record = {"role": "spectate", "latencies": [], "answers": [], "expected": [], "open_s": None, "error": None}
     results.append(record)
     client = StreamlitClient(url)
     try:
-        await client.connect()
+        await visitor.connect(client)
         record["open_s"] = await client.open_page(TRAIN_PAGE)
         await asyncio.sleep(random.uniform(0, 1))
         while time.perf_counter() < stop_at:
@@ -303,23 +347,25 @@ async def spectating_student(url, stop_at, results):
         await client.close()
 
 
-async def quiz_class(url, size, stop_at, pid, results, vote_seconds=None):
-    """``size`` students on the Class page and a teacher running quiz rounds until ``stop_at``."""
+async def quiz_class(url, size, stop_at, pid, results, vote_seconds=None, teacher=ANYONE, student=ANYONE):
+    """``size`` students on the Class page and a teacher running quiz rounds until ``stop_at``; ``teacher`` and
+    ``student``: who they are (in a class room, only its teacher runs the quiz)."""
     from benchmarks.quiz_reveal import VOTE_SECONDS, click, one_round, open_class
 
     record = {"role": "quiz", "students": size, "latencies": [], "answers": [], "expected": [], "votes_counted": [],
-              "missed": 0, "open_s": None, "error": None}
+              "missed": 0, "open_s": None, "error": None, "actions": {"vote": [], "refresh": []}}
     results.append(record)
     clients = []
     try:
-        teacher = await open_class(url)
-        clients.append(teacher)
-        await click(teacher, "quiz-next-button")  # the first round makes this session the quiz's host
+        host = await open_class(url, teacher)
+        clients.append(host)
+        await click(host, "quiz-next-button")  # the first round makes this session the quiz's host
         opened = time.perf_counter()
-        clients += await asyncio.gather(*(open_class(url) for _ in range(size)))
+        clients += await asyncio.gather(*(open_class(url, student) for _ in range(size)))
         record["open_s"] = time.perf_counter() - opened  # the whole class opening the page at once
         while not record["votes_counted"] or time.perf_counter() < stop_at:  # at least one round
-            latencies, missing, votes, _ = await one_round(teacher, clients[1:], REFRESH_SECONDS, pid, vote_seconds or VOTE_SECONDS)
+            latencies, missing, votes, _ = await one_round(host, clients[1:], REFRESH_SECONDS, pid, vote_seconds or VOTE_SECONDS,
+                                                           record["actions"])
             record["latencies"] += latencies
             record["missed"] += missing
             record["votes_counted"].append(votes)
@@ -406,6 +452,25 @@ def memory_mb(pid, field):
         if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return None
+
+
+class PeakMemory:
+    """The server processes' resident memory together, sampled twice a second from creation to ``stop()``."""
+
+    def __init__(self, pids):
+        self.pids, self.peak_mb = pids, 0.0
+        self._task = asyncio.create_task(self._sample())
+
+    async def _sample(self):
+        while True:
+            self.peak_mb = max(self.peak_mb, sum(memory_mb(pid, "VmRSS") or 0 for pid in self.pids))
+            await asyncio.sleep(0.5)
+
+    async def stop(self):
+        """The peak, in MB."""
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        return self.peak_mb
 
 
 def start_profiler(pid, path):
@@ -504,17 +569,21 @@ async def start_teacher_run(browser, url, epochs=None):
     await page.close()
 
 
+def run_state(run_dir):
+    """A run folder's status in its metrics.json; None before its first epoch's end or while it is written."""
+    from mnist_cnn.run_folder import METRICS_FILE
+
+    try:
+        return json.loads((Path(run_dir) / METRICS_FILE).read_text())["status"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def training_active(runs):
     """Whether a run is under way in ``runs`` (a run folder gets its metrics.json at its first epoch's end)."""
-    from mnist_cnn.run_folder import ACTIVE_STATES, METRICS_FILE
+    from mnist_cnn.run_folder import ACTIVE_STATES
 
-    for run_dir in Path(runs).iterdir():
-        try:
-            if not (run_dir / METRICS_FILE).exists() or json.loads((run_dir / METRICS_FILE).read_text())["status"] in ACTIVE_STATES:
-                return True
-        except (OSError, ValueError, KeyError):
-            return True  # being written: a run is there
-    return False
+    return any(run_state(run_dir) in (None, *ACTIVE_STATES) for run_dir in Path(runs).iterdir())
 
 
 # ---------------------------------------------------------------- one class, and the sweep
@@ -522,6 +591,17 @@ def training_active(runs):
 
 def percentile(values, q):
     return round(float(np.percentile(values, q)), 3) if len(values) else None
+
+
+def latency_summary(latencies):
+    """How many, median, p95, p99 and max of a list of seconds."""
+    return {
+        "events": len(latencies),
+        "median_s": percentile(latencies, 50),
+        "p95_s": percentile(latencies, 95),
+        "p99_s": percentile(latencies, 99),
+        "max_s": round(max(latencies), 3) if latencies else None,
+    }
 
 
 def class_figures(results, wall):
@@ -534,11 +614,7 @@ def class_figures(results, wall):
         answered = [(a, e) for r in records for a, e in zip(r["answers"], r["expected"], strict=False)]
         by_role[role] = {
             "sessions": len(records),
-            "events": len(latencies),
-            "median_s": percentile(latencies, 50),
-            "p95_s": percentile(latencies, 95),
-            "p99_s": percentile(latencies, 99),
-            "max_s": round(max(latencies), 3) if latencies else None,
+            **latency_summary(latencies),
             "open_page_median_s": percentile([r["open_s"] for r in records if r["open_s"] is not None], 50),
             "errors": [r["error"] for r in records if r["error"]],
             "dropped_sessions": sum(bool(r.get("dropped")) for r in records),
@@ -547,6 +623,8 @@ def class_figures(results, wall):
             by_role[role].update(sessions=sum(r["students"] for r in records), rounds=sum(len(r["votes_counted"]) for r in records),
                                  votes_counted_per_round=[v for r in records for v in r["votes_counted"]],
                                  reveals_missed=sum(r["missed"] for r in records))
+            for action in ("vote", "refresh"):  # what a student's phone does besides seeing the reveal
+                by_role[role][action] = latency_summary([v for r in records for v in r["actions"][action]])
             by_role[role]["dropped_sessions"] = sum(r["dropped"] for r in records)
         elif role != "spectate":
             by_role[role]["answers_right"] = sum(a == e for a, e in answered)
@@ -581,19 +659,12 @@ async def one_class(urls, args, size, recording, browser, drawings, runs):
         else:
             tasks.append(spectating_student(urls[index % len(urls)], stop_at, results))
     tasks += [browser_student(session, i, stop_at, think, results) for i, session in enumerate(opened)]
-    cpu_before, rss_peak, client_cpu_before = servers_cpu_seconds(args.server_pids), 0.0, time.process_time()
-
-    async def sample_memory():
-        nonlocal rss_peak
-        while True:  # every server process together
-            rss_peak = max(rss_peak, sum(memory_mb(pid, "VmRSS") or 0 for pid in args.server_pids))
-            await asyncio.sleep(0.5)
-
-    sampler = asyncio.create_task(sample_memory())
+    cpu_before, client_cpu_before = servers_cpu_seconds(args.server_pids), time.process_time()
+    memory = PeakMemory(args.server_pids)
     profile = Path(args.profile) / f"server-{args.scenario}-{size}.txt" if args.profile else None
     profiler = start_profiler(server_pid, profile) if profile else None
     await asyncio.gather(*tasks)
-    sampler.cancel()
+    rss_peak = await memory.stop()
     if profiler:
         stop_profiler(profiler)
     wall = time.perf_counter() - class_started
@@ -683,6 +754,294 @@ async def run(args):
     return report
 
 
+# ---------------------------------------------------------------- class rooms: several classes on one server
+
+
+@dataclasses.dataclass
+class ClassRoom:
+    """One class room of the ``rooms`` scenario: its join code, its teacher's token, whether its teacher trains,
+    and its students' records."""
+
+    code: str
+    teacher_token: str
+    trains: bool
+    results: list = dataclasses.field(default_factory=list)
+
+    def visitor(self, *watchers, teacher=False):
+        """A browser in this room, as its cookies say (with the room teacher's token for its teacher)."""
+        from ui.identity import ROOM_COOKIE, ROOM_TEACHER_COOKIE
+
+        cookies = {ROOM_COOKIE: self.code, **({ROOM_TEACHER_COOKIE: self.teacher_token} if teacher else {})}
+        return Visitor(cookies, watchers)
+
+
+def open_rooms(database_url, count, training):
+    """``count`` rooms created on the server's database as "Start a class" does, each by a teacher of its own;
+    the first ``training`` of them train."""
+    from classroom.class_set import ClassSet
+    from classroom.rooms import Rooms
+
+    rooms = Rooms(ClassSet(database_url))
+    made = [rooms.create(f"class-load-teacher-{index}") for index in range(count)]
+    return [ClassRoom(room.code, rooms.issue_room_teacher_token(room), index < training) for index, room in enumerate(made)]
+
+
+QUIZ_DIGIT = re.compile(rb'class="quiz-digit-image" src="(data:image/png;base64,[A-Za-z0-9+/=]+)"')
+
+
+class LeakCheck:
+    """Every ForwardMsg a room's clients receive, scanned for what belongs to another room: its join code (a
+    word of its own), its run folders' names, its quiz digits (as its teacher was shown them). A hit is a
+    leak: counted and printed. A quiz digit two rooms' quizzes drew by chance belongs to neither."""
+
+    def __init__(self, codes):
+        self.codes, self.hits = list(codes), []
+        self._owners = {}  # marker (bytes) -> (room, kind); room None when two rooms have it
+        self._foreign = {}  # room -> [(marker, owner, kind)] of the other rooms, made again when a marker comes
+
+    def add(self, room, kind, marker):
+        marker = marker.encode() if isinstance(marker, str) else marker
+        owner, _ = self._owners.get(marker, (room, kind))
+        self._owners[marker] = (room if owner == room else None, kind)
+        self._foreign.clear()
+
+    def watch(self, room, who):
+        """A watcher (see :class:`Visitor`) that scans what a client of ``room`` (``who``: its role) receives."""
+        others = [re.escape(code.encode()) for code in self.codes if code != room]
+        codes = re.compile(rb"(?<![A-Za-z0-9])(" + b"|".join(others) + rb")(?![A-Za-z0-9])") if others else None
+        return lambda client: client._listeners.append(lambda _message, _at: self.scan(client.last_frame, room, who, codes))
+
+    def quiz_digits(self, room):
+        """A watcher for a room's teacher: the quiz digits it is shown are the room's."""
+        def watch(client):
+            client._listeners.append(lambda _message, _at: [self.add(room, "quiz digit", m) for m in QUIZ_DIGIT.findall(client.last_frame)])
+        return watch
+
+    def scan(self, frame, room, who, codes):
+        hits = [(match.group(1), match.group(1).decode(), "join code") for match in codes.finditer(frame)] if codes else []
+        if room not in self._foreign:
+            self._foreign[room] = [(m, owner, kind) for m, (owner, kind) in self._owners.items() if owner not in (room, None)]
+        hits += [(m, owner, kind) for m, owner, kind in self._foreign[room] if m in frame]
+        for marker, owner, kind in hits:
+            hit = {"room": room, "client": who, "saw": kind, "of_room": owner, "marker": marker[:48].decode(errors="replace")}
+            self.hits.append(hit)
+            print(f"LEAK: {json.dumps(hit)}", file=sys.stderr, flush=True)
+
+    def count(self, room=None):
+        return sum(room is None or hit["room"] == room for hit in self.hits)
+
+    def markers(self):
+        """What the check looked for: how many markers of each kind (join codes included), and how many two rooms shared."""
+        kinds = {"join code": len(self.codes)}
+        for owner, kind in self._owners.values():
+            label = kind if owner else f"{kind}, in two rooms by chance"
+            kinds[label] = kinds.get(label, 0) + 1
+        return kinds
+
+
+class SpectatorBytes:
+    """What spectators of the Train page receive on the wire (compressed WebSocket frames, as
+    ``benchmarks/spectator_bytes.py`` counts them), while their room's run trains and while it does not:
+    the connection's byte count at each status line the page shows."""
+
+    def __init__(self):
+        self.samples = []  # per spectator: (time, bytes received so far, whether the status line says it trains)
+
+    def watch(self, client):
+        samples = []
+        self.samples.append(samples)
+
+        def listen(message, received_at):
+            if message.WhichOneof("type") != "delta" or message.delta.WhichOneof("type") != "new_element":
+                return
+            status, text = client.block_paths.get("train-status"), element_text(message.delta.new_element)
+            if status and text.startswith("**") and tuple(message.metadata.delta_path[: len(status)]) == status:
+                samples.append((received_at, client.wire_bytes, "Training epoch" in text))  # the status line, in bold
+
+        client._listeners.append(listen)
+
+    def summary(*meters):
+        """kB/s per spectator of these meters (median and max over spectators) while training and while not."""
+        rates = {True: [], False: []}
+        for samples in (samples for meter in meters for samples in meter.samples):
+            for training in rates:
+                spans = [(after[0] - before[0], after[1] - before[1]) for before, after in zip(samples, samples[1:], strict=False)
+                         if before[2] == after[2] == training]
+                seconds = sum(s for s, _ in spans)
+                if seconds >= 5:  # a few refreshes at least
+                    rates[training].append(sum(b for _, b in spans) / seconds / 1000)
+        return {("while_training" if training else "not_training"): {
+            "spectators": len(values), "median": round(float(np.median(values)), 2) if values else None,
+            "max": round(max(values), 2) if values else None} for training, values in rates.items()}
+
+
+async def teacher_starts_run(url, visitor, epochs, expect, timeout=300):
+    """A room's teacher (a protocol client) opens the Train page, sets the epochs, presses Start training and
+    refreshes the page's live part, as a browser does, until the page shows ``expect``; returns (seconds from
+    the click, the text shown)."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    client = StreamlitClient(url)
+    try:
+        await visitor.connect(client)
+        await client.open_page(TRAIN_PAGE)
+        epochs_key = next(key for key in client.widget_ids if key.startswith("epochs-"))
+        start = [WidgetState(id=client.widget_ids[epochs_key], int_value=epochs),
+                 WidgetState(id=client.buttons["Start training"], trigger_value=True)]
+        shown = client.text_seen(expect)
+        clicked = await client.send_rerun(widgets=start)
+        await client.wait_for_run()
+        while not shown.done():
+            if time.perf_counter() - clicked > timeout:
+                raise ProtocolError(f"the Train page did not show {expect!r} within {timeout} s")
+            for fragment_id in list(client.auto_reruns):
+                await client.send_rerun(fragment_id=fragment_id)
+                await client.wait_for_run()
+            await asyncio.wait({shown}, timeout=min(client.auto_reruns.values(), default=1.0))
+        return round(time.perf_counter() - clicked, 2), shown.result()
+    finally:
+        await client.close()
+
+
+async def train_in_turn(url, rooms, epochs, leaks, log, delay=3.0):
+    """The training rooms' teachers start a run each, one after the other, ``delay`` seconds into the window:
+    the first trains, each next one waits in the queue behind the ones before (its page says so)."""
+    await asyncio.sleep(delay)
+    for position, room in enumerate(room for room in rooms if room.trains):
+        expect = "Training epoch" if position == 0 else f"Queued: your run starts after {position} other"
+        entry = {"room": room.code, "expected": expect}
+        log.append(entry)
+        try:
+            entry["seen_after_s"], entry["shown"] = await teacher_starts_run(
+                url, room.visitor(leaks.watch(room.code, "teacher"), teacher=True), epochs, expect)
+        except Exception as error:  # noqa: BLE001 - counted, not fatal
+            entry["error"] = f"{type(error).__name__}: {error}"
+
+
+async def watch_run_folders(runs, rooms, leaks, stop_at, timeline, started):
+    """Each room's run folders as they appear (their names are markers for the leak check), when each run
+    wrote its first metrics.json (loading or training) and when it ended."""
+    from classroom.run_store import ROOMS_FOLDER
+    from mnist_cnn.run_folder import ACTIVE_STATES
+
+    while time.perf_counter() < stop_at:
+        for room in rooms:
+            folder = Path(runs) / ROOMS_FOLDER / room.code
+            for run_dir in sorted(folder.iterdir()) if folder.is_dir() else ():
+                now = round(time.perf_counter() - started, 1)
+                if run_dir.name not in timeline:
+                    leaks.add(room.code, "run folder", run_dir.name)
+                    timeline[run_dir.name] = {"room": room.code, "folder_s": now, "metrics_s": None, "ended_s": None}
+                state, run = run_state(run_dir), timeline[run_dir.name]
+                run["metrics_s"] = run["metrics_s"] or (now if state else None)
+                run["ended_s"] = run["ended_s"] or (now if state and state not in ACTIVE_STATES else None)
+                run["state"] = state
+        await asyncio.sleep(0.5)
+
+
+def room_students(room, number, args, leaks, meter, recording, drawings, stop_at):
+    """The tasks of one room's class: a third drawing, a third watching the Train page, a third in the quiz
+    that the room's teacher runs."""
+    url, think, students = args.url, (args.think_min, args.think_max), args.students
+    roles = [("draw", "spectate", "quiz")[index % 3] for index in range(students)]
+    tasks = [drawing_student(url, recording, own_drawings(drawings, number * students + index), stop_at, think,
+                             room.results, room.visitor(leaks.watch(room.code, role)))
+             for index, role in enumerate(roles) if role == "draw"]
+    tasks += [spectating_student(url, stop_at, room.results, room.visitor(leaks.watch(room.code, role), meter.watch))
+              for role in roles if role == "spectate"]
+    if "quiz" in roles:
+        teacher = room.visitor(leaks.watch(room.code, "teacher"), leaks.quiz_digits(room.code), teacher=True)
+        tasks.append(quiz_class(url, roles.count("quiz"), stop_at, None, room.results, teacher=teacher,
+                                student=room.visitor(leaks.watch(room.code, "quiz"))))
+    return tasks
+
+
+def room_passes(figures, quiz_target=TARGET_P95_S + REFRESH_SECONDS):
+    """Each action's p95 within the target (a quiz's reveal: that plus the screen's once-a-second refresh), no
+    errors or dropped sessions."""
+    p95s = [figures.get(role, {}).get("p95_s") for role in ("draw", "spectate")]
+    p95s += [figures.get("quiz", {}).get(action, {}).get("p95_s") for action in ("vote", "refresh")]
+    reveal = figures.get("quiz", {}).get("p95_s")
+    return (all(p is None or p < TARGET_P95_S for p in p95s) and (reveal is None or reveal < quiz_target)
+            and not any(figures[role]["errors"] or figures[role]["dropped_sessions"] for role in ROLES if role in figures))
+
+
+async def rooms_window(server_pids, rooms, args, recording, drawings, runs):
+    """Every room's class at once for ``args.seconds`` while the training rooms' teachers train in turn; the
+    server's CPU and memory from ``server_pids`` (none: not measured)."""
+    leaks = LeakCheck([room.code for room in rooms])
+    meters = {room.code: SpectatorBytes() for room in rooms}
+    started = time.perf_counter()
+    stop_at = started + args.seconds
+    teachers, timeline = [], {}
+    # Every room's class, the training rooms' teachers in turn, and the run folders (markers for the leak check).
+    tasks = [task for number, room in enumerate(rooms)
+             for task in room_students(room, number, args, leaks, meters[room.code], recording, drawings, stop_at)]
+    tasks += [train_in_turn(args.url, rooms, args.epochs, leaks, teachers),
+              watch_run_folders(runs, rooms, leaks, stop_at, timeline, started)]
+    # The server's CPU and memory (and a profile) over the window.
+    cpu_before, client_cpu_before, memory = servers_cpu_seconds(server_pids), time.process_time(), PeakMemory(server_pids)
+    profile = Path(args.profile) / f"server-rooms-{len(rooms)}x{args.students}.txt" if getattr(args, "profile", "") else None
+    profiler = start_profiler(server_pids[0], profile) if profile else None
+    await asyncio.gather(*tasks)
+    wall = time.perf_counter() - started
+    rss_peak = await memory.stop()
+    if profiler:
+        stop_profiler(profiler)
+    # Figures per room, then over every room.
+    per_room = []
+    for room in rooms:
+        figures = {"room": room.code, "trains": room.trains, **class_figures(room.results, wall),
+                   "spectator_kB_per_s": meters[room.code].summary(), "leaks": leaks.count(room.code)}
+        figures["passes"] = room_passes(figures) and not figures["leaks"]
+        per_room.append(figures)
+        print(json.dumps(figures), file=sys.stderr, flush=True)
+    overall = class_figures([record for room in rooms for record in room.results], wall)
+    return per_room, {
+        **overall,
+        "spectator_kB_per_s": SpectatorBytes.summary(*meters.values()),
+        "leaks": leaks.count(), "leak_examples": leaks.hits[:20], "leak_markers": leaks.markers(),
+        "teachers": teachers, "runs": timeline,
+        "server_cores_used": round((servers_cpu_seconds(server_pids) - cpu_before) / wall, 2),
+        "load_generator_cores_used": round((time.process_time() - client_cpu_before) / wall, 2),
+        "server_rss_peak_mb": round(rss_peak),
+        "window_s": round(wall, 1),
+        **({"profile": {"file": str(profile), **profile_summary(profile)}} if profile else {}),
+    }
+
+
+async def run_rooms(args):
+    """``args.rooms`` class rooms of ``args.students`` on one server (see the module's docstring)."""
+    drawings = student_drawings(args.drawing_pool, seed=args.seed)
+    with tempfile.TemporaryDirectory() as workspace:
+        runs, database_url = Path(workspace) / "runs", f"sqlite:///{workspace}/studio.sqlite"
+        server, args.url = start_streamlit({"MNIST_CNN_RUNS": str(runs), "MNIST_CNN_CLASS_DB_URL": database_url}, timeout=180)
+        report = {"rooms": args.rooms, "students_per_room": args.students, "load_average_before": load_average()}
+        try:
+            # A drawing recorded in chromium, each page's first run, then the rooms, made on the server's database.
+            recording = load_recording(await recorded_drawing(args.url))  # also loads the model, as a first visit does
+            for page in (TRAIN_PAGE, CLASS_PATH):
+                await open_page_once(args.url, page)  # each page's first run after a server start is not the class's
+            classes = open_rooms(database_url, args.rooms, min(args.training_rooms, args.rooms))
+            report["per_room"], report["overall"] = await rooms_window([server.pid], classes, args, recording, drawings, runs)
+            report["overall"]["server_peak_rss_mb_since_start"] = round(memory_mb(server.pid, "VmHWM"))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    from benchmarks.spectator_bytes import TARGET_KB_PER_S
+
+    overall, teachers = report["overall"], report["overall"]["teachers"]
+    report["passes"] = {
+        "p95_every_action": all(room_passes(room) for room in report["per_room"]) and room_passes(overall),
+        "no_leak": overall["leaks"] == 0,
+        "memory_within_mb": overall["server_peak_rss_mb_since_start"] <= args.memory_mb,
+        "spectator_within_kB_per_s": (overall["spectator_kB_per_s"]["while_training"]["max"] or 0) <= TARGET_KB_PER_S,
+        "second_run_queued": len(teachers) >= 2 and all("shown" in teacher for teacher in teachers),
+    }
+    report["load_average_after"] = load_average()
+    return report
+
+
 def runs_left_behind(runs):
     """What a class leaves in the runs folder: each run's state and files, and anything that is not a finished run."""
     from classroom.runs import read_saved_run
@@ -767,15 +1126,10 @@ async def soak(args):
 
 
 async def record(args):
-    from playwright.async_api import async_playwright
-
     with tempfile.TemporaryDirectory() as runs:
         server, url = start_streamlit({"MNIST_CNN_RUNS": runs}, timeout=180)
         try:
-            async with async_playwright() as playwright:
-                browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                recording = await record_drawing(browser, url)
-                await browser.close()
+            recording = await recorded_drawing(url)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -810,6 +1164,18 @@ def main():
         "deep-linked to /Draw while the pages lived in pages/",
     )
     runner.add_argument("--profile", default="", help="folder for a py-spy profile of the server in each class window (root)")
+    roomer = commands.add_parser("rooms", help="several class rooms on one server, two of them training in turn")
+    roomer.add_argument("--rooms", type=int, default=3)
+    roomer.add_argument("--students", type=int, default=30, help="students per room: a third drawing, spectating, in the quiz")
+    roomer.add_argument("--seconds", type=float, default=90, help="length of the window in which every room works")
+    roomer.add_argument("--training-rooms", type=int, default=2, help="rooms whose teacher starts a run, one after the other")
+    roomer.add_argument("--epochs", type=int, default=1, help="epochs of each teacher's run (the full training set)")
+    roomer.add_argument("--memory-mb", type=float, default=1500, help="the server's peak resident memory must stay within this")
+    roomer.add_argument("--think-min", type=float, default=10)
+    roomer.add_argument("--think-max", type=float, default=20)
+    roomer.add_argument("--drawing-pool", type=int, default=400)
+    roomer.add_argument("--seed", type=int, default=0)
+    roomer.add_argument("--profile", default="", help="folder for a py-spy profile of the server during the window (root)")
     soaker = commands.add_parser("soak", help="a class drawing for half an hour while the teacher trains three runs")
     soaker.add_argument("--students", type=int, default=30)
     soaker.add_argument("--minutes", type=float, default=30)
@@ -822,20 +1188,11 @@ def main():
     soaker.add_argument("--drawing-pool", type=int, default=400)
     soaker.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    if args.command == "soak":
-        if not os.environ.get("MNIST_NPZ"):
-            sys.exit("Set MNIST_NPZ to a local mnist.npz (the teacher's runs train on the full training set).")
-        random.seed(args.seed)
-        print(json.dumps(asyncio.run(soak(args)), indent=2))
-        return
-    if args.command == "record":
-        print(json.dumps(asyncio.run(record(args)), indent=2))
-        return
-    if args.training and not os.environ.get("MNIST_NPZ"):
-        sys.exit("Set MNIST_NPZ to a local mnist.npz (the teacher's run trains on the full training set), or pass --no-training.")
-    random.seed(args.seed)
-    print(json.dumps(asyncio.run(run(args)), indent=2))
-
+    if args.command != "record" and getattr(args, "training", True) and not os.environ.get("MNIST_NPZ"):
+        sys.exit("Set MNIST_NPZ to a local mnist.npz (the teachers' runs train on the full training set); `run` takes --no-training.")
+    random.seed(getattr(args, "seed", 0))
+    command = {"record": record, "run": run, "rooms": run_rooms, "soak": soak}[args.command]
+    print(json.dumps(asyncio.run(command(args)), indent=2))
 
 if __name__ == "__main__":
     main()

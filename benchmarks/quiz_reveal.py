@@ -36,16 +36,19 @@ async def click(client, key):
     await client.wait_for_run()
 
 
-async def open_class(url):
+async def open_class(url, visitor=None):
+    """A session on the Class page; ``visitor``: who it is (:class:`benchmarks.class_load.Visitor`; None: a
+    visitor of the open studio)."""
     client = StreamlitClient(url)
-    await client.connect()
+    await (visitor.connect(client) if visitor else client.connect())
     await client.open_page(CLASS_PATH)
     return client
 
 
-async def student(client, refresh, stop, vote_at, seen):
+async def student(client, refresh, stop, vote_at, seen, actions=None):
     """Refresh every ``refresh`` seconds (a fixed cadence, like the browser's timer), vote once (after a
-    refresh has brought this round's buttons), and note when the reveal marker arrives."""
+    refresh has brought this round's buttons), and note when the reveal marker arrives. ``actions``: lists
+    ``"vote"`` and ``"refresh"`` to add each one's seconds to (from the request to the end of its run)."""
     def listen(message, received_at):
         if answer_in(message, REVEAL_CLASS) is not None and client not in seen:
             seen[client] = received_at
@@ -59,14 +62,17 @@ async def student(client, refresh, stop, vote_at, seen):
             now = time.perf_counter()
             if not voted and refreshed and now >= vote_at:
                 await click(client, f"quiz-vote-{random.randrange(10)}")
-                voted = True
+                voted, action = True, "vote"
             elif now >= next_refresh:
                 await client.send_rerun(fragment_id=fragment)
                 await client.wait_for_run()
-                refreshed = True
+                refreshed, action = True, "refresh"
                 next_refresh += refresh
             else:
                 await asyncio.sleep(min(next_refresh, vote_at if not voted else next_refresh) - now)
+                continue
+            if actions is not None:
+                actions[action].append(time.perf_counter() - now)
     finally:
         client._listeners.remove(listen)
 
@@ -90,16 +96,16 @@ async def vote_count(teacher):
     return counts[-1]
 
 
-async def one_round(teacher, students, refresh, pid, vote_seconds):
+async def one_round(teacher, students, refresh, pid, vote_seconds, actions=None):
     """One round: the teacher opens it, the students vote within ``vote_seconds``, the teacher reveals.
     Returns (reveal-to-screen seconds per student, reveals missed, votes counted, server CPU-s per
-    student refresh; None without the server's ``pid``)."""
+    student refresh; None without the server's ``pid``); ``actions``: as :func:`student`'s."""
     await click(teacher, "quiz-next-button")
     start = time.perf_counter()
     seen = {}
     cpu_before = cpu_seconds(pid) if pid else None
     tasks = [
-        asyncio.create_task(student(s, refresh, start + vote_seconds + 10, start + random.uniform(0, vote_seconds), seen))
+        asyncio.create_task(student(s, refresh, start + vote_seconds + 10, start + random.uniform(0, vote_seconds), seen, actions))
         for s in students
     ]
     await asyncio.sleep(vote_seconds + 0.5)

@@ -21,7 +21,7 @@ from mnist_cnn.data import MnistUnavailableError, load_mnist, load_test_set
 from mnist_cnn.model import ModelFileError
 from mnist_cnn.paths import runs_dir
 from mnist_cnn.prediction_wall import PredictionWall
-from mnist_cnn.roofline import machine_sgemm_gflops
+from mnist_cnn.roofline import machine_sgemm_gflops, preset_training_flops
 from mnist_cnn.run_folder import ACTIVE_STATES, RunsFolderError, RunState, check_runs_folder, new_run_dir
 from mnist_cnn.run_record import RunRecord
 from mnist_cnn.training import BatchEvent, TrainingConfig, check_class_data, train
@@ -296,6 +296,7 @@ class RunManager:
         try:
             data = self._load_data()
             machine_sgemm_gflops()  # measured once per server, before training can slow it (the page's share of it)
+            preset_training_flops(run.config.preset)  # the page's work count, before every spectator's page asks for it
             if run.stop_requested.is_set():
                 self._stopped_before_training(run)
                 return

@@ -44,9 +44,18 @@ def training_flops(model):
     return flops
 
 
-@functools.cache
+_flops_lock = threading.Lock()
+
+
 def preset_training_flops(preset):
-    """:func:`training_flops` of a preset's network (built once per process)."""
+    """:func:`training_flops` of a preset's network, built once per process: callers at the same moment (every
+    spectator's Train page at a run's first batch) wait for that one build instead of each building the network."""
+    with _flops_lock:
+        return _built_preset_flops(preset)
+
+
+@functools.cache
+def _built_preset_flops(preset):
     from mnist_cnn.model import build_model
 
     return training_flops(build_model(preset))

@@ -70,6 +70,7 @@ class StreamlitClient:
         self.element_ids = set()  # ids of every widget the current page drew, keyed or not
         self.block_paths = {}  # key -> delta path of the keyed container
         self.components = {}  # custom component name -> its element id
+        self.buttons = {}  # label -> id of every button the current page drew (a form's submit button has no key)
         self.auto_reruns = {}  # fragment id -> interval in seconds
         self.exceptions = []
         self.received = 0
@@ -77,6 +78,7 @@ class StreamlitClient:
         self.wire_bytes = 0  # every byte the server sent on the connection (WebSocket frames, compressed when negotiated)
         self.sent_wire_bytes = 0  # ... and every byte this client sent
         self.last_frame_bytes = 0  # the frame the listeners are being told about
+        self.last_frame = b""  # ... itself, as it came (a reference's message came earlier)
         self.last_frame_was_reference = False  # ... and whether it was a short reference to a message held
         # Hashes of the cacheable messages received -> the run that last used them; reported on every rerun, as a
         # browser does, so an unchanged big message comes back as a short reference (the browser forgets after 2 runs).
@@ -91,10 +93,14 @@ class StreamlitClient:
         self._socket = None
         self._reader = None
 
-    async def connect(self, timeout=60):
+    async def connect(self, timeout=60, cookies=None):
+        """Open the session; ``cookies`` (name -> value) go in the handshake's Cookie header, as a browser
+        sends them (the app reads them as ``st.context.cookies``)."""
         url = self.base_url.replace("http", "ws", 1) + "/_stcore/stream"
+        headers = {"Cookie": "; ".join(f"{name}={value}" for name, value in cookies.items())} if cookies else None
         self._socket = await websockets.connect(
-            url, subprotocols=["streamlit"], origin=self.base_url, max_size=None, open_timeout=timeout, ping_interval=None
+            url, subprotocols=["streamlit"], origin=self.base_url, max_size=None, open_timeout=timeout, ping_interval=None,
+            additional_headers=headers,
         )
         self._count_wire_bytes()
         self._reader = asyncio.create_task(self._read())
@@ -127,7 +133,7 @@ class StreamlitClient:
             async for frame in self._socket:
                 received_at = time.perf_counter()
                 self.received_bytes += len(frame)
-                self.last_frame_bytes = len(frame)
+                self.last_frame_bytes, self.last_frame = len(frame), frame
                 message = ForwardMsg()
                 message.ParseFromString(frame)
                 self.last_frame_was_reference = message.WhichOneof("type") == "ref_hash"
@@ -158,6 +164,8 @@ class StreamlitClient:
             self.page_hash = message.navigation.page_script_hash
         elif kind == "auto_rerun":
             self.auto_reruns[message.auto_rerun.fragment_id] = message.auto_rerun.interval
+        elif kind == "script_finished" and message.script_finished == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+            pass  # the page asked for a full run (st.rerun): the run it starts finishes the one waited for
         elif kind == "script_finished":
             self._runs_finished += 1
             self.browser_cache = {h: run for h, run in self.browser_cache.items() if self._runs_finished - run <= BROWSER_CACHE_RUNS}
@@ -171,6 +179,8 @@ class StreamlitClient:
                     self.element_ids.add(identifier)
                 if widget_key(identifier):
                     self.widget_ids[widget_key(identifier)] = identifier
+                if delta.new_element.WhichOneof("type") == "button":
+                    self.buttons[delta.new_element.button.label] = identifier
                 if delta.new_element.WhichOneof("type") == "bidi_component":
                     self.components[delta.new_element.bidi_component.component_name] = identifier
                 if delta.new_element.WhichOneof("type") == "exception":
@@ -193,7 +203,7 @@ class StreamlitClient:
             rerun.page_script_hash = self.page_hash
         rerun.fragment_id = fragment_id
         if not fragment_id:  # a full run redraws the whole page; a fragment's run only the fragment
-            self.widget_ids, self.block_paths, self.components, self.auto_reruns = {}, {}, {}, {}
+            self.widget_ids, self.block_paths, self.components, self.auto_reruns, self.buttons = {}, {}, {}, {}, {}
             self.element_ids = set()
         rerun.is_auto_rerun = bool(fragment_id)
         rerun.context_info.url = f"{self.base_url}/{page or ''}"
@@ -254,6 +264,20 @@ class StreamlitClient:
             raise ProtocolError(f"no answer within {timeout} s")
         finally:
             self._listeners.remove(listen)
+
+    def text_seen(self, words):
+        """A future set to the first element text containing ``words`` that arrives from now on."""
+        seen = asyncio.get_running_loop().create_future()
+
+        def listen(message, _received_at):
+            if message.WhichOneof("type") == "delta" and message.delta.WhichOneof("type") == "new_element":
+                text = element_text(message.delta.new_element)
+                if words in text and not seen.done():
+                    seen.set_result(text)
+
+        self._listeners.append(listen)
+        seen.add_done_callback(lambda _: self._listeners.remove(listen))
+        return seen
 
     def widget_states(self, recorded, replace=None):
         """Widget states for this session from a recorded rerun's, matched by key; ``replace`` maps a

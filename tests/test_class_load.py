@@ -1,6 +1,7 @@
 """Smoke run of the class load generator (benchmarks/class_load.py): chromium records a drawing and
 its clearing on the live app, then a few protocol clients replay it, each drawing several digits, and
 must get the digits the app itself would read, so the tool cannot rot."""
+import argparse
 import asyncio
 import base64
 import io
@@ -13,15 +14,19 @@ from PIL import Image
 
 from benchmarks.class_load import (
     DRAW_PAGE,
+    LeakCheck,
     drawing_class,
     load_recording,
     open_page_once,
+    open_rooms,
     quiz_class,
-    record_drawing,
+    recorded_drawing,
+    rooms_window,
     student_drawings,
 )
+from classroom.class_set import SQLITE_FILE
 from mnist_cnn.preprocess import canvas_to_mnist
-from support.app_server import CHROMIUM, CHROMIUM_ARGS
+from support.streamlit_client import StreamlitClient
 
 
 def digits_the_app_reads(drawings, predictor):
@@ -29,17 +34,6 @@ def digits_the_app_reads(drawings, predictor):
     canvases = [np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))) for url, _ in drawings]
     probabilities = predictor.probabilities(np.stack([canvas_to_mnist(c) for c in canvases]))
     return {url: str(int(np.argmax(p))) for (url, _), p in zip(drawings, probabilities, strict=True)}
-
-
-async def record_in_chromium(url):
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            return await record_drawing(browser, url)
-        finally:
-            await browser.close()
 
 
 def run_in_own_thread(coroutine):
@@ -65,7 +59,7 @@ def test_five_protocol_clients_draw_and_get_their_own_digits(app_url, predictor)
     drawings = student_drawings(30, seed=1)
     expected = digits_the_app_reads(drawings, predictor)
     run_in_own_thread(open_page_once(app_url, DRAW_PAGE))  # the first visit loads the model
-    recording = load_recording(run_in_own_thread(record_in_chromium(app_url)))
+    recording = load_recording(run_in_own_thread(recorded_drawing(app_url)))
     results = run_in_own_thread(drawing_class(app_url, recording, drawings, students=5, seconds=7, think=(1, 2)))
 
     assert [r["error"] for r in results] == [None] * 5
@@ -90,3 +84,30 @@ def test_quiz_classes_one_after_another_vote_and_see_every_reveal(app_url):
         assert record["votes_counted"] and all(votes == size for votes in record["votes_counted"])
         assert record["missed"] == 0 and len(record["latencies"]) == size * len(record["votes_counted"])
         assert all(0 < s < 3 for s in record["latencies"])  # the next once-a-second refresh brings the reveal
+
+
+@pytest.mark.load
+def test_class_rooms_see_nothing_of_each_other_and_a_planted_code_is_found(app_url, app_runs_dir, app_data_dir):
+    rooms = open_rooms(f"sqlite:///{app_data_dir / SQLITE_FILE}", 2, training=0)
+    run_in_own_thread(open_page_once(app_url, DRAW_PAGE))  # the first visit loads the model
+    args = argparse.Namespace(url=app_url, students=2, seconds=5, think_min=1, think_max=2, epochs=1)
+    per_room, overall = run_in_own_thread(rooms_window([], rooms, args, load_recording(), student_drawings(20, seed=2), app_runs_dir))
+
+    assert overall["leaks"] == 0, overall["leak_examples"]
+    for room in per_room:  # a drawing student and a spectator in each room, both working
+        assert room["draw"]["events"] and room["spectate"]["events"], room
+        assert not room["draw"]["errors"] and not room["spectate"]["errors"], room
+
+    # Planted: a browser of the first room (its cookie) counted as the second room's client sees the first room's code.
+    leaks = LeakCheck([room.code for room in rooms])
+
+    async def planted():
+        client = StreamlitClient(app_url)
+        await rooms[0].visitor(leaks.watch(rooms[1].code, "planted")).connect(client)
+        try:
+            await client.open_page("")
+        finally:
+            await client.close()
+
+    run_in_own_thread(planted())
+    assert leaks.hits and {(hit["saw"], hit["of_room"]) for hit in leaks.hits} == {("join code", rooms[0].code)}

@@ -54,6 +54,29 @@ def test_sgemm_is_measured_once_and_only_read_by_the_page(monkeypatch):
     assert len(calls) == 1
 
 
+def test_pages_asking_at_once_for_a_presets_work_count_build_its_network_once(monkeypatch):
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    import mnist_cnn.model
+
+    builds = []
+
+    def slow_build(preset):
+        builds.append(preset)
+        time.sleep(0.2)  # a network takes a while to build: every page would start one meanwhile
+        return SimpleNamespace(layers=[])
+
+    monkeypatch.setattr(mnist_cnn.model, "build_model", slow_build)
+    pages = [threading.Thread(target=roofline.preset_training_flops, args=("a preset of this test",)) for _ in range(8)]
+    for page in pages:
+        page.start()
+    for page in pages:
+        page.join()
+    assert builds == ["a preset of this test"]
+
+
 def _two_models(optimizer):
     models = []
     for _ in range(2):
