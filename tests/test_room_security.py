@@ -262,11 +262,15 @@ def try_delete_or_rename_run(app, world):
     return "absent" if not found else try_button(app, label=found[0].label)
 
 
-def try_delete_selected(app, world):
-    boxes = [box for box in app.checkbox if box.label == "Select"]
+def tick_first(app, boxes):
+    """Tick the first of ``boxes`` (checkboxes the page drew), if any, as a visitor would before the button."""
     if boxes:
         boxes[0].check()
         app.run()
+
+
+def try_delete_selected(app, world):
+    tick_first(app, [box for box in app.checkbox if box.label == "Select"])
     return try_button(app, key="class_gallery_page-delete-selected")
 
 
@@ -280,10 +284,7 @@ def try_delete_students(app, world):
 
 
 def try_clear_all(app, world):
-    boxes = [box for box in app.checkbox if box.key == "confirm_clear"]
-    if boxes:
-        boxes[0].check()
-        app.run()
+    tick_first(app, [box for box in app.checkbox if box.key == "confirm_clear"])
     return try_button(app, label="Clear the class set")
 
 
