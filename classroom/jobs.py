@@ -74,6 +74,14 @@ def place_in_queue(queue, room):
     return None
 
 
+def checked_run(config, class_data, steps_per_call):
+    """``(config, class_data)`` checked now as the run's start will check them (ValueError), for a run that waits."""
+    from mnist_cnn.training import check_class_data  # imports TensorFlow
+
+    config = dataclasses.replace(config, steps_per_call=steps_per_call).validated()
+    return config, check_class_data(config, class_data)
+
+
 def job_priority(room):
     """A room's run goes before the open studio's (procrastinate runs higher priorities first)."""
     return ROOM_PRIORITY if room != DEFAULT_ROOM else 0
@@ -100,16 +108,13 @@ class InProcessJobs:
     def start(self, config, class_data=None, room=DEFAULT_ROOM):
         """Start ``config`` for ``room`` now (errors as :meth:`RunManager.start`), or queue it behind the run
         training here (returns None then; its settings are checked first, ValueError)."""
-        from mnist_cnn.training import check_class_data  # imports TensorFlow
-
         manager = self._manager_for(room)
         with self._lock:
             if not self._queue and not self._busy():
                 run_dir = manager.start(config, class_data=class_data)
                 self._training = (room, config, manager)
                 return run_dir
-            config = dataclasses.replace(config, steps_per_call=manager.steps_per_call).validated()
-            class_data = check_class_data(config, class_data)
+            config, class_data = checked_run(config, class_data, manager.steps_per_call)
             heapq.heappush(self._queue, (-job_priority(room), next(self._order), room, config, class_data))
             if not self._draining:
                 self._draining = True
@@ -173,10 +178,7 @@ class QueuedJobs:
         """Queue ``config`` for ``room`` after checking it as the worker will (ValueError); returns the job's id.
 
         ``class_data`` is only checked: the worker reads the class set from the database when it starts."""
-        from mnist_cnn.training import check_class_data  # imports TensorFlow
-
-        config = dataclasses.replace(config, steps_per_call=self._steps_per_call).validated()
-        check_class_data(config, class_data)
+        config, _ = checked_run(config, class_data, self._steps_per_call)
         with self._reaching():
             task = self._open().tasks[TASK].configure(priority=job_priority(room))
             job_id = task.defer(config=job_config(config), room=room)

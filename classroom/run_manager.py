@@ -193,7 +193,8 @@ class RunManager:
     @property
     def trains_here(self):
         """Whether this manager's own run (not another server's) is loading, training or stopping."""
-        return self._local_snapshot().active
+        with self._lock:
+            return self._run is not None and self._run.state in ACTIVE_STATES
 
     @property
     def steps_per_call(self):

@@ -36,11 +36,7 @@ def run_manager():
     """The run manager of this browser's class room: it saves every run into the room's rows as it trains,
     and shares the room's live run with every server on the database."""
     store = run_store()
-    if store is None:
-        from classroom.run_manager import get_run_manager  # imports TensorFlow: only the pages that train need it
-
-        return get_run_manager()
-    return room_run_manager(store.database, runs_dir().resolve(), store.room)
+    return _manager_for(None if store is None else store.database)(current_room())
 
 
 def training_jobs():
@@ -55,6 +51,7 @@ def training_jobs():
 
 
 def _manager_for(database):
+    """``manager_for(room)``: each room's run manager on ``database`` (the server's one when there is no database)."""
     if database is None:
         from classroom.run_manager import get_run_manager  # imports TensorFlow
 
@@ -91,7 +88,7 @@ def start_run(config, class_data=None):
     started = training_jobs().start(config, class_data=class_data, room=room)
     if room != DEFAULT_ROOM and not class_mode_on() and (store := run_store()) is not None:
         # A visitor's run in the open studio never delays a class: it stops (keeping its last epoch's model).
-        room_run_manager(store.database, runs_dir().resolve(), DEFAULT_ROOM).stop()
+        _manager_for(store.database)(DEFAULT_ROOM).stop()
     return started
 
 

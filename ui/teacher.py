@@ -109,6 +109,13 @@ def rooms():
     return _rooms(str(database.url), teacher_passcode(), database)
 
 
+def _room_token_claims(token, room):
+    """The claims of ``token`` when it makes its holder the teacher of the open room ``room`` and was not
+    signed out, else None; ClassSetUnavailableError when the database is down."""
+    claims = rooms().room_teacher_rights(token, room)
+    return None if claims is None or room_revocations(room).is_revoked(claims) else claims
+
+
 def room_teacher_claims(room):
     """The claims of this browser's token when it makes it the teacher of the open room ``room``, else None
     (another room's, a forged, an expired or a signed-out token; a closed room; a database that is down)."""
@@ -116,10 +123,9 @@ def room_teacher_claims(room):
     if not token or room == DEFAULT_ROOM:
         return None
     try:
-        claims = rooms().room_teacher_rights(token, room)
+        return _room_token_claims(token, room)
     except ClassSetUnavailableError:
         return None
-    return None if claims is None or room_revocations(room).is_revoked(claims) else claims
 
 
 def client_key():
@@ -168,9 +174,7 @@ def _sign_in_with_link(passcode, code):
 def _sign_in_to_room(room, asking):
     """A one-time link made by room ``room``'s teacher: this device becomes the room's teacher too."""
     try:
-        claims = rooms().room_teacher_rights(asking, room)
-        claims = None if claims is None or room_revocations(room).is_revoked(claims) else claims
-        found = None if claims is None else rooms().find(room)
+        found = None if _room_token_claims(asking, room) is None else rooms().find(room)
     except ClassSetUnavailableError as error:
         st.session_state[_MESSAGE_KEY] = f"The sign-in could not be checked: {error}"
         return
