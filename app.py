@@ -75,7 +75,7 @@ DRAW = st.Page("app_pages/2_Draw.py", title="Draw", icon=":material/draw:")
 MISTAKES = st.Page("app_pages/3_Mistakes.py", title="Mistakes", icon=":material/search:")
 CLASS = st.Page("app_pages/4_Class.py", title="Class", icon=":material/groups:")
 # The pages live in app_pages/, not pages/: with a pages/ folder Streamlit runs a deep link (/Draw) without
-# this script, server-wide until someone opens the home page, so without the tuning above (README, "Deep links").
+# this script, server-wide until someone opens the home page, so without the tuning above (docs/capacity.md, "Deep links").
 # Top navigation on screens from 768 px; below that Streamlit moves it into the sidebar, whose list is
 # switched off in config.toml, and phone_navigation_ui shows a row of links instead.
 PAGES = [st.Page(home, title="Home", icon=":material/home:", default=True), TRAIN, DRAW, MISTAKES, CLASS]

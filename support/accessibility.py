@@ -14,7 +14,7 @@ PHONE_VIEWPORT = {"width": 360, "height": 740}
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 # Violations that Streamlit 1.67 itself causes and the app cannot fix: rule id -> (the element's CSS
-# selector that axe reports, the upstream issue). The README lists them; the audit fails on anything else.
+# selector that axe reports, the upstream issue). docs/accessibility.md lists them; the audit fails on anything else.
 STREAMLIT_VIOLATIONS = {}
 
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]}

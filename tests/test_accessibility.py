@@ -273,7 +273,7 @@ def _keyboard_walk(teacher, student, audit, a11y_url):
 
 
 def test_only_the_listed_streamlit_violations_are_excused(browser, a11y_url):
-    """Each excused Streamlit violation is still there (else the README's list is stale) and nothing else is."""
+    """Each excused Streamlit violation is still there (else docs/accessibility.md's list is stale) and nothing else is."""
     if not STREAMLIT_VIOLATIONS:
         pytest.skip("no Streamlit violation is excused")
     page = new_page(browser)

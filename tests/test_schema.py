@@ -176,7 +176,7 @@ def test_server_processes_starting_together_upgrade_an_old_database_once(class_s
 
 
 def test_alembic_revision_on_the_command_line_adds_the_next_step(tmp_path):
-    """The README's way to add a migration: ``alembic revision`` with pyproject.toml's [tool.alembic]
+    """docs/database.md's way to add a migration: ``alembic revision`` with pyproject.toml's [tool.alembic]
     (run here on a copy of the project's configuration and migrations) writes a revision after the head
     that ruff accepts."""
     shutil.copy(PROJECT_DIR / "pyproject.toml", tmp_path)

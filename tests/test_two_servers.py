@@ -186,7 +186,7 @@ def two_servers_share_a_lesson(browser, tmp_path, backend, database_url):
                 server.wait(timeout=20)
         database.dispose()
 
-    ARTIFACTS_DIR.mkdir(exist_ok=True)  # the figures of this run, for the README's table
+    ARTIFACTS_DIR.mkdir(exist_ok=True)  # the figures of this run, for docs/hosting.md
     figures = {"seen_on_b_seconds": seen_seconds, "stop_seconds": stop_seconds, "reveal_seconds": reveal_seconds}
     (ARTIFACTS_DIR / f"two-servers-{backend}.json").write_text(json.dumps(figures))
     assert seen_seconds < 3.0, f"A's run took {seen_seconds:.1f} s to show on B"

@@ -34,7 +34,7 @@ def status_line(snapshot):
     return f"Finished {epochs} epochs{accuracy}"
 
 
-# For the queue's estimate only: the tutorial network trains at about this rate on a 2-core machine (README).
+# For the queue's estimate only: the tutorial network trains at about this rate on a 2-core machine (docs/benchmarks.md).
 ESTIMATED_SAMPLES_PER_SECOND = 5000
 
 

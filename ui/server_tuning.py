@@ -2,7 +2,7 @@
 
 Streamlit clears the Keras session after every run (and, unless ``runner.postScriptGC`` is off,
 collects garbage): this app keeps its models and a training thread alive, so both only cost time
-(figures in the README's benchmark section, "How big a class one server holds"). TensorFlow itself is
+(figures in docs/capacity.md, "How big a class one server holds"). TensorFlow itself is
 imported only by what needs it, through :func:`import_tensorflow`, so that pages without a model
 render before it is loaded.
 """
