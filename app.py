@@ -10,7 +10,7 @@ from ui.identity import carry_identity
 from ui.join_card import home_join_ui
 from ui.navigation import phone_navigation_ui
 from ui.page_styles import page_styles
-from ui.rooms import keep_room, room_line_ui, room_message_ui, start_or_join_ui
+from ui.rooms import keep_room, room_line_ui, room_message_ui, start_or_join_ui, taught_classes_ui
 from ui.run_store import sync_saved_runs
 from ui.server_tuning import tune_streamlit_for_tensorflow
 from ui.teacher import keep_teacher_rights
@@ -24,6 +24,7 @@ def home():
     st.set_page_config(page_title="MNIST CNN Studio", layout="wide")
     st.title("MNIST CNN Studio")
     start_or_join_ui()
+    taught_classes_ui()
     st.markdown(
         "Watch a convolutional network learn to read handwritten digits, draw your own digits for it, "
         "and browse the test digits it still gets wrong. The network is the one from the classic "

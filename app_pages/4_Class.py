@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 import numpy as np
 import streamlit as st
 
-from classroom.class_set import UNDO_SECONDS, ClassSetUnavailableError, by_student, csv_text, npz_bytes
+from classroom.class_set import DEFAULT_ROOM, UNDO_SECONDS, ClassSetUnavailableError, by_student, csv_text, npz_bytes
 from mnist_cnn.data import load_test_set
 from mnist_cnn.display import enlarge
 from mnist_cnn.evaluation import wilson_interval
@@ -12,8 +12,10 @@ from mnist_cnn.figures import confusion_matrix_figure, label_counts_figure
 from mnist_cnn.mistakes import confusion_matrix, find_mistakes, page_bounds
 from ui.active_model import active_model_label, active_predictor, test_set_probabilities
 from ui.class_set import class_set, digits_per_student_ui
+from ui.identity import current_room
 from ui.presenter import presenter_mode
 from ui.quiz import quiz_ui
+from ui.rooms import taught_classes_ui
 from ui.teacher import teacher_rights
 
 st.set_page_config(page_title="Class · MNIST CNN Studio", layout="wide")
@@ -113,6 +115,12 @@ def gallery(indices, digits, predictions, confidences, key, selectable):
                 tile.checkbox("Select", key=SELECT_KEY.format(gallery=key, digit_id=digit_id))
 
 
+def pool_ui():
+    """The teacher of a class room may add the digits of their other classes to this one."""
+    if teacher and (room := current_room()) != DEFAULT_ROOM:
+        taught_classes_ui(pool_into=room)
+
+
 def short_id(student_id):
     return student_id[:8]
 
@@ -173,8 +181,10 @@ with st.container(key="class-counts"):
     )
 st.plotly_chart(label_counts_figure(counts), config={"displayModeBar": False}, key="class-count-chart")
 
+teacher = teacher_rights()
 if not len(digits):
     st.info("No digits yet. Draw a digit on the Draw page and tap the digit you meant to give it to the class set.")
+    pool_ui()
     st.stop()
 
 probabilities = active_predictor().probabilities(digits.images)
@@ -212,7 +222,6 @@ with mistakes_column:
             for i in mistakes.indices[:12]:
                 digit_tile(digits.images[i], f"meant {digits.labels[i]}, read {predictions[i]} ({confidences[i]:.0%})")
 
-teacher = teacher_rights()
 shown = np.arange(len(digits))[::-1]
 if teacher:
     selected_students = students_ui(by_student(digits, predictions))
@@ -236,6 +245,8 @@ csv_column.download_button(
     "Download class_digits.csv", lambda: csv_text(digits), file_name="class_digits.csv", mime="text/csv",
     icon=":material/download:", on_click="ignore", width="stretch",
 )
+
+pool_ui()
 
 if teacher:
     with st.expander("Clear the class set"):

@@ -496,6 +496,30 @@ class ClassSet:
                     )
             return connection.execute(CLASS_DIGITS.insert().values(**row).returning(CLASS_DIGITS.c.id)).scalar_one()
 
+    def pool_from(self, room):
+        """Copy the digits of class ``room`` into this room's class set, each with its label, reading, time and
+        student, and none this room already has (the same image and label): pooling twice adds nothing. Returns
+        ``(added, already_here)``. Whoever calls it checked that the caller keeps both rooms."""
+        source = self.in_room(room)
+        if source.room == self.room:
+            raise ValueError("A class set cannot be pooled with itself: pick another class.")
+        columns = ("image", "label", "predicted", "confidence", "created_at", "student_id")
+        with self.transaction(writes=True) as connection:
+            self._purge(connection, self._now())
+            here = {(row.image, row.label) for row in connection.execute(
+                sa.select(CLASS_DIGITS.c.image, CLASS_DIGITS.c.label).where(self._live_digits))}
+            rows = connection.execute(
+                sa.select(*(CLASS_DIGITS.c[name] for name in columns)).where(source._live_digits).order_by(CLASS_DIGITS.c.id)
+            ).all()
+            new = []
+            for row in rows:
+                if (row.image, row.label) not in here:
+                    here.add((row.image, row.label))
+                    new.append({"room": self.room, **{name: getattr(row, name) for name in columns}})
+            if new:
+                connection.execute(CLASS_DIGITS.insert(), new)
+        return len(new), len(rows) - len(new)
+
     def _delete_where(self, condition):
         """Hide the digits matching ``condition`` for UNDO_SECONDS; returns the :class:`Deletion`."""
         now = self._now()

@@ -50,6 +50,10 @@ ROOMS_PER_CLIENT = 3  # rooms one client may create per CREATION_WINDOW_SECONDS 
 ROOMS_PER_SERVER = 60  # rooms everyone together may create per CREATION_WINDOW_SECONDS when no passcode is set
 CREATION_WINDOW_SECONDS = 3600
 ROOM_TOKEN_LIFETIME_SECONDS = TOKEN_LIFETIME_SECONDS  # a room's teacher is the teacher for a school day, as with the passcode
+# A keeper token lets the room's teacher download and pool its digits (never control it) until its data is
+# deleted: the longest a room is kept after closing, plus a week of lessons in it; renewed while the room is used.
+KEEPER_SUFFIX = "-keep"  # a room's keeper tokens start "CODE-keep.", its teacher tokens "CODE.": never the same
+KEEPER_TOKEN_LIFETIME_SECONDS = CLOSED_ROOM_KEEP_SECONDS + 7 * 24 * 3600
 TEACHER_SECRET_BYTES = 32  # the column keeps it as hex, 64 characters
 WRONG_CODES_PER_WINDOW = 10  # codes of no open class one client may try per WRONG_CODE_WINDOW_SECONDS
 WRONG_CODE_WINDOW_SECONDS = 60  # so guessing one of 64 million codes takes years, and a typo costs nothing
@@ -363,6 +367,31 @@ class Rooms:
             return None
         now = self._clock() if now is None else now
         return signed_token_claims(token, bytes.fromhex(room.teacher_secret), now, scope=room.code)
+
+    # -- the room's keeper: its digits after the lesson -------------------------------------
+
+    def issue_keeper_token(self, room, now=None, lifetime=KEEPER_TOKEN_LIFETIME_SECONDS):
+        """A token that lets its holder read the digits of ``room`` (a :class:`Room`), open or closed, until the
+        room is deleted or the token expires; signed with the room's secret. It gives no control of the room."""
+        now = self._clock() if now is None else now
+        return issue_signed_token(bytes.fromhex(room.teacher_secret), now, lifetime, scope=room.code + KEEPER_SUFFIX)
+
+    def kept_room(self, token, now=None):
+        """The :class:`Room` (open or closed, not yet deleted) whose keeper token ``token`` is, with its claims,
+        as ``(room, claims)``; None for a forged, altered or expired token, a teacher token, or a deleted room."""
+        code = keeper_token_code(token)
+        room = self.find(code, include_closed=True) if len(code) == JOIN_CODE_LENGTH else None
+        if room is None or room.code != code:
+            return None
+        now = self._clock() if now is None else now
+        claims = signed_token_claims(token, bytes.fromhex(room.teacher_secret), now, scope=code + KEEPER_SUFFIX)
+        return None if claims is None else (room, claims)
+
+
+def keeper_token_code(token):
+    """The class code a keeper token names, unchecked ("" when ``token`` is no keeper token)."""
+    scope = token.split(".", 1)[0] if isinstance(token, str) else ""
+    return scope.removesuffix(KEEPER_SUFFIX) if scope.endswith(KEEPER_SUFFIX) else ""
 
 
 def closed_room_keep_seconds(environ):

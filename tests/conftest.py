@@ -76,8 +76,39 @@ def browser():
             executable_path=CHROMIUM,
             args=CHROMIUM_ARGS,
         )
+        browser.cache_misses = watch_for_cache_misses(browser)
         yield browser
         browser.close()
+
+
+CACHE_MISS = "Cached ForwardMsg MISS"  # the browser got a reference to a message it no longer holds: an element is lost
+
+
+def watch_for_cache_misses(browser):
+    """Every cache miss in any page of ``browser`` (its contexts' console and page errors), as a list that grows."""
+    misses, new_context, new_page = [], browser.new_context, browser.new_page
+
+    def watch(target, error_event):
+        target.on("console", lambda message: CACHE_MISS in message.text and misses.append(message.text))
+        target.on(error_event, lambda error: CACHE_MISS in str(getattr(error, "error", error)) and misses.append(str(error)))
+        return target
+
+    browser.new_context = lambda **options: watch(new_context(**options), "weberror")
+    browser.new_page = lambda **options: watch(new_page(**options), "pageerror")
+    return misses
+
+
+@pytest.fixture(autouse=True)
+def _no_cache_misses(request):
+    """A test with a browser fails when a page of it was sent a reference to a message it had let go
+    (``global.minCachedMessageSize`` in .streamlit/config.toml): the element would be missing from the screen."""
+    if "browser" not in request.fixturenames:
+        yield
+        return
+    misses = request.getfixturevalue("browser").cache_misses
+    before = len(misses)
+    yield
+    assert misses[before:] == [], f"a page lost an element: {misses[before:]}"
 
 
 @pytest.fixture

@@ -427,6 +427,25 @@ def test_a_students_digits_or_a_selection_go_in_one_action_and_come_back_with_un
     class_set.dispose()
 
 
+def test_pooling_copies_another_class_s_digits_once_and_leaves_that_class_as_it_was(class_set, mnist_digits):
+    images, labels = mnist_digits
+    first, second = class_set.in_room("KX7MFP"), class_set.in_room("TW4NCH")
+    for i in range(4):
+        add_test_digit(first, images[i], labels[i], session=f"student-{i % 2}")
+    add_test_digit(second, images[0], labels[0], session="here")  # the same digit, already in the second class
+    add_test_digit(first, images[5], labels[5], session="student-0")
+    first.delete(first.digits().ids[-1])  # a deleted digit is not pooled
+
+    assert second.pool_from("KX7MFP") == (3, 1)
+    pooled = second.digits()
+    assert len(pooled) == 4 and sorted(pooled.labels.tolist()) == sorted(labels[:4].tolist())
+    assert sorted(pooled.student_ids) == ["here", "student-0", "student-1", "student-1"]
+    assert second.pool_from("KX7MFP") == (0, 4)  # pooling again adds nothing
+    assert len(first) == 4 and len(class_set) == 0  # the first class, and the class outside rooms, unchanged
+    with pytest.raises(ValueError, match="itself"):
+        first.pool_from("KX7MFP")
+
+
 def test_by_student_groups_the_digits_newest_student_first(class_set, mnist_digits):
     images, labels = mnist_digits
     for i, student in enumerate(["a", "b", "a", "c", "a"]):

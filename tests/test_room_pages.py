@@ -11,14 +11,16 @@ from classroom.class_set import DEFAULT_ROOM, ClassSet
 from classroom.rooms import Rooms
 from classroom.run_manager import get_run_manager
 from classroom.run_store import room_runs_dir
+from mnist_cnn.data import load_test_set
 from mnist_cnn.paths import runs_dir
 from mnist_cnn.run_folder import RunState
 from support.cookie_jar import CookieJar
-from ui.identity import ROOM_COOKIE, ROOM_TEACHER_COOKIE
+from ui.identity import ROOM_COOKIE, ROOM_TEACHER_COOKIE, TAUGHT_COOKIE
 from ui.rooms import JOIN_KEY
 
 PROJECT = Path(__file__).resolve().parent.parent
-HOME, TRAIN = str(PROJECT / "app.py"), str(PROJECT / "app_pages" / "1_Train.py")
+HOME, TRAIN, CLASS = (str(PROJECT / "app.py"), str(PROJECT / "app_pages" / "1_Train.py"),
+                      str(PROJECT / "app_pages" / "4_Class.py"))
 PUBLIC_URL = "https://studio.school.example"
 
 pytestmark = pytest.mark.usefixtures("cookie_jar")
@@ -195,3 +197,41 @@ def test_the_open_studio_trains_short_runs_and_a_class_s_run_stops_a_visitor_s(m
         assert room_manager.snapshot().state == RunState.FINISHED
     finally:
         studio.stop()
+
+
+def test_a_teacher_keeps_a_class_s_digits_after_it_ends_and_adds_them_to_the_next_class(app_database):
+    images, labels = load_test_set()
+    teacher, first = start_a_class()
+    laptop = cookies_of(teacher)  # the teacher's browser, session after session
+    for i in range(3):
+        app_database.in_room(first).add(images[i], int(labels[i]), int(labels[i]), 0.9, f"student-{i}")
+    train = open_page(TRAIN, laptop)
+    button(train, "End the class now").click().run()
+    laptop = CookieJar.active.browser_cookies(train, laptop)
+
+    home = open_page(HOME, laptop)  # back in the open studio: the ended class's digits are still this teacher's
+    assert f"**{first}** · ended" in texts(home) and "3 digits" in texts(home)
+    assert [e.label for e in home.expander if "Your classes" in e.label] == ["Your classes (1): their digits"]
+    assert len(home.get("download_button")) == 2
+    assert not [e for e in open_page(HOME).expander if "Your classes" in e.label]  # another browser: nothing
+
+    button(home, "Start a class").click().run()
+    laptop = CookieJar.active.browser_cookies(home, laptop)
+    second = laptop[ROOM_COOKIE]
+    student = cookies_of(open_page(HOME, query_params={"room": second}))
+    class_page = open_page(HOME, laptop).switch_page(CLASS).run()  # through app.py, which says what a click did
+    assert "No digits yet" in texts(class_page)
+    button(class_page, f"Add to class {second}").click().run()
+    assert f"Added 3 digits of class {first} to this class set." in texts(class_page)
+    assert len(app_database.in_room(second)) == 3 and len(app_database.in_room(first)) == 3
+    button(class_page, f"Add to class {second}").click().run()
+    assert "Added 0 digits" in texts(class_page) and "(3 of them were here already)" in texts(class_page)
+
+    # A student of the class, even with the teacher's keeper cookie copied, cannot pool: that takes the class's teacher.
+    assert button(open_page(CLASS, {**student, TAUGHT_COOKIE: laptop[TAUGHT_COOKIE]}), f"Add to class {second}") is None
+
+    # Lock: this browser is no longer the second class's teacher, nor keeps its digits.
+    train = open_page(TRAIN, laptop)
+    button(train, "Lock").click().run()
+    kept = CookieJar.active.browser_cookies(train, laptop).get(TAUGHT_COOKIE, "")
+    assert first in kept and second not in kept

@@ -10,6 +10,7 @@ from classroom.rooms import (
     CREATION_WINDOW_SECONDS,
     FIND_SECONDS,
     JOIN_CODE_ALPHABET,
+    KEEPER_TOKEN_LIFETIME_SECONDS,
     ROOM_IDLE_SECONDS,
     ROOM_TOKEN_LIFETIME_SECONDS,
     ROOMS_PER_CLIENT,
@@ -24,6 +25,7 @@ from classroom.rooms import (
     Rooms,
     closed_room_keep_seconds,
     keep_rooms_tidy,
+    keeper_token_code,
     new_join_code,
     normalize_join_code,
     open_studio_refusal,
@@ -292,6 +294,40 @@ def test_a_teacher_token_works_in_its_own_room_only(databases, clock):
     assert rooms.room_teacher_rights(rooms.issue_room_teacher_token(room_b), room_a.code) is None
     for nothing in (None, "", "not a token", f"{room_a.code}.", 12):
         assert rooms.room_teacher_rights(nothing, room_a.code) is None
+
+
+def test_a_keeper_token_reads_its_class_open_or_closed_until_it_is_deleted_and_never_controls_it(databases, clock):
+    rooms = Rooms(databases[0], clock=clock)
+    room_a, room_b = rooms.create("a"), rooms.create("b")
+    keeper = rooms.issue_keeper_token(room_a)
+    assert keeper_token_code(keeper) == room_a.code and len(keeper) < 200
+    other_server = Rooms(databases[1], clock=clock)
+    kept, claims = other_server.kept_room(keeper)
+    assert kept.code == room_a.code and claims.expires_at == int(clock.now + KEEPER_TOKEN_LIFETIME_SECONDS)
+    # A keeper token is no teacher token, and a teacher token no keeper token.
+    assert rooms.room_teacher_rights(keeper, room_a.code) is None
+    assert rooms.kept_room(rooms.issue_room_teacher_token(room_a)) is None
+    # Another room's code put in A's keeper token, B's keeper token with A's code, tampering, nonsense.
+    assert rooms.kept_room(room_b.code + keeper[len(room_a.code):]) is None
+    assert rooms.kept_room(room_a.code + rooms.issue_keeper_token(room_b)[len(room_b.code):]) is None
+    assert rooms.kept_room(keeper[:-2] + ("AA" if keeper[-2:] != "AA" else "BB")) is None
+    for nothing in (None, "", "not a token", f"{room_a.code}-keep.", 12):
+        assert rooms.kept_room(nothing) is None
+    # Closed: still kept (to download and pool), until the purge deletes the room.
+    rooms.close(room_a.code)
+    assert rooms.kept_room(keeper)[0].closed_at == clock.now
+    clock.advance(CLOSED_ROOM_KEEP_SECONDS + 1)
+    assert rooms.purge_closed() == [room_a.code]
+    assert rooms.kept_room(keeper) is None
+
+
+def test_a_keeper_token_expires(rooms, clock):
+    room = rooms.create("a")
+    keeper = rooms.issue_keeper_token(room, lifetime=100)
+    clock.advance(99)
+    assert rooms.kept_room(keeper) is not None
+    clock.advance(2)
+    assert rooms.kept_room(keeper) is None
 
 
 def test_an_altered_token_is_refused(rooms, clock):

@@ -15,13 +15,16 @@ import time
 import streamlit as st
 
 from classroom.class_set import DEFAULT_ROOM, JOIN_CODE_LENGTH
-from classroom.rooms import JOIN_CODE_ALPHABET
+from classroom.rooms import JOIN_CODE_ALPHABET, KEEPER_TOKEN_LIFETIME_SECONDS, keeper_token_code
 
 VISITOR_COOKIE = "mnist_cnn_visitor"
 TEACHER_COOKIE = "mnist_cnn_teacher"
 QUIZ_HOST_COOKIE = "mnist_cnn_quiz_host"
 ROOM_COOKIE = "mnist_cnn_room"  # the join code of the class room this browser joined
 ROOM_TEACHER_COOKIE = "mnist_cnn_room_teacher"  # the token that makes this browser its room's teacher
+TAUGHT_COOKIE = "mnist_cnn_taught"  # keeper tokens of the classes this browser started or taught, newest first
+TAUGHT_CLASSES_KEPT = 8  # ~100 characters each: the cookie stays far below a browser's 4 kB
+_TAUGHT_SEPARATOR = "~"  # a cookie value may hold it; a token never does
 JOIN_PARAMETER = "room"  # ?room=CODE: the join card's link joins the room (ui.rooms.keep_room)
 ROOM_LIFETIME_SECONDS = 24 * 3600  # a lesson, and the rest of the school day; a closed room is left at once
 VISITOR_LIFETIME_SECONDS = 30 * 24 * 3600  # an anonymous random id: the same phone is the same voter all term
@@ -99,6 +102,30 @@ def leave_room():
     """Back to the open studio: no room, no room teacher token."""
     delete_cookie(ROOM_COOKIE)
     delete_cookie(ROOM_TEACHER_COOKIE)
+
+
+def taught_classes():
+    """The keeper tokens (:meth:`classroom.rooms.Rooms.issue_keeper_token`) of the classes this browser taught,
+    newest first; unchecked: :meth:`~classroom.rooms.Rooms.kept_room` says which still count."""
+    return [token for token in (read_cookie(TAUGHT_COOKIE) or "").split(_TAUGHT_SEPARATOR) if token]
+
+
+def keep_taught_class(keeper_token):
+    """Remember ``keeper_token`` in this browser (in place of an older one for its class), so that the teacher
+    finds the class's digits after the lesson, also after it closed."""
+    code = keeper_token_code(keeper_token)
+    others = [token for token in taught_classes() if keeper_token_code(token) != code]
+    write_cookie(TAUGHT_COOKIE, _TAUGHT_SEPARATOR.join([keeper_token, *others][:TAUGHT_CLASSES_KEPT]),
+                 time.time() + KEEPER_TOKEN_LIFETIME_SECONDS)
+
+
+def forget_taught_classes(codes):
+    """Drop the keeper tokens of these classes (deleted, or this browser locked) from this browser."""
+    kept = [token for token in taught_classes() if keeper_token_code(token) not in set(codes)]
+    if kept:
+        write_cookie(TAUGHT_COOKIE, _TAUGHT_SEPARATOR.join(kept), time.time() + KEEPER_TOKEN_LIFETIME_SECONDS)
+    else:
+        delete_cookie(TAUGHT_COOKIE)
 
 
 def strip_old_url_parameters():

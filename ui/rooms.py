@@ -4,18 +4,31 @@ every page, and joining by a link (``?room=CODE``, what the join card's QR code 
 Which room a browser is in is a cookie (:func:`ui.identity.current_room`): it holds across reloads, page
 changes and tabs. The rooms themselves and their rules are :class:`classroom.rooms.Rooms`.
 """
+import os
+import time
+
 import streamlit as st
 
-from classroom.class_set import DEFAULT_ROOM, ClassSetUnavailableError
+from classroom.class_set import DEFAULT_ROOM, ClassSetUnavailableError, csv_text, npz_bytes
 from classroom.rate_limit import RateLimitError
-from classroom.rooms import NoSuchRoomError, NotAJoinCodeError, PasscodeRefusedError
-from ui.identity import JOIN_PARAMETER, current_room, enter_room, leave_room
+from classroom.rooms import NoSuchRoomError, NotAJoinCodeError, PasscodeRefusedError, closed_room_keep_seconds, keeper_token_code
+from ui.class_set import database
+from ui.identity import (
+    JOIN_PARAMETER,
+    current_room,
+    enter_room,
+    forget_taught_classes,
+    keep_taught_class,
+    leave_room,
+    taught_classes,
+)
 from ui.presenter import presenter_mode
 from ui.teacher import client_key, room_teacher_claims, rooms, teacher_passcode
 
 JOIN_KEY = "join-code"
 START_PASSCODE_KEY = "start-class-passcode"
 _MESSAGE_KEY = "room_message"  # (kind, text) for the next full run
+_KEEPER_RENEWED_KEY = "room_keeper_renewed"  # the rooms whose keeper token this session renewed
 
 
 def _say(kind, text):
@@ -55,6 +68,16 @@ def keep_room():
     if found is None:
         leave_room()
         _say("info", f"Class {room} has ended: you are back in the open studio.")
+    else:
+        _renew_keeper(found)
+
+
+def _renew_keeper(room):
+    """Once a session, give the room's teacher a fresh keeper token: its digits stay theirs after the lesson."""
+    renewed = st.session_state.setdefault(_KEEPER_RENEWED_KEY, set())
+    if room.code not in renewed and room_teacher_claims(room.code) is not None:
+        renewed.add(room.code)
+        keep_taught_class(rooms().issue_keeper_token(room))
 
 
 def _start_class():
@@ -124,3 +147,80 @@ def start_or_join_ui():
                 st.text_input("Teacher passcode", key=START_PASSCODE_KEY, type="password",
                               autocomplete="current-password")
             st.form_submit_button("Start a class", on_click=_start_class, type="primary", icon=":material/add:")
+
+
+# -- the teacher's classes after the lesson: download, and pool into the class they teach now --
+
+
+def kept_classes():
+    """The classes this browser taught whose data is still kept (open or closed), newest first; keeper tokens
+    of deleted classes (or expired) are dropped. Empty while the database is down."""
+    kept, gone = [], []
+    try:
+        for token in taught_classes():
+            found = rooms().kept_room(token)
+            if found is None:
+                gone.append(keeper_token_code(token))
+            else:
+                kept.append(found[0])
+    except ClassSetUnavailableError:
+        return []
+    if gone:
+        forget_taught_classes(gone)
+    return kept
+
+
+def _kept_until(room):
+    if room.is_open:
+        return "open"
+    until = time.strftime("%d %b %Y", time.gmtime(room.closed_at + closed_room_keep_seconds(os.environ)))
+    return f"ended {time.strftime('%d %b', time.gmtime(room.closed_at))}, its digits kept until {until}"
+
+
+def _pool(source, target):
+    """Copy class ``source``'s digits into ``target``'s class set: only for the teacher of ``target`` who keeps ``source``."""
+    if room_teacher_claims(target) is None or source not in {room.code for room in kept_classes()}:
+        _say("error", "Only the teacher of this class can add digits to it, from classes they taught in this browser.")
+        return
+    try:
+        added, already = database().in_room(target).pool_from(source)
+    except ClassSetUnavailableError as error:
+        _say("error", f"The digits could not be added: {error}")
+        return
+    here = f" ({already} of them were here already)" if already else ""
+    _say("success", f"Added {added} digit{'' if added == 1 else 's'} of class {source} to this class set{here}.")
+
+
+def taught_classes_ui(pool_into=None):
+    """The classes this browser taught, each with its digits to download (also after the class ended, until
+    its data is deleted); with ``pool_into`` (the class this browser teaches now), a button that adds a class's
+    digits to that class's set. Nothing when there are none."""
+    kept = [room for room in kept_classes() if room.code != pool_into]
+    if not kept:
+        return
+    title = "Add digits from your other classes" if pool_into else f"Your classes ({len(kept)}): their digits"
+    with st.expander(title, icon=":material/history:"):
+        st.caption(
+            "Classes you started or taught in this browser. Their digits stay here after the class ends, until "
+            f"they are deleted {closed_room_keep_seconds(os.environ) / 86400:g} days later."
+            + (" Adding a class's digits copies them into this class set (with their students), once." if pool_into else "")
+        )
+        for room in kept:
+            try:
+                digits = database().in_room(room.code).digits()
+            except ClassSetUnavailableError as error:
+                st.warning(f"Class {room.code}: its digits cannot be read right now ({error}).")
+                continue
+            with st.container(key=f"kept-class-{room.code}", horizontal=True, vertical_alignment="center", wrap=True):
+                st.markdown(f"**{room.code}** · {_kept_until(room)} · {len(digits):,} digit{'' if len(digits) == 1 else 's'}",
+                            width="stretch")
+                if not len(digits):
+                    continue
+                st.download_button("class_digits.npz", lambda digits=digits: npz_bytes(digits), file_name=f"class_{room.code}_digits.npz",
+                                   mime="application/octet-stream", icon=":material/download:", on_click="ignore",
+                                   key=f"kept-npz-{room.code}")
+                st.download_button("class_digits.csv", lambda digits=digits: csv_text(digits), file_name=f"class_{room.code}_digits.csv",
+                                   mime="text/csv", icon=":material/download:", on_click="ignore", key=f"kept-csv-{room.code}")
+                if pool_into:
+                    st.button(f"Add to class {pool_into}", key=f"kept-pool-{room.code}", on_click=_pool,
+                              args=(room.code, pool_into), icon=":material/merge:")

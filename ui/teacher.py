@@ -37,6 +37,7 @@ from ui.identity import (
     current_room,
     delete_cookie,
     enter_room,
+    forget_taught_classes,
     leave_room,
     read_cookie,
     strip_old_url_parameters,
@@ -233,6 +234,7 @@ def _try_unlock():
 def _sign_out_of_room(room):
     claims = room_teacher_claims(room)
     delete_cookie(ROOM_TEACHER_COOKIE)
+    forget_taught_classes([room])  # nor its digits after the lesson
     st.session_state.pop(_SIGN_IN_LINK_KEY, None)
     if claims is None:
         return
@@ -311,8 +313,8 @@ def room_teacher_ui(room):
             _second_device_ui()
         with st.expander("End the class", icon=":material/logout:"):
             st.caption("Nobody can join or change the class any more, and its teacher sign-ins stop working. Its digits, "
-                       f"runs and quiz are kept for {closed_room_keep_seconds(os.environ) / 86400:g} days, then deleted: download "
-                       "the class set on the Class page first.")
+                       f"runs and quiz are kept for {closed_room_keep_seconds(os.environ) / 86400:g} days, then deleted. Until then "
+                       "this browser's home page has its digits to download, or to add to another class of yours.")
             st.button("End the class now", on_click=_end_class, args=(room,), key="teacher-end-class", type="primary")
         if message:
             st.warning(message)
