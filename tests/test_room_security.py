@@ -46,6 +46,7 @@ from ui.identity import (
     QUIZ_HOST_COOKIE,
     ROOM_COOKIE,
     ROOM_TEACHER_COOKIE,
+    TAUGHT_COOKIE,
     TEACHER_COOKIE,
     VISITOR_COOKIE,
     WRITTEN_KEY,
@@ -91,6 +92,10 @@ class World:
         self.room = {}
         self.b_tokens = defaultdict(lambda: self.rooms.issue_room_teacher_token(self.rooms.find(self.room["B"].code)))
         self.extra = {}  # cookies made while the world was built (a locked token, C's replayed token, ...)
+
+    def keeper(self, name):
+        """A keeper token of room ``name``: what the browser that taught it holds (its digits, after the lesson)."""
+        return self.rooms.issue_keeper_token(self.rooms.find(self.room[name].code, include_closed=True))
 
     def state(self, code):
         """Everything room ``code`` owns, read from the database (and the queue and its starts), to compare."""
@@ -334,6 +339,11 @@ def try_sign_in_link(app, world):
     return shown
 
 
+def try_pool(app, world):
+    """Add the digits of another class this browser taught (B: every attacker holds B's keeper token) to this one."""
+    return try_button(app, label="Add to class")
+
+
 def try_lock(app, world):
     return try_button(app, key="teacher-lock")
 
@@ -357,6 +367,7 @@ CONTROLS = [
     ("undo", CLASS, try_undo),
     ("digits-per-student", CLASS, try_digits_per_student),
     ("export-class-set", CLASS, try_export_class_set),
+    ("pool-into-class", CLASS, try_pool),
     ("quiz-start-round", CLASS, try_quiz_start),
     ("quiz-reveal", CLASS, try_quiz_reveal),
     ("quiz-end", CLASS, try_quiz_end),
@@ -378,6 +389,11 @@ STUDENTS_MAY = {"export-class-set", "quiz-vote"}
 def forged_signature(world):
     a = world.room["A"].code
     return f"{a}.{int(time.time() * 1000)}.{int(time.time()) + 3600}.{'0' * 16}.{'x' * 43}"
+
+
+def b_keeper_as_a(world):
+    b, a = world.room["B"], world.room["A"]
+    return a.code + world.keeper("B").removeprefix(b.code)
 
 
 def b_token_as_a(world):
@@ -419,7 +435,8 @@ class Attacker:
 def in_a(**cookies):
     def make(world, control):
         values = {name: (value(world) if callable(value) else value) for name, value in cookies.items()}
-        return {ROOM_COOKIE: world.room["A"].code, VISITOR_COOKIE: visitor(9), **values}
+        # Every browser in A also taught class B once (its keeper token): pooling B into A must still take A's teacher.
+        return {ROOM_COOKIE: world.room["A"].code, VISITOR_COOKIE: visitor(9), TAUGHT_COOKIE: world.keeper("B"), **values}
     return make
 
 
@@ -434,6 +451,7 @@ ATTACKERS = [
     Attacker("b-token-prefix-edited", in_a(**{ROOM_TEACHER_COOKIE: b_token_as_a})),
     Attacker("altered-a-token", in_a(**{ROOM_TEACHER_COOKIE: altered_a_token})),
     Attacker("expired-a-token", in_a(**{ROOM_TEACHER_COOKIE: expired_a_token})),
+    Attacker("a-keeper-as-teacher-token", in_a(**{ROOM_TEACHER_COOKIE: lambda world: world.keeper("A")})),
     Attacker("a-quiz-host-cookie", in_a(**{QUIZ_HOST_COOKIE: lambda world: world.room["A"].teacher_cookies[QUIZ_HOST_COOKIE]})),
     Attacker("a-token-after-lock", in_a(**{ROOM_TEACHER_COOKIE: lambda world: world.extra["locked token"]})),
     Attacker("c-token-after-end", lambda world, control: {**world.room["C"].teacher_cookies, VISITOR_COOKIE: visitor(4)},
@@ -536,7 +554,17 @@ VIEWERS = {
     "outsider": lambda world: {VISITOR_COOKIE: STUDENT},
     "outsider-passcode-teacher": lambda world: {TEACHER_COOKIE: issue_token(PASSCODE)},
     "c-teacher-after-end": lambda world: world.room["C"].teacher_cookies,  # through app.py: back in the open studio
+    # Keeper tokens for A that are not: B's with its code edited, one character changed, A's teacher token.
+    "b-teacher-with-b-keeper-edited-to-a": lambda world: {
+        ROOM_COOKIE: world.room["B"].code, ROOM_TEACHER_COOKIE: world.room["B"].token, TAUGHT_COOKIE: b_keeper_as_a(world)},
+    "outsider-with-altered-a-keeper": lambda world: {VISITOR_COOKIE: STUDENT, TAUGHT_COOKIE: altered(world.keeper("A"))},
+    "outsider-with-a-teacher-token-as-keeper": lambda world: {VISITOR_COOKIE: STUDENT, TAUGHT_COOKIE: world.room["A"].token},
 }
+
+
+def altered(token):
+    """``token`` with one character of its signature changed."""
+    return token[:-1] + ("A" if token[-1] != "A" else "B")
 
 
 @pytest.mark.parametrize("page", ["home", "train", "class"])
@@ -677,15 +705,20 @@ def test_the_rooms_own_teacher_reaches_every_control_and_each_changes_the_room(w
     """In room D, made as A was, its teacher's page offers every control and each changes D's state (a vote: a
     student's page): so a control the attackers were not offered is absent for them, not missed by the test."""
     d = make_room(world, "D", jar)
+    images, labels = load_test_set()
+    source = world.rooms.create("setup-pool-source")  # another class of D's teacher, with digits D has not
+    for i in (100, 101):
+        world.database.in_room(source.code).add(images[i], int(labels[i]), int(labels[i]), 0.9, visitor(14))
+    d.teacher_cookies[TAUGHT_COOKIE] = world.rooms.issue_keeper_token(source)
     expected_change = {
         "start-training": "runs started", "stop": "live_run", "stop-in-presenter-view": "live_run", "make-class-model": "class_choices",
         "cancel-waiting-run": "waiting runs", "delete-selected-digits": "class_digits", "delete-students-digits": "class_digits",
         "undo": "class_digits", "clear-class-set": "class_digits", "digits-per-student": "class_settings",
         "quiz-reveal": "quiz_state", "quiz-start-round": "quiz_state", "quiz-end": "quiz_state", "quiz-vote": "quiz_votes",
-        "lock": "teacher_revocations", "end-the-class": "rooms",
+        "lock": "teacher_revocations", "end-the-class": "rooms", "pool-into-class": "class_digits",
     }
     order = ["stop-in-presenter-view", "stop", "make-class-model", "cancel-waiting-run", "start-training",
-             "digits-per-student", "export-class-set", "delete-selected-digits", "undo", "delete-students-digits",
+             "digits-per-student", "export-class-set", "pool-into-class", "delete-selected-digits", "undo", "delete-students-digits",
              "clear-class-set", "quiz-vote", "quiz-reveal", "quiz-start-round", "quiz-end", "delete-or-rename-run",
              "make-sign-in-link", "lock", "end-the-class"]
     drivers = {name: (page, attempt) for name, page, attempt in CONTROLS}

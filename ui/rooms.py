@@ -77,6 +77,7 @@ def _renew_keeper(room):
     renewed = st.session_state.setdefault(_KEEPER_RENEWED_KEY, set())
     if room.code not in renewed and room_teacher_claims(room.code) is not None:
         renewed.add(room.code)
+        kept_classes()  # drops the tokens that no longer count before the cookie is written again
         keep_taught_class(rooms().issue_keeper_token(room))
 
 
