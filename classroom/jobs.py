@@ -15,6 +15,7 @@ import itertools
 import threading
 import time
 import traceback
+import typing
 
 import sqlalchemy as sa
 
@@ -87,6 +88,14 @@ def job_priority(room):
     return ROOM_PRIORITY if room != DEFAULT_ROOM else 0
 
 
+class _Training(typing.NamedTuple):
+    """A run an :class:`InProcessJobs` started: whose, with what settings, and the manager that trains it."""
+
+    room: str
+    config: object
+    manager: object
+
+
 class InProcessJobs:
     """Runs trained in this process, one at a time: at once when none trains, else queued (rooms' runs
     first, then in the order they were started) and started by a thread of its own when the run before ends.
@@ -99,11 +108,11 @@ class InProcessJobs:
         self._lock = threading.Lock()
         self._queue = []  # heap of (-priority, order, room, config, class_data)
         self._order = itertools.count()
-        self._training = None  # (room, config, manager) of the run this queue started last
+        self._training = None  # the _Training this queue started last
         self._draining = False
 
     def _busy(self):
-        return self._training is not None and self._training[2].trains_here
+        return self._training is not None and self._training.manager.trains_here
 
     def start(self, config, class_data=None, room=DEFAULT_ROOM):
         """Start ``config`` for ``room`` now (errors as :meth:`RunManager.start`), or queue it behind the run
@@ -112,7 +121,7 @@ class InProcessJobs:
         with self._lock:
             if not self._queue and not self._busy():
                 run_dir = manager.start(config, class_data=class_data)
-                self._training = (room, config, manager)
+                self._training = _Training(room, config, manager)
                 return run_dir
             config, class_data = checked_run(config, class_data, manager.steps_per_call)
             heapq.heappush(self._queue, (-job_priority(room), next(self._order), room, config, class_data))
@@ -126,7 +135,7 @@ class InProcessJobs:
             with self._lock:
                 training = self._training
             if training is not None:
-                training[2].wait()
+                training.manager.wait()
             with self._lock:
                 if self._busy():
                     continue  # a run started by start() in the meantime
@@ -137,14 +146,15 @@ class InProcessJobs:
                 try:
                     manager = self._manager_for(room)
                     manager.start(config, class_data=class_data)
-                    self._training = (room, config, manager)
+                    self._training = _Training(room, config, manager)
                 except Exception:  # noqa: BLE001 - the folder or the database failed: the next run still starts
                     traceback.print_exc()
 
     def queue(self):
         """The run training here (if this queue started it) and the waiting runs, in the order they will train."""
         with self._lock:
-            training = [queued_run(self._training[0], dataclasses.asdict(self._training[1]), True)] if self._busy() else []
+            training = self._training
+            training = [queued_run(training.room, dataclasses.asdict(training.config), True)] if self._busy() else []
             waiting = [queued_run(room, dataclasses.asdict(config), False) for _, _, room, config, _ in sorted(self._queue)]
         return training + waiting
 

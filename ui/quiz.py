@@ -27,7 +27,7 @@ from ui.class_set import configured_url, shared_class_set
 from ui.identity import QUIZ_HOST_COOKIE, carry_identity, current_room, read_cookie, visitor_id, write_cookie
 from ui.join_card import join_card_ui
 from ui.presenter import PRESENT_PARAM, presenter_mode, presenter_toggle
-from ui.teacher import class_mode_on, rooms, teacher_rights
+from ui.teacher import class_mode_on, is_room_open, teacher_rights
 
 REFRESH_SECONDS = 1.0
 MESSAGE_SECONDS = 6.0
@@ -222,22 +222,15 @@ def _end():
 
 
 def _vote(digit, round_number, question=NETWORK):
-    if _class_has_ended():  # the quiz redraws alone (a fragment), so a phone may still show an ended class's quiz
+    # The quiz redraws alone (a fragment), so a phone may still show an ended class's quiz (app.py leaves the class
+    # at the next full run of a page); with the database down the vote fails with its own message.
+    if is_room_open(current_room()) is False:
         _say("This class has ended: its quiz takes no more votes.")
         return
     try:
         shared_quiz().vote(visitor_id(), digit, round_number, question)
     except QuizError as error:
         _say(str(error))
-
-
-def _class_has_ended():
-    """Whether this browser's class room has closed (app.py leaves it at the next full run of a page)."""
-    room = current_room()
-    try:
-        return room != DEFAULT_ROOM and rooms().find(room) is None
-    except ClassSetUnavailableError:
-        return False  # the database is down: the vote fails with its own message
 
 
 def bars_html(view):

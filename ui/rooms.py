@@ -23,7 +23,7 @@ from ui.identity import (
     taught_classes,
 )
 from ui.presenter import presenter_mode
-from ui.teacher import client_key, room_teacher_claims, rooms, teacher_passcode
+from ui.teacher import client_key, is_room_open, room_teacher_claims, rooms, teacher_passcode
 
 JOIN_KEY = "join-code"
 START_PASSCODE_KEY = "start-class-passcode"
@@ -57,26 +57,23 @@ def keep_room():
         if typed != current_room():
             _join(typed)
     room = current_room()
-    if room == DEFAULT_ROOM:
-        return
-    try:
-        found = rooms().find(room)
-        if found is not None:
-            rooms().touch(room)
-    except ClassSetUnavailableError:
-        return  # the database is down: the pages say so; the room is still this browser's
-    if found is None:
+    is_open = is_room_open(room)
+    if is_open is False:
         leave_room()
         _say("info", f"Class {room} has ended: you are back in the open studio.")
-    else:
-        _renew_keeper(found)
+    elif is_open and room != DEFAULT_ROOM:  # None: the database is down, the pages say so; the room stays this browser's
+        try:
+            rooms().touch(room)
+            _renew_keeper(room)
+        except ClassSetUnavailableError:
+            pass
 
 
-def _renew_keeper(room):
-    """Once a session, give the room's teacher a fresh keeper token: its digits stay theirs after the lesson."""
+def _renew_keeper(code):
+    """Once a session, give the teacher of room ``code`` a fresh keeper token: its digits stay theirs after the lesson."""
     renewed = st.session_state.setdefault(_KEEPER_RENEWED_KEY, set())
-    if room.code not in renewed and room_teacher_claims(room.code) is not None:
-        renewed.add(room.code)
+    if code not in renewed and room_teacher_claims(code) is not None and (room := rooms().find(code)) is not None:
+        renewed.add(code)
         kept_classes()  # drops the tokens that no longer count before the cookie is written again
         keep_taught_class(rooms().issue_keeper_token(room))
 

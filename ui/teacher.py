@@ -200,7 +200,8 @@ def keep_teacher_rights():
         del st.query_params[SIGN_IN_PARAMETER]
         _sign_in_with_link(passcode, code)
     room = current_room()
-    if read_cookie(ROOM_TEACHER_COOKIE) and room_teacher_claims(room) is None and _room_is_readable(room):
+    # With the database down the token may be good: kept.
+    if read_cookie(ROOM_TEACHER_COOKIE) and room_teacher_claims(room) is None and is_room_open(room) is not None:
         delete_cookie(ROOM_TEACHER_COOKIE)  # another room's, or signed out: this browser is a student here
     token = read_cookie(TEACHER_COOKIE)
     if token and (passcode is None or _valid_token(passcode) is None):
@@ -209,12 +210,15 @@ def keep_teacher_rights():
             st.session_state[_MESSAGE_KEY] = "Your teacher sign-in has expired or was signed out: type the passcode again."
 
 
-def _room_is_readable(room):
-    try:
-        rooms().find(room)
+def is_room_open(room):
+    """Whether class room ``room`` is open (the open studio always is): True; False when it closed or never was;
+    None while the database is down (the pages say so, and nothing is decided on it)."""
+    if room == DEFAULT_ROOM:
         return True
+    try:
+        return rooms().find(room) is not None
     except ClassSetUnavailableError:
-        return False  # the database is down: the token may be good, keep it
+        return None
 
 
 def _try_unlock():
