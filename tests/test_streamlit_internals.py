@@ -1,6 +1,7 @@
 """Every Streamlit internal the app depends on (ui/streamlit_internals.py) is still there, and the stylesheets use
 no other: an upgrade of Streamlit that renames a test id, a class or a private function fails here, not silently
 in a classroom."""
+import contextlib
 import importlib
 import importlib.util
 import inspect
@@ -9,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from support.app_server import start_streamlit, wait_for_app_idle
 from ui import server_tuning
@@ -109,9 +111,12 @@ def test_every_registered_selector_matches_on_a_phone(browser, probe_url):
         page = context.new_page()
         page.goto(probe_url)
         wait_for_app_idle(page)
-        page.locator(".stPlotlyChart .main-svg").first.wait_for(timeout=30_000)
         probes = [selector.probe for selector in SELECTORS] + [probe for probe, _ in BEHAVIOURS]
-        missing = page.evaluate("probes => probes.filter(probe => !document.querySelector(probe))", probes)
+        missing = "probes => probes.filter(probe => !document.querySelector(probe))"
+        # Streamlit loads some elements' code lazily: they can show a moment after the run has ended.
+        with contextlib.suppress(PlaywrightTimeoutError):
+            page.wait_for_function(f"probes => ({missing})(probes).length === 0", arg=probes, timeout=20_000)
+        missing = page.evaluate(missing, probes)
         assert not missing, f"Streamlit's page no longer has these (see ui/streamlit_internals.py): {missing}"
     finally:
         context.close()
