@@ -14,13 +14,14 @@ from classroom.class_set import (
 )
 from classroom.rate_limit import LESSON_SECONDS, MAX_PER_LESSON, RateLimitError
 from ui.identity import current_room, visitor_id
+from ui.page_styles import use_styles
 from ui.secrets import app_secrets
 
 PROMPT_KEY = "class_set_prompt"
 GIVEN_KEY = "class_set_last_given"  # fingerprint of the drawing this session gave last
 DIGITS_PER_STUDENT_KEY = "class-digits-per-student"
 PENDING_KEY = "class_set_pending"  # (fingerprint, label, question) waiting for the student's yes
-DIGIT_BUTTONS_KEY = "class-digit-buttons"
+DIGIT_BUTTONS_KEY = "class-digit-buttons"  # styled by assets/styles/class-set.css
 
 
 def configured_url():
@@ -170,10 +171,7 @@ def give_to_class_ui(reading, predictor_label):
         elif message is not None:
             given = None
         st.button("Give me a prompt", key="class-set-prompt", on_click=_take_prompt, icon=":material/casino:")
-    st.html(
-        f"<style>.st-key-{DIGIT_BUTTONS_KEY} button{{min-height:3.2rem}}"
-        f".st-key-{DIGIT_BUTTONS_KEY} button p{{font-size:1.6rem;font-weight:700}}</style>"
-    )
+    use_styles("class-set")
     return given
 
 

@@ -12,8 +12,9 @@ import streamlit as st
 import streamlit_drawable_canvas
 
 from mnist_cnn.figures import probability_bar_chart
+from ui.page_styles import stylesheet, use_styles
 
-CANVAS_SIZE = 280  # fits a 360 px phone screen with the page margins
+CANVAS_SIZE = 280  # fits a 360 px phone screen with the page margins (and assets/styles/draw.css)
 DEFAULT_PEN_WIDTH = 20
 _CANVAS_KEY = "sketch"
 # The drawing the canvas starts from: changed only by Undo and Clear, which makes the canvas reload it.
@@ -23,21 +24,6 @@ _AWAITED_KEY = "sketch_awaited"  # stroke count the canvas will report once it h
 _LAST_READING_KEY = "sketch_last_reading"
 _BLANK_CANVAS = np.zeros((CANVAS_SIZE, CANVAS_SIZE, 4), np.uint8)  # read as "blank", in read_drawing's words
 
-_STYLE = f"""<style>
-.st-key-sketch-box {{ min-height: {CANVAS_SIZE}px; }}
-.st-key-canvas-buttons button {{ min-height: 3rem; padding: 0 0.4rem; }}
-.st-key-prediction [data-testid='stMarkdownContainer'] {{ margin-bottom: 0; }}
-.st-key-prediction .verdict {{ box-sizing: border-box; height: 7.5rem; display: flex; align-items: center;
-  gap: 1rem; padding: 0 1rem; border-radius: 0.5rem; }}
-.st-key-prediction .verdict p {{ margin: 0; }}
-.st-key-prediction .verdict-blank {{ background: #eff6ff; color: #1e3a8a; }}
-.st-key-prediction .verdict-unsure {{ background: #fffbeb; color: #78350f; }}
-.st-key-prediction .verdict-not-a-digit {{ background: #fef2f2; color: #7f1d1d; }}
-.st-key-prediction .verdict-digit {{ border: 1px solid #cbd5e1; }}
-.st-key-prediction .predicted-digit {{ font-size: 6rem; font-weight: 700; line-height: 1; min-width: 3.5rem;
-  text-align: center; color: #1d4ed8; }}
-.st-key-prediction .verdict-message {{ font-size: 1.05rem; line-height: 1.35; }}
-</style>"""
 
 
 @functools.cache
@@ -52,7 +38,7 @@ def _hide_canvas_toolbar():
     st.components.v2.component(
         "streamlit-drawable-canvas.streamlit_drawable_canvas",
         js="index-*.js",
-        css=css_file.read_text() + "\n.dc-toolbar { display: none !important; }\n",
+        css=css_file.read_text() + "\n" + stylesheet("canvas-toolbar"),
         html='<div class="canvas-root"></div>',
         isolate_styles=True,
     )
@@ -80,7 +66,7 @@ def canvas_ui():
     canvas is reloading after Undo or Clear (use :func:`reading_ui`, which keeps the last verdict then).
     """
     _hide_canvas_toolbar()
-    st.html(_STYLE)
+    use_styles("draw")
     pen_width = st.session_state.get("pen_width", DEFAULT_PEN_WIDTH)
     with st.container(key="sketch-box", width=CANVAS_SIZE):
         canvas = streamlit_drawable_canvas.st_canvas(

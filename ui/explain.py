@@ -24,6 +24,7 @@ from mnist_cnn.explain import (
 from mnist_cnn.figures import probability_bar_chart
 from mnist_cnn.preprocess import canvas_to_mnist_steps
 from ui.active_model import active_model_path
+from ui.page_styles import use_styles
 
 TILE = 140  # pixels of each small image: two fit side by side on a 360 px phone
 
@@ -128,14 +129,7 @@ def _what_if_fragment(image, predictor, key):
             + ", ".join(f"then {digit} ({now[digit]:.0%})" for digit in top_three[1:])
         )
     chart.plotly_chart(probability_bar_chart(now, height=220), config={"displayModeBar": False}, key=f"{key}-what-if-chart")
-    # The changed image and its reading stay in view while a student scrolls through the sliders
-    # (sticky needs the expander's overflow visible, and applies to the reading's layout wrapper).
-    reading_class = f"st-key-{key}-what-if-reading"
-    st.html(
-        f"<style>details:has(.{reading_class}){{overflow:visible}}"
-        f"[data-testid=stLayoutWrapper]:has(> .{reading_class}){{position:sticky;top:3.5rem;z-index:3;"
-        "background:var(--st-background-color, #fff)}</style>"
-    )
+    use_styles("explain")  # the changed image and its reading stay in view while the sliders scroll
 
 
 @st.fragment

@@ -7,7 +7,6 @@ Streamlit cannot set a cookie from Python and reads cookies only when a session 
 writes it into the browser with a line of JavaScript; the next session (a reload, a new tab) reads it.
 Cookies: ``path=/``, ``SameSite=Strict``, ``Secure`` on https, expiring with what they carry.
 """
-import json
 import re
 import secrets
 import time
@@ -16,6 +15,7 @@ import streamlit as st
 
 from classroom.class_set import DEFAULT_ROOM, JOIN_CODE_LENGTH
 from classroom.rooms import JOIN_CODE_ALPHABET, KEEPER_TOKEN_LIFETIME_SECONDS, keeper_token_code
+from ui.page_styles import script_html, styles_html
 
 VISITOR_COOKIE = "mnist_cnn_visitor"
 TEACHER_COOKIE = "mnist_cnn_teacher"
@@ -143,20 +143,18 @@ def cookie_script(written):
         + time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(expires_at if value else 0))
         for name, (value, expires_at) in sorted(written.items())
     ]
-    return (
-        "<script>(function () { var secure = location.protocol === 'https:' ? '; Secure' : '';"
-        f" {json.dumps(cookies)}.forEach(function (cookie) {{ document.cookie = cookie + secure; }});"
-        # Done: no token stays in the page's source either.
-        " if (document.currentScript) { document.currentScript.textContent = ''; } })();</script>"
-    )
+    return script_html("write-cookies", cookies)
 
 
 def carry_identity(key="identity"):
     """Write what this session changed into the browser's cookies (an invisible element).
 
     Call it in every full run (app.py) and in any fragment whose buttons change an identity, with a key
-    of its own: a fragment's rerun draws only the fragment.
+    of its own, starting with "identity" (assets/styles/identity.css hides those): a fragment's rerun
+    draws only the fragment.
     """
+    if not key.startswith("identity"):
+        raise ValueError(f"an identity carrier's key starts with 'identity', else it shows: {key!r}")
     visitor_id()
     carried = st.session_state.setdefault(_CARRIED_KEY, {})  # name -> (value, when first handed to the browser)
     now = time.monotonic()
@@ -173,7 +171,7 @@ def carry_identity(key="identity"):
     # every element after it would move, and the Draw page's canvas would be mounted anew and lose a stroke.
     # Hidden by a style of its own, the same on every run: were the rule in the changing element below, a busy
     # browser would show the container (a 21 px gap) for the moment between removing one and drawing the next.
-    hide = f"<style>.st-key-{key}, [data-testid='stLayoutWrapper']:has(> .st-key-{key}) {{ display: none; }}</style>"
+    hide = styles_html("identity")  # hides every container whose key starts with "identity"
     st.html(hide)
     with st.container(key=key, border=False):
         # The same script on every run for a few seconds, then none: a fragment redrawn every second sends

@@ -10,7 +10,7 @@ from classroom.class_set import DEFAULT_ROOM
 from classroom.join_card import JoinAddress, configured_address, join_address, qr_png, short_address
 from mnist_cnn.display import png_data_url_of_bytes
 from ui.identity import JOIN_PARAMETER, current_room
-from ui.navigation import PHONE_MAX_WIDTH
+from ui.page_styles import use_styles
 from ui.secrets import app_secrets
 
 
@@ -73,10 +73,7 @@ def join_card_ui(qr_width=220, text_size="2rem", page_path=None, target_page=Non
 def home_join_ui():
     """The home page's join card: open on a laptop or projector; on a phone, which has joined already,
     one line with the address to pass on instead of a QR code filling half the first screen."""
-    st.html(
-        f"<style>@media (max-width: {PHONE_MAX_WIDTH}px) {{ .st-key-home-join {{ display: none; }} }}"
-        f"@media (min-width: {PHONE_MAX_WIDTH + 1}px) {{ .st-key-home-join-phone {{ display: none; }} }}</style>"
-    )
+    use_styles("join-card")
     room = current_room()
     title = "Open this app on a phone" if room == DEFAULT_ROOM else f"Join class {room} from a phone"
     with st.container(key="home-join"), st.expander(title, expanded=True):

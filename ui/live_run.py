@@ -14,38 +14,12 @@ from mnist_cnn.roofline import MACHINE_RATE_HELP, machine_sgemm_gflops
 from mnist_cnn.run_folder import RunState
 from mnist_cnn.run_record import read_run_record
 from mnist_cnn.training_figures import CHART_HEIGHT, FONT_SIZE, SharedFigure, SharedLiveFigure, record_figure
+from ui.page_styles import style_element, styles_html
 from ui.run_status import machine_rate_line, queued_line, status_line
 
 ACTIVE_REFRESH_SECONDS = 1.0
 CHART_SLOTS = 3
 IDLE_REFRESH_SECONDS = 3.0
-
-WALL_CSS = """
-<style>
-.prediction-wall { display: grid; grid-template-columns: repeat(auto-fill, minmax(var(--wall-cell, 76px), 1fr));
-  gap: 8px; margin: 0 0 8px 0; }
-.wall-cell { border: 4px solid #9ca3af; border-radius: 8px; padding: 4px; text-align: center; background: #ffffff;
-  color: #111827; line-height: 1.15; }
-.prediction-wall .wall-digit { width: 100%; aspect-ratio: 1; background-color: #000; background-position: center;
-  background-size: contain; background-repeat: no-repeat; image-rendering: pixelated; border-radius: 3px; }
-.wall-cell .wall-guess { font-size: var(--wall-guess, 1.3rem); font-weight: 700; margin-top: 2px; white-space: nowrap; }
-.wall-cell .wall-confidence { font-size: var(--wall-small, 0.95rem); white-space: nowrap; }
-.wall-right { border-color: #15803d; background: #f0fdf4; }
-.wall-right .wall-guess { color: #166534; }
-.wall-wrong { border-color: #b91c1c; background: #fef2f2; }
-.wall-wrong .wall-guess { color: #991b1b; }
-@media (max-width: 640px) {  /* phones: four digits a row, so the wall is no longer than the chart */
-  .prediction-wall { --wall-cell: 62px; --wall-guess: 1.1rem; --wall-small: 0.8rem; gap: 6px; }
-  .wall-cell { border-width: 3px; padding: 3px; }
-}
-.class-accuracy { display: grid; grid-template-columns: repeat(5, 1fr); gap: 6px; margin: 4px 0 8px 0; }
-@media (min-width: 700px) { .class-accuracy { grid-template-columns: repeat(10, 1fr); } }
-.class-accuracy div { border: 2px solid #d1d5db; border-radius: 6px; text-align: center; padding: 2px 0;
-  font-size: var(--wall-small, 0.95rem); color: #111827; background: #ffffff; }
-.class-accuracy b { display: block; font-size: var(--wall-guess, 1.3rem); }
-.class-accuracy .class-weak { border-color: #b91c1c; background: #fef2f2; }
-</style>
-"""
 
 
 @st.cache_resource
@@ -65,12 +39,12 @@ def wall_image_css():
     once per page, outside the refreshing part, so the wall's refreshes carry only its guesses."""
     images, _ = load_test_set()
     rules = "".join(f'.wall-digit-{index} {{ background-image: url("{png_data_url(images[index])}"); }}\n' for index in WALL_INDICES)
-    return f"<style>\n{rules}</style>"
+    return style_element(rules)
 
 
 def wall_styles():
     """The wall's styles and digits; call outside the live fragment (they never change)."""
-    st.html(WALL_CSS + wall_image_css())
+    st.html(styles_html("prediction-wall") + wall_image_css())
 
 
 @st.cache_resource
@@ -89,7 +63,7 @@ def chart_figure(snapshot, height=CHART_HEIGHT, font_size=FONT_SIZE):
 
 def steady_chart(figure, key="steady-chart", view="page"):
     """Show ``figure`` without a blank frame when it replaces the previous one (with
-    :data:`ui.page_styles.STEADY_CHART_CSS`, drawn by app.py before every page).
+    assets/styles/steady-chart.css, drawn by app.py before every page: :func:`ui.page_styles.page_styles`).
 
     ``view`` names the layout the chart is in (the page, presenter view): when it changes, every
     slot is mounted anew at once, and a tie in the mount animation goes to the last slot, so the

@@ -11,6 +11,7 @@ from mnist_cnn.display import enlarge
 from mnist_cnn.figures import confusion_cells, probability_bar_chart
 from mnist_cnn.mistakes import SORT_ORDERS, most_confused_pairs, page_bounds
 from ui.active_model import active_model_label, active_predictor
+from ui.page_styles import script, stylesheet, use_styles
 from ui.quiz import quiz_this_button
 
 ANY = "any"
@@ -20,98 +21,11 @@ GALLERY_COLUMNS = 6
 TILE_MIN_WIDTH = 96  # three tiles per row fit a 360 px phone
 TRUE_KEY, PREDICTED_KEY, ORDER_KEY, PAIR_KEY = "true_filter", "predicted_filter", "gallery_order", "chosen_pair"
 
-# Plotly's own click selection reports the previous tap's point on touch screens; plain buttons do not.
-_MATRIX_CSS = """
-.cm { display: grid; grid-template-columns: 1rem repeat(10, minmax(32px, 2.75rem)); width: fit-content;
-  max-width: 100%; font-size: 0.8rem; color: #334155; user-select: none; }
-.cm-title { grid-column: 1 / span 11; text-align: center; color: #475569; padding-bottom: 0.2rem; }
-.cm-label { display: flex; align-items: center; justify-content: center; min-height: 1.4rem; color: #475569; }
-.cm-cell { box-sizing: border-box; aspect-ratio: 1; min-width: 32px; min-height: 32px; margin: 0; padding: 0;
-  border: 0; box-shadow: inset 0 0 0 0.5px #e2e8f0; font: inherit; font-size: 0.75rem; cursor: pointer;
-  touch-action: manipulation; }
-.cm-cell:hover { box-shadow: inset 0 0 0 2px #64748b; }
-.cm-cell[aria-pressed="true"] { box-shadow: inset 0 0 0 4px #1d4ed8; font-weight: 700; }
-.cm-cell:focus-visible { outline: 3px solid #1d4ed8; outline-offset: 1px; position: relative; z-index: 1; }
-"""
-_MATRIX_JS = """
-export default function ({ data, parentElement, setTriggerValue }) {
-  let grid = parentElement.querySelector(".cm");
-  if (!grid) {
-    grid = document.createElement("div");
-    grid.className = "cm";
-    grid.setAttribute("role", "group");
-    grid.setAttribute("aria-label", "Confusion matrix: arrow keys move between cells, Enter shows a cell's mistakes");
-    grid.addEventListener("keydown", moveFocus);
-    parentElement.appendChild(grid);
-  }
-  // One tab stop for the hundred cells (the arrow keys move within); a redraw keeps the focused cell focused.
-  const focused = parentElement.getRootNode().activeElement;
-  const kept = focused && grid.contains(focused) ? [Number(focused.dataset.true), Number(focused.dataset.predicted)] : null;
-  const current = kept || data.chosen || [0, 0];
-  const cell = (tag, className, text) => {
-    const element = document.createElement(tag);
-    element.className = className;
-    element.textContent = text;
-    return element;
-  };
-  const parts = [cell("div", "cm-title", "rows: true digit ↓ · columns: predicted →"), cell("div", "cm-label", "")];
-  for (let predicted = 0; predicted < 10; predicted++) parts.push(cell("div", "cm-label", String(predicted)));
-  data.rows.forEach((row, trueDigit) => {
-    parts.push(cell("div", "cm-label", String(trueDigit)));
-    row.forEach((entry, predicted) => {
-      const mistake = trueDigit !== predicted;
-      const button = cell("button", "cm-cell", entry.count || !mistake ? String(entry.count) : "");
-      button.type = "button";
-      button.style.background = entry.background;
-      button.style.color = entry.color;
-      button.dataset.true = trueDigit;
-      button.dataset.predicted = predicted;
-      button.setAttribute("aria-label", `true ${trueDigit}, predicted ${predicted}: ${entry.count}${mistake ? " mistakes" : " correct"}`);
-      const chosen = data.chosen && data.chosen[0] === trueDigit && data.chosen[1] === predicted;
-      button.setAttribute("aria-pressed", chosen ? "true" : "false");
-      button.tabIndex = current[0] === trueDigit && current[1] === predicted ? 0 : -1;
-      button.onclick = () => setTriggerValue("cell", [trueDigit, predicted]);
-      parts.push(button);
-    });
-  });
-  grid.replaceChildren(...parts);
-  if (kept) grid.querySelector(`.cm-cell[data-true="${kept[0]}"][data-predicted="${kept[1]}"]`).focus();
-}
-
-const MOVES = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
-
-function moveFocus(event) {
-  const cell = event.target.closest(".cm-cell");
-  if (!cell) return;
-  let [trueDigit, predicted] = [Number(cell.dataset.true), Number(cell.dataset.predicted)];
-  if (event.key in MOVES) {
-    trueDigit = Math.min(9, Math.max(0, trueDigit + MOVES[event.key][0]));
-    predicted = Math.min(9, Math.max(0, predicted + MOVES[event.key][1]));
-  } else if (event.key === "Home" || event.key === "End") {
-    predicted = event.key === "Home" ? 0 : 9;
-  } else {
-    return;
-  }
-  event.preventDefault();
-  const next = cell.parentElement.querySelector(`.cm-cell[data-true="${trueDigit}"][data-predicted="${predicted}"]`);
-  cell.tabIndex = -1;
-  next.tabIndex = 0;
-  next.focus();
-}
-"""
+# A grid of plain buttons (assets/styles/confusion-grid.css, assets/scripts/confusion-grid.js).
 _confusion_grid = st.components.v2.component(
-    "mnist_cnn_studio.confusion_grid", html="", css=_MATRIX_CSS, js=_MATRIX_JS
+    "mnist_cnn_studio.confusion_grid", html="", css=stylesheet("confusion-grid"), js=script("confusion-grid")
 )
 _MATRIX_KEY = "confusion_grid"
-
-
-_STYLE = """<style>
-.st-key-gallery [class*='st-key-tile-'] { border: 1px solid #e2e8f0; border-radius: 0.5rem; padding: 0.3rem; }
-.st-key-gallery [data-testid='stImageCaption'] { font-size: 0.8rem; line-height: 1.3; }
-.st-key-gallery img { image-rendering: pixelated; }
-.st-key-gallery [data-testid='stElementToolbar'] { display: none; }  /* Inspect is the way to look closer */
-.st-key-confused-pairs button { min-height: 2.25rem; }
-</style>"""
 
 
 def chosen_filters():
@@ -145,7 +59,7 @@ def clear_filters():
 def confusion_matrix_ui(confusion):
     """The confusion matrix as a grid of buttons (at least 32 px each on a 360 px phone): tapping a
     cell sets both filters to it, and the chosen cell is outlined."""
-    st.html(_STYLE)
+    use_styles("mistakes")
     true_digit, predicted_digit = chosen_filters()
     chosen = None if true_digit is None or predicted_digit is None else [true_digit, predicted_digit]
     _confusion_grid(

@@ -2,35 +2,17 @@
 scrolling: status, progress, the chart, the prediction wall and the join card, in large type."""
 import streamlit as st
 
+from ui.page_styles import use_styles
+
 PRESENT_PARAM = "present"
 TRAIN_PAGE_PATH = "Train"  # the URL path app.py gives the Train page (its title)
 PRESENTER_CHART_HEIGHT = 900
 PRESENTER_FONT_SIZE = 22
-PRESENTER_CSS = """
-<style>
-header[data-testid="stHeader"] { display: none; }
-[data-testid="stMainBlockContainer"] { padding: 0.75rem 1.5rem 0 1.5rem; max-width: none; }
-.st-key-presenter [data-testid="stMarkdownContainer"] p.presenter-status {
-  font-size: 2.4rem; font-weight: 700; line-height: 1.15; color: #111827; margin: 0; }
-.st-key-presenter [data-testid="stProgress"] p { font-size: 1.6rem; color: #111827; }
-.st-key-presenter [data-testid="stMarkdownContainer"] p { font-size: 1.5rem; color: #111827; }
-.st-key-presenter .st-key-train-status { min-height: 6.4rem; }  /* the chart below never moves */
-.st-key-presenter .stElementContainer { opacity: 1 !important; transition: none !important; }  /* no fading */
-.st-key-presenter { --wall-cell: 92px; --wall-guess: 1.6rem; --wall-small: 1.05rem; }
-</style>
-"""
 
 
 def presenter_mode():
     """True in presenter view: ``?present=1`` in the URL, so a reload keeps it."""
     return st.query_params.get(PRESENT_PARAM) == "1"
-
-
-PHONE_CSS = """
-<style>
-@media (max-width: 640px) { .st-key-enter-presenter { display: none; } }  /* no projector on a phone */
-</style>
-"""
 
 
 def presenter_toggle():
@@ -44,7 +26,7 @@ def presenter_toggle():
             st.query_params.pop(PRESENT_PARAM, None)
             st.rerun(scope="app")
     else:
-        st.html(PHONE_CSS)
+        use_styles("presenter-button")
         if st.button("Presenter view (projector)", icon=":material/present_to_all:", key="enter-presenter"):
             st.query_params[PRESENT_PARAM] = "1"  # other parameters (e.g. a teacher's token) stay
             st.rerun(scope="app")
@@ -66,7 +48,7 @@ def presenter_ui(manager, started_active, can_stop, request_stop):
     )
     from ui.run_status import status_line
 
-    st.html(PRESENTER_CSS)
+    use_styles("presenter")
     wall_styles()
 
     @st.fragment(run_every=ACTIVE_REFRESH_SECONDS if started_active else IDLE_REFRESH_SECONDS)

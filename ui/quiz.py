@@ -26,6 +26,7 @@ from mnist_cnn.display import enlarge, png_data_url
 from ui.class_set import configured_url, shared_class_set
 from ui.identity import QUIZ_HOST_COOKIE, carry_identity, current_room, read_cookie, visitor_id, write_cookie
 from ui.join_card import join_card_ui
+from ui.page_styles import use_styles
 from ui.presenter import PRESENT_PARAM, presenter_mode, presenter_toggle
 from ui.teacher import class_mode_on, is_room_open, teacher_rights
 
@@ -41,55 +42,6 @@ _ASK_TRUTH_CHOICE = "quiz_ask_truth"  # kept when the checkbox is not drawn (e.g
 CLASS_PAGE = "app_pages/4_Class.py"
 CLASS_PATH = "Class"  # the URL path app.py gives the Class page (its title)
 
-_STYLE = """<style>
-.st-key-quiz { gap: 0.5rem; }
-.st-key-quiz p.quiz-title { font-size: 1.15rem; font-weight: 700; margin: 0; line-height: 1.3; }
-.st-key-quiz-screen { max-width: 56rem; border: 1px solid #cbd5e1; border-radius: 0.6rem; padding: 0.5rem 0.6rem; }
-.st-key-quiz-digit img { image-rendering: pixelated; border-radius: 0.4rem; display: block; max-width: none;
-  object-fit: fill !important; }  /* Streamlit's markdown images scale down only */
-.st-key-quiz-digit p { margin: 0; }
-.st-key-quiz-digit [data-testid='stMarkdownContainer'] { margin-bottom: 0; }  /* Streamlit's -1rem would let bars overlap */
-.st-key-quiz-votes, .st-key-quiz-truths { gap: 0.35rem; }
-.st-key-quiz-result [data-testid='stHorizontalBlock'] { overflow: visible; }  /* no 10 px scroller on a phone */
-.st-key-quiz-votes button, .st-key-quiz-truths button { min-height: 3.2rem; padding: 0; }
-.st-key-quiz-votes button p, .st-key-quiz-truths button p { font-size: 1.6rem; font-weight: 700; }
-.st-key-quiz-truths button { min-height: 2.9rem; }
-.st-key-quiz .quiz-count { font-size: 1.25rem; margin: 0; }
-.st-key-quiz .quiz-count b { font-size: 2rem; }
-.quiz-answer-line { margin: 0 0 0.2rem 0; font-size: 1.05rem; line-height: 1.35; }
-.quiz-answer-line .quiz-keep { white-space: nowrap; }  /* "truly 7" wraps whole, never split from its digit */
-.st-key-quiz-result [data-testid='stMarkdownContainer'] { margin-bottom: 0; }  /* Streamlit's -1rem clipped the wrapped
-  answer line and pushed the legend over the quiz's border */
-.quiz-answer-line .quiz-reveal { font-size: 2.4rem; font-weight: 800; color: #1d4ed8; vertical-align: -0.2rem; }
-.quiz-right { color: #166534; font-weight: 700; } .quiz-wrong { color: #991b1b; font-weight: 700; }
-.quiz-bars { display: grid; grid-template-columns: repeat(10, 1fr); gap: 2px; align-items: end; max-width: 30rem; }
-.quiz-bar-pair { display: flex; gap: 2px; align-items: flex-end; height: 5.5rem; justify-content: center; }
-.quiz-bar { width: 42%; min-height: 1px; border-radius: 2px 2px 0 0; }
-.quiz-bar.network { background: #1d4ed8; }  /* the class's votes striped: told apart without colour */
-.quiz-bar.votes { background: repeating-linear-gradient(135deg, #f59e0b 0 4px, #92400e 4px 6px); }
-.quiz-bar-label { text-align: center; font-weight: 700; font-size: 1rem; }
-.quiz-bar-label.answer { color: #1d4ed8; text-decoration: underline; }
-.quiz-legend { font-size: 0.85rem; color: #334155; margin: 0.1rem 0 0 0; display: flex; flex-wrap: wrap; gap: 0 0.9rem; }
-.quiz-legend span { white-space: nowrap; }
-.quiz-legend i { display: inline-block; width: 0.8rem; height: 0.8rem; vertical-align: -0.1rem; margin: 0 0.25rem 0 0; }
-.quiz-legend i.quiz-bar { width: 0.8rem; border-radius: 0; }
-/* Projector: everything readable from the back of the room. */
-.st-key-quiz-present p.quiz-title { font-size: 2.6rem; }
-.st-key-quiz-present .quiz-count { font-size: 2.2rem; }
-.st-key-quiz-present .quiz-count b { font-size: 5rem; }
-.st-key-quiz-present .quiz-answer-line { font-size: 2.2rem; }
-.st-key-quiz-present .quiz-answer-line .quiz-reveal { font-size: 6rem; }
-.st-key-quiz-present .quiz-bars { max-width: none; gap: 8px; }
-.st-key-quiz-present .quiz-bar-pair { height: 15rem; gap: 6px; }
-.st-key-quiz-present .quiz-bar-label { font-size: 2.4rem; }
-.st-key-quiz-present .quiz-legend { font-size: 1.6rem; }
-.st-key-quiz-present .quiz-legend i { width: 1.6rem; height: 1.6rem; }
-</style>"""
-_PRESENTER_PAGE_CSS = """<style>
-header[data-testid="stHeader"] { display: none; }
-[data-testid="stMainBlockContainer"] { padding: 1rem 2rem 0 2rem; max-width: none; }
-.st-key-phone-navigation { display: none; }
-</style>"""
 
 
 def _say(text):
@@ -446,7 +398,7 @@ def quiz_ui():
     fills the screen for a projector; the page should then show nothing else.
     """
     present = presenter_mode()
-    st.html(_STYLE + (_PRESENTER_PAGE_CSS if present else ""))
+    use_styles(*(["quiz", "quiz-presenter-page"] if present else ["quiz"]))
     with st.container(key="quiz"):
         st.fragment(run_every=REFRESH_SECONDS)(_quiz_body)(present)
     if present:
