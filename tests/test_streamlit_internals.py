@@ -20,6 +20,7 @@ from ui.streamlit_internals import (
     CANVAS_COMPONENT,
     CANVAS_FILES,
     CANVAS_TOOLBAR_CLASS,
+    HIDDEN_OPTIONS,
     PYTHON,
     SELECTORS,
 )
@@ -76,6 +77,22 @@ def test_private_python_api_is_there_with_its_signature(internal):
         value = server_tuning.STREAMLIT_CLEANUP
     assert str(inspect.signature(value)) == internal.signature
     assert internal.attribute.split(".")[-1] in (PROJECT_DIR / internal.used_in).read_text()
+
+
+def test_every_hidden_option_the_config_sets_is_registered_still_exists_and_is_read():
+    import tomllib
+
+    from streamlit import config
+
+    settings = tomllib.loads((PROJECT_DIR / ".streamlit" / "config.toml").read_text())
+    set_here = {f"{section}.{name}" for section, options in settings.items() for name in options}
+    for name in set_here:
+        assert name in config._config_options_template, f".streamlit/config.toml sets {name}, which Streamlit no longer has"
+    hidden = {name for name in set_here if config._config_options_template[name].visibility == "hidden"}
+    assert hidden == {option.name for option in HIDDEN_OPTIONS}, "register each hidden option in ui/streamlit_internals.py"
+    for option in HIDDEN_OPTIONS:
+        source = inspect.getsource(importlib.import_module(option.read_by))
+        assert f'"{option.name}"' in source, f"{option.read_by} no longer reads {option.name}"
 
 
 def test_the_drawable_canvas_internals_that_ui_draw_relies_on():

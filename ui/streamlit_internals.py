@@ -3,7 +3,8 @@ fails tests/test_streamlit_internals.py, which checks every entry here (and that
 
 :data:`SELECTORS`: Streamlit's element test ids and class names in ``assets/styles/*.css`` (drawn by
 :mod:`ui.page_styles`), as the stylesheets write them (``token``), with a selector that a page with one element of
-each kind (tests/streamlit_probe_app.py, at phone width) must match (``probe``). :data:`BEHAVIOURS`: what the
+each kind (tests/streamlit_probe_app.py, at phone width) must match (``probe``). :data:`HIDDEN_OPTIONS`: the
+undocumented options .streamlit/config.toml sets. :data:`BEHAVIOURS`: what the
 app's styles and scripts need of Streamlit's page beyond a name. :data:`PYTHON`: private Python API the app calls
 or replaces. :data:`CANVAS_COMPONENT` and the two after it: the same for streamlit-drawable-canvas, whose toolbar ui/draw.py hides.
 """
@@ -101,6 +102,22 @@ PYTHON = (
                    "this machine's network address, as Streamlit prints it for \"Network URL\": the join card's address"),
     PythonInternal("streamlit.runtime.context", "StreamlitCookies.to_dict", "(self) -> 'dict[str, str]'", "ui/identity.py",
                    "st.context.cookies as a plain dict: the cookies that carry a visitor's identity"),
+)
+
+@dataclass(frozen=True)
+class HiddenOption:
+    name: str  # as .streamlit/config.toml sets it, section.option
+    read_by: str  # the Streamlit module that reads it (with config.get_option)
+    why: str
+
+
+# Options Streamlit keeps out of its documentation (visibility "hidden") that .streamlit/config.toml sets: each must
+# still exist and be read where named, or the setting does nothing after an upgrade, silently.
+HIDDEN_OPTIONS = (
+    HiddenOption("global.minCachedMessageSize", "streamlit.runtime.forward_msg_cache",
+                 "from 5 kB an element the browser holds goes as a reference: the live chart's three slots early in a run"),
+    HiddenOption("runner.postScriptGC", "streamlit.runtime.scriptrunner.script_runner",
+                 "no full garbage collection after every run: with TensorFlow loaded it holds the GIL for tens of ms"),
 )
 
 # streamlit-drawable-canvas's own internals, used by ui/draw.py to register it again with its toolbar hidden
