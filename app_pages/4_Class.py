@@ -162,7 +162,7 @@ try:
     store = class_set()
     digits = store.digits()
 except ClassSetUnavailableError as error:
-    st.error(str(error).replace("Drawing still works; try giving the digit again", "Try again"))
+    st.error(str(error))
     st.stop()
 
 counts = np.bincount(digits.labels, minlength=10)

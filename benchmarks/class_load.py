@@ -570,7 +570,8 @@ async def start_teacher_run(browser, url, epochs=None):
 
 
 def run_state(run_dir):
-    """A run folder's status in its metrics.json; None before its first epoch's end or while it is written."""
+    """A run folder's status in its metrics.json; None while the run loads its data (the file is written as training
+    starts) or while the file is written."""
     from mnist_cnn.run_folder import METRICS_FILE
 
     try:
@@ -580,7 +581,7 @@ def run_state(run_dir):
 
 
 def training_active(runs):
-    """Whether a run is under way in ``runs`` (a run folder gets its metrics.json at its first epoch's end)."""
+    """Whether a run is under way in ``runs`` (a run folder gets its metrics.json as training starts)."""
     from mnist_cnn.run_folder import ACTIVE_STATES
 
     return any(run_state(run_dir) in (None, *ACTIVE_STATES) for run_dir in Path(runs).iterdir())
@@ -920,7 +921,7 @@ async def train_in_turn(url, rooms, epochs, leaks, log, delay=3.0):
 
 async def watch_run_folders(runs, rooms, leaks, stop_at, timeline, started):
     """Each room's run folders as they appear (their names are markers for the leak check), when each run
-    wrote its first metrics.json (loading or training) and when it ended."""
+    wrote its first metrics.json (as training starts, after loading the data) and when it ended."""
     from classroom.run_store import ROOMS_FOLDER
     from mnist_cnn.run_folder import ACTIVE_STATES
 

@@ -106,10 +106,6 @@ class TrainingConfig:
     def fit_size(self):
         return self.train_size - self.validation_size
 
-    @property
-    def batches_per_epoch(self):
-        return math.ceil(self.fit_size / self.batch_size)
-
 
 @dataclass(frozen=True, kw_only=True)
 class BatchEvent(BatchPoint):

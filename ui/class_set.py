@@ -79,7 +79,7 @@ def _give(reading, label, confirmed=False):
     except (ValueError, RateLimitError) as error:
         return "warning", str(error)
     except ClassSetUnavailableError as error:
-        return "error", str(error)
+        return "error", f"{error} Drawing still works meanwhile."
     st.session_state[GIVEN_KEY] = fingerprint
     if st.session_state.get(PROMPT_KEY) == label:
         st.session_state[PROMPT_KEY] = None
