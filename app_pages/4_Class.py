@@ -11,12 +11,12 @@ from mnist_cnn.evaluation import wilson_interval
 from mnist_cnn.figures import confusion_matrix_figure, label_counts_figure
 from mnist_cnn.mistakes import confusion_matrix, find_mistakes, page_bounds
 from ui.active_model import active_model_label, active_predictor, test_set_probabilities
-from ui.class_set import class_set, digits_per_student_ui
+from ui.class_set import class_set
 from ui.identity import current_room
 from ui.presenter import presenter_mode
 from ui.quiz import quiz_ui
 from ui.rooms import taught_classes_ui
-from ui.teacher import teacher_rights
+from ui.teacher import digits_per_student_ui, teacher_rights
 
 st.set_page_config(page_title="Class · MNIST CNN Studio", layout="wide")
 quiz_ui()  # first: a student's phone shows the quiz without scrolling
@@ -170,7 +170,7 @@ try:
     store = class_set()
     digits = store.digits()
 except ClassSetUnavailableError as error:
-    st.error(str(error).replace("Drawing still works; try giving the digit again", "Try again"))
+    st.error(str(error))
     st.stop()
 
 counts = np.bincount(digits.labels, minlength=10)

@@ -45,13 +45,14 @@ refresh), answers right, errors and dropped sessions, server CPU (cores) and mem
 training samples/s against the quiet window, and the capacity: the largest size with p95 under 1 s
 and no errors. Widgets and answers are found by key, component name and CSS class, never by their
 position on the page, so pages can change their layout.
+
+This file holds the scenarios and their figures; the students and teachers are protocol clients of
+``support/class_sessions.py``, the recorded browser is ``support/browser_drawing.py``.
 """
 import argparse
 import asyncio
-import base64
 import dataclasses
 import json
-import math
 import os
 import random
 import re
@@ -67,380 +68,43 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
 import numpy as np  # noqa: E402
-from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
+from playwright.async_api import async_playwright  # noqa: E402
 
-from mnist_cnn.display import png_data_url  # noqa: E402 - the canvas sends its image as one
+from benchmarks.spectator_bytes import TARGET_KB_PER_S  # noqa: E402
+from classroom.class_set import ClassSet  # noqa: E402
+from classroom.rooms import Rooms  # noqa: E402
+from classroom.run_store import ROOMS_FOLDER  # noqa: E402
+from classroom.runs import read_saved_run  # noqa: E402
+from mnist_cnn.run_folder import ACTIVE_STATES, METRICS_FILE, MODEL_FILE  # noqa: E402
 from support.app_server import CHROMIUM, CHROMIUM_ARGS, start_streamlit  # noqa: E402
-from support.canvas_styles import place_digit, render_on_canvas  # noqa: E402
-from support.streamlit_client import (  # noqa: E402
-    ANSWER_CLASS,
-    ProtocolError,
-    StreamlitClient,
-    answer_in,
-    canvas_value,
-    element_text,
-    widget_key,
+from support.browser_drawing import RECORDING, load_recording, record_drawing, recorded_drawing  # noqa: E402
+from support.class_sessions import (  # noqa: E402
+    TRAIN_PAGE,
+    TrainingMonitor,
+    Visitor,
+    browser_student,
+    drawing_class,
+    drawing_student,
+    open_browser_student,
+    open_page_once,
+    own_drawings,
+    quiz_class,
+    spectating_student,
+    start_teacher_run,
+    student_drawings,
+    teacher_starts_run,
 )
+from support.measuring import cpu_seconds, percentile  # noqa: E402
+from support.streamlit_client import element_text  # noqa: E402
+from ui.identity import ROOM_COOKIE, ROOM_TEACHER_COOKIE  # noqa: E402
 from ui.quiz import CLASS_PATH, REFRESH_SECONDS  # noqa: E402
 
-RECORDING = PROJECT_DIR / "benchmarks" / "recordings" / "draw.json"
-CANVAS_COMPONENT = "streamlit_drawable_canvas"  # part of the canvas component's name
-DRAW_PAGE, TRAIN_PAGE = "Draw", "Train"
 TARGET_P95_S = 1.0
-TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
-STROKES = {
-    "1": [(150, 50 + 9 * k) for k in range(21)],
-    "0": [(140 + 60 * math.sin(2 * math.pi * k / 40), 140 - 90 * math.cos(2 * math.pi * k / 40)) for k in range(42)],
-}
 SCENARIOS = ("draw", "spectate", "quiz", "mix")
 ROLES = ("draw", "spectate", "quiz", "browser")  # what a session in a class does (a mix has two)
 
 
-# ---------------------------------------------------------------- recording a real browser
-
-
-def canvas_state(message, canvas_ids):
-    """The canvas widget's state in a rerun BackMsg, or None."""
-    if message.WhichOneof("type") != "rerun_script":
-        return None
-    for state in message.rerun_script.widget_states.widgets:
-        if state.id in canvas_ids:
-            return state
-    return None
-
-
-def drawn(state):
-    """Whether a canvas state carries strokes (a drawing), not a cleared canvas."""
-    return state is not None and bool(((json.loads(state.json_value).get("drawing") or {}).get("raw") or {}).get("objects"))
-
-
-class BrowserTap:
-    """Decodes one chromium page's Streamlit WebSocket frames; times drawing-to-answer pairs."""
-
-    def __init__(self, page):
-        self.sent, self.canvas_ids, self.latencies, self.answers = [], set(), [], []
-        self._drawing_sent_at = None
-        self._held = {}  # message hash -> message, for the references the server sends instead
-        page.on("websocket", lambda socket: self._watch(socket))
-
-    def _watch(self, socket):
-        socket.on("framesent", self._on_sent)
-        socket.on("framereceived", self._on_received)
-
-    def _on_sent(self, payload):
-        message = BackMsg()
-        message.ParseFromString(payload if isinstance(payload, bytes) else payload.encode())
-        self.sent.append(message)
-        if drawn(canvas_state(message, self.canvas_ids)):
-            self._drawing_sent_at = time.perf_counter()
-
-    def _on_received(self, payload):
-        message = ForwardMsg()
-        message.ParseFromString(payload if isinstance(payload, bytes) else payload.encode())
-        if message.WhichOneof("type") == "ref_hash":  # an element the browser holds, sent again as its hash
-            message = self._held.get(message.ref_hash, message)
-        elif message.hash:
-            self._held[message.hash] = message
-        if message.WhichOneof("type") == "delta" and message.delta.WhichOneof("type") == "new_element":
-            element = message.delta.new_element
-            if element.WhichOneof("type") == "bidi_component" and CANVAS_COMPONENT in element.bidi_component.component_name:
-                self.canvas_ids.add(element.bidi_component.id)
-        text = answer_in(message)
-        if text is not None and self._drawing_sent_at is not None:
-            self.latencies.append(time.perf_counter() - self._drawing_sent_at)
-            self.answers.append(text)
-            self._drawing_sent_at = None
-
-
-async def draw_in_browser(page, digit):
-    """One mouse stroke of ``digit`` ("1" or "0") on the Draw page's canvas; returns the digit shown."""
-    canvas = page.locator("canvas.upper-canvas").first
-    box = await canvas.bounding_box()
-    points = STROKES[digit]
-    await page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
-    await page.mouse.down()
-    for x, y in points[1:]:
-        await page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
-    await page.mouse.up()
-    shown = page.locator(f".{ANSWER_CLASS}")
-    await shown.wait_for(timeout=120_000)
-    return (await shown.inner_text()).strip()
-
-
-async def clear_in_browser(page):
-    await page.locator(".st-key-canvas-buttons").get_by_role("button", name="Clear").click()  # the page's own Clear
-    await page.locator(f".{ANSWER_CLASS}").wait_for(state="detached", timeout=120_000)
-
-
-async def open_draw_in_browser(page, url):
-    await page.goto(f"{url}/{DRAW_PAGE}")
-    await page.locator("canvas.upper-canvas").first.wait_for(timeout=180_000)
-    await page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=180_000)
-
-
-async def record_drawing(browser, url):
-    """What a real chromium session sends while it opens the Draw page, draws a 1 and clears it."""
-    page = await browser.new_page(viewport={"width": 1000, "height": 1200})
-    tap = BrowserTap(page)
-    await open_draw_in_browser(page, url)
-    shown = await draw_in_browser(page, "1")
-    await clear_in_browser(page)
-    await page.close()
-    drawing = next((m for m in tap.sent if drawn(canvas_state(m, tap.canvas_ids))), None)
-    clearing = clearing_messages(tap.sent[tap.sent.index(drawing) + 1 :], tap.canvas_ids) if drawing else []
-    if drawing is None or not clearing:
-        raise RuntimeError(f"the recorded session sent no drawing and clearing ({len(tap.sent)} BackMsgs, canvas {tap.canvas_ids})")
-    import streamlit
-
-    return {
-        "streamlit": streamlit.__version__,
-        "page": DRAW_PAGE,
-        "shown": shown,
-        "canvas_key": widget_key(canvas_state(drawing, tap.canvas_ids).id),
-        "backmsgs": [base64.b64encode(m.SerializeToString()).decode() for m in tap.sent],
-        "drawing": base64.b64encode(drawing.SerializeToString()).decode(),
-        "clearing": [base64.b64encode(m.SerializeToString()).decode() for m in clearing],
-    }
-
-
-async def recorded_drawing(url):
-    """:func:`record_drawing` in a chromium of its own, closed afterwards."""
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            return await record_drawing(browser, url)
-        finally:
-            await browser.close()
-
-
-def clearing_messages(after_drawing, canvas_ids):
-    """The reruns a browser sends to clear the canvas: the Clear button's, up to the canvas's own empty state.
-
-    The page keeps showing the last verdict until the canvas reports it is empty, so a replay that
-    sent the button alone would leave every later drawing answered with the first one's digit.
-    """
-    clearing = []
-    for message in after_drawing:
-        state = canvas_state(message, canvas_ids)
-        if state is None:
-            continue
-        clearing.append(message)
-        if not drawn(state):
-            return clearing
-    return []
-
-
-def load_recording(recording=None):
-    """A recording (as ``record_drawing`` returns it; default: the saved one) with its BackMsgs decoded."""
-    recording = recording or json.loads(RECORDING.read_text())
-
-    def decode(text):
-        message = BackMsg()
-        message.ParseFromString(base64.b64decode(text))
-        return message
-
-    return {**recording, "drawing": decode(recording["drawing"]), "clearing": [decode(m) for m in recording["clearing"]]}
-
-
-# ---------------------------------------------------------------- the students
-
-
-@dataclasses.dataclass(frozen=True)
-class Visitor:
-    """Who a protocol client is: the cookies its browser carries (its class room, a teacher's token) and
-    the watchers its messages go to (each ``watch(client)`` adds a listener), e.g. the leak check."""
-
-    cookies: dict | None = None
-    watchers: tuple = ()
-
-    async def connect(self, client):
-        await client.connect(cookies=self.cookies)
-        for watch in self.watchers:
-            watch(client)
-
-
-ANYONE = Visitor()  # no cookies, nothing watching: a visitor of the open studio
-
-
-def student_drawings(count, seed):
-    """``count`` (canvas PNG data URL, label) pairs: MNIST test digits placed and sized at random,
-    light ink on the Draw page's black canvas."""
-    from mnist_cnn.data import load_test_set
-
-    images, labels = load_test_set()
-    rng = np.random.default_rng(seed)
-    drawings = []
-    for index in rng.choice(len(images), count, replace=False):
-        size = int(rng.integers(140, 230))
-        top, left = (int(v) for v in rng.integers(0, 280 - size, 2))
-        ink = place_digit(images[index], size, top, left)
-        drawings.append((png_data_url(render_on_canvas(ink, "light ink on dark")), str(labels[index])))
-    return drawings
-
-
-async def drawing_student(url, recording, drawings, stop_at, think, results, visitor=ANYONE):
-    """A student on the Draw page: a drawing every ``think`` seconds (a (low, high) range) until ``stop_at``."""
-    record = {"role": "draw", "latencies": [], "answered_at": [], "answers": [], "expected": [], "drawn": [], "open_s": None, "error": None}
-    results.append(record)
-    client = StreamlitClient(url)
-    canvas_key = recording["canvas_key"]
-    try:
-        await visitor.connect(client)
-        record["open_s"] = await client.open_page(DRAW_PAGE)
-        if canvas_key not in client.widget_ids:  # the page renamed its canvas: find it by its component
-            canvas_key = next((widget_key(i) for n, i in client.components.items() if CANVAS_COMPONENT in n), canvas_key)
-        await asyncio.sleep(random.uniform(0, think[1]))  # students do not all start together
-        for image, label in drawings:
-            if record["latencies"] and time.perf_counter() > stop_at:
-                break  # every student draws at least once
-
-            def with_image(state, image=image):
-                state.json_value = canvas_value(state.json_value, image)
-
-            states = client.widget_states(recording["drawing"].rerun_script.widget_states.widgets, {canvas_key: with_image})
-            if not any(widget_key(s.id) == canvas_key for s in states):
-                raise ProtocolError(f"the Draw page has no canvas keyed {canvas_key!r} (keys: {sorted(client.widget_ids)})")
-            seconds, answer = await client.rerun_until_answer(states)
-            record["latencies"].append(seconds)
-            record["answered_at"].append(time.perf_counter())
-            record["answers"].append(answer)
-            record["expected"].append(label)
-            record["drawn"].append(image)
-            await asyncio.sleep(random.uniform(*think) / 2)  # looks at the answer, then clears
-            for message in recording["clearing"]:
-                await client.send_rerun(widgets=client.widget_states(message.rerun_script.widget_states.widgets))
-                await client.wait_for_run()
-            await asyncio.sleep(random.uniform(*think) / 2)
-    except Exception as error:  # noqa: BLE001 - a failed session is counted, not fatal
-        record["error"] = f"{type(error).__name__}: {error}"
-    finally:
-        record["dropped"] = bool(client.closed) and record["error"] is not None
-        await client.close()
-
-
-async def spectating_student(url, stop_at, results, visitor=ANYONE):
-    """A student watching the Train page: reruns its live fragments as often as the server asks."""
-    record = {"role": "spectate", "latencies": [], "answers": [], "expected": [], "open_s": None, "error": None}
-    results.append(record)
-    client = StreamlitClient(url)
-    try:
-        await visitor.connect(client)
-        record["open_s"] = await client.open_page(TRAIN_PAGE)
-        await asyncio.sleep(random.uniform(0, 1))
-        while time.perf_counter() < stop_at:
-            if not client.auto_reruns:
-                raise ProtocolError("the Train page asks for no live refresh (no auto_rerun fragment)")
-            started = time.perf_counter()
-            for fragment_id in list(client.auto_reruns):
-                sent = await client.send_rerun(fragment_id=fragment_id)
-                await client.wait_for_run()
-                record["latencies"].append(time.perf_counter() - sent)
-            interval = min(client.auto_reruns.values(), default=1.0)
-            await asyncio.sleep(max(0.0, interval - (time.perf_counter() - started)))
-    except Exception as error:  # noqa: BLE001
-        record["error"] = f"{type(error).__name__}: {error}"
-    finally:
-        record["dropped"] = bool(client.closed) and record["error"] is not None
-        await client.close()
-
-
-async def quiz_class(url, size, stop_at, pid, results, vote_seconds=None, teacher=ANYONE, student=ANYONE):
-    """``size`` students on the Class page and a teacher running quiz rounds until ``stop_at``; ``teacher`` and
-    ``student``: who they are (in a class room, only its teacher runs the quiz)."""
-    from benchmarks.quiz_reveal import VOTE_SECONDS, click, one_round, open_class
-
-    record = {"role": "quiz", "students": size, "latencies": [], "answers": [], "expected": [], "votes_counted": [],
-              "missed": 0, "open_s": None, "error": None, "actions": {"vote": [], "refresh": []}}
-    results.append(record)
-    clients = []
-    try:
-        host = await open_class(url, teacher)
-        clients.append(host)
-        await click(host, "quiz-next-button")  # the first round makes this session the quiz's host
-        opened = time.perf_counter()
-        clients += await asyncio.gather(*(open_class(url, student) for _ in range(size)))
-        record["open_s"] = time.perf_counter() - opened  # the whole class opening the page at once
-        while not record["votes_counted"] or time.perf_counter() < stop_at:  # at least one round
-            latencies, missing, votes, _ = await one_round(host, clients[1:], REFRESH_SECONDS, pid, vote_seconds or VOTE_SECONDS,
-                                                           record["actions"])
-            record["latencies"] += latencies
-            record["missed"] += missing
-            record["votes_counted"].append(votes)
-    except Exception as error:  # noqa: BLE001 - a failed class is counted, not fatal
-        record["error"] = f"{type(error).__name__}: {error}"
-    finally:
-        record["dropped"] = sum(bool(c.closed) for c in clients) if record["error"] else 0
-        if clients and not clients[0].closed and "quiz-end-button" in clients[0].widget_ids:
-            await click(clients[0], "quiz-end-button")  # the next class's teacher starts a quiz of their own
-        await asyncio.gather(*(c.close() for c in clients))
-
-
-async def open_browser_student(browser, url):
-    """A real chromium session with the Draw page open (opened before the class window: chromium
-    shares the server's cores here, a real student's phone does not)."""
-    page = await browser.new_page(viewport={"width": 1000, "height": 1200})
-    tap = BrowserTap(page)
-    started = time.perf_counter()
-    await open_draw_in_browser(page, url)
-    return page, tap, time.perf_counter() - started
-
-
-async def browser_student(opened, index, stop_at, think, results):
-    """A real chromium session drawing on the Draw page, timed from its own WebSocket frames."""
-    page, tap, open_s = opened
-    record = {"role": "browser", "latencies": [], "answers": [], "expected": [], "open_s": open_s, "error": None}
-    results.append(record)
-    try:
-        await asyncio.sleep(random.uniform(0, think[1]))
-        drawing = index
-        while not record["expected"] or time.perf_counter() < stop_at:
-            digit = "10"[drawing % 2]
-            drawing += 1
-            shown = await draw_in_browser(page, digit)
-            record["expected"].append(digit)
-            record["answers"].append(shown)
-            await asyncio.sleep(random.uniform(*think) / 2)
-            await clear_in_browser(page)
-            await asyncio.sleep(random.uniform(*think) / 2)
-    except Exception as error:  # noqa: BLE001
-        record["error"] = f"{type(error).__name__}: {str(error).splitlines()[0]}"
-    finally:
-        record["latencies"] = tap.latencies[: len(record["expected"])]
-        await page.close()
-
-
-async def drawing_class(url, recording, drawings, students, seconds, think):
-    """``students`` light clients drawing for ``seconds``, each from its own place in ``drawings``; their records."""
-    results, stop_at = [], time.perf_counter() + seconds
-    await asyncio.gather(*(drawing_student(url, recording, own_drawings(drawings, i), stop_at, think, results) for i in range(students)))
-    return results
-
-
-async def open_page_once(url, page):
-    """Open ``page`` in one short session (e.g. to warm the server up); the seconds it took."""
-    client = StreamlitClient(url)
-    await client.connect()
-    try:
-        return await client.open_page(page, timeout=300)
-    finally:
-        await client.close()
-
-
-def own_drawings(drawings, index):
-    """Student ``index``'s drawings: the shared pool, from its own starting point."""
-    start = (index * 7) % len(drawings)
-    return drawings[start:] + drawings[:start]
-
-
 # ---------------------------------------------------------------- the server and the teacher
-
-
-def cpu_seconds(pid):
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(field) for field in fields[11:15]) / TICKS_PER_SECOND
 
 
 def servers_cpu_seconds(pids):
@@ -516,63 +180,9 @@ def load_average():
     return [float(v) for v in Path("/proc/loadavg").read_text().split()[:3]]
 
 
-class TrainingMonitor:
-    """One light spectator on the Train page that reads the live samples/s of the teacher's run."""
-
-    def __init__(self, url):
-        self.url, self.readings, self.client, self.task = url, [], None, None
-
-    async def start(self):
-        self.client = StreamlitClient(self.url)
-        await self.client.connect()
-
-        def read(message, received_at):
-            if message.WhichOneof("type") == "delta" and message.delta.WhichOneof("type") == "new_element":
-                element = message.delta.new_element
-                if element.WhichOneof("type") == "progress":
-                    match = re.search(r"([\d,]+) samples/s", element.progress.text)
-                    if match:
-                        self.readings.append((received_at, float(match.group(1).replace(",", ""))))
-
-        self.client._listeners.append(read)
-        await self.client.open_page(TRAIN_PAGE)
-        self.task = asyncio.create_task(self._refresh())
-
-    async def _refresh(self):
-        while not self.client.closed:
-            for fragment_id in list(self.client.auto_reruns):
-                await self.client.send_rerun(fragment_id=fragment_id)
-                await self.client.wait_for_run()
-            await asyncio.sleep(min(self.client.auto_reruns.values(), default=1.0))
-
-    def samples_per_second(self, since, until):
-        values = [value for t, value in self.readings if since <= t <= until]
-        return round(float(np.median(values))) if values else None
-
-    async def stop(self):
-        self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
-        await self.client.close()
-
-
-async def start_teacher_run(browser, url, epochs=None):
-    """The teacher starts a run in chromium: by default the longest the Train page allows."""
-    from mnist_cnn.training import BOUNDS
-
-    page = await browser.new_page(viewport={"width": 1280, "height": 1000})
-    await page.goto(f"{url}/{TRAIN_PAGE}")
-    await page.get_by_label("Epochs").fill(str(epochs or BOUNDS["epochs"][1]))
-    await page.get_by_role("button", name="Start training").click(timeout=180_000)
-    await page.wait_for_function(
-        "() => (document.querySelector('.st-key-train-status')?.innerText || '').includes('Training epoch')", timeout=180_000
-    )
-    await page.close()
-
-
 def run_state(run_dir):
-    """A run folder's status in its metrics.json; None before its first epoch's end or while it is written."""
-    from mnist_cnn.run_folder import METRICS_FILE
-
+    """A run folder's status in its metrics.json; None while the run loads its data (the file is written as training
+    starts) or while the file is written."""
     try:
         return json.loads((Path(run_dir) / METRICS_FILE).read_text())["status"]
     except (OSError, ValueError, KeyError):
@@ -580,17 +190,11 @@ def run_state(run_dir):
 
 
 def training_active(runs):
-    """Whether a run is under way in ``runs`` (a run folder gets its metrics.json at its first epoch's end)."""
-    from mnist_cnn.run_folder import ACTIVE_STATES
-
+    """Whether a run is under way in ``runs`` (a run folder gets its metrics.json as training starts)."""
     return any(run_state(run_dir) in (None, *ACTIVE_STATES) for run_dir in Path(runs).iterdir())
 
 
 # ---------------------------------------------------------------- one class, and the sweep
-
-
-def percentile(values, q):
-    return round(float(np.percentile(values, q)), 3) if len(values) else None
 
 
 def latency_summary(latencies):
@@ -633,17 +237,17 @@ def class_figures(results, wall):
     return by_role
 
 
-async def one_class(urls, args, size, recording, browser, drawings, runs):
-    """Quiet window (training alone), then the class window; figures of both. ``urls``: the servers, each
-    student pinned to one in turn (as a sticky load balancer does); the teacher trains on the first."""
-    url, server_pid = urls[0], args.server_pids[0]
-    monitor = args.monitor
+async def one_class(urls, server_pids, monitor, args, size, recording, browser, drawings, runs):
+    """Quiet window (training alone), then the class window; figures of both. ``urls``: the servers (their
+    processes ``server_pids``), each student pinned to one in turn (as a sticky load balancer does); the teacher
+    trains on the first, and ``monitor`` (a :class:`TrainingMonitor`, or None) reads its run's speed."""
+    url, server_pid = urls[0], server_pids[0]
     with_browsers = browser is not None and args.scenario in ("draw", "mix")
     opened = [await open_browser_student(browser, urls[i % len(urls)]) for i in range(args.browsers)] if with_browsers else []
     quiet_started = time.perf_counter()
-    cpu_before = servers_cpu_seconds(args.server_pids)
+    cpu_before = servers_cpu_seconds(server_pids)
     await asyncio.sleep(args.quiet_seconds)
-    quiet_cpu = (servers_cpu_seconds(args.server_pids) - cpu_before) / (time.perf_counter() - quiet_started)
+    quiet_cpu = (servers_cpu_seconds(server_pids) - cpu_before) / (time.perf_counter() - quiet_started)
     quiet_ended = time.perf_counter()
 
     results, tasks = [], []
@@ -659,8 +263,8 @@ async def one_class(urls, args, size, recording, browser, drawings, runs):
         else:
             tasks.append(spectating_student(urls[index % len(urls)], stop_at, results))
     tasks += [browser_student(session, i, stop_at, think, results) for i, session in enumerate(opened)]
-    cpu_before, client_cpu_before = servers_cpu_seconds(args.server_pids), time.process_time()
-    memory = PeakMemory(args.server_pids)
+    cpu_before, client_cpu_before = servers_cpu_seconds(server_pids), time.process_time()
+    memory = PeakMemory(server_pids)
     profile = Path(args.profile) / f"server-{args.scenario}-{size}.txt" if args.profile else None
     profiler = start_profiler(server_pid, profile) if profile else None
     await asyncio.gather(*tasks)
@@ -668,7 +272,7 @@ async def one_class(urls, args, size, recording, browser, drawings, runs):
     if profiler:
         stop_profiler(profiler)
     wall = time.perf_counter() - class_started
-    class_cpu = servers_cpu_seconds(args.server_pids) - cpu_before
+    class_cpu = servers_cpu_seconds(server_pids) - cpu_before
     figures = {
         "students": size,
         "scenario": args.scenario,
@@ -697,8 +301,6 @@ async def one_class(urls, args, size, recording, browser, drawings, runs):
 
 
 async def run(args):
-    from playwright.async_api import async_playwright
-
     sizes = [int(v) for v in args.students.split(",")]
     if args.client_cpus:
         os.sched_setaffinity(0, {int(c) for c in args.client_cpus.split(",")})
@@ -717,7 +319,7 @@ async def run(args):
         servers, urls = [server for server, _ in started], [url for _, url in started]
         url = urls[0]
         runs.mkdir(exist_ok=True)
-        args.server_pids = [each.pid for each in servers]
+        server_pids = [each.pid for each in servers]
         report = {"scenario": args.scenario, "servers": args.servers, "server_cpus": args.server_cpus or "all", "training": args.training,
                   "keras_cleanup_baseline": args.keras_cleanup,
                   "load_average_before": load_average(), "classes": []}
@@ -728,19 +330,20 @@ async def run(args):
                 report["recorded_browser_answer"] = recording["shown"]
                 for other in urls[1:]:  # each server reads a drawing before the first window, as the first one just did
                     await record_drawing(browser, other)
-                args.monitor = None
+                monitor = None
                 if args.training:
                     await start_teacher_run(browser, url)
-                    args.monitor = TrainingMonitor(url)
-                    await args.monitor.start()
+                    monitor = TrainingMonitor(url)
+                    await monitor.start()
                 for size in sizes:
                     if args.training and not training_active(runs):
                         await start_teacher_run(browser, url)  # the last run ended: the teacher starts another
-                    figures = await one_class(urls, args, size, recording, browser if args.browsers else None, drawings, runs)
+                    figures = await one_class(urls, server_pids, monitor, args, size, recording,
+                                              browser if args.browsers else None, drawings, runs)
                     report["classes"].append(figures)
                     print(json.dumps(figures), file=sys.stderr, flush=True)
-                if args.monitor:
-                    await args.monitor.stop()
+                if monitor:
+                    await monitor.stop()
                 await browser.close()
             report["server_peak_rss_mb"] = round(sum(memory_mb(each.pid, "VmHWM") for each in servers))
         finally:
@@ -769,8 +372,6 @@ class ClassRoom:
 
     def visitor(self, *watchers, teacher=False):
         """A browser in this room, as its cookies say (with the room teacher's token for its teacher)."""
-        from ui.identity import ROOM_COOKIE, ROOM_TEACHER_COOKIE
-
         cookies = {ROOM_COOKIE: self.code, **({ROOM_TEACHER_COOKIE: self.teacher_token} if teacher else {})}
         return Visitor(cookies, watchers)
 
@@ -778,9 +379,6 @@ class ClassRoom:
 def open_rooms(database_url, count, training):
     """``count`` rooms created on the server's database as "Start a class" does, each by a teacher of its own;
     the first ``training`` of them train."""
-    from classroom.class_set import ClassSet
-    from classroom.rooms import Rooms
-
     rooms = Rooms(ClassSet(database_url))
     made = [rooms.create(f"class-load-teacher-{index}") for index in range(count)]
     return [ClassRoom(room.code, rooms.issue_room_teacher_token(room), index < training) for index, room in enumerate(made)]
@@ -809,12 +407,12 @@ class LeakCheck:
         """A watcher (see :class:`Visitor`) that scans what a client of ``room`` (``who``: its role) receives."""
         others = [re.escape(code.encode()) for code in self.codes if code != room]
         codes = re.compile(rb"(?<![A-Za-z0-9])(" + b"|".join(others) + rb")(?![A-Za-z0-9])") if others else None
-        return lambda client: client._listeners.append(lambda _message, _at: self.scan(client.last_frame, room, who, codes))
+        return lambda client: client.listen(lambda _message, _at: self.scan(client.last_frame, room, who, codes))
 
     def quiz_digits(self, room):
         """A watcher for a room's teacher: the quiz digits it is shown are the room's."""
         def watch(client):
-            client._listeners.append(lambda _message, _at: [self.add(room, "quiz digit", m) for m in QUIZ_DIGIT.findall(client.last_frame)])
+            client.listen(lambda _message, _at: [self.add(room, "quiz digit", m) for m in QUIZ_DIGIT.findall(client.last_frame)])
         return watch
 
     def scan(self, frame, room, who, codes):
@@ -858,7 +456,7 @@ class SpectatorBytes:
             if status and text.startswith("**") and tuple(message.metadata.delta_path[: len(status)]) == status:
                 samples.append((received_at, client.wire_bytes, "Training epoch" in text))  # the status line, in bold
 
-        client._listeners.append(listen)
+        client.listen(listen)
 
     def summary(*meters):
         """kB/s per spectator of these meters (median and max over spectators) while training and while not."""
@@ -873,34 +471,6 @@ class SpectatorBytes:
         return {("while_training" if training else "not_training"): {
             "spectators": len(values), "median": round(float(np.median(values)), 2) if values else None,
             "max": round(max(values), 2) if values else None} for training, values in rates.items()}
-
-
-async def teacher_starts_run(url, visitor, epochs, expect, timeout=300):
-    """A room's teacher (a protocol client) opens the Train page, sets the epochs, presses Start training and
-    refreshes the page's live part, as a browser does, until the page shows ``expect``; returns (seconds from
-    the click, the text shown)."""
-    from streamlit.proto.WidgetStates_pb2 import WidgetState
-
-    client = StreamlitClient(url)
-    try:
-        await visitor.connect(client)
-        await client.open_page(TRAIN_PAGE)
-        epochs_key = next(key for key in client.widget_ids if key.startswith("epochs-"))
-        start = [WidgetState(id=client.widget_ids[epochs_key], int_value=epochs),
-                 WidgetState(id=client.buttons["Start training"], trigger_value=True)]
-        shown = client.text_seen(expect)
-        clicked = await client.send_rerun(widgets=start)
-        await client.wait_for_run()
-        while not shown.done():
-            if time.perf_counter() - clicked > timeout:
-                raise ProtocolError(f"the Train page did not show {expect!r} within {timeout} s")
-            for fragment_id in list(client.auto_reruns):
-                await client.send_rerun(fragment_id=fragment_id)
-                await client.wait_for_run()
-            await asyncio.wait({shown}, timeout=min(client.auto_reruns.values(), default=1.0))
-        return round(time.perf_counter() - clicked, 2), shown.result()
-    finally:
-        await client.close()
 
 
 async def train_in_turn(url, rooms, epochs, leaks, log, delay=3.0):
@@ -920,10 +490,7 @@ async def train_in_turn(url, rooms, epochs, leaks, log, delay=3.0):
 
 async def watch_run_folders(runs, rooms, leaks, stop_at, timeline, started):
     """Each room's run folders as they appear (their names are markers for the leak check), when each run
-    wrote its first metrics.json (loading or training) and when it ended."""
-    from classroom.run_store import ROOMS_FOLDER
-    from mnist_cnn.run_folder import ACTIVE_STATES
-
+    wrote its first metrics.json (as training starts, after loading the data) and when it ended."""
     while time.perf_counter() < stop_at:
         for room in rooms:
             folder = Path(runs) / ROOMS_FOLDER / room.code
@@ -939,10 +506,10 @@ async def watch_run_folders(runs, rooms, leaks, stop_at, timeline, started):
         await asyncio.sleep(0.5)
 
 
-def room_students(room, number, args, leaks, meter, recording, drawings, stop_at):
-    """The tasks of one room's class: a third drawing, a third watching the Train page, a third in the quiz
-    that the room's teacher runs."""
-    url, think, students = args.url, (args.think_min, args.think_max), args.students
+def room_students(url, room, number, args, leaks, meter, recording, drawings, stop_at):
+    """The tasks of one room's class on the server at ``url``: a third drawing, a third watching the Train page,
+    a third in the quiz that the room's teacher runs."""
+    think, students = (args.think_min, args.think_max), args.students
     roles = [("draw", "spectate", "quiz")[index % 3] for index in range(students)]
     tasks = [drawing_student(url, recording, own_drawings(drawings, number * students + index), stop_at, think,
                              room.results, room.visitor(leaks.watch(room.code, role)))
@@ -966,9 +533,9 @@ def room_passes(figures, quiz_target=TARGET_P95_S + REFRESH_SECONDS):
             and not any(figures[role]["errors"] or figures[role]["dropped_sessions"] for role in ROLES if role in figures))
 
 
-async def rooms_window(server_pids, rooms, args, recording, drawings, runs):
-    """Every room's class at once for ``args.seconds`` while the training rooms' teachers train in turn; the
-    server's CPU and memory from ``server_pids`` (none: not measured)."""
+async def rooms_window(url, server_pids, rooms, args, recording, drawings, runs):
+    """Every room's class at once on the server at ``url`` for ``args.seconds`` while the training rooms' teachers
+    train in turn; the server's CPU and memory from ``server_pids`` (none: not measured)."""
     leaks = LeakCheck([room.code for room in rooms])
     meters = {room.code: SpectatorBytes() for room in rooms}
     started = time.perf_counter()
@@ -976,8 +543,8 @@ async def rooms_window(server_pids, rooms, args, recording, drawings, runs):
     teachers, timeline = [], {}
     # Every room's class, the training rooms' teachers in turn, and the run folders (markers for the leak check).
     tasks = [task for number, room in enumerate(rooms)
-             for task in room_students(room, number, args, leaks, meters[room.code], recording, drawings, stop_at)]
-    tasks += [train_in_turn(args.url, rooms, args.epochs, leaks, teachers),
+             for task in room_students(url, room, number, args, leaks, meters[room.code], recording, drawings, stop_at)]
+    tasks += [train_in_turn(url, rooms, args.epochs, leaks, teachers),
               watch_run_folders(runs, rooms, leaks, stop_at, timeline, started)]
     # The server's CPU and memory (and a profile) over the window.
     cpu_before, client_cpu_before, memory = servers_cpu_seconds(server_pids), time.process_time(), PeakMemory(server_pids)
@@ -1015,21 +582,19 @@ async def run_rooms(args):
     drawings = student_drawings(args.drawing_pool, seed=args.seed)
     with tempfile.TemporaryDirectory() as workspace:
         runs, database_url = Path(workspace) / "runs", f"sqlite:///{workspace}/studio.sqlite"
-        server, args.url = start_streamlit({"MNIST_CNN_RUNS": str(runs), "MNIST_CNN_CLASS_DB_URL": database_url}, timeout=180)
+        server, url = start_streamlit({"MNIST_CNN_RUNS": str(runs), "MNIST_CNN_CLASS_DB_URL": database_url}, timeout=180)
         report = {"rooms": args.rooms, "students_per_room": args.students, "load_average_before": load_average()}
         try:
             # A drawing recorded in chromium, each page's first run, then the rooms, made on the server's database.
-            recording = load_recording(await recorded_drawing(args.url))  # also loads the model, as a first visit does
+            recording = load_recording(await recorded_drawing(url))  # also loads the model, as a first visit does
             for page in (TRAIN_PAGE, CLASS_PATH):
-                await open_page_once(args.url, page)  # each page's first run after a server start is not the class's
+                await open_page_once(url, page)  # each page's first run after a server start is not the class's
             classes = open_rooms(database_url, args.rooms, min(args.training_rooms, args.rooms))
-            report["per_room"], report["overall"] = await rooms_window([server.pid], classes, args, recording, drawings, runs)
+            report["per_room"], report["overall"] = await rooms_window(url, [server.pid], classes, args, recording, drawings, runs)
             report["overall"]["server_peak_rss_mb_since_start"] = round(memory_mb(server.pid, "VmHWM"))
         finally:
             server.terminate()
             server.wait(timeout=30)
-    from benchmarks.spectator_bytes import TARGET_KB_PER_S
-
     overall, teachers = report["overall"], report["overall"]["teachers"]
     report["passes"] = {
         "p95_every_action": all(room_passes(room) for room in report["per_room"]) and room_passes(overall),
@@ -1044,9 +609,6 @@ async def run_rooms(args):
 
 def runs_left_behind(runs):
     """What a class leaves in the runs folder: each run's state and files, and anything that is not a finished run."""
-    from classroom.runs import read_saved_run
-    from mnist_cnn.run_folder import METRICS_FILE, MODEL_FILE
-
     runs, found, stray = Path(runs), [], []
     for path in sorted(runs.iterdir()):
         if not path.is_dir():
@@ -1065,8 +627,6 @@ def runs_left_behind(runs):
 async def soak(args):
     """A class drawing for ``--minutes`` while the teacher starts ``--runs`` runs, one every
     ``minutes / runs`` (each after the previous one ended): memory, latency and errors over time."""
-    from playwright.async_api import async_playwright
-
     drawings = student_drawings(args.drawing_pool, seed=args.seed)
     bucket_s, seconds = args.bucket_minutes * 60, args.minutes * 60
     with tempfile.TemporaryDirectory() as runs:

@@ -29,8 +29,11 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
 import numpy as np  # noqa: E402
+from playwright.async_api import async_playwright  # noqa: E402
 
 from support.app_server import CHROMIUM, CHROMIUM_ARGS, start_streamlit  # noqa: E402
+from support.class_sessions import click, open_class, start_teacher_run  # noqa: E402
+from support.measuring import cpu_seconds  # noqa: E402
 from support.streamlit_client import StreamlitClient, widget_key  # noqa: E402
 
 TRAIN_PAGE, CLASS_PAGE = "Train", "Class"
@@ -60,7 +63,7 @@ class Tally:
         self.client, self.started = client, None
         self.bytes = self.frames = 0
         self.by_label = {}
-        client._listeners.append(self._count)
+        client.listen(self._count)
 
     def start(self):
         self.started, self.bytes, self.frames, self.by_label = time.perf_counter(), 0, 0, {}
@@ -125,8 +128,6 @@ def summary(tallies, seconds, breakdown_of=0):
 async def watch(url, page, count, seconds, server_pid):
     """``count`` clients on ``page``; returns their tallies over ``seconds`` after all have opened it, and the
     server's CPU meanwhile (the training run's included)."""
-    from benchmarks.class_load import cpu_seconds
-
     clients = [StreamlitClient(url) for _ in range(count)]
     try:
         for client in clients:
@@ -147,8 +148,6 @@ async def watch(url, page, count, seconds, server_pid):
 
 async def quiz_round_open(url):
     """A teacher (a protocol client) on the Class page who starts a quiz round; returns the client."""
-    from benchmarks.quiz_reveal import click, open_class
-
     teacher = await open_class(url)
     await click(teacher, "quiz-next-button")
     return teacher
@@ -156,10 +155,6 @@ async def quiz_round_open(url):
 
 async def measure(project_dir, args):
     """Both pages for the checkout at ``project_dir``."""
-    from playwright.async_api import async_playwright
-
-    from benchmarks.class_load import start_teacher_run
-
     with tempfile.TemporaryDirectory() as workspace:
         env = {"MNIST_CNN_RUNS": f"{workspace}/runs", "MNIST_CNN_CLASS_DB_URL": f"sqlite:///{workspace}/studio.sqlite"}
         Path(f"{workspace}/runs").mkdir()

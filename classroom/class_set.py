@@ -417,7 +417,7 @@ class ClassSet:
         text = lines[0] if lines else type(error).__name__
         busy = "locked" in text or "busy" in text
         reason = "is busy (another writer holds it locked)" if busy else f"cannot be reached ({text})"
-        message = f"The class set's {self.backend} database {reason}. Drawing still works; try giving the digit again in a moment."
+        message = f"The class set's {self.backend} database {reason}. Try again in a moment."
         if not busy:
             self._health.down_until, self._health.down_message = self._clock() + self._retry_seconds, message
         return ClassSetUnavailableError(message)
@@ -709,16 +709,6 @@ class ClassSet:
         """``client`` typed the right passcode: its wrong ones no longer count."""
         with self.transaction(writes=True) as connection:
             connection.execute(PASSCODE_FAILURES.delete().where(PASSCODE_FAILURES.c.client == client))
-
-    # -- export -----------------------------------------------------------------------------
-
-    def export_npz(self):
-        """``class_digits.npz`` as bytes (see :func:`npz_bytes`)."""
-        return npz_bytes(self.digits())
-
-    def export_csv(self):
-        """The class set as CSV text (see :func:`csv_text`)."""
-        return csv_text(self.digits())
 
 
 def npz_bytes(digits):

@@ -17,12 +17,16 @@ import time
 import traceback
 import typing
 
+import procrastinate
+import psycopg
+import psycopg_pool
 import sqlalchemy as sa
+from procrastinate.exceptions import ConnectorException
 
 from classroom.class_set import DEFAULT_ROOM, ClassSetUnavailableError
 
-# procrastinate, psycopg and mnist_cnn.training (TensorFlow) are imported where used: the home page imports
-# this module and must render before they are loaded.
+# mnist_cnn.training and classroom.run_manager (TensorFlow) are imported where used: the home page imports
+# this module and must render before TensorFlow is loaded. (procrastinate and psycopg take 0.1 s together.)
 QUEUE = "training"
 TASK = "train_run"
 WAITING_READ_SECONDS = 0.5  # how long a server reuses its count of waiting runs (every page asks every second)
@@ -198,8 +202,6 @@ class QueuedJobs:
     def _open(self):
         """The app, open on a pool of its own for the server's lifetime (procrastinate's would wait 30 s
         for a database that is down, with the page's visitor waiting too)."""
-        import psycopg_pool
-
         with self._lock_open:
             if self._pool is None:
                 pool = psycopg_pool.ConnectionPool(
@@ -219,9 +221,6 @@ class QueuedJobs:
     def _reaching(self):
         """A block that talks to the queue: refused at once while the queue is known to be down, and a
         failure raised as ClassSetUnavailableError, remembered for RETRY_SECONDS."""
-        import psycopg
-        from procrastinate.exceptions import ConnectorException
-
         if self._clock() < self._down_until:
             raise ClassSetUnavailableError(self._down_message)
         try:
@@ -268,8 +267,6 @@ class QueuedJobs:
 def queue_app(url, run_job=None):
     """procrastinate's App on the database ``url`` with the training task; ``run_job(config, room, should_abort)``
     trains a job's run (only a worker needs it)."""
-    import procrastinate
-
     connector = procrastinate.PsycopgConnector(
         conninfo=libpq_conninfo(url), timeout=CONNECT_SECONDS, kwargs={"connect_timeout": CONNECT_SECONDS}, **POOL_SIZES
     )
@@ -309,8 +306,6 @@ def train_job(manager, config, class_set, should_abort=lambda: False, retry_seco
 def keep_a_worker_running(url, manager_for, database, stop, retry_seconds=RETRY_SECONDS):
     """A server's own worker (in a thread of its own): :func:`run_worker` until ``stop`` is set, started
     again after a failure (the database was down) rather than leaving the server without one."""
-    import psycopg
-
     while not stop.is_set():
         try:
             # One plain connection first: a worker's pool on a database that is down retries (and logs) for 30 s.

@@ -92,7 +92,6 @@ class QuizView:
     my_score: tuple  # (rounds right, rounds voted), over revealed rounds
     class_score: tuple  # (votes right, votes), over revealed rounds
     rounds_revealed: int
-    host_active: bool  # someone runs the quiz (with no passcode: a visitor who started it)
     ask_truth: bool = False
     my_truth_vote: int | None = None
     # Only once revealed:
@@ -100,7 +99,6 @@ class QuizView:
     network_answer: int | None = None
     label: int | None = None
     vote_counts: np.ndarray | None = None
-    right_share: float | None = None  # of this round's votes, those equal to the network's answer
     truth_vote_count: int = 0
     truth_vote_counts: np.ndarray | None = None  # votes per digit on "what is it really?"
 
@@ -315,7 +313,7 @@ class Quiz:
         current = copy.round
         common = dict(
             version=copy.version, my_score=copy.scores.get(voter, (0, 0)), class_score=copy.class_score,
-            rounds_revealed=copy.rounds_revealed, host_active=self._host_active(state),
+            rounds_revealed=copy.rounds_revealed,
         )
         if current is None:
             return QuizView(round_number=0, image=None, source="", model="", vote_count=0, my_vote=None,
@@ -327,11 +325,9 @@ class Quiz:
             truth_vote_count=len(current.truth_votes), **common,
         )
         if current.revealed:
-            counts = current.vote_counts()
-            answer = current.network_answer
             view.update(
-                probabilities=current.probabilities, network_answer=answer, label=current.label,
-                vote_counts=counts, right_share=counts[answer] / len(current.votes) if current.votes else None,
+                probabilities=current.probabilities, network_answer=current.network_answer, label=current.label,
+                vote_counts=current.vote_counts(),
             )
             if current.ask_truth:
                 view["truth_vote_counts"] = current.vote_counts(TRUTH)

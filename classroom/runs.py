@@ -111,7 +111,7 @@ def list_saved_runs(runs_root, live=None):
         if path != live_run_dir and not any(path.iterdir()):
             continue  # a run that died before it saved anything is not a run
         if path == live_run_dir and not (path / METRICS_FILE).exists():
-            # Still loading data or in its first epoch: describe it from memory.
+            # Still loading its data (train() writes metrics.json as training starts): describe it from memory.
             runs.append(SavedRun(name=path.name, path=path, status=live.state, record=live.record))
         else:
             runs.append(read_saved_run(path, live_run_dir=live_run_dir))

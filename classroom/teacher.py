@@ -120,16 +120,6 @@ def token_claims(token, passcode, now=None):
     return signed_token_claims(token, _signing_key(passcode), now)
 
 
-def token_expiry(token, passcode, now=None):
-    """The Unix time a valid token expires; None for a forged, altered, malformed or expired token."""
-    claims = token_claims(token, passcode, now)
-    return None if claims is None else claims.expires_at
-
-
-def token_is_valid(token, passcode, now=None):
-    return token_expiry(token, passcode, now) is not None
-
-
 class Revocations:
     """Which teacher tokens no longer count: ids revoked by Lock, and every token issued before the
     last "sign out every device".

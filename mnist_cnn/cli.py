@@ -4,14 +4,17 @@ import json
 import sys
 import tempfile
 
-from mnist_cnn.model import OPTIMIZERS
+from mnist_cnn.data import MnistUnavailableError, load_test_set
+from mnist_cnn.evaluation import evaluate
+from mnist_cnn.model import OPTIMIZERS, ModelFileError, load_bundled_model, load_model
+from mnist_cnn.paths import BUNDLED_MODEL_PATH
+from mnist_cnn.precomputed import TEST_PROBABILITIES_PATH, TUTORIAL_LAYERS_PATH, write_test_probabilities, write_tutorial_layers
 from mnist_cnn.presets import DEFAULT_PRESET, PRESETS
-from mnist_cnn.training import BOUNDS, TrainingConfig
+from mnist_cnn.run_folder import find_model_file, unzip_run
+from mnist_cnn.training import BOUNDS, BatchEvent, TrainingConfig, train
 
 
 def _train(args):
-    from mnist_cnn.training import BatchEvent, train
-
     config = TrainingConfig.for_preset(
         args.preset,
         epochs=args.epochs,
@@ -40,12 +43,6 @@ def _train(args):
 
 
 def _evaluate(args):
-    from mnist_cnn.data import load_test_set
-    from mnist_cnn.evaluation import evaluate
-    from mnist_cnn.model import load_bundled_model, load_model
-    from mnist_cnn.paths import BUNDLED_MODEL_PATH
-    from mnist_cnn.run_folder import find_model_file, unzip_run
-
     if args.run_or_model is None:
         model_path, model = BUNDLED_MODEL_PATH, load_bundled_model()
     elif str(args.run_or_model).endswith(".zip"):  # a run downloaded from the Train page
@@ -62,8 +59,6 @@ def _evaluate(args):
 
 
 def _precompute(args):
-    from mnist_cnn.precomputed import write_test_probabilities, write_tutorial_layers
-
     print(f"wrote {write_test_probabilities(args.probabilities)}")
     print(f"wrote {write_tutorial_layers(args.layers)}")
 
@@ -102,8 +97,6 @@ def build_parser():
     )
     evaluate_parser.set_defaults(handler=_evaluate)
 
-    from mnist_cnn.precomputed import TEST_PROBABILITIES_PATH, TUTORIAL_LAYERS_PATH
-
     precompute_parser = commands.add_parser(
         "precompute", help="write what the first screen shows without TensorFlow: the bundled model's test "
         "probabilities and the tutorial network's layer table"
@@ -115,9 +108,6 @@ def build_parser():
 
 
 def main(argv=None):
-    from mnist_cnn.data import MnistUnavailableError
-    from mnist_cnn.model import ModelFileError
-
     args = build_parser().parse_args(argv)
     try:
         args.handler(args)

@@ -103,7 +103,7 @@ def read_npz(path, expected_shapes):
 
 
 def _download_with_keras():
-    import keras
+    import keras  # imports TensorFlow: only when MNIST must be downloaded
 
     try:
         return keras.datasets.mnist.load_data()

@@ -61,10 +61,6 @@ class WhatIf:
                     f"Expected {field.name} between {slider.minimum} and {slider.maximum}, got {value}."
                 )
 
-    @property
-    def at_rest(self):
-        return self == WhatIf()
-
 
 def as_float_image(image):
     """A (28, 28) float32 copy in [0, 1] of a uint8 0-255 or float [0, 1] MNIST-style image."""

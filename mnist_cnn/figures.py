@@ -148,14 +148,6 @@ def confusion_matrix_figure(confusion):
     return figure
 
 
-def selected_cell(selection_points):
-    """``(true digit, predicted digit)`` of a clicked confusion-matrix cell, or None."""
-    for point in selection_points or []:
-        if "x" in point and "y" in point:
-            return int(point["y"]), int(point["x"])
-    return None
-
-
 def label_counts_figure(counts, height=240):
     """Bars of how many digits each label has."""
     counts = np.asarray(counts).reshape(-1)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mnist_cnn.data import read_npz
 from mnist_cnn.paths import ASSETS_DIR, BUNDLED_MODEL_PATH, BUNDLED_RUN_DIR, TEST_SET_PATH
 
 TEST_PROBABILITIES_PATH = BUNDLED_RUN_DIR / "test_probabilities.npz"
@@ -56,8 +57,7 @@ def write_test_probabilities(path=TEST_PROBABILITIES_PATH, model_path=BUNDLED_MO
 
     Raises ValueError if rounding to float16 would change any digit's most likely class.
     """
-    from mnist_cnn.data import read_npz
-    from mnist_cnn.model import load_model
+    from mnist_cnn.model import load_model  # imports TensorFlow
     from mnist_cnn.predict import Predictor
 
     images = read_npz(test_set_path, {"x_test": (10000, 28, 28)})["x_test"]
@@ -79,7 +79,7 @@ def tutorial_layer_rows(path=TUTORIAL_LAYERS_PATH):
 
 
 def write_tutorial_layers(path=TUTORIAL_LAYERS_PATH):
-    from mnist_cnn.model import layer_table
+    from mnist_cnn.model import layer_table  # imports TensorFlow
     from mnist_cnn.presets import tutorial_network
 
     Path(path).write_text(json.dumps(layer_table(tutorial_network()), indent=1, ensure_ascii=False) + "\n")

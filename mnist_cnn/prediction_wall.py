@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mnist_cnn.predict import Predictor
+from mnist_cnn.training import EpochEvent
 
 ORDINARY_PER_CLASS = 2
 HARD_DIGITS = 4
@@ -99,8 +100,6 @@ class PredictionWall:
 
         Returns a new :class:`WallState` when it computed one (at most every ``refresh_seconds``,
         and after every epoch with per-class accuracy), else None."""
-        from mnist_cnn.training import EpochEvent
-
         at_epoch_end = isinstance(event, EpochEvent)
         now = self._clock()
         if not at_epoch_end and self._guessed_at is not None and now - self._guessed_at < self.refresh_seconds:

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
-from mnist_cnn.data import NUM_CLASSES
+from mnist_cnn.data import IMAGE_SHAPE, NUM_CLASSES
 
-INPUT_SHAPE = (28, 28, 1)
+INPUT_SHAPE = (*IMAGE_SHAPE, 1)  # one channel: grey
 CLASS_DEMO_EPOCHS = 3
 CLASS_DEMO_BATCH_SIZE = 128
 CLASS_DEMO_LEARNING_RATE = 2e-3

@@ -56,7 +56,7 @@ def preset_training_flops(preset):
 
 @functools.cache
 def _built_preset_flops(preset):
-    from mnist_cnn.model import build_model
+    from mnist_cnn.model import build_model  # imports TensorFlow (tests replace build_model on the module)
 
     return training_flops(build_model(preset))
 

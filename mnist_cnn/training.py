@@ -21,6 +21,7 @@ import tensorflow as tf
 from mnist_cnn.data import MNIST_TRAINING_IMAGES, load_mnist
 from mnist_cnn.fused_optimizer import apply_gradients
 from mnist_cnn.model import OPTIMIZERS, build_model, save_model_atomically
+from mnist_cnn.paths import runs_dir
 from mnist_cnn.presets import DEFAULT_PRESET, PRESETS, get_preset
 from mnist_cnn.run_folder import MODEL_FILE, RunState, check_runs_folder, new_run_dir
 from mnist_cnn.run_record import BatchPoint, EpochPoint, RunRecord, epochs_done, save_run_record
@@ -104,10 +105,6 @@ class TrainingConfig:
     @property
     def fit_size(self):
         return self.train_size - self.validation_size
-
-    @property
-    def batches_per_epoch(self):
-        return math.ceil(self.fit_size / self.batch_size)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -326,8 +323,6 @@ def train(config, data=None, on_event=None, stop_requested=None, runs_root=None,
     watchers of the live model (the prediction wall) that must not touch it from another thread.
     ``on_saved(run_dir)`` is called after every save of the run folder (e.g. to copy it to a database).
     """
-    from mnist_cnn.paths import runs_dir
-
     config = config.validated()
     class_data = check_class_data(config, class_data)
     check_runs_folder(Path(run_dir).parent if run_dir is not None else (runs_root or runs_dir()))

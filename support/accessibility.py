@@ -6,6 +6,9 @@ import sys
 from urllib.parse import urlsplit
 
 from axe_playwright_python.base import AXE_SCRIPT
+from playwright.sync_api import sync_playwright
+
+from support.app_server import CHROMIUM, CHROMIUM_ARGS, wait_for_app_idle
 
 BLOCKING_IMPACTS = ("serious", "critical")  # the bar: zero of these
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
@@ -82,10 +85,6 @@ def missing_icon_glyphs(page):
 
 
 def main(url):
-    from playwright.sync_api import sync_playwright
-
-    from support.app_server import CHROMIUM, CHROMIUM_ARGS, wait_for_app_idle
-
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport=DESKTOP_VIEWPORT)

@@ -3,10 +3,12 @@
 It sends the ``BackMsg`` protobufs a browser sends and decodes the ``ForwardMsg`` replies with
 the classes that ship with Streamlit, keeping just enough of the page to act like a visitor:
 pages by URL path, widgets and keyed containers by their ``key`` (never by position, so a page
-can change its layout), fragments that ask to be rerun every few seconds. Used by
-``benchmarks/class_load.py`` and its smoke test.
+can change its layout), fragments that ask to be rerun every few seconds. Anyone may listen to the
+messages it receives (:meth:`StreamlitClient.listen`). Used by the class's sessions
+(``support/class_sessions.py``), the load benchmarks and their smoke tests.
 """
 import asyncio
+import contextlib
 import json
 import re
 import time
@@ -77,7 +79,7 @@ class StreamlitClient:
         self.received_bytes = 0  # every message's bytes, decompressed
         self.wire_bytes = 0  # every byte the server sent on the connection (WebSocket frames, compressed when negotiated)
         self.sent_wire_bytes = 0  # ... and every byte this client sent
-        self.last_frame_bytes = 0  # the frame the listeners are being told about
+        self.last_frame_bytes = 0  # the frame the listeners are being told about (see listen)
         self.last_frame = b""  # ... itself, as it came (a reference's message came earlier)
         self.last_frame_was_reference = False  # ... and whether it was a short reference to a message held
         # Hashes of the cacheable messages received -> the run that last used them; reported on every rerun, as a
@@ -92,6 +94,27 @@ class StreamlitClient:
         self._finish_status = None
         self._socket = None
         self._reader = None
+
+    def listen(self, listener):
+        """Call ``listener(message, received_at)`` with every ForwardMsg received from now on (a reference to a
+        message held comes as that message; ``last_frame`` is the frame as it came, ``received_at`` its
+        ``time.perf_counter()``); returns a function that stops it (once or more)."""
+        self._listeners.append(listener)
+
+        def stop():
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return stop
+
+    @contextlib.contextmanager
+    def listening(self, listener):
+        """``with``: :meth:`listen` for the block only."""
+        stop = self.listen(listener)
+        try:
+            yield
+        finally:
+            stop()
 
     async def connect(self, timeout=60, cookies=None):
         """Open the session; ``cookies`` (name -> value) go in the handshake's Cookie header, as a browser
@@ -248,8 +271,7 @@ class StreamlitClient:
             if text is not None and not answer.done():
                 answer.set_result((received_at, text))
 
-        self._listeners.append(listen)
-        try:
+        with self.listening(listen):
             sent = await self.send_rerun(widgets=widgets)
             finished = asyncio.ensure_future(self.wait_for_run(timeout))
             done, _ = await asyncio.wait({answer, finished}, return_when=asyncio.FIRST_COMPLETED, timeout=timeout)
@@ -262,8 +284,6 @@ class StreamlitClient:
                 return time.perf_counter() - sent, None
             finished.cancel()
             raise ProtocolError(f"no answer within {timeout} s")
-        finally:
-            self._listeners.remove(listen)
 
     def text_seen(self, words):
         """A future set to the first element text containing ``words`` that arrives from now on."""
@@ -275,8 +295,8 @@ class StreamlitClient:
                 if words in text and not seen.done():
                     seen.set_result(text)
 
-        self._listeners.append(listen)
-        seen.add_done_callback(lambda _: self._listeners.remove(listen))
+        stop = self.listen(listen)
+        seen.add_done_callback(lambda _: stop())
         return seen
 
     def widget_states(self, recorded, replace=None):

@@ -1,6 +1,6 @@
-"""Smoke run of the class load generator (benchmarks/class_load.py): chromium records a drawing and
-its clearing on the live app, then a few protocol clients replay it, each drawing several digits, and
-must get the digits the app itself would read, so the tool cannot rot."""
+"""Smoke run of the class load generator (benchmarks/class_load.py, and its sessions in support/class_sessions.py):
+chromium records a drawing and its clearing on the live app, then a few protocol clients replay it, each drawing
+several digits, and must get the digits the app itself would read, so the tool cannot rot."""
 import argparse
 import asyncio
 import base64
@@ -12,20 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from benchmarks.class_load import (
-    DRAW_PAGE,
-    LeakCheck,
-    drawing_class,
-    load_recording,
-    open_page_once,
-    open_rooms,
-    quiz_class,
-    recorded_drawing,
-    rooms_window,
-    student_drawings,
-)
+from benchmarks.class_load import LeakCheck, open_rooms, rooms_window
 from classroom.class_set import SQLITE_FILE
 from mnist_cnn.preprocess import canvas_to_mnist
+from support.browser_drawing import DRAW_PAGE, load_recording, recorded_drawing
+from support.class_sessions import drawing_class, open_page_once, quiz_class, student_drawings
 from support.streamlit_client import StreamlitClient
 
 
@@ -90,8 +81,9 @@ def test_quiz_classes_one_after_another_vote_and_see_every_reveal(app_url):
 def test_class_rooms_see_nothing_of_each_other_and_a_planted_code_is_found(app_url, app_runs_dir, app_data_dir):
     rooms = open_rooms(f"sqlite:///{app_data_dir / SQLITE_FILE}", 2, training=0)
     run_in_own_thread(open_page_once(app_url, DRAW_PAGE))  # the first visit loads the model
-    args = argparse.Namespace(url=app_url, students=2, seconds=5, think_min=1, think_max=2, epochs=1)
-    per_room, overall = run_in_own_thread(rooms_window([], rooms, args, load_recording(), student_drawings(20, seed=2), app_runs_dir))
+    args = argparse.Namespace(students=2, seconds=5, think_min=1, think_max=2, epochs=1)
+    drawings = student_drawings(20, seed=2)
+    per_room, overall = run_in_own_thread(rooms_window(app_url, [], rooms, args, load_recording(), drawings, app_runs_dir))
 
     assert overall["leaks"] == 0, overall["leak_examples"]
     for room in per_room:  # a drawing student and a spectator in each room, both working

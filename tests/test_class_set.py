@@ -18,8 +18,10 @@ from classroom.class_set import (
     ConfirmationNeeded,
     StudentLimitError,
     by_student,
+    csv_text,
     database_url,
     give_to_class,
+    npz_bytes,
 )
 from classroom.rate_limit import LESSON_SECONDS, MAX_PER_LESSON, RateLimitError
 from classroom.schema import head_revision
@@ -158,7 +160,7 @@ def test_export_npz_has_mnist_layout(class_set, mnist_digits):
     images, labels = mnist_digits
     for i in range(12):
         add_test_digit(class_set, images[i], labels[i])
-    exported = np.load(io.BytesIO(class_set.export_npz()))
+    exported = np.load(io.BytesIO(npz_bytes(class_set.digits())))
     assert sorted(exported.files) == ["x", "y"]
     assert exported["x"].shape == (12, 28, 28) and exported["x"].dtype == np.uint8
     assert exported["y"].shape == (12,) and exported["y"].dtype == np.uint8
@@ -170,7 +172,7 @@ def test_export_csv_one_row_per_digit_with_its_pixels(class_set, mnist_digits):
     images, labels = mnist_digits
     for i in range(3):
         add_test_digit(class_set, images[i], labels[i])
-    rows = list(csv.DictReader(io.StringIO(class_set.export_csv())))
+    rows = list(csv.DictReader(io.StringIO(csv_text(class_set.digits()))))
     assert len(rows) == 3
     assert [int(row["label"]) for row in rows] == list(labels[:3])
     pixels = np.array([[int(row[f"pixel{k}"]) for k in range(784)] for row in rows], np.uint8).reshape(3, 28, 28)
@@ -223,7 +225,7 @@ def test_a_locked_sqlite_database_gives_a_clear_message(tmp_path, mnist_digits):
     other_writer = sqlite3.connect(path, isolation_level=None)
     other_writer.execute("BEGIN EXCLUSIVE")
     try:
-        with pytest.raises(ClassSetUnavailableError, match="busy .*Drawing still works"):
+        with pytest.raises(ClassSetUnavailableError, match="busy .*Try again in a moment"):
             add_test_digit(class_set, mnist_digits[0][1], 2)
     finally:
         other_writer.execute("ROLLBACK")
@@ -234,7 +236,7 @@ def test_a_locked_sqlite_database_gives_a_clear_message(tmp_path, mnist_digits):
 
 def test_a_database_that_is_down_gives_a_clear_message(tmp_path):
     down = ClassSet("postgresql+psycopg://nobody@/class?host=" + str(tmp_path))  # no server listens on that socket
-    with pytest.raises(ClassSetUnavailableError, match="postgresql database cannot be reached.*Drawing still works"):
+    with pytest.raises(ClassSetUnavailableError, match="postgresql database cannot be reached.*Try again in a moment"):
         down.count_by_label()
     unreadable = ClassSet(f"sqlite:///{tmp_path / 'not-a-folder'}")
     (tmp_path / "not-a-folder").mkdir()  # a folder where the file should be

@@ -44,7 +44,6 @@ def test_a_blank_canvas_has_no_steps():
 def test_all_sliders_at_rest_change_nothing(test_set, predictor):
     images, _ = test_set
     image = images[0] / 255.0
-    assert WhatIf().at_rest
     np.testing.assert_array_equal(what_if(image, WhatIf()), image.astype(np.float32))
     rest = {name: slider.rest for name, slider in WHAT_IF_SLIDERS.items()}
     shifted_by_zero = what_if(image, WhatIf(**{**rest, "shift_x": 0.0, "shift_y": 0.0}))

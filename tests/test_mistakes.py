@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from mnist_cnn.figures import CORRECT_BACKGROUND, confusion_cells, confusion_matrix_figure, probability_bar_chart, selected_cell
+from mnist_cnn.figures import CORRECT_BACKGROUND, confusion_cells, confusion_matrix_figure, probability_bar_chart
 from mnist_cnn.mistakes import confusion_matrix, find_mistakes, most_confused_pairs, page_bounds
 
 
@@ -98,10 +98,6 @@ def test_confusion_figure_mutes_the_diagonal_and_offers_every_cell_for_clicks():
     assert len(markers.x) == 100
     assert {(a.x, a.y, a.text) for a in figure.layout.annotations} >= {(4, 4, "100")}
 
-
-def test_selected_cell_reads_a_click_and_ignores_empty_selections():
-    assert selected_cell([{"x": 9, "y": 4, "curve_number": 1}]) == (4, 9)
-    assert selected_cell([]) is None and selected_cell(None) is None
 
 
 def test_confusion_cells_shade_mistakes_by_count_and_keep_the_diagonal_grey():

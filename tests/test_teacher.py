@@ -16,8 +16,6 @@ from classroom.teacher import (
     issue_token,
     passcode_matches,
     token_claims,
-    token_expiry,
-    token_is_valid,
     unlock,
 )
 from support.database import query
@@ -58,20 +56,20 @@ def test_passcode_matches_only_the_passcode():
 
 def test_a_token_is_valid_until_it_expires_and_survives_a_restart():
     token = issue_token(PASSCODE, now=NOW)
-    assert token_expiry(token, PASSCODE, now=NOW + 1) == int(NOW + TOKEN_LIFETIME_SECONDS)
-    assert token_is_valid(token, PASSCODE, now=NOW + TOKEN_LIFETIME_SECONDS - 1)
-    assert not token_is_valid(token, PASSCODE, now=NOW + TOKEN_LIFETIME_SECONDS)
+    assert token_claims(token, PASSCODE, now=NOW + 1).expires_at == int(NOW + TOKEN_LIFETIME_SECONDS)
+    assert token_claims(token, PASSCODE, now=NOW + TOKEN_LIFETIME_SECONDS - 1) is not None
+    assert token_claims(token, PASSCODE, now=NOW + TOKEN_LIFETIME_SECONDS) is None
     # The key comes from the passcode alone: a token from before a restart still verifies (new process).
     import subprocess
     import sys
 
-    code = f"from classroom.teacher import token_is_valid; print(token_is_valid({token!r}, {PASSCODE!r}, now={NOW}))"
+    code = f"from classroom.teacher import token_claims; print(token_claims({token!r}, {PASSCODE!r}, now={NOW}) is not None)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "True"
 
 
 def test_a_token_dies_when_the_passcode_changes_and_cannot_be_forged_or_altered():
     token = issue_token(PASSCODE, now=NOW)
-    assert not token_is_valid(token, "a new passcode", now=NOW)
+    assert token_claims(token, "a new passcode", now=NOW) is None
     issued, expires, token_id, signature = token.split(".")
     later = str(int(expires) + 10 * TOKEN_LIFETIME_SECONDS)
     forged = [
@@ -85,8 +83,8 @@ def test_a_token_dies_when_the_passcode_changes_and_cannot_be_forged_or_altered(
         issue_token("guessed passcode", now=NOW),
     ]
     for bad in forged:
-        assert not token_is_valid(bad, PASSCODE, now=NOW), bad
-    assert not token_is_valid(token, None, now=NOW)
+        assert token_claims(bad, PASSCODE, now=NOW) is None, bad
+    assert token_claims(token, None, now=NOW) is None
     assert PASSCODE not in token
     assert issue_token(PASSCODE, now=NOW) != token  # each unlock gets its own token
 
@@ -257,7 +255,7 @@ def test_unlock_refuses_to_even_compare_while_waiting_and_says_how_long():
     assert unlock(PASSCODE, PASSCODE, guard, "another client", now=NOW).unlocked
     clock.advance(3)
     right = unlock(PASSCODE, PASSCODE, guard, "s", now=NOW)
-    assert right.unlocked and token_is_valid(right.token, PASSCODE, now=NOW)
+    assert right.unlocked and token_claims(right.token, PASSCODE, now=NOW) is not None
     for result in (first, second, refused, right):
         assert PASSCODE not in result.message and "wrong again" not in result.message
 

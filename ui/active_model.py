@@ -11,6 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from classroom.runs import run_in_words
+from mnist_cnn.data import load_test_set
 from mnist_cnn.paths import BUNDLED_MODEL_PATH
 from mnist_cnn.precomputed import shipped_test_probabilities
 from ui.class_model import chosen_by, current_class_model
@@ -23,7 +24,7 @@ ACTIVE_MODEL_KEY = "active_model_path"
 def _load_predictor(model_path, modified_time):
     # modified_time is part of the cache key: a re-saved file is loaded afresh.
     import_tensorflow()  # the first model after a server start waits for TensorFlow's import
-    from mnist_cnn.model import load_model
+    from mnist_cnn.model import load_model  # imports TensorFlow
     from mnist_cnn.predict import Predictor
 
     return Predictor(load_model(model_path))
@@ -54,7 +55,7 @@ class ActiveModel:
 def _usable(model_path):
     """None when the model loads (cached: once), else why not."""
     import_tensorflow()
-    from mnist_cnn.model import ModelFileError
+    from mnist_cnn.model import ModelFileError  # imports TensorFlow
 
     try:
         predictor_for(model_path)
@@ -110,8 +111,6 @@ def active_predictor():
 
 @st.cache_data(max_entries=8, show_spinner="Scoring the 10,000 test digits…")
 def _test_set_probabilities(model_path, modified_time):
-    from mnist_cnn.data import load_test_set
-
     images, _ = load_test_set()
     return predictor_for(model_path).probabilities(images)
 
@@ -137,7 +136,7 @@ def test_set_probabilities(model_path=None):
 
 @st.cache_resource(max_entries=4)
 def _load_feature_maps(model_path, modified_time):
-    from mnist_cnn.features import FeatureMaps
+    from mnist_cnn.features import FeatureMaps  # imports TensorFlow
 
     return FeatureMaps(predictor_for(model_path).model)
 

@@ -12,14 +12,13 @@ from classroom.class_set import (
     give_to_class,
     refusal,
 )
-from classroom.rate_limit import LESSON_SECONDS, MAX_PER_LESSON, RateLimitError
+from classroom.rate_limit import RateLimitError
 from ui.identity import current_room, visitor_id
 from ui.page_styles import use_styles
 from ui.secrets import app_secrets
 
 PROMPT_KEY = "class_set_prompt"
 GIVEN_KEY = "class_set_last_given"  # fingerprint of the drawing this session gave last
-DIGITS_PER_STUDENT_KEY = "class-digits-per-student"
 PENDING_KEY = "class_set_pending"  # (fingerprint, label, question) waiting for the student's yes
 DIGIT_BUTTONS_KEY = "class-digit-buttons"  # styled by assets/styles/class-set.css
 
@@ -81,7 +80,7 @@ def _give(reading, label, confirmed=False):
     except (ValueError, RateLimitError) as error:
         return "warning", str(error)
     except ClassSetUnavailableError as error:
-        return "error", str(error)
+        return "error", f"{error} Drawing still works meanwhile."
     st.session_state[GIVEN_KEY] = fingerprint
     if st.session_state.get(PROMPT_KEY) == label:
         st.session_state[PROMPT_KEY] = None
@@ -173,29 +172,3 @@ def give_to_class_ui(reading, predictor_label):
         st.button("Give me a prompt", key="class-set-prompt", on_click=_take_prompt, icon=":material/casino:")
     use_styles("class-set")
     return given
-
-
-def _save_digits_per_student():
-    from ui.teacher import teacher_rights
-
-    if not teacher_rights():  # checked again: only a teacher's page shows the setting
-        return
-    try:
-        class_set().set_digits_per_student(int(st.session_state[DIGITS_PER_STUDENT_KEY]))
-    except (ClassSetUnavailableError, ValueError) as error:
-        st.session_state["class_action_error"] = str(error)
-
-
-def digits_per_student_ui():
-    """The teacher's setting: how many digits each student may give a lesson (kept in the database)."""
-    try:
-        limit = class_set().digits_per_student()
-    except ClassSetUnavailableError as error:
-        st.error(str(error))
-        return
-    st.session_state[DIGITS_PER_STUDENT_KEY] = limit  # what the database says, also after another teacher's change
-    st.number_input(
-        "Digits each student may give per lesson", min_value=1, max_value=MAX_PER_LESSON, step=1, key=DIGITS_PER_STUDENT_KEY,
-        on_change=_save_digits_per_student, width=320,
-        help=f"Counted per student over the last {LESSON_SECONDS // 3600} hours; digits you delete do not count.",
-    )

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
-import streamlit_drawable_canvas
 
 from mnist_cnn.figures import probability_bar_chart
 from ui.page_styles import stylesheet, use_styles
@@ -33,6 +32,10 @@ def _hide_canvas_toolbar():
     The toolbar shows on mouse hover only; on a touch screen it stays invisible but still covers the
     top right of the canvas, where a stroke would press Reset or Edit. Undo and Clear are our buttons.
     """
+    # Here, not at the top: the package registers its component on import, which needs a running Streamlit
+    # (the quiz imports this module for last_reading, and the benchmarks import the quiz without one).
+    import streamlit_drawable_canvas
+
     package = Path(streamlit_drawable_canvas.__file__).parent
     (css_file,) = (package / "frontend" / "build").glob("index-*.css")
     st.components.v2.component(
@@ -65,6 +68,8 @@ def canvas_ui():
     Returns the drawing as an RGBA uint8 array (None before the first stroke), or None while the
     canvas is reloading after Undo or Clear (use :func:`reading_ui`, which keeps the last verdict then).
     """
+    import streamlit_drawable_canvas  # needs a running Streamlit (see _hide_canvas_toolbar)
+
     _hide_canvas_toolbar()
     use_styles("draw")
     pen_width = st.session_state.get("pen_width", DEFAULT_PEN_WIDTH)

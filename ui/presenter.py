@@ -2,6 +2,8 @@
 scrolling: status, progress, the chart, the prediction wall and the join card, in large type."""
 import streamlit as st
 
+from mnist_cnn.run_folder import RunState
+from ui.join_card import join_card_ui
 from ui.page_styles import use_styles
 
 PRESENT_PARAM = "present"
@@ -34,9 +36,7 @@ def presenter_toggle():
 
 def presenter_ui(manager, started_active, can_stop, request_stop):
     """The whole presenter screen; the page should show nothing else."""
-    # Here, not at the top: presenter_mode() is asked before the page has loaded TensorFlow.
-    from mnist_cnn.run_folder import RunState
-    from ui.join_card import join_card_ui
+    # Here, not at the top: they import TensorFlow, and presenter_mode() is asked before the page has loaded it.
     from ui.live_run import (
         ACTIVE_REFRESH_SECONDS,
         IDLE_REFRESH_SECONDS,

@@ -21,9 +21,11 @@ import streamlit as st
 
 from classroom.class_set import DEFAULT_ROOM, ClassSetUnavailableError, database_url
 from classroom.quiz import NETWORK, TRUTH, UNAVAILABLE_MESSAGE, Quiz, QuizError, QuizUnavailableError
-from mnist_cnn.data import NUM_CLASSES
+from mnist_cnn.data import NUM_CLASSES, load_test_set
 from mnist_cnn.display import enlarge, png_data_url
-from ui.class_set import configured_url, shared_class_set
+from ui.active_model import active_model_label, active_predictor, test_set_probabilities
+from ui.class_set import class_set, configured_url, shared_class_set
+from ui.draw import last_reading
 from ui.identity import QUIZ_HOST_COOKIE, carry_identity, current_room, read_cookie, visitor_id, write_cookie
 from ui.join_card import join_card_ui
 from ui.page_styles import use_styles
@@ -116,19 +118,12 @@ def start_round(image, probabilities, label, source, model):
 
 
 def _test_digit_round():
-    from mnist_cnn.data import load_test_set
-    from ui.active_model import active_model_label, test_set_probabilities
-
     images, labels = load_test_set()
     index = int(np.random.default_rng().integers(len(images)))
     start_round(images[index], test_set_probabilities()[index], int(labels[index]), f"test digit #{index}", active_model_label())
 
 
 def _class_digit_round():
-    from classroom.class_set import ClassSetUnavailableError
-    from ui.active_model import active_model_label, active_predictor
-    from ui.class_set import class_set
-
     try:
         digits = class_set().digits()
     except ClassSetUnavailableError as error:
@@ -144,9 +139,6 @@ def _class_digit_round():
 
 
 def _drawing_round():
-    from ui.active_model import active_model_label
-    from ui.draw import last_reading
-
     reading = last_reading()
     if reading is None or reading.image is None:
         _say("Draw a digit on the Draw page first: the quiz asks about your last drawing there.")

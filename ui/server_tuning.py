@@ -49,8 +49,3 @@ def import_tensorflow():
 
             freeze_long_lived_objects()
             _tensorflow_imported = True
-
-
-def tensorflow_imported():
-    """Whether :func:`import_tensorflow` has finished in this process."""
-    return _tensorflow_imported

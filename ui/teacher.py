@@ -1,4 +1,5 @@
-"""Teacher rights on the pages: who may start and stop runs, set the class model and run the quiz.
+"""Teacher rights on the pages: who may start and stop runs, set the class model and run the quiz; and the
+teacher's setting of the class set (how many digits each student may give a lesson).
 
 In a class room (:mod:`ui.rooms`) the rights are the room's teacher's alone: the browser that started
 the class holds a token signed with the room's own secret, in a cookie; nobody else in the room, in
@@ -18,6 +19,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from classroom.class_set import DEFAULT_ROOM, ClassSetUnavailableError
+from classroom.rate_limit import LESSON_SECONDS, MAX_PER_LESSON
 from classroom.rooms import Rooms, closed_room_keep_seconds, keep_rooms_tidy
 from classroom.run_store import delete_room_folders
 from classroom.teacher import (
@@ -31,6 +33,7 @@ from classroom.teacher import (
     unlock,
 )
 from mnist_cnn.paths import runs_dir
+from ui.class_set import class_set, database
 from ui.identity import (
     ROOM_TEACHER_COOKIE,
     TEACHER_COOKIE,
@@ -50,6 +53,7 @@ PASSCODE_KEY = "teacher-passcode"
 _CLIENT_KEY = "teacher_client_key"
 _MESSAGE_KEY = "teacher_message"
 _SIGN_IN_LINK_KEY = "teacher_sign_in_link"
+DIGITS_PER_STUDENT_KEY = "class-digits-per-student"
 ROOM_TOKEN_DOTS = 4  # room.issued.expires.id.signature; the passcode's tokens have no room
 
 
@@ -66,7 +70,7 @@ def class_mode_on():
 @st.cache_resource
 def passcode_guard():
     """The server's guard on passcode guesses (shared by every session), counting in the class set's database."""
-    return PasscodeGuard(_database, store_errors=(ClassSetUnavailableError,))
+    return PasscodeGuard(database, store_errors=(ClassSetUnavailableError,))
 
 
 @st.cache_resource
@@ -75,22 +79,16 @@ def sign_in_links():
     return SignInLinks()
 
 
-def _database():
-    from ui.class_set import database
-
-    return database()
-
-
 @st.cache_resource
 def revocations():
     """The teacher tokens signed out (Lock, "Sign out every device"), kept in the class set's database."""
-    return Revocations(_database, store_errors=(ClassSetUnavailableError,))
+    return Revocations(database, store_errors=(ClassSetUnavailableError,))
 
 
 @st.cache_resource(max_entries=500)
 def room_revocations(room):
     """The room teacher's tokens signed out (Lock), kept in the room's rows of the database."""
-    return Revocations(lambda: _database().in_room(room), store_errors=(ClassSetUnavailableError,))
+    return Revocations(lambda: database().in_room(room), store_errors=(ClassSetUnavailableError,))
 
 
 @st.cache_resource(show_spinner=False)
@@ -106,8 +104,8 @@ def _rooms(url, passcode, _database):
 
 def rooms():
     """The server's :class:`~classroom.rooms.Rooms` (ClassSetUnavailableError for a database address that is no URL)."""
-    database = _database()
-    return _rooms(str(database.url), teacher_passcode(), database)
+    app_database = database()
+    return _rooms(str(app_database.url), teacher_passcode(), app_database)
 
 
 def _room_token_claims(token, room):
@@ -359,3 +357,27 @@ def teacher_ui():
             if message:
                 st.error(message)
     return False
+
+
+def _save_digits_per_student():
+    if not teacher_rights():  # checked again: only a teacher's page shows the setting
+        return
+    try:
+        class_set().set_digits_per_student(int(st.session_state[DIGITS_PER_STUDENT_KEY]))
+    except (ClassSetUnavailableError, ValueError) as error:
+        st.session_state["class_action_error"] = str(error)
+
+
+def digits_per_student_ui():
+    """The teacher's setting: how many digits each student may give a lesson (kept in the database)."""
+    try:
+        limit = class_set().digits_per_student()
+    except ClassSetUnavailableError as error:
+        st.error(str(error))
+        return
+    st.session_state[DIGITS_PER_STUDENT_KEY] = limit  # what the database says, also after another teacher's change
+    st.number_input(
+        "Digits each student may give per lesson", min_value=1, max_value=MAX_PER_LESSON, step=1, key=DIGITS_PER_STUDENT_KEY,
+        on_change=_save_digits_per_student, width=320,
+        help=f"Counted per student over the last {LESSON_SECONDS // 3600} hours; digits you delete do not count.",
+    )
