@@ -4,7 +4,8 @@ A page part draws what it needs with :func:`use_styles` (``use_styles("draw")``)
 process. The selectors on Streamlit's own elements that these files use are listed, with why, in
 :mod:`ui.streamlit_internals` (tests/test_streamlit_internals.py checks both).
 
-:func:`page_styles` draws the live run's layout styles, drawn by app.py before any page (an invisible element).
+:func:`page_styles` draws the live run's layout styles and the phone navigation's, drawn by app.py before any page
+(an invisible element).
 A style drawn by the page itself is missing for a moment whenever a full rerun rebuilds the page (a run
 started or ended): the browser shows the element tree while it is rebuilt, and the chart below would
 jump (a test watches every frame: tests/test_class_mode_browser.py). Drawn first and the same on every run,
@@ -54,5 +55,5 @@ def script_html(name, *arguments):
 
 
 def page_styles():
-    """The live run's layout styles, the same on every run."""
-    use_styles("steady-chart", "live-run-status")
+    """The live run's layout styles and the phone navigation's (hidden on wider screens), the same on every run."""
+    use_styles("steady-chart", "live-run-status", "navigation")
