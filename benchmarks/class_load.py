@@ -75,6 +75,7 @@ from classroom.class_set import ClassSet  # noqa: E402
 from classroom.rooms import Rooms  # noqa: E402
 from classroom.run_store import ROOMS_FOLDER  # noqa: E402
 from classroom.runs import read_saved_run  # noqa: E402
+from classroom.teacher import PASSCODE_ENVIRONMENT_VARIABLE, issue_token  # noqa: E402
 from mnist_cnn.run_folder import ACTIVE_STATES, METRICS_FILE, MODEL_FILE  # noqa: E402
 from support.app_server import CHROMIUM, CHROMIUM_ARGS, start_streamlit  # noqa: E402
 from support.browser_drawing import RECORDING, load_recording, record_drawing, recorded_drawing  # noqa: E402
@@ -96,12 +97,16 @@ from support.class_sessions import (  # noqa: E402
 )
 from support.measuring import cpu_seconds, percentile  # noqa: E402
 from support.streamlit_client import element_text  # noqa: E402
-from ui.identity import ROOM_COOKIE, ROOM_TEACHER_COOKIE  # noqa: E402
+from ui.identity import ROOM_COOKIE, ROOM_TEACHER_COOKIE, TEACHER_COOKIE  # noqa: E402
 from ui.quiz import CLASS_PATH, REFRESH_SECONDS  # noqa: E402
 
 TARGET_P95_S = 1.0
 SCENARIOS = ("draw", "spectate", "quiz", "mix")
 ROLES = ("draw", "spectate", "quiz", "browser")  # what a session in a class does (a mix has two)
+# The one-class scenarios (run, soak) are a school's own deployment: a passcode, and the teacher's runs in the class
+# without a room (a visitor of the open studio may train only a minute or two); the rooms scenario opens rooms instead.
+TEACHER_PASSCODE = "class load benchmark"
+TEACHER = Visitor({TEACHER_COOKIE: issue_token(TEACHER_PASSCODE)})
 
 
 # ---------------------------------------------------------------- the server and the teacher
@@ -256,7 +261,7 @@ async def one_class(urls, server_pids, monitor, args, size, recording, browser, 
     think = (args.think_min, args.think_max)
     drawers = size if args.scenario == "draw" else size // 2 if args.scenario == "mix" else 0
     if args.scenario == "quiz":
-        tasks.append(quiz_class(url, size, stop_at, server_pid, results))
+        tasks.append(quiz_class(url, size, stop_at, server_pid, results, teacher=TEACHER))
     for index in range(size if args.scenario != "quiz" else 0):
         if index < drawers:
             tasks.append(drawing_student(urls[index % len(urls)], recording, own_drawings(drawings, index), stop_at, think, results))
@@ -309,7 +314,8 @@ async def run(args):
         runs = Path(workspace) / "runs"  # the first server's, where the teacher trains
         prefix = ("taskset", "-c", args.server_cpus) if args.server_cpus else ()
         # Every server on one database (a SQLite file here), each with its own runs folder, as on separate machines.
-        env = {"MNIST_CNN_RUNS": str(runs), "MNIST_CNN_CLASS_DB_URL": f"sqlite:///{workspace}/studio.sqlite"}
+        env = {"MNIST_CNN_RUNS": str(runs), "MNIST_CNN_CLASS_DB_URL": f"sqlite:///{workspace}/studio.sqlite",
+               PASSCODE_ENVIRONMENT_VARIABLE: TEACHER_PASSCODE}
         launcher = ("-m", "streamlit")
         if args.keras_cleanup:  # benchmarks/timed_streamlit.py undoes ui/server_tuning.py
             env.update(STREAMLIT_DEFAULT_CLEANUP="1", STREAMLIT_TIMINGS=str(Path(workspace) / "timings.jsonl"))
@@ -332,12 +338,12 @@ async def run(args):
                     await record_drawing(browser, other)
                 monitor = None
                 if args.training:
-                    await start_teacher_run(browser, url)
+                    await start_teacher_run(browser, url, visitor=TEACHER)
                     monitor = TrainingMonitor(url)
                     await monitor.start()
                 for size in sizes:
                     if args.training and not training_active(runs):
-                        await start_teacher_run(browser, url)  # the last run ended: the teacher starts another
+                        await start_teacher_run(browser, url, visitor=TEACHER)  # the last run ended: the teacher starts another
                     figures = await one_class(urls, server_pids, monitor, args, size, recording,
                                               browser if args.browsers else None, drawings, runs)
                     report["classes"].append(figures)
@@ -631,7 +637,8 @@ async def soak(args):
     bucket_s, seconds = args.bucket_minutes * 60, args.minutes * 60
     with tempfile.TemporaryDirectory() as runs:
         prefix = ("taskset", "-c", args.server_cpus) if args.server_cpus else ()
-        server, url = start_streamlit({"MNIST_CNN_RUNS": runs}, timeout=180, command_prefix=prefix)
+        server, url = start_streamlit({"MNIST_CNN_RUNS": runs, PASSCODE_ENVIRONMENT_VARIABLE: TEACHER_PASSCODE}, timeout=180,
+                                      command_prefix=prefix)
         memory, runs_started = [], []
         try:
             async with async_playwright() as playwright:
@@ -645,7 +652,7 @@ async def soak(args):
                         await asyncio.sleep(max(0.0, started + index * seconds / args.runs - time.perf_counter()))
                         while training_active(runs):
                             await asyncio.sleep(5)
-                        await start_teacher_run(browser, url, args.epochs)
+                        await start_teacher_run(browser, url, args.epochs, visitor=TEACHER)
                         runs_started.append(round(time.perf_counter() - started))
 
                 async def sample_memory():

@@ -3,13 +3,13 @@
     MNIST_NPZ=../shared/data/mnist.npz python benchmarks/spectator_bytes.py [--spectators 10] [--seconds 20] \\
         [--before DIR]      # DIR: a checkout of the version to compare against, e.g. a git worktree of main
 
-For this checkout (and ``--before``'s, the same way, one after the other): start the app, have a teacher
-start a run in chromium, wait ``--warmup-seconds`` of training (the chart has some history), then
-``--spectators`` protocol clients (``support/streamlit_client.py``, which reports the big messages it
+For this checkout (and ``--before``'s, the same way, one after the other): start the app, open a class room,
+have its teacher (a protocol client) start a run, wait ``--warmup-seconds`` of training (the chart has some
+history), then ``--spectators`` protocol clients in the room (``support/streamlit_client.py``, which reports the big messages it
 holds as a browser does, so unchanged ones come back as short references) open the Train page and
 rerun its live fragment whenever the server asks; every frame each receives in the next ``--seconds``
 is counted (the page's first load is not). Then the same on the Class page while a quiz round is open:
-a teacher (one more protocol client) starts a round, the students watch it.
+the room's teacher starts a round, the students watch it.
 
 Prints JSON: per page, kB/s and frames/s per client (median and max), and where one client's bytes
 go (by element kind and key, before compression). kB/s counts what crosses the connection (WebSocket
@@ -29,10 +29,11 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
 import numpy as np  # noqa: E402
-from playwright.async_api import async_playwright  # noqa: E402
 
-from support.app_server import CHROMIUM, CHROMIUM_ARGS, start_streamlit  # noqa: E402
-from support.class_sessions import click, open_class, start_teacher_run  # noqa: E402
+from classroom.class_set import ClassSet  # noqa: E402
+from classroom.rooms import Rooms  # noqa: E402
+from support.app_server import start_streamlit  # noqa: E402
+from support.class_sessions import Visitor, click, open_class, teacher_starts_run  # noqa: E402
 from support.measuring import cpu_seconds  # noqa: E402
 from support.streamlit_client import StreamlitClient, widget_key  # noqa: E402
 
@@ -125,13 +126,14 @@ def summary(tallies, seconds, breakdown_of=0):
     }
 
 
-async def watch(url, page, count, seconds, server_pid):
-    """``count`` clients on ``page``; returns their tallies over ``seconds`` after all have opened it, and the
+async def watch(url, page, count, seconds, server_pid, visitor):
+    """``count`` clients on ``page``, each the browser ``visitor`` (a :class:`Visitor`); returns their tallies over
+    ``seconds`` after all have opened it, and the
     server's CPU meanwhile (the training run's included)."""
     clients = [StreamlitClient(url) for _ in range(count)]
     try:
         for client in clients:
-            await client.connect()
+            await visitor.connect(client)
         await asyncio.gather(*(client.open_page(page) for client in clients))
         tallies = [Tally(client) for client in clients]
         for tally in tallies:
@@ -146,34 +148,49 @@ async def watch(url, page, count, seconds, server_pid):
         await asyncio.gather(*(client.close() for client in clients))
 
 
-async def quiz_round_open(url):
-    """A teacher (a protocol client) on the Class page who starts a quiz round; returns the client."""
-    teacher = await open_class(url)
+async def quiz_round_open(url, visitor):
+    """The teacher ``visitor`` (a protocol client) on the Class page starts a quiz round; returns the client."""
+    teacher = await open_class(url, visitor)
     await click(teacher, "quiz-next-button")
     return teacher
+
+
+def class_room(database_url):
+    """A class room opened on the server's database as "Start a class" does: (its teacher, a student) as browsers."""
+    from ui.identity import ROOM_COOKIE, ROOM_TEACHER_COOKIE
+
+    rooms = Rooms(ClassSet(database_url))
+    room = rooms.create("spectator-bytes-teacher")
+    teacher = {ROOM_COOKIE: room.code, ROOM_TEACHER_COOKIE: rooms.issue_room_teacher_token(room)}
+    return Visitor(teacher), Visitor({ROOM_COOKIE: room.code})
+
+
+def default_epochs():
+    from mnist_cnn.training import BOUNDS  # imports TensorFlow: seconds, and only for this
+
+    return BOUNDS["epochs"][1]
 
 
 async def measure(project_dir, args):
     """Both pages for the checkout at ``project_dir``."""
     with tempfile.TemporaryDirectory() as workspace:
-        env = {"MNIST_CNN_RUNS": f"{workspace}/runs", "MNIST_CNN_CLASS_DB_URL": f"sqlite:///{workspace}/studio.sqlite"}
+        database_url = f"sqlite:///{workspace}/studio.sqlite"
+        env = {"MNIST_CNN_RUNS": f"{workspace}/runs", "MNIST_CNN_CLASS_DB_URL": database_url}
         Path(f"{workspace}/runs").mkdir()
         server, url = start_streamlit(env, timeout=180, project_dir=project_dir)
         try:
-            async with async_playwright() as playwright:
-                browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                await start_teacher_run(browser, url, args.epochs)
-                await browser.close()
+            teacher, student = class_room(database_url)
+            await teacher_starts_run(url, teacher, args.epochs or default_epochs(), "Training epoch")
             trained_from = time.perf_counter()
             await asyncio.sleep(args.warmup_seconds)
-            train = await watch(url, TRAIN_PAGE, args.spectators, args.seconds, server.pid)
+            train = await watch(url, TRAIN_PAGE, args.spectators, args.seconds, server.pid, student)
             train["training_seconds_at_window_start"] = round(args.warmup_seconds, 1)
             train["training_seconds_at_window_end"] = round(time.perf_counter() - trained_from, 1)
-            teacher = await quiz_round_open(url)
+            quiz_host = await quiz_round_open(url, teacher)
             try:
-                quiz = await watch(url, CLASS_PAGE, args.spectators, args.seconds, server.pid)
+                quiz = await watch(url, CLASS_PAGE, args.spectators, args.seconds, server.pid, student)
             finally:
-                await teacher.close()
+                await quiz_host.close()
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -205,7 +222,8 @@ def main():
     parser.add_argument("--spectators", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=20, help="the counting window on each page")
     parser.add_argument("--warmup-seconds", type=float, default=30, help="training before the Train page's window")
-    parser.add_argument("--epochs", type=int, default=None, help="the teacher's run (default: the most the Train page allows)")
+    parser.add_argument("--epochs", type=int, default=None, help="the teacher's run on the full training set "
+                        "(default: the most the Train page allows)")
     parser.add_argument("--before", type=Path, help="a checkout of the version to compare against")
     args = parser.parse_args()
     if not os.environ.get("MNIST_NPZ"):
