@@ -204,21 +204,23 @@ def taught_classes_ui(pool_into=None):
             + (" Adding a class's digits copies them into this class set (with their students), once." if pool_into else "")
         )
         for room in kept:
+            digits = database().in_room(room.code)
             try:
-                digits = database().in_room(room.code).digits()
+                count = len(digits)
             except ClassSetUnavailableError as error:
                 st.warning(f"Class {room.code}: its digits cannot be read right now ({error}).")
                 continue
             with st.container(key=f"kept-class-{room.code}", horizontal=True, vertical_alignment="center", wrap=True):
-                st.markdown(f"**{room.code}** · {_kept_until(room)} · {len(digits):,} digit{'' if len(digits) == 1 else 's'}",
-                            width="stretch")
-                if not len(digits):
+                st.markdown(f"**{room.code}** · {_kept_until(room)} · {count:,} digit{'' if count == 1 else 's'}", width="stretch")
+                if not count:
                     continue
-                st.download_button("class_digits.npz", lambda digits=digits: npz_bytes(digits), file_name=f"class_{room.code}_digits.npz",
-                                   mime="application/octet-stream", icon=":material/download:", on_click="ignore",
-                                   key=f"kept-npz-{room.code}")
-                st.download_button("class_digits.csv", lambda digits=digits: csv_text(digits), file_name=f"class_{room.code}_digits.csv",
-                                   mime="text/csv", icon=":material/download:", on_click="ignore", key=f"kept-csv-{room.code}")
+                # The files are made on a click, not on every run of the page.
+                st.download_button("class_digits.npz", lambda digits=digits: npz_bytes(digits.digits()),
+                                   file_name=f"class_{room.code}_digits.npz", mime="application/octet-stream",
+                                   icon=":material/download:", on_click="ignore", key=f"kept-npz-{room.code}")
+                st.download_button("class_digits.csv", lambda digits=digits: csv_text(digits.digits()),
+                                   file_name=f"class_{room.code}_digits.csv", mime="text/csv",
+                                   icon=":material/download:", on_click="ignore", key=f"kept-csv-{room.code}")
                 if pool_into:
                     st.button(f"Add to class {pool_into}", key=f"kept-pool-{room.code}", on_click=_pool,
                               args=(room.code, pool_into), icon=":material/merge:")
