@@ -121,6 +121,13 @@ def click_and_wait_for_its_run(page, locator):
     :func:`wait_for_app_idle` right after a click can look before that run has begun and pass at once; the
     next step (leaving the page, say) then cuts the run off, and what the click set is lost.
     """
+    watch_for_a_run(page)
+    locator.click()
+    wait_for_the_watched_run(page)
+
+
+def watch_for_a_run(page):
+    """From now on, note when a script run starts (the page's, or a fragment's such as a timed refresh)."""
     page.evaluate("""() => {
       window.scriptRunSeen = false;
       const app = document.querySelector("[data-testid='stApp']");
@@ -128,8 +135,11 @@ def click_and_wait_for_its_run(page, locator):
         if (app.getAttribute('data-test-script-state') === 'running') { window.scriptRunSeen = true; observer.disconnect(); }
       }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
     }""")
-    locator.click()
-    page.wait_for_function("() => window.scriptRunSeen", timeout=60_000)
+
+
+def wait_for_the_watched_run(page, timeout=60_000):
+    """Wait until a run started since :func:`watch_for_a_run` has ended."""
+    page.wait_for_function("() => window.scriptRunSeen", timeout=timeout)
     wait_for_app_idle(page)
 
 

@@ -1,10 +1,9 @@
 """Class mode in chromium: a chart readable from the back of a room that refreshes in place, and
 presenter view on a 1920×1080 projector."""
-import time
 
 import pytest
 
-from support.app_server import save_screenshot, wait_for_app_idle
+from support.app_server import save_screenshot, wait_for_app_idle, wait_for_the_watched_run, watch_for_a_run
 
 # Every animation frame, what the Train page's chart shows: its box (height and top in the page) and
 # whether a drawn chart is visible in it (a plotly chart with its axes drawn, not hidden). A chart
@@ -33,6 +32,9 @@ CHART_PROBE = """() => {
   };
   requestAnimationFrame(sample);
 }"""
+
+AFTER_TEN_FRAMES = """() => new Promise(done => { let left = 10;
+  const next = () => (--left ? requestAnimationFrame(next) : done()); requestAnimationFrame(next); })"""
 
 TICK_TEXT = """() => [...document.querySelectorAll(
     '.st-key-train-chart .xaxislayer-above text, .st-key-train-chart .yaxislayer-above text, .st-key-train-chart .legendtext')]
@@ -102,7 +104,9 @@ def test_live_chart_refreshes_in_place_and_presenter_view_fits_a_projector(app_u
             "() => /Finished|Stopped/.test((document.querySelector('.st-key-train-status')?.innerText ?? ''))", timeout=300_000
         )
         wait_for_app_idle(page)
-        time.sleep(3)  # the idle refreshes after the run, too
+        watch_for_a_run(page)
+        wait_for_the_watched_run(page, timeout=30_000)  # an idle refresh after the run (every 3 s), sampled too,
+        page.evaluate(AFTER_TEN_FRAMES)  # and the frames in which the browser draws what it brought
         samples = page.evaluate("() => { window.stopChartProbe = true; return window.chartSamples; }")
         training = [sample for sample in samples if "Training epoch" in sample["status"]]
         blank = [index for index, sample in enumerate(samples) if not sample["drawn"]]
