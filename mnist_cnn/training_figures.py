@@ -1,4 +1,5 @@
 """Plotly figures of training: the live run and an overlay of saved runs."""
+import collections
 import threading
 import time
 
@@ -168,31 +169,32 @@ class SharedFigure(go.Figure):
 
 
 class SharedLiveFigure:
-    """The live run's figure, shared by every viewer and rebuilt at most every ``max_age`` seconds.
+    """The figures of the runs being watched (the live run of every class room, and each one's last run), shared
+    by every viewer and each rebuilt at most every ``max_age`` seconds; the ``max_runs`` most recently shown kept.
 
-    Building the figure costs ~20 ms; a class of 30 spectators each building their own every
-    second would take a whole CPU core away from training.
+    Building a figure costs ~20 ms; a class of 30 spectators each building their own every second would take a
+    whole CPU core away from training, and so would rooms that each rebuilt the other's figure in turn.
     """
 
-    def __init__(self, max_age=0.5, height=CHART_HEIGHT, font_size=FONT_SIZE):
+    def __init__(self, max_age=0.5, height=CHART_HEIGHT, font_size=FONT_SIZE, max_runs=64):
         self.max_age = max_age
         self.height = height
         self.font_size = font_size
+        self.max_runs = max_runs
         self._lock = threading.Lock()
-        self._figure = None
-        self._built_from = None  # (run folder, snapshot version)
-        self._built_at = 0.0
+        self._built = collections.OrderedDict()  # run folder -> (figure, snapshot version, when built)
 
     def figure(self, snapshot):
         """The figure of ``snapshot``'s run: current, or at most ``max_age`` seconds old."""
         with self._lock:
-            same_run = self._built_from is not None and self._built_from[0] == snapshot.run_dir
-            fresh = time.monotonic() - self._built_at < self.max_age
-            if not same_run or (self._built_from[1] != snapshot.version and not fresh):
-                self._figure = SharedFigure(snapshot_figure(snapshot, height=self.height, font_size=self.font_size))
-                self._built_from = (snapshot.run_dir, snapshot.version)
-                self._built_at = time.monotonic()
-            return self._figure
+            figure, version, built_at = self._built.get(snapshot.run_dir, (None, None, 0.0))
+            if figure is None or (version != snapshot.version and time.monotonic() - built_at >= self.max_age):
+                figure = SharedFigure(snapshot_figure(snapshot, height=self.height, font_size=self.font_size))
+                self._built[snapshot.run_dir] = (figure, snapshot.version, time.monotonic())
+            self._built.move_to_end(snapshot.run_dir)
+            while len(self._built) > self.max_runs:
+                self._built.popitem(last=False)
+            return figure
 
 
 def runs_overlay_figure(runs):

@@ -76,6 +76,18 @@ def test_shared_live_figure_is_built_once_for_many_viewers_and_refreshed_after_m
     assert shared.figure(snapshot("run-b", 1)) is not refreshed  # another run is never served stale
 
 
+def test_two_rooms_watched_at_once_each_keep_their_figure_and_the_least_recent_goes(monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr("mnist_cnn.training_figures.time.monotonic", lambda: clock[0])
+    shared = SharedLiveFigure(max_age=0.5, max_runs=2)
+    room_a, room_b = shared.figure(snapshot("run-a", 1)), shared.figure(snapshot("run-b", 1))
+    for _ in range(3):  # the rooms' spectators refresh in turn: nothing is built again
+        clock[0] += 1.0
+        assert shared.figure(snapshot("run-a", 1)) is room_a and shared.figure(snapshot("run-b", 1)) is room_b
+    shared.figure(snapshot("run-c", 1))  # a third run: the least recently shown (a) goes
+    assert shared.figure(snapshot("run-b", 1)) is room_b and shared.figure(snapshot("run-a", 1)) is not room_a
+
+
 def test_the_live_figure_shows_the_points_the_snapshot_counted_not_those_appended_since():
     live = training_snapshot((0.1, 0.2, 0.3), epochs=1)
     counted = dataclasses.replace(live, batch_count=2)
