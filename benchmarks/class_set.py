@@ -27,10 +27,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
+from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from classroom.class_set import ClassSet  # noqa: E402
 from classroom.rate_limit import MAX_PER_LESSON  # noqa: E402
 from mnist_cnn.data import load_test_set  # noqa: E402
+from support.app_server import CHROMIUM, CHROMIUM_ARGS, save_screenshot, start_streamlit, wait_for_app_idle  # noqa: E402
+from support.digit_strokes import digit_strokes  # noqa: E402
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -110,8 +114,6 @@ def measure_inserts(databases, backends, rounds, threads, per_thread):
 
 def measure_class_page(folder, digits, rounds):
     """AppTest run time of the Class page with ``digits`` class digits against the same page empty."""
-    from streamlit.testing.v1 import AppTest
-
     images, labels = load_test_set()
     full_url, empty_url = f"sqlite:///{Path(folder) / 'page-full.sqlite'}", f"sqlite:///{Path(folder) / 'page-empty.sqlite'}"
     full = ClassSet(full_url)
@@ -147,11 +149,6 @@ def measure_class_page(folder, digits, rounds):
 
 def measure_drawn_set(folder, per_digit, seed, verbose):
     """Draw ``per_digit`` of each digit on the Draw page in chromium and give each with its label."""
-    from playwright.sync_api import sync_playwright
-
-    from support.app_server import CHROMIUM, CHROMIUM_ARGS, save_screenshot, start_streamlit, wait_for_app_idle
-    from support.digit_strokes import digit_strokes
-
     data_dir = Path(folder) / "drawn"
     rng = np.random.default_rng(seed)
     plan = [digit for _ in range(per_digit) for digit in rng.permutation(10)]

@@ -36,6 +36,7 @@ from support.app_server import start_streamlit  # noqa: E402
 from support.class_sessions import Visitor, click, open_class, teacher_starts_run  # noqa: E402
 from support.measuring import cpu_seconds  # noqa: E402
 from support.streamlit_client import StreamlitClient, widget_key  # noqa: E402
+from ui.identity import ROOM_COOKIE, ROOM_TEACHER_COOKIE  # noqa: E402
 
 TRAIN_PAGE, CLASS_PAGE = "Train", "Class"
 TARGET_KB_PER_S = 8.0
@@ -157,8 +158,6 @@ async def quiz_round_open(url, visitor):
 
 def class_room(database_url):
     """A class room opened on the server's database as "Start a class" does: (its teacher, a student) as browsers."""
-    from ui.identity import ROOM_COOKIE, ROOM_TEACHER_COOKIE
-
     rooms = Rooms(ClassSet(database_url))
     room = rooms.create("spectator-bytes-teacher")
     teacher = {ROOM_COOKIE: room.code, ROOM_TEACHER_COOKIE: rooms.issue_room_teacher_token(room)}

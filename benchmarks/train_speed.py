@@ -31,9 +31,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import keras  # noqa: E402
 
+from classroom.class_set import ClassSet  # noqa: E402
+from classroom.jobs import QueuedJobs  # noqa: E402
 from mnist_cnn import training  # noqa: E402
 from mnist_cnn.data import load_mnist  # noqa: E402
 from mnist_cnn.model import build_model  # noqa: E402
+from mnist_cnn.run_record import read_run_record  # noqa: E402
 from mnist_cnn.training import TrainingConfig, split_training_data, train  # noqa: E402
 
 
@@ -66,9 +69,6 @@ class JobPath:
     """Runs queued on ``url`` and trained by a worker process of their own (see the module's docstring)."""
 
     def __init__(self, url):
-        from classroom.class_set import ClassSet
-        from classroom.jobs import QueuedJobs
-
         ClassSet(url).schema_revision()  # the queue's tables, as a server's first page run makes them
         self.jobs = QueuedJobs(url)
         self.runs_root = Path(tempfile.mkdtemp(prefix="train-speed-worker-"))
@@ -80,8 +80,6 @@ class JobPath:
         )
 
     def train(self, config):
-        from mnist_cnn.run_record import read_run_record
-
         before = set(self.runs_root.iterdir())
         job_id = self.jobs.start(config)
         while self.jobs.app.job_manager.list_jobs(id=job_id)[0].status in ("todo", "doing"):
