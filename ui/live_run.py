@@ -4,6 +4,9 @@ Everything here redraws in place: the chart keeps its height in every state (idl
 training, finished) and never shows a blank frame on a refresh (see :func:`steady_chart`).
 """
 
+import random
+import time
+
 import streamlit as st
 
 from mnist_cnn.data import KERAS_MNIST_BYTES, download_progress, load_test_set
@@ -20,6 +23,10 @@ from ui.run_status import machine_rate_line, queued_line, status_line
 ACTIVE_REFRESH_SECONDS = 1.0
 CHART_SLOTS = 3
 IDLE_REFRESH_SECONDS = 3.0
+# When a run starts or ends every page of the class reruns in full (its controls, saved runs): a student's page does
+# it at a moment of its own within this long, so that thirty pages do not all rerun in the same second.
+RERUN_SPREAD_SECONDS = 2.0
+_RERUN_DUE_KEY = "live-run-full-rerun-due"
 
 
 @st.cache_resource
@@ -175,6 +182,19 @@ def stop_button(snapshot, request_stop):
     return lambda: st.button("Stop training", on_click=request_stop, disabled=snapshot.state == RunState.STOPPING)
 
 
+def rerun_when_due(changed, at_once):
+    """Rerun the whole page once ``changed`` (a run started or ended): now when ``at_once()`` (whoever controls the
+    run), else at a moment of this page's own within RERUN_SPREAD_SECONDS (its live part shows the run meanwhile)."""
+    if not changed:
+        st.session_state.pop(_RERUN_DUE_KEY, None)
+        return
+    if _RERUN_DUE_KEY not in st.session_state:
+        st.session_state[_RERUN_DUE_KEY] = time.monotonic() + (0.0 if at_once() else random.uniform(0, RERUN_SPREAD_SECONDS))
+    if time.monotonic() >= st.session_state[_RERUN_DUE_KEY]:
+        del st.session_state[_RERUN_DUE_KEY]
+        st.rerun()
+
+
 def live_run_ui(manager, started_active, can_stop, request_stop, ahead=None):
     """The Train page's live section, redrawn every second while a run trains (every 3 s otherwise).
 
@@ -187,8 +207,7 @@ def live_run_ui(manager, started_active, can_stop, request_stop, ahead=None):
     @st.fragment(run_every=ACTIVE_REFRESH_SECONDS if started_active else IDLE_REFRESH_SECONDS)
     def live_run():
         live = manager.snapshot()
-        if live.active != started_active:
-            st.rerun()  # a run started or ended: refresh the whole page (controls, saved runs)
+        rerun_when_due(live.active != started_active, at_once=lambda: can_stop(live))
         may_stop = live.active and can_stop(live)
         with st.container(key="live-run"):
             status_ui(live, stop_button=stop_button(live, request_stop) if may_stop else None, ahead=ahead)
