@@ -72,6 +72,7 @@ SEVEN = [(70 + 8 * k, 70) for k in range(17)] + [(200 - 5 * k, 70 + 10 * k) for 
 
 def in_server_slider_changes(count):
     """Milliseconds inside the server for ``count`` changes of the rotation slider on the Draw page."""
+    # Here, not at the top: the memory figures above are this process's, taken without a browser driver loaded.
     from playwright.sync_api import sync_playwright
 
     from benchmarks.timed_streamlit import start_timed_streamlit

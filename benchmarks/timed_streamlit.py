@@ -42,6 +42,7 @@ def log_event(timings, event, **fields):
 
 
 def main():
+    # In the server's process only: the scripts that start it (explain_latency.py) import this module without Streamlit's server.
     from streamlit.runtime.app_session import AppSession
     from streamlit.web import cli
 

@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def run_child(way, epochs):
+    # In the child only: its peak memory is the measurement, the parent's imports must not count.
     from train_speed import train_ours, train_plain
 
     from mnist_cnn.data import load_mnist
