@@ -115,7 +115,7 @@ def gallery(indices, digits, predictions, confidences, key, selectable):
                 tile.checkbox("Select", key=SELECT_KEY.format(gallery=key, digit_id=digit_id))
 
 
-def pool_ui():
+def pool_ui(teacher):
     """The teacher of a class room may add the digits of their other classes to this one."""
     if teacher and (room := current_room()) != DEFAULT_ROOM:
         taught_classes_ui(pool_into=room)
@@ -184,7 +184,7 @@ st.plotly_chart(label_counts_figure(counts), config={"displayModeBar": False}, k
 teacher = teacher_rights()
 if not len(digits):
     st.info("No digits yet. Draw a digit on the Draw page and tap the digit you meant to give it to the class set.")
-    pool_ui()
+    pool_ui(teacher)
     st.stop()
 
 probabilities = active_predictor().probabilities(digits.images)
@@ -246,7 +246,7 @@ csv_column.download_button(
     icon=":material/download:", on_click="ignore", width="stretch",
 )
 
-pool_ui()
+pool_ui(teacher)
 
 if teacher:
     with st.expander("Clear the class set"):

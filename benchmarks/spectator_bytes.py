@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 from classroom.class_set import ClassSet  # noqa: E402
 from classroom.rooms import Rooms  # noqa: E402
 from support.app_server import start_streamlit  # noqa: E402
-from support.class_sessions import Visitor, click, open_class, teacher_starts_run  # noqa: E402
+from support.class_sessions import Visitor, click, longest_run_epochs, open_class, teacher_starts_run  # noqa: E402
 from support.measuring import cpu_seconds  # noqa: E402
 from support.streamlit_client import StreamlitClient, widget_key  # noqa: E402
 from ui.identity import ROOM_COOKIE, ROOM_TEACHER_COOKIE  # noqa: E402
@@ -164,12 +164,6 @@ def class_room(database_url):
     return Visitor(teacher), Visitor({ROOM_COOKIE: room.code})
 
 
-def default_epochs():
-    from mnist_cnn.training import BOUNDS  # imports TensorFlow: seconds, and only for this
-
-    return BOUNDS["epochs"][1]
-
-
 async def measure(project_dir, args):
     """Both pages for the checkout at ``project_dir``."""
     with tempfile.TemporaryDirectory() as workspace:
@@ -179,7 +173,7 @@ async def measure(project_dir, args):
         server, url = start_streamlit(env, timeout=180, project_dir=project_dir)
         try:
             teacher, student = class_room(database_url)
-            await teacher_starts_run(url, teacher, args.epochs or default_epochs(), "Training epoch")
+            await teacher_starts_run(url, teacher, args.epochs or longest_run_epochs(), "Training epoch")
             trained_from = time.perf_counter()
             await asyncio.sleep(args.warmup_seconds)
             train = await watch(url, TRAIN_PAGE, args.spectators, args.seconds, server.pid, student)

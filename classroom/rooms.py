@@ -377,15 +377,15 @@ class Rooms:
         return issue_signed_token(bytes.fromhex(room.teacher_secret), now, lifetime, scope=room.code + KEEPER_SUFFIX)
 
     def kept_room(self, token, now=None):
-        """The :class:`Room` (open or closed, not yet deleted) whose keeper token ``token`` is, with its claims,
-        as ``(room, claims)``; None for a forged, altered or expired token, a teacher token, or a deleted room."""
+        """The :class:`Room` (open or closed, not yet deleted) whose keeper token ``token`` is; None for a forged,
+        altered or expired token, a teacher token, or a deleted room."""
         code = keeper_token_code(token)
         room = self.find(code, include_closed=True) if len(code) == JOIN_CODE_LENGTH else None
         if room is None or room.code != code:
             return None
         now = self._clock() if now is None else now
         claims = signed_token_claims(token, bytes.fromhex(room.teacher_secret), now, scope=code + KEEPER_SUFFIX)
-        return None if claims is None else (room, claims)
+        return None if claims is None else room
 
 
 def keeper_token_code(token):

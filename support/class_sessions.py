@@ -303,16 +303,21 @@ async def quiz_class(url, size, stop_at, pid, results, vote_seconds=None, teache
 # ---------------------------------------------------------------- the teacher's runs
 
 
+def longest_run_epochs():
+    """The most epochs the Train page allows: a benchmark's teacher run, unless it says otherwise."""
+    from mnist_cnn.training import BOUNDS  # imports TensorFlow: seconds, and only for this
+
+    return BOUNDS["epochs"][1]
+
+
 async def start_teacher_run(browser, url, epochs=None, visitor=ANYONE):
     """The teacher ``visitor`` (a :class:`Visitor`: its cookies make it the teacher) starts a run in chromium, by
     default the longest the Train page allows."""
-    from mnist_cnn.training import BOUNDS  # imports TensorFlow: seconds, and only for this
-
     context = await browser.new_context(viewport={"width": 1280, "height": 1000})
     await context.add_cookies([{"name": name, "value": value, "url": url} for name, value in (visitor.cookies or {}).items()])
     page = await context.new_page()
     await page.goto(f"{url}/{TRAIN_PAGE}")
-    await page.get_by_label("Epochs").fill(str(epochs or BOUNDS["epochs"][1]))
+    await page.get_by_label("Epochs").fill(str(epochs or longest_run_epochs()))
     await page.get_by_role("button", name="Start training").click(timeout=180_000)
     await page.wait_for_function(
         "() => (document.querySelector('.st-key-train-status')?.innerText || '').includes('Training epoch')", timeout=180_000

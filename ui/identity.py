@@ -114,16 +114,17 @@ def keep_taught_class(keeper_token):
     """Remember ``keeper_token`` in this browser (in place of an older one for its class), so that the teacher
     finds the class's digits after the lesson, also after it closed."""
     code = keeper_token_code(keeper_token)
-    others = [token for token in taught_classes() if keeper_token_code(token) != code]
-    write_cookie(TAUGHT_COOKIE, _TAUGHT_SEPARATOR.join([keeper_token, *others][:TAUGHT_CLASSES_KEPT]),
-                 time.time() + KEEPER_TOKEN_LIFETIME_SECONDS)
+    _write_taught_classes([keeper_token, *(token for token in taught_classes() if keeper_token_code(token) != code)])
 
 
 def forget_taught_classes(codes):
     """Drop the keeper tokens of these classes (deleted, or this browser locked) from this browser."""
-    kept = [token for token in taught_classes() if keeper_token_code(token) not in set(codes)]
-    if kept:
-        write_cookie(TAUGHT_COOKIE, _TAUGHT_SEPARATOR.join(kept), time.time() + KEEPER_TOKEN_LIFETIME_SECONDS)
+    _write_taught_classes([token for token in taught_classes() if keeper_token_code(token) not in set(codes)])
+
+
+def _write_taught_classes(tokens):
+    if tokens:
+        write_cookie(TAUGHT_COOKIE, _TAUGHT_SEPARATOR.join(tokens[:TAUGHT_CLASSES_KEPT]), time.time() + KEEPER_TOKEN_LIFETIME_SECONDS)
     else:
         delete_cookie(TAUGHT_COOKIE)
 

@@ -156,11 +156,11 @@ def kept_classes():
     kept, gone = [], []
     try:
         for token in taught_classes():
-            found = rooms().kept_room(token)
-            if found is None:
+            room = rooms().kept_room(token)
+            if room is None:
                 gone.append(keeper_token_code(token))
             else:
-                kept.append(found[0])
+                kept.append(room)
     except ClassSetUnavailableError:
         return []
     if gone:
