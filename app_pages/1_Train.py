@@ -31,11 +31,13 @@ from ui.run_status import rows_of_runs, runs_table_key, saved_run_rows
 from ui.run_store import (
     OPEN_STUDIO_RULE,
     cancel_waiting_runs,
+    controls_run,
     in_open_studio,
     run_manager,
     runs_ahead,
     saved_runs_problem,
     start_run,
+    stop_live_run,
 )
 from ui.teacher import teacher_rights, teacher_ui
 from ui.train_settings import settings_form_ui
@@ -44,14 +46,17 @@ manager = run_manager()
 snapshot = manager.snapshot()
 ONLY_THE_TEACHER = "Only the teacher starts and stops runs in this class: watch the run live on this page."
 FOR_STUDENTS = "The teacher starts runs here: watch the run live on this page."
+ONLY_ITS_STARTER = "Only the visitor who started this run can stop it: watch it live on this page."
 CHOSEN_RUNS_KEY = "chosen_run_ids"  # the saved runs this visitor selected, by folder path
 
 
 def request_stop():
-    if teacher_rights():  # checked again: only a page with the rights shows the button
-        manager.stop()
-    else:
-        st.session_state["stop_error"] = ONLY_THE_TEACHER
+    if not stop_live_run(manager):
+        st.session_state["stop_error"] = ONLY_ITS_STARTER if in_open_studio() else ONLY_THE_TEACHER
+
+
+def can_stop(live):
+    return controls_run(live.starter)
 
 
 def remember_chosen_runs(table_key, run_ids):
@@ -61,7 +66,7 @@ def remember_chosen_runs(table_key, run_ids):
 
 
 if presenter_mode():  # the projector shows the run, not the teacher's controls
-    presenter_ui(manager, snapshot.active, can_stop=lambda live: teacher_rights(), request_stop=request_stop)
+    presenter_ui(manager, snapshot.active, can_stop=can_stop, request_stop=request_stop)
     st.stop()
 
 # A student's phone gets the live run first; the teacher's corner (unlock) waits at the bottom, small.
@@ -75,7 +80,7 @@ ahead = runs_ahead()
 if ahead is not None and rights and st.button("Cancel the waiting run", key="cancel_waiting"):
     cancel_waiting_runs()
     st.rerun()
-live_run_ui(manager, snapshot.active, can_stop=lambda live: teacher_rights(), request_stop=request_stop, ahead=ahead)
+live_run_ui(manager, snapshot.active, can_stop=can_stop, request_stop=request_stop, ahead=ahead)
 if "stop_error" in st.session_state:
     st.warning(st.session_state.pop("stop_error"))
 

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from procrastinate.exceptions import ConnectorException
 
 from classroom.class_set import DEFAULT_ROOM, ClassSetUnavailableError
+from classroom.rooms import is_among
 
 # mnist_cnn.training and classroom.run_manager (TensorFlow) are imported where used: the home page imports
 # this module and must render before TensorFlow is loaded. (procrastinate and psycopg take 0.1 s together.)
@@ -63,18 +64,25 @@ class QueuedRun:
     epochs: int
     train_samples: int
     training: bool  # being trained now; else waiting
+    starter: str = ""  # who started it (classroom.rooms.visitor_digest); "" when unknown
 
 
-def queued_run(room, config, training):
+def queued_run(room, config, training, starter=""):
     config = dict(config)
     samples = int(config.get("train_size", 0) * (1 - config.get("validation_split", 0.0)))
-    return QueuedRun(room, int(config.get("epochs", 1)), samples, training)
+    return QueuedRun(room, int(config.get("epochs", 1)), samples, training, starter)
 
 
-def place_in_queue(queue, room):
-    """The runs (:class:`QueuedRun`) before ``room``'s first waiting run, or None when it has none waiting."""
+def is_theirs(run_room, run_starter, room, starter=None):
+    """Whether a run of ``run_room`` started by ``run_starter`` is ``room``'s, and ``starter``'s unless that is None."""
+    return run_room == room and is_among(starter, run_starter)
+
+
+def place_in_queue(queue, room, starter=None):
+    """The runs (:class:`QueuedRun`) before ``room``'s first waiting run (``starter``'s, unless that is None), or
+    None when it has none waiting."""
     for position, run in enumerate(queue):
-        if run.room == room and not run.training:
+        if is_theirs(run.room, run.starter, room, starter) and not run.training:
             return queue[:position]
     return None
 
@@ -98,6 +106,7 @@ class _Training(typing.NamedTuple):
     room: str
     config: object
     manager: object
+    starter: str
 
 
 class InProcessJobs:
@@ -110,7 +119,7 @@ class InProcessJobs:
     def __init__(self, manager_for):
         self._manager_for = manager_for
         self._lock = threading.Lock()
-        self._queue = []  # heap of (-priority, order, room, config, class_data)
+        self._queue = []  # heap of (-priority, order, room, config, class_data, starter)
         self._order = itertools.count()
         self._training = None  # the _Training this queue started last
         self._draining = False
@@ -118,17 +127,18 @@ class InProcessJobs:
     def _busy(self):
         return self._training is not None and self._training.manager.trains_here
 
-    def start(self, config, class_data=None, room=DEFAULT_ROOM):
+    def start(self, config, class_data=None, room=DEFAULT_ROOM, starter=""):
         """Start ``config`` for ``room`` now (errors as :meth:`RunManager.start`), or queue it behind the run
-        training here (returns None then; its settings are checked first, ValueError)."""
+        training here (returns None then; its settings are checked first, ValueError). ``starter``: who started
+        it (:func:`classroom.rooms.visitor_digest`)."""
         manager = self._manager_for(room)
         with self._lock:
             if not self._queue and not self._busy():
-                run_dir = manager.start(config, class_data=class_data)
-                self._training = _Training(room, config, manager)
+                run_dir = manager.start(config, class_data=class_data, starter=starter)
+                self._training = _Training(room, config, manager, starter)
                 return run_dir
             config, class_data = checked_run(config, class_data, manager.steps_per_call)
-            heapq.heappush(self._queue, (-job_priority(room), next(self._order), room, config, class_data))
+            heapq.heappush(self._queue, (-job_priority(room), next(self._order), room, config, class_data, starter))
             if not self._draining:
                 self._draining = True
                 threading.Thread(target=self._drain, name="mnist-run-queue", daemon=True).start()
@@ -146,11 +156,11 @@ class InProcessJobs:
                 if not self._queue:
                     self._draining = False
                     return
-                _, _, room, config, class_data = heapq.heappop(self._queue)
+                _, _, room, config, class_data, starter = heapq.heappop(self._queue)
                 try:
                     manager = self._manager_for(room)
-                    manager.start(config, class_data=class_data)
-                    self._training = _Training(room, config, manager)
+                    manager.start(config, class_data=class_data, starter=starter)
+                    self._training = _Training(room, config, manager, starter)
                 except Exception:  # noqa: BLE001 - the folder or the database failed: the next run still starts
                     traceback.print_exc()
 
@@ -158,14 +168,15 @@ class InProcessJobs:
         """The run training here (if this queue started it) and the waiting runs, in the order they will train."""
         with self._lock:
             training = self._training
-            training = [queued_run(training.room, dataclasses.asdict(training.config), True)] if self._busy() else []
-            waiting = [queued_run(room, dataclasses.asdict(config), False) for _, _, room, config, _ in sorted(self._queue)]
+            training = [queued_run(training.room, dataclasses.asdict(training.config), True, training.starter)] if self._busy() else []
+            waiting = [queued_run(room, dataclasses.asdict(config), False, starter)
+                       for _, _, room, config, _, starter in sorted(self._queue)]
         return training + waiting
 
-    def cancel_waiting(self, room=DEFAULT_ROOM):
-        """Take ``room``'s waiting runs out of the queue; how many were."""
+    def cancel_waiting(self, room=DEFAULT_ROOM, starter=None):
+        """Take ``room``'s waiting runs (``starter``'s, unless that is None) out of the queue; how many were."""
         with self._lock:
-            kept = [entry for entry in self._queue if entry[2] != room]
+            kept = [entry for entry in self._queue if not is_theirs(entry[2], entry[5], room, starter)]
             cancelled = len(self._queue) - len(kept)
             heapq.heapify(kept)
             self._queue = kept
@@ -188,14 +199,15 @@ class QueuedJobs:
         self._lock = threading.Lock()
         self._queue, self._queue_read_at = [], float("-inf")
 
-    def start(self, config, class_data=None, room=DEFAULT_ROOM):
-        """Queue ``config`` for ``room`` after checking it as the worker will (ValueError); returns the job's id.
+    def start(self, config, class_data=None, room=DEFAULT_ROOM, starter=""):
+        """Queue ``config`` for ``room``, started by ``starter``, after checking it as the worker will (ValueError);
+        returns the job's id.
 
         ``class_data`` is only checked: the worker reads the class set from the database when it starts."""
         config, _ = checked_run(config, class_data, self._steps_per_call)
         with self._reaching():
             task = self._open().tasks[TASK].configure(priority=job_priority(room))
-            job_id = task.defer(config=job_config(config), room=room)
+            job_id = task.defer(config=job_config(config), room=room, starter=starter)
         self._queue_read_at = float("-inf")
         return job_id
 
@@ -245,27 +257,25 @@ class QueuedJobs:
             if self._clock() - self._queue_read_at >= WAITING_READ_SECONDS:
                 with self._reaching():
                     jobs = sorted(self._jobs(), key=lambda job: (job.status != "doing", -job.priority, job.id))
-                self._queue = [
-                    queued_run(job.task_kwargs.get("room", DEFAULT_ROOM), job.task_kwargs.get("config", {}), job.status == "doing")
-                    for job in jobs
-                ]
+                self._queue = [queued_run(job.task_kwargs.get("room", DEFAULT_ROOM), job.task_kwargs.get("config", {}),
+                                          job.status == "doing", job.task_kwargs.get("starter", "")) for job in jobs]
                 self._queue_read_at = self._clock()
             return self._queue
 
-    def cancel_waiting(self, room=DEFAULT_ROOM):
-        """Take ``room``'s waiting runs out of the queue; how many were."""
+    def cancel_waiting(self, room=DEFAULT_ROOM, starter=None):
+        """Take ``room``'s waiting runs (``starter``'s, unless that is None) out of the queue; how many were."""
         with self._reaching():
             manager = self._open().job_manager
             cancelled = sum(
                 manager.cancel_job_by_id(job.id) for job in manager.list_jobs(queue=QUEUE, status="todo")
-                if job.task_kwargs.get("room", DEFAULT_ROOM) == room
+                if is_theirs(job.task_kwargs.get("room", DEFAULT_ROOM), job.task_kwargs.get("starter", ""), room, starter)
             )
         self._queue_read_at = float("-inf")
         return cancelled
 
 
 def queue_app(url, run_job=None):
-    """procrastinate's App on the database ``url`` with the training task; ``run_job(config, room, should_abort)``
+    """procrastinate's App on the database ``url`` with the training task; ``run_job(config, room, starter, should_abort)``
     trains a job's run (only a worker needs it)."""
     connector = procrastinate.PsycopgConnector(
         conninfo=libpq_conninfo(url), timeout=CONNECT_SECONDS, kwargs={"connect_timeout": CONNECT_SECONDS}, **POOL_SIZES
@@ -273,18 +283,18 @@ def queue_app(url, run_job=None):
     app = procrastinate.App(connector=connector)
 
     @app.task(name=TASK, queue=QUEUE, pass_context=True)
-    def train_run(context, config, room=DEFAULT_ROOM):
+    def train_run(context, config, room=DEFAULT_ROOM, starter=""):  # a job queued by an older version has no starter
         if run_job is None:
             raise RuntimeError("This process only queues runs; it has no worker to train them.")
-        run_job(config, room, context.should_abort)
+        run_job(config, room, starter, context.should_abort)
 
     return app
 
 
-def train_job(manager, config, class_set, should_abort=lambda: False, retry_seconds=CLAIM_RETRY_SECONDS):
-    """A worker's job: train ``config`` (a job's JSON arguments) with ``manager`` (the room's) once the room's
-    live run has ended, and return when the run does. ``class_set`` (the room's) gives the digits of a run
-    that trains on them."""
+def train_job(manager, config, class_set, should_abort=lambda: False, retry_seconds=CLAIM_RETRY_SECONDS, starter=""):
+    """A worker's job: train ``config`` (a job's JSON arguments), started by ``starter``, with ``manager`` (the
+    room's) once the room's live run has ended, and return when the run does. ``class_set`` (the room's) gives the
+    digits of a run that trains on them."""
     from classroom.run_manager import RunAlreadyActiveError  # imports TensorFlow
     from mnist_cnn.training import TrainingConfig
 
@@ -292,7 +302,7 @@ def train_job(manager, config, class_set, should_abort=lambda: False, retry_seco
     while not should_abort():
         try:
             class_data = class_set.images_and_labels() if config.use_class_set else None
-            manager.start(config, class_data=class_data)
+            manager.start(config, class_data=class_data, starter=starter)
         except RunAlreadyActiveError:
             time.sleep(retry_seconds)  # another worker's run is the class's live run: this one waits its turn
             continue
@@ -323,8 +333,8 @@ def run_worker(url, manager_for, database, stop=None, wait_for_jobs=True):
     (in a thread of its own: the worker's event loop) or, with ``wait_for_jobs`` False, until none is left.
 
     ``manager_for(room)``: the room's run manager; ``database``: the app's :class:`~classroom.class_set.ClassSet`."""
-    def run_job(config, room, should_abort):
-        train_job(manager_for(room), config, database.in_room(room), should_abort)
+    def run_job(config, room, starter, should_abort):
+        train_job(manager_for(room), config, database.in_room(room), should_abort, starter=starter)
 
     app = queue_app(url, run_job=run_job)
 

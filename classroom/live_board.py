@@ -41,6 +41,7 @@ class PublishedRun:
     version: int
     warmed_up_at: tuple | None
     updated_at: float
+    starter: str = ""
 
     @property
     def active(self):
@@ -74,6 +75,7 @@ def snapshot_json(snapshot):
         "elapsed_seconds": snapshot.elapsed_seconds,
         "version": snapshot.version,
         "warmed_up_at": snapshot.warmed_up_at,
+        "starter": snapshot.starter,
     })
 
 
@@ -158,5 +160,5 @@ class LiveBoard:
             message=data.get("message", ""), record=RunRecord.from_json(data["record"]) if "record" in data else RunRecord(),
             last_batch=data.get("last_batch"), elapsed_seconds=data.get("elapsed_seconds", 0.0), version=data.get("version", 0),
             warmed_up_at=tuple(data["warmed_up_at"]) if data.get("warmed_up_at") else None,
-            updated_at=row.updated_at,
+            updated_at=row.updated_at, starter=data.get("starter", ""),
         )

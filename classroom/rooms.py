@@ -75,6 +75,30 @@ def open_studio_refusal(epochs, train_size):
             "or start a class (home page) for longer runs.")
 
 
+def whose_runs(open_studio, visitor):
+    """Whose runs a page controls and shows as waiting: in the open studio without a passcode (``open_studio``),
+    where everyone has teacher rights, the visitor's own (``visitor``: :func:`visitor_digest`); else None: the
+    room's, whoever started them (the rights are its teacher's alone)."""
+    return visitor if open_studio else None
+
+
+def is_among(whose, run_starter):
+    """Whether a run started by ``run_starter`` (a :func:`visitor_digest`, "" when unknown) is among ``whose``
+    runs (:func:`whose_runs`; None: anyone's)."""
+    return whose in (None, run_starter)
+
+
+def may_control_run(rights, whose, run_starter):
+    """Whether a page with teacher ``rights`` that controls ``whose`` runs (:func:`whose_runs`) may stop a run
+    started by ``run_starter``, or cancel it while it waits."""
+    return bool(rights) and is_among(whose, run_starter)
+
+
+def visitor_digest(visitor_id):
+    """What a run keeps of the visitor who started it: their browser's visitor id as a SHA-256, never the id."""
+    return client_digest(visitor_id)
+
+
 class NotAJoinCodeError(ValueError):
     """What was typed cannot be a join code; the message is meant for the student."""
 

@@ -3,8 +3,9 @@
 The Train page never trains inside a page script: it asks the process-wide :class:`RunManager`
 to start a run, then polls :meth:`RunManager.snapshot`. The run goes on when pages are left,
 reloaded or closed; every visitor sees the same run. Who may start and stop runs is the page's
-decision (the teacher role, ``ui/teacher.py``), not tied to the browser session that started a run:
-a run must never be left that nobody can stop.
+decision (:func:`classroom.rooms.may_control_run`): a run keeps who started it (a digest of their
+browser's visitor id, not the browser session), so that a reload or another tab of the same browser
+still stops it.
 """
 import contextlib
 import dataclasses
@@ -56,6 +57,7 @@ class RunSnapshot:
     version: int = 0
     wall: object = None  # a prediction_wall.WallState, or None
     warmed_up_at: tuple | None = None  # (batches done, seconds elapsed) after the warm-up batches
+    starter: str = ""  # who started it (classroom.rooms.visitor_digest); "" when unknown
 
     @property
     def active(self):
@@ -105,6 +107,7 @@ class _LiveRun:
     thread: threading.Thread | None = None
     wall: object = None
     warmed_up_at: tuple | None = None
+    starter: str = ""
 
 
 class RunManager:
@@ -121,10 +124,11 @@ class RunManager:
         self._lock = threading.Lock()
         self._run = None
 
-    def start(self, config, class_data=None):
+    def start(self, config, class_data=None, starter=""):
         """Validate ``config`` and start training it in the background; return the run's folder.
 
-        ``class_data``: the class set's ``(images, labels)`` for a config that trains on it.
+        ``class_data``: the class set's ``(images, labels)`` for a config that trains on it; ``starter``: who
+        started it (:func:`classroom.rooms.visitor_digest`), kept in its snapshot.
         Raises ValueError for bad settings, RunAlreadyActiveError while another run trains,
         RunsFolderError when the run could not be saved.
         """
@@ -137,7 +141,7 @@ class RunManager:
                     "before starting another."
                 )
             check_runs_folder(self.runs_root)
-            run = _LiveRun(config=config, class_data=class_data, record=RunRecord(config=dataclasses.asdict(config)))
+            run = _LiveRun(config=config, class_data=class_data, record=RunRecord(config=dataclasses.asdict(config)), starter=starter)
             run.run_dir = new_run_dir(self.runs_root, config.preset)
             if not self._claim(run.run_dir.name):
                 run.run_dir.rmdir()
@@ -174,19 +178,22 @@ class RunManager:
                 return  # its last state is published
             time.sleep(PUBLISH_SECONDS)
 
-    def stop(self):
+    def stop(self, run_name=None):
         """Ask the current run to stop after its current batch (a run on another server: at its next
-        publish); False when no run is active."""
+        publish); False when no run is active, or it is not ``run_name`` (a folder's name) when that is given."""
         with self._lock:
             run = self._run
             if run is not None and run.state in ACTIVE_STATES:
+                if run_name not in (None, run.run_dir.name):
+                    return False
                 run.stop_requested.set()
                 run.state = RunState.STOPPING if run.state == RunState.TRAINING else run.state
                 run.version += 1
                 return True
         elsewhere = self._elsewhere()
         try:
-            return elsewhere is not None and elsewhere.active and self._board.request_stop(elsewhere.run_name)
+            return (elsewhere is not None and elsewhere.active and run_name in (None, elsewhere.run_name)
+                    and self._board.request_stop(elsewhere.run_name))
         except ClassSetUnavailableError:
             return False
 
@@ -229,7 +236,7 @@ class RunManager:
             state=published.state, config=config, run_dir=self.runs_root / published.run_name, message=published.message,
             record=record, batch_count=len(record.batch_history), epoch_count=len(record.epoch_history),
             last_batch=last_batch, elapsed_seconds=published.elapsed_seconds, version=published.version,
-            warmed_up_at=published.warmed_up_at,
+            warmed_up_at=published.warmed_up_at, starter=published.starter,
         )
 
     def _local_snapshot(self):
@@ -251,6 +258,7 @@ class RunManager:
                 version=run.version,
                 wall=run.wall,
                 warmed_up_at=run.warmed_up_at,
+                starter=run.starter,
             )
 
     def wait(self, timeout=None):

@@ -16,11 +16,14 @@ from classroom.jobs import (
     train_job,
     uses_queue,
 )
-from classroom.run_manager import RunAlreadyActiveError
+from classroom.rooms import visitor_digest
+from classroom.run_manager import RunAlreadyActiveError, RunManager
 from classroom.worker import main as worker_main
+from mnist_cnn.run_folder import RunState
 from mnist_cnn.training import TrainingConfig
 
 TINY = TrainingConfig(epochs=1, train_size=1000, batch_size=128)
+ALICE, BOB = visitor_digest("a" * 32), visitor_digest("b" * 32)  # two visitors of the open studio
 
 
 class RecordingManager:
@@ -30,14 +33,15 @@ class RecordingManager:
     steps_per_call = 1
 
     def __init__(self, busy=0, hold=None, log=None, room=""):
-        self.started, self.busy, self.hold = [], busy, hold
+        self.started, self.starters, self.busy, self.hold = [], [], busy, hold
         self.log, self.room = log if log is not None else [], room
 
-    def start(self, config, class_data=None):
+    def start(self, config, class_data=None, starter=""):
         if self.busy:
             self.busy -= 1
             raise RunAlreadyActiveError("another run is live")
         self.started.append(config)
+        self.starters.append(starter)
         self.log.append((self.room, config.seed))
 
     @property
@@ -127,6 +131,40 @@ def test_in_process_runs_train_one_at_a_time_rooms_first_and_a_room_cancels_only
     assert wait_for(lambda: jobs.queue() == [])
 
 
+def test_the_starter_travels_through_in_process_jobs_to_the_run_s_snapshot_and_a_visitor_cancels_only_their_own(
+        tmp_path, small_mnist):
+    alice_loads, bob_loads = threading.Event(), threading.Event()  # each run loads its data until its gate opens
+    gates = iter([alice_loads, bob_loads])
+
+    def load_data():
+        next(gates).wait(30)
+        return small_mnist
+
+    manager = RunManager(tmp_path, load_data=load_data, prediction_wall=False)
+    jobs = InProcessJobs(only_room(manager))
+    try:
+        jobs.start(TINY, starter=ALICE)
+        assert manager.snapshot().starter == ALICE
+        jobs.start(dataclasses.replace(TINY, seed=2), starter=BOB)  # waits behind Alice's run
+        queue = jobs.queue()
+        assert [(run.starter, run.training) for run in queue] == [(ALICE, True), (BOB, False)]
+        assert place_in_queue(queue, DEFAULT_ROOM, ALICE) is None  # Alice has no run waiting
+        assert place_in_queue(queue, DEFAULT_ROOM, BOB) == queue[:1]
+        assert place_in_queue(queue, DEFAULT_ROOM) == queue[:1]  # the room's, whoever started it
+        assert jobs.cancel_waiting(DEFAULT_ROOM, starter=ALICE) == 0 and len(jobs.queue()) == 2
+
+        assert not manager.stop(run_name="20260101-000000-tutorial-not-this-one")  # a Stop for another run
+        assert manager.snapshot().state == RunState.LOADING
+        manager.stop()  # Alice's run ends: Bob's starts, as Bob's
+        alice_loads.set()
+        assert wait_for(lambda: manager.snapshot().starter == BOB and manager.snapshot().active, seconds=30)
+    finally:
+        manager.stop()
+        alice_loads.set()
+        bob_loads.set()
+        manager.wait(30)
+
+
 def test_a_queued_in_process_run_is_checked_before_it_waits():
     hold = threading.Event()
     rooms = RecordingRooms(hold=hold)
@@ -167,6 +205,21 @@ def test_queued_runs_train_in_their_room_rooms_first_and_a_room_cancels_only_its
     rooms = RecordingRooms()
     work_off_the_queue(postgres_url, rooms, database)
     assert rooms.log == [("MNPQRT", 3), ("", 1)]
+
+
+def test_a_queued_run_s_starter_travels_to_the_worker_and_a_visitor_cancels_only_their_own(database, postgres_url):
+    jobs = QueuedJobs(postgres_url)
+    jobs.start(TINY, starter=ALICE)
+    jobs.start(dataclasses.replace(TINY, seed=2), starter=BOB)
+    jobs.start(dataclasses.replace(TINY, seed=3), starter=BOB)
+    queue = jobs.queue()
+    assert [run.starter for run in queue] == [ALICE, BOB, BOB]
+    assert place_in_queue(queue, DEFAULT_ROOM, BOB) == queue[:1]
+    assert jobs.cancel_waiting(DEFAULT_ROOM, starter=BOB) == 2
+
+    manager = RecordingManager()
+    work_off_the_queue(postgres_url, only_room(manager), database)
+    assert manager.starters == [ALICE]
 
 
 def test_a_waiting_run_can_be_cancelled(database, postgres_url):

@@ -5,23 +5,32 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
-from classroom.class_set import DEFAULT_ROOM, ClassSet
-from classroom.rooms import Rooms
-from classroom.run_manager import get_run_manager
+from classroom.class_set import DEFAULT_ROOM, LIVE_RUN, ClassSet
+from classroom.live_board import LiveBoard
+from classroom.room_runs import room_live_board
+from classroom.rooms import Rooms, visitor_digest
+from classroom.run_manager import RunSnapshot, get_run_manager
 from classroom.run_store import room_runs_dir
+from classroom.teacher import PASSCODE_ENVIRONMENT_VARIABLE, issue_token
 from mnist_cnn.data import load_test_set
 from mnist_cnn.paths import runs_dir
 from mnist_cnn.run_folder import RunState
+from mnist_cnn.training import TrainingConfig
 from support.cookie_jar import CookieJar
-from ui.identity import ROOM_COOKIE, ROOM_TEACHER_COOKIE, TAUGHT_COOKIE
+from ui.identity import ROOM_COOKIE, ROOM_TEACHER_COOKIE, TAUGHT_COOKIE, TEACHER_COOKIE, VISITOR_COOKIE
 from ui.rooms import JOIN_KEY
+from ui.run_store import _in_process_jobs
+from ui.teacher import passcode_guard, revocations
 
 PROJECT = Path(__file__).resolve().parent.parent
 HOME, TRAIN, CLASS = (str(PROJECT / "app.py"), str(PROJECT / "app_pages" / "1_Train.py"),
                       str(PROJECT / "app_pages" / "4_Class.py"))
 PUBLIC_URL = "https://studio.school.example"
+ALICE, BOB = "a" * 32, "b" * 32  # two browsers' visitor ids (their cookie)
+ALICES_RUN, BOBS_RUN = "20260102-000000-tutorial-alice", "20260101-000000-tutorial-bob"
 
 pytestmark = pytest.mark.usefixtures("cookie_jar")
 
@@ -197,6 +206,84 @@ def test_the_open_studio_trains_short_runs_and_a_class_s_run_stops_a_visitor_s(m
         assert room_manager.snapshot().state == RunState.FINISHED
     finally:
         studio.stop()
+
+
+def publish_live_run(database, room, starter, run_name=ALICES_RUN):
+    """A run of ``room`` that the browser with visitor id ``starter`` started, training on another server (its
+    publishes keep coming: dated an hour ahead)."""
+    board = LiveBoard(database, room, server_id="another-server", clock=lambda: time.time() + 3600)
+    assert board.claim(run_name)
+    board.publish(run_name, RunSnapshot(state=RunState.TRAINING, config=TrainingConfig(), starter=visitor_digest(starter)))
+    room_live_board(database, room)._read_at = float("-inf")  # this server reads the row again now
+
+
+def stop_asked(database, room):
+    with database.transaction() as connection:
+        return bool(connection.execute(sa.select(LIVE_RUN.c.stop_requested).where(LIVE_RUN.c.room == room)).scalar())
+
+
+def test_in_the_open_studio_only_the_browser_that_started_a_run_stops_it(app_database):
+    publish_live_run(app_database, DEFAULT_ROOM, ALICE)
+    other = open_page(TRAIN, {VISITOR_COOKIE: BOB})
+    assert "Training epoch 1" in texts(other) and button(other, "Stop training") is None  # Bob watches
+    assert button(other, "Start training").disabled
+
+    starter = open_page(TRAIN, {VISITOR_COOKIE: ALICE})  # Alice's browser, reloaded or in another tab
+    button(starter, "Stop training").click().run()
+    assert stop_asked(app_database, DEFAULT_ROOM)
+
+
+def test_a_stale_stop_button_does_not_stop_another_visitor_s_run(app_database):
+    publish_live_run(app_database, DEFAULT_ROOM, BOB, run_name=BOBS_RUN)
+    bob = open_page(TRAIN, {VISITOR_COOKIE: BOB})
+    stale_stop = button(bob, "Stop training")
+    publish_live_run(app_database, DEFAULT_ROOM, ALICE)  # Bob's run ended and Alice's started before Bob's page redrew
+    stale_stop.click().run()
+    assert not stop_asked(app_database, DEFAULT_ROOM)
+    assert "Only the visitor who started this run can stop it" in texts(bob) and button(bob, "Stop training") is None
+
+
+def test_in_the_open_studio_a_visitor_sees_and_cancels_only_their_own_waiting_run(app_database):
+    jobs = _in_process_jobs(str(app_database.url), app_database)  # the page's queue; no run trains here
+    with jobs._lock:
+        for visitor in (ALICE, BOB):
+            jobs._queue.append((0, next(jobs._order), DEFAULT_ROOM, TrainingConfig(), None, visitor_digest(visitor)))
+    alice = open_page(TRAIN, {VISITOR_COOKIE: ALICE})
+    assert "Queued: your run starts as soon as" in texts(alice)
+    bob = open_page(TRAIN, {VISITOR_COOKIE: BOB})
+    assert "Queued: your run starts after 1 other run" in texts(bob)  # Alice's
+    button(bob, "Cancel the waiting run").click().run()
+    assert [run.starter for run in jobs.queue()] == [visitor_digest(ALICE)]
+    assert button(open_page(TRAIN, {VISITOR_COOKIE: BOB}), "Cancel the waiting run") is None
+
+
+def test_in_a_room_its_teacher_stops_the_room_s_run_whoever_started_it_and_a_student_never(app_database):
+    teacher, code = start_a_class()
+    publish_live_run(app_database, code, ALICE)  # as if started in this room by another browser
+    student = open_page(TRAIN, {ROOM_COOKIE: code, VISITOR_COOKIE: ALICE})
+    assert "Training epoch 1" in texts(student) and button(student, "Stop training") is None
+    train = open_page(TRAIN, cookies_of(teacher))
+    button(train, "Stop training").click().run()
+    assert stop_asked(app_database, code)
+
+
+@pytest.fixture
+def passcode_set(monkeypatch):
+    monkeypatch.setenv(PASSCODE_ENVIRONMENT_VARIABLE, "orange kite 7")
+    for resource in (passcode_guard, revocations):
+        resource.clear()
+    yield
+    for resource in (passcode_guard, revocations):
+        resource.clear()
+
+
+@pytest.mark.usefixtures("passcode_set")
+def test_with_a_passcode_the_teacher_stops_an_open_studio_run_another_browser_started(app_database):
+    publish_live_run(app_database, DEFAULT_ROOM, ALICE)
+    assert button(open_page(TRAIN, {VISITOR_COOKIE: ALICE}), "Stop training") is None  # locked: Alice watches
+    teacher = open_page(TRAIN, {VISITOR_COOKIE: BOB, TEACHER_COOKIE: issue_token("orange kite 7")})
+    button(teacher, "Stop training").click().run()
+    assert stop_asked(app_database, DEFAULT_ROOM)
 
 
 def test_a_teacher_keeps_a_class_s_digits_after_it_ends_and_adds_them_to_the_next_class(app_database):

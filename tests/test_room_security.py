@@ -35,7 +35,7 @@ from classroom.jobs import InProcessJobs, job_priority
 from classroom.live_board import READ_SECONDS, LiveBoard
 from classroom.quiz import Quiz
 from classroom.room_runs import room_live_board
-from classroom.rooms import ROOM_TOKEN_LIFETIME_SECONDS, Rooms
+from classroom.rooms import ROOM_TOKEN_LIFETIME_SECONDS, Rooms, visitor_digest
 from classroom.run_store import RunStore, room_runs_dir
 from classroom.runs import read_saved_run
 from classroom.teacher import PASSCODE_ENVIRONMENT_VARIABLE, issue_token
@@ -154,7 +154,7 @@ def queue_a_run(world, code):
 
     jobs = world.jobs
     with jobs._lock:  # the queue's own entry format (InProcessJobs.start): no run trains in these tests
-        jobs._queue.append((-job_priority(code), next(jobs._order), code, TrainingConfig(), None))
+        jobs._queue.append((-job_priority(code), next(jobs._order), code, TrainingConfig(), None, visitor_digest(visitor(1))))
 
 
 # -- pages and cookies -----------------------------------------------------------------------
@@ -499,7 +499,7 @@ def world(tmp_path_factory, module_patch, jar):
     world = World(database, Rooms(database, rooms_per_client=100, rooms_per_server=100), (folder / "runs").resolve(),
                   _in_process_jobs(str(database.url), database))
 
-    def start(jobs, config, class_data=None, room=DEFAULT_ROOM):  # a spy: no run trains in these tests
+    def start(jobs, config, class_data=None, room=DEFAULT_ROOM, starter=""):  # a spy: no run trains in these tests
         world.started.append((room, config))
 
     module_patch.setattr(InProcessJobs, "start", start)

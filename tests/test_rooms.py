@@ -26,9 +26,12 @@ from classroom.rooms import (
     closed_room_keep_seconds,
     keep_rooms_tidy,
     keeper_token_code,
+    may_control_run,
     new_join_code,
     normalize_join_code,
     open_studio_refusal,
+    visitor_digest,
+    whose_runs,
 )
 from classroom.teacher import PasscodeGuard, client_digest
 
@@ -464,3 +467,15 @@ def test_a_client_guessing_codes_is_stopped_after_ten_wrong_ones_a_minute(rooms,
     assert rooms.join(room.code, "a student").code == room.code  # other clients join as before
     clock.advance(WRONG_CODE_WINDOW_SECONDS)
     assert rooms.join(room.code, "guesser").code == room.code
+
+
+def test_in_the_open_studio_a_run_is_its_starter_s_and_in_a_room_or_with_a_passcode_the_teacher_s():
+    alice, bob = visitor_digest("a" * 32), visitor_digest("b" * 32)
+    assert alice != bob and "a" * 32 not in alice and visitor_digest("a" * 32) == alice  # the same browser, reloaded
+    open_studio = {"alice": whose_runs(True, alice), "bob": whose_runs(True, bob)}  # everyone has the rights there
+    assert may_control_run(True, open_studio["alice"], alice)
+    assert not may_control_run(True, open_studio["bob"], alice)
+    assert not may_control_run(True, open_studio["bob"], "")  # a run of no known starter is nobody's
+    teacher = whose_runs(False, bob)  # a room's teacher, or the teacher who unlocked the passcode
+    assert may_control_run(True, teacher, alice) and may_control_run(True, teacher, "")
+    assert not may_control_run(False, whose_runs(False, alice), alice)  # a student, even of a run of their own

@@ -13,6 +13,8 @@ from mnist_cnn.paths import BUNDLED_RUN_DIR, runs_dir
 from mnist_cnn.run_folder import RunState
 from mnist_cnn.training import BOUNDS
 from support.app_server import save_screenshot, wait_for_app_idle
+from support.cookie_jar import CookieJar
+from ui.identity import VISITOR_COOKIE
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "1_Train.py")
 
@@ -116,9 +118,11 @@ def test_live_chart_moves_while_training_and_stop_works(app_url, page, mnist_npz
     save_screenshot(page, "train-stopped")
 
 
-def test_without_a_passcode_a_second_visitor_cannot_start_another_run_but_can_stop_this_one(mnist_npz_path):
-    """No run is left that nobody can stop: a reload (a new session) or another visitor still has Stop."""
-    starter = AppTest.from_file(PAGE, default_timeout=120).run()
+@pytest.mark.usefixtures("cookie_jar")
+def test_without_a_passcode_another_visitor_watches_a_run_and_only_its_starter_stops_it_also_after_a_reload(mnist_npz_path):
+    """The run is its starter's browser's: a reload (a new session with the browser's cookies) still has Stop."""
+    browser = {VISITOR_COOKIE: "a" * 32}
+    starter = CookieJar.active.start(AppTest.from_file(PAGE, default_timeout=120), browser)
     widget(starter.number_input, "Epochs").set_value(30)
     widget(starter.slider, "Training images").set_value(1000)
     next(b for b in starter.button if b.label == "Start training").click().run()
@@ -127,10 +131,12 @@ def test_without_a_passcode_a_second_visitor_cannot_start_another_run_but_can_st
         deadline = time.monotonic() + 60
         while manager.snapshot().state != RunState.TRAINING and time.monotonic() < deadline:
             time.sleep(0.1)
-        reloaded = AppTest.from_file(PAGE, default_timeout=120).run()
-        assert not reloaded.exception
-        assert next(b for b in reloaded.button if b.label == "Start training").disabled
-        assert any("A new one can start when it ends" in caption.value for caption in reloaded.caption)
+        other = CookieJar.active.start(AppTest.from_file(PAGE, default_timeout=120), {VISITOR_COOKIE: "b" * 32})
+        assert not other.exception
+        assert next(b for b in other.button if b.label == "Start training").disabled
+        assert any("A new one can start when it ends" in caption.value for caption in other.caption)
+        assert not [b for b in other.button if b.label == "Stop training"]
+        reloaded = CookieJar.active.start(AppTest.from_file(PAGE, default_timeout=120), browser)
         next(b for b in reloaded.button if b.label == "Stop training").click().run()
         assert manager.snapshot().state in (RunState.STOPPING, RunState.STOPPED)
     finally:

@@ -3,7 +3,8 @@
 Server A (the teacher's, with a lesson's state: two finished runs, a class model, class digits, a quiz
 round with votes) and server B, started in an empty copy of the project folder with only the database's
 URL (as Community Cloud restarts an app on a wiped disk), share one database. B shows A's runs and class
-model; a run started on A moves on B; Stop on B stops it; a class model chosen on B applies on A; a vote
+model; a run started on A moves on B; Stop on B (the teacher's browser's tab there: the run is that browser's,
+the student on B has no Stop) stops it; a class model chosen on B applies on A; a vote
 on B counts in A's quiz, whose reveal reaches B. Then A is killed with SIGKILL mid-run: a server started
 afterwards lists that run as interrupted, with its last epoch's model, which still reads digits.
 On PostgreSQL the servers only queue runs: a separate worker process trains them (the one killed mid-run).
@@ -142,7 +143,10 @@ def two_servers_share_a_lesson(browser, tmp_path, backend, database_url):
             student.wait_for_function(  # it moves on B: a new epoch within a few seconds (1,000 images an epoch)
                 f"() => (document.querySelector('{STATUS}')?.innerText ?? {json.dumps(seen)}) !== {json.dumps(seen)}", timeout=10_000
             )
-            student.get_by_role("button", name="Stop training").click()  # no passcode: anyone may stop
+            assert student.get_by_role("button", name="Stop training").count() == 0  # the teacher's browser's run
+            teacher_on_b = teacher_context.new_page()  # its visitor cookie is sent to B too (same host)
+            open_train_page(teacher_on_b, url_b)
+            teacher_on_b.get_by_role("button", name="Stop training").click()
             asked = time.monotonic()
             # Honoured: A stops training (then scores the test set, which takes a moment longer, before "Stopped").
             teacher.wait_for_function(f"() => /Stopping|Stopped/.test(document.querySelector('{STATUS}')?.innerText)", timeout=10_000)

@@ -4,7 +4,8 @@ teacher's setting of the class set (how many digits each student may give a less
 In a class room (:mod:`ui.rooms`) the rights are the room's teacher's alone: the browser that started
 the class holds a token signed with the room's own secret, in a cookie; nobody else in the room, in
 another room or outside any room has them. Outside any room (the open studio), with no passcode set (one
-person on a laptop) everyone has the rights; with one set, a browser gets them by typing the passcode,
+person on a laptop) everyone has the rights, though a run there is stopped by its starter's browser alone
+(:func:`ui.run_store.controls_run`); with one set, a browser gets them by typing the passcode,
 which gives it a signed token kept in a cookie (:mod:`ui.identity`), never in the URL: a reload,
 another page and a presenter tab keep the rights and the projector shows no token. A second device signs
 in with a one-time link (valid once, for a few minutes). Lock revokes this browser's token on the server;
