@@ -152,7 +152,8 @@ def two_servers_share_a_lesson(browser, tmp_path, backend, database_url):
             teacher.wait_for_function(f"() => /Stopping|Stopped/.test(document.querySelector('{STATUS}')?.innerText)", timeout=10_000)
             stop_seconds = time.monotonic() - asked
 
-            student.wait_for_function(f"() => document.querySelector('{STATUS}')?.innerText.includes('Stopped')", timeout=10_000)
+            # Stopped once the test set (10,000 images) is scored: tens of seconds when both test workers load the 2 cores.
+            student.wait_for_function(f"() => document.querySelector('{STATUS}')?.innerText.includes('Stopped')", timeout=90_000)
             saved_row(student, "stopped").wait_for(state="attached", timeout=30_000)  # the grid has every run now
             select_saved_run(student, TITLES[1])
             student.get_by_text(f"Selected: {TITLES[1]}").wait_for(timeout=30_000)
