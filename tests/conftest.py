@@ -130,6 +130,13 @@ def _isolated_runs_dir(tmp_path, monkeypatch):
 HEAVY_MARKS = ("browser", "slow", "load")  # tests that drive servers, browsers or long training
 
 
+def pytest_configure(config):
+    """pytest-xdist hands out files in the order :func:`pytest_collection_modifyitems` leaves them (by
+    default it reorders them by their number of tests, which put the one-test browser files last)."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
 def pytest_collection_modifyitems(items):
     """Files with heavy tests first: the short tests then fill the end, so pytest-xdist's two workers
     finish together (a long file picked up last made the suite wait for it alone)."""
