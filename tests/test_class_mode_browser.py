@@ -10,6 +10,12 @@ from support.app_server import save_screenshot, wait_for_app_idle, wait_for_the_
 # being replaced is transparent until drawn, so the frame is blank only if no chart is drawn at all.
 CHART_PROBE = """() => {
   window.chartSamples = [];
+  window.chartMounts = new WeakMap();  // each chart, by the order in which it was mounted
+  let mounts = 0;
+  const remember = node => node.nodeType === 1 && [node, ...node.querySelectorAll('.stPlotlyChart')]
+    .filter(chart => chart.matches('.st-key-train-chart .stPlotlyChart')).forEach(chart => window.chartMounts.set(chart, ++mounts));
+  new MutationObserver(changes => changes.forEach(change => change.addedNodes.forEach(remember)))
+    .observe(document.body, {childList: true, subtree: true});
   const scroller = document.querySelector('[data-testid="stMain"]') || document.scrollingElement;
   const sample = () => {
     const box = document.querySelector('.st-key-train-chart');
@@ -32,6 +38,14 @@ CHART_PROBE = """() => {
   };
   requestAnimationFrame(sample);
 }"""
+
+# Which of the chart's slots is on top at its centre, and which was mounted last (with the figure last sent).
+ON_TOP = """() => { const charts = [...document.querySelectorAll('.st-key-train-chart .stPlotlyChart')];
+  charts[0].scrollIntoView({block: 'center'});
+  const box = charts[0].getBoundingClientRect();
+  const top = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2)?.closest('.stPlotlyChart');
+  const order = charts.map(chart => window.chartMounts.get(chart) ?? 0);
+  return {top: charts.indexOf(top), newest: order.indexOf(Math.max(...order)), order}; }"""
 
 AFTER_TEN_FRAMES = """() => new Promise(done => { let left = 10;
   const next = () => (--left ? requestAnimationFrame(next) : done()); requestAnimationFrame(next); })"""
@@ -118,6 +132,8 @@ def test_live_chart_refreshes_in_place_and_presenter_view_fits_a_projector(app_u
         moves = [(index, sample["top"], sample["status"][:60]) for index, sample in enumerate(samples)
                  if index and sample["top"] != samples[index - 1]["top"]]
         assert len(heights) == 1 and len(tops) == 1, (heights, tops, samples[0]["top"], samples[0]["status"][:60], moves[:6])
+        on_top = page.evaluate(ON_TOP)
+        assert on_top["top"] == on_top["newest"] >= 0, f"an older chart covers the newest: {on_top}"
 
         wall = page.locator(".prediction-wall .wall-cell")
         assert wall.count() == 24 and page.locator(".wall-right, .wall-wrong").count() == 24

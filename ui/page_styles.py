@@ -55,5 +55,7 @@ def script_html(name, *arguments):
 
 
 def page_styles():
-    """The live run's layout styles and the phone navigation's (hidden on wider screens), the same on every run."""
-    use_styles("steady-chart", "live-run-status", "navigation")
+    """The live run's layout styles (and the steady chart's script) and the phone navigation's (hidden on wider
+    screens), the same on every run."""
+    st.html(styles_html("steady-chart", "live-run-status", "navigation") + script_html("steady-chart"),
+            unsafe_allow_javascript=True)

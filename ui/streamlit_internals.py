@@ -69,9 +69,9 @@ SELECTORS = (
              ("assets/styles/explain.css", "assets/styles/identity.css"),
              "a keyed container's wrapper: made sticky (What if…?) or hidden with it (the identity carriers: no gap)"),
     Selector(".stPlotlyChart", ".st-key-probe-box > .stElementContainer .stPlotlyChart",
-             ("assets/styles/steady-chart.css", "assets/styles/accessibility.css"),
-             "the steady chart stacks a keyed container's charts in one grid cell (each child one chart) and animates "
-             "their z-index, which reduced motion leaves running"),
+             ("assets/styles/steady-chart.css", "assets/scripts/steady-chart.js"),
+             "the steady chart stacks a keyed container's charts in one grid cell (each child one chart) and its script "
+             "lifts each chart mounted above those before it"),
     Selector(".stElementContainer", ".st-key-probe-box > .stElementContainer",
              ("assets/styles/live-run-status.css", "assets/styles/presenter.css"),
              "the live run's elements are never faded out while a refresh is under way"),

@@ -333,7 +333,8 @@ def teacher_ui():
     passcode = teacher_passcode()
     if passcode is None:
         st.caption("This is the open studio, shared by every visitor outside a class (no teacher passcode is set): anyone "
-                   "here may start and stop its runs and choose its model. For a class of your own, start one on the home page.")
+                   "here may start runs (only a run's starter can stop it) and choose its model. For a class of your own, start one "
+                   "on the home page.")
         return True
     token = _valid_token(passcode)
     message = st.session_state.pop(_MESSAGE_KEY, None)  # shown once
