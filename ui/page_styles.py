@@ -57,5 +57,7 @@ def script_html(name, *arguments):
 def page_styles():
     """The live run's layout styles (and the steady chart's script) and the phone navigation's (hidden on wider
     screens), the same on every run."""
-    st.html(styles_html("steady-chart", "live-run-status", "navigation") + script_html("steady-chart"),
-            unsafe_allow_javascript=True)
+    # In a container its own styles hide: an st.html with a script, unlike one of styles only, takes a row's gap.
+    with st.container(key="steady-chart-script", border=False):
+        st.html(styles_html("steady-chart", "live-run-status", "navigation") + script_html("steady-chart"),
+                unsafe_allow_javascript=True)

@@ -66,8 +66,9 @@ SELECTORS = (
     Selector('[data-testid="stElementToolbar"]', '[data-testid="stElementToolbar"]', ("assets/styles/mistakes.css",),
              "the gallery's images have no fullscreen button (Inspect is the way to look closer)"),
     Selector('[data-testid="stLayoutWrapper"]', '[data-testid="stLayoutWrapper"]:has(> .st-key-probe-box)',
-             ("assets/styles/explain.css", "assets/styles/identity.css"),
-             "a keyed container's wrapper: made sticky (What if…?) or hidden with it (the identity carriers: no gap)"),
+             ("assets/styles/explain.css", "assets/styles/identity.css", "assets/styles/steady-chart.css"),
+             "a keyed container's wrapper: made sticky (What if…?) or hidden with it (the identity carriers, the page "
+             "styles' script: no gap)"),
     Selector(".stPlotlyChart", ".st-key-probe-box > .stElementContainer .stPlotlyChart",
              ("assets/styles/steady-chart.css", "assets/scripts/steady-chart.js"),
              "the steady chart stacks a keyed container's charts in one grid cell (each child one chart) and its script "
