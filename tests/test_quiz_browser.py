@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from support.app_server import click_and_wait_for_its_run, save_screenshot, start_streamlit, wait_for_app_idle
+from support.app_server import click_and_wait_for_its_run, save_screenshot, start_streamlit, wait_for_app_idle, witness
 from support.touch import PHONE, scroll_offsets, too_small_tap_targets
 from ui.identity import QUIZ_HOST_COOKIE, VISITOR_COOKIE
 
@@ -97,8 +97,9 @@ def test_a_quiz_round_with_a_teacher_and_three_students(browser, quiz_url):
     try:
         assert laptop.get_by_text("Quiz: guess what the network says").count()  # no passcode: anyone may start…
         teacher.get_by_text("Quiz: guess what the network says").click()
-        teacher.locator(".st-key-quiz-next-button button").click()
-        teacher.locator(".quiz-vote-count").wait_for()
+        with witness("quiz-first-round", teacher=teacher):
+            teacher.locator(".st-key-quiz-next-button button").click()
+            teacher.locator(".quiz-vote-count").wait_for()
         teacher.wait_for_function(f"() => document.cookie.includes('{QUIZ_HOST_COOKIE}=')")
         assert no_query(teacher) and cookie(teacher, QUIZ_HOST_COOKIE)  # the host token: a cookie, never in the URL
         for student in (laptop, phone):  # …until someone has: the others are students now
