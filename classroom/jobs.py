@@ -100,6 +100,16 @@ def job_priority(room):
     return ROOM_PRIORITY if room != DEFAULT_ROOM else 0
 
 
+class _Waiting(typing.NamedTuple):
+    """A run in :class:`InProcessJobs`' heap, which pops the smallest: rooms' runs first, then in starting order."""
+    priority: int  # -job_priority(room)
+    order: int
+    room: str
+    config: object
+    class_data: object
+    starter: str
+
+
 class _Training(typing.NamedTuple):
     """A run an :class:`InProcessJobs` started: whose, with what settings, and the manager that trains it."""
 
@@ -119,7 +129,7 @@ class InProcessJobs:
     def __init__(self, manager_for):
         self._manager_for = manager_for
         self._lock = threading.Lock()
-        self._queue = []  # heap of (-priority, order, room, config, class_data, starter)
+        self._queue = []  # heap of _Waiting
         self._order = itertools.count()
         self._training = None  # the _Training this queue started last
         self._draining = False
@@ -138,7 +148,7 @@ class InProcessJobs:
                 self._training = _Training(room, config, manager, starter)
                 return run_dir
             config, class_data = checked_run(config, class_data, manager.steps_per_call)
-            heapq.heappush(self._queue, (-job_priority(room), next(self._order), room, config, class_data, starter))
+            heapq.heappush(self._queue, _Waiting(-job_priority(room), next(self._order), room, config, class_data, starter))
             if not self._draining:
                 self._draining = True
                 threading.Thread(target=self._drain, name="mnist-run-queue", daemon=True).start()
@@ -156,11 +166,11 @@ class InProcessJobs:
                 if not self._queue:
                     self._draining = False
                     return
-                _, _, room, config, class_data, starter = heapq.heappop(self._queue)
+                run = heapq.heappop(self._queue)
                 try:
-                    manager = self._manager_for(room)
-                    manager.start(config, class_data=class_data, starter=starter)
-                    self._training = _Training(room, config, manager, starter)
+                    manager = self._manager_for(run.room)
+                    manager.start(run.config, class_data=run.class_data, starter=run.starter)
+                    self._training = _Training(run.room, run.config, manager, run.starter)
                 except Exception:  # noqa: BLE001 - the folder or the database failed: the next run still starts
                     traceback.print_exc()
 
@@ -169,14 +179,13 @@ class InProcessJobs:
         with self._lock:
             training = self._training
             training = [queued_run(training.room, dataclasses.asdict(training.config), True, training.starter)] if self._busy() else []
-            waiting = [queued_run(room, dataclasses.asdict(config), False, starter)
-                       for _, _, room, config, _, starter in sorted(self._queue)]
+            waiting = [queued_run(run.room, dataclasses.asdict(run.config), False, run.starter) for run in sorted(self._queue)]
         return training + waiting
 
     def cancel_waiting(self, room=DEFAULT_ROOM, starter=None):
         """Take ``room``'s waiting runs (``starter``'s, unless that is None) out of the queue; how many were."""
         with self._lock:
-            kept = [entry for entry in self._queue if not is_theirs(entry[2], entry[5], room, starter)]
+            kept = [run for run in self._queue if not is_theirs(run.room, run.starter, room, starter)]
             cancelled = len(self._queue) - len(kept)
             heapq.heapify(kept)
             self._queue = kept

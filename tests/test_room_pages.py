@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from classroom.class_set import DEFAULT_ROOM, LIVE_RUN, ClassSet
+from classroom.jobs import _Waiting
 from classroom.live_board import LiveBoard
 from classroom.room_runs import room_live_board
 from classroom.rooms import Rooms, visitor_digest
@@ -247,7 +248,7 @@ def test_in_the_open_studio_a_visitor_sees_and_cancels_only_their_own_waiting_ru
     jobs = _in_process_jobs(str(app_database.url), app_database)  # the page's queue; no run trains here
     with jobs._lock:
         for visitor in (ALICE, BOB):
-            jobs._queue.append((0, next(jobs._order), DEFAULT_ROOM, TrainingConfig(), None, visitor_digest(visitor)))
+            jobs._queue.append(_Waiting(0, next(jobs._order), DEFAULT_ROOM, TrainingConfig(), None, visitor_digest(visitor)))
     alice = open_page(TRAIN, {VISITOR_COOKIE: ALICE})
     assert "Queued: your run starts as soon as" in texts(alice)
     bob = open_page(TRAIN, {VISITOR_COOKIE: BOB})

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from classroom.class_set import CLASS_DIGITS, DEFAULT_ROOM, LIVE_RUN, ROOM_OWNED_TABLES, ROOMS, RUNS, ClassSet
-from classroom.jobs import InProcessJobs, job_priority
+from classroom.jobs import InProcessJobs, _Waiting, job_priority
 from classroom.live_board import READ_SECONDS, LiveBoard
 from classroom.quiz import Quiz
 from classroom.room_runs import room_live_board
@@ -154,7 +154,7 @@ def queue_a_run(world, code):
 
     jobs = world.jobs
     with jobs._lock:  # the queue's own entry format (InProcessJobs.start): no run trains in these tests
-        jobs._queue.append((-job_priority(code), next(jobs._order), code, TrainingConfig(), None, visitor_digest(visitor(1))))
+        jobs._queue.append(_Waiting(-job_priority(code), next(jobs._order), code, TrainingConfig(), None, visitor_digest(visitor(1))))
 
 
 # -- pages and cookies -----------------------------------------------------------------------
@@ -226,8 +226,8 @@ def start_enabled(world, code):
         live = connection.execute(sa.select(LIVE_RUN.c.snapshot).where(LIVE_RUN.c.room == code)).scalar()
     set_live_snapshot(world, code, json.dumps({"state": "stopped"}))
     with world.jobs._lock:
-        waiting = [entry for entry in world.jobs._queue if entry[2] == code]
-        world.jobs._queue = [entry for entry in world.jobs._queue if entry[2] != code]
+        waiting = [run for run in world.jobs._queue if run.room == code]
+        world.jobs._queue = [run for run in world.jobs._queue if run.room != code]
     try:
         yield
     finally:
